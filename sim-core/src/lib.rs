@@ -1,0 +1,3 @@
+//! The deterministic kernel of clustersim.
+pub mod history;
+pub mod time;

@@ -1,0 +1,127 @@
+//! Virtual time and per-node clocks.
+//!
+//! True time is an integer count of nanoseconds since the start of the run; it
+//! belongs to the harness (history, trace, reports). Each node sees only its own
+//! clock, which runs at `1 + drift` times the true rate from an offset, the way a
+//! quartz clock with a bad crystal and a wrong setting does.
+
+use serde::{Deserialize, Serialize};
+
+/// Nanoseconds of virtual time.
+pub type Nanos = u64;
+
+pub const MICROS: Nanos = 1_000;
+pub const MILLIS: Nanos = 1_000_000;
+pub const SECONDS: Nanos = 1_000_000_000;
+
+/// Parts per million: the unit of clock drift.
+const PPM: i128 = 1_000_000;
+
+/// A node's local clock.
+///
+/// Local time is `anchor_local + (true - anchor_true) * (1e6 + drift_ppm) / 1e6`.
+/// Changing the drift re-anchors at the current true time, so the local clock is
+/// continuous across a drift change; a jump moves it by a signed amount at once.
+/// Local time never goes below zero.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeClock {
+    anchor_true: Nanos,
+    anchor_local: i128,
+    drift_ppm: i64,
+}
+
+impl Default for NodeClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl NodeClock {
+    /// A clock that agrees with true time.
+    pub fn new() -> Self {
+        Self {
+            anchor_true: 0,
+            anchor_local: 0,
+            drift_ppm: 0,
+        }
+    }
+
+    /// The local reading at true time `now`.
+    pub fn local(&self, now: Nanos) -> Nanos {
+        let elapsed = now.saturating_sub(self.anchor_true) as i128;
+        let local = self.anchor_local + elapsed * (PPM + self.drift_ppm as i128) / PPM;
+        local.clamp(0, u64::MAX as i128) as Nanos
+    }
+
+    /// The signed difference between local and true time at `now`.
+    pub fn skew(&self, now: Nanos) -> i128 {
+        self.local(now) as i128 - now as i128
+    }
+
+    /// Sets the local clock to read `true + offset` at true time `now`, keeping the drift.
+    pub fn set_offset(&mut self, now: Nanos, offset: i64) {
+        self.anchor_true = now;
+        self.anchor_local = now as i128 + offset as i128;
+    }
+
+    /// Moves the local clock by `delta` (forward if positive) at true time `now`.
+    pub fn jump(&mut self, now: Nanos, delta: i64) {
+        let local = self.local(now) as i128;
+        self.anchor_true = now;
+        self.anchor_local = local + delta as i128;
+    }
+
+    /// Sets the drift rate in parts per million (positive runs fast) from `now` on.
+    /// A drift at or below -1e6 would stop or reverse the clock, so it is clamped
+    /// to -999_999.
+    pub fn set_drift(&mut self, now: Nanos, drift_ppm: i64) {
+        let local = self.local(now) as i128;
+        self.anchor_true = now;
+        self.anchor_local = local;
+        self.drift_ppm = drift_ppm.max(-999_999);
+    }
+
+    pub fn drift_ppm(&self) -> i64 {
+        self.drift_ppm
+    }
+
+    /// The true duration that elapses while this clock advances by `local`:
+    /// timers are set in local durations and scheduled in true time.
+    pub fn true_duration(&self, local: Nanos) -> Nanos {
+        let d = local as i128 * PPM / (PPM + self.drift_ppm as i128);
+        d.clamp(0, u64::MAX as i128) as Nanos
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fresh_clock_reads_true_time() {
+        let c = NodeClock::new();
+        assert_eq!(c.local(12_345), 12_345);
+    }
+
+    #[test]
+    fn offset_drift_and_jump_compose() {
+        let mut c = NodeClock::new();
+        c.set_offset(1_000, 500);
+        assert_eq!(c.local(2_000), 2_500);
+        // 10% fast from t=2000.
+        c.set_drift(2_000, 100_000);
+        assert_eq!(c.local(3_000), 2_500 + 1_100);
+        c.jump(3_000, -600);
+        assert_eq!(c.local(3_000), 3_000);
+        assert_eq!(c.local(4_000), 4_100);
+        // A timer of 1100 local ns takes 1000 true ns on a clock 10% fast.
+        assert_eq!(c.true_duration(1_100), 1_000);
+    }
+
+    #[test]
+    fn local_time_never_negative() {
+        let mut c = NodeClock::new();
+        c.jump(10, -1_000);
+        assert_eq!(c.local(10), 0);
+    }
+}
