@@ -1,3 +1,24 @@
 //! The deterministic kernel of clustersim.
+//!
+//! One seed fixes a run: the network's delays and losses, every node's random
+//! draws, the order of every event. See `ARCHITECTURE.md` for how the crates fit.
+
+pub mod fingerprint;
 pub mod history;
+mod kernel;
+pub mod logging;
+pub mod network;
+pub mod panics;
+pub mod process;
+pub mod rng;
+mod sim;
+pub mod storage;
 pub mod time;
+pub mod trace;
+
+pub use history::{History, HistoryEntry, OpId, OpType};
+pub use kernel::NodeStatus;
+pub use network::{Latency, LinkConfig, LinkStats, Network};
+pub use process::{Ctx, Message, NodeId, Process, TimerId};
+pub use sim::{CrashMode, Finding, Sim, Step};
+pub use time::{Nanos, NodeClock, MICROS, MILLIS, SECONDS};

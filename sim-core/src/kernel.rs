@@ -1,0 +1,390 @@
+//! The kernel's state apart from the processes: clock, event queue, network,
+//! node states, history and recorder. Split from [`crate::Sim`] so that a
+//! process can hold `&mut Kernel` (through its `Ctx`) while the simulator holds
+//! `&mut` to that process.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
+
+use serde_json::Value;
+
+use crate::history::{History, HistoryEntry, OpId, OpType};
+use crate::network::{LinkConfig, Network};
+use crate::process::{Message, NodeId, TimerId};
+use crate::rng::{self, SimRng};
+use crate::storage::Storage;
+use crate::time::{Nanos, NodeClock};
+use crate::trace::{DropReason, Recorder, TraceEvent};
+
+/// What a scheduled event does when its time comes.
+pub(crate) enum Event<M> {
+    Start {
+        node: NodeId,
+        incarnation: u32,
+    },
+    Deliver {
+        from: NodeId,
+        to: NodeId,
+        id: u64,
+        msg: M,
+    },
+    Timer {
+        node: NodeId,
+        tag: u64,
+        incarnation: u32,
+    },
+}
+
+impl<M> Event<M> {
+    /// The node that handles the event.
+    fn node(&self) -> NodeId {
+        match self {
+            Event::Start { node, .. } | Event::Timer { node, .. } => *node,
+            Event::Deliver { to, .. } => *to,
+        }
+    }
+}
+
+/// A slab slot: the payload of one queued event. The heap holds only
+/// (time, seq, slot), which keeps heap operations as cheap as a bare heap's; a
+/// heap entry whose seq no longer matches its slot's is stale (a cancelled timer).
+struct Slot<M> {
+    seq: u64,
+    /// Bumped each time the slot takes a new event; a timer id names (slot, gen),
+    /// so it stays valid when a pause defers the timer under a new seq.
+    generation: u64,
+    event: Option<Event<M>>,
+}
+
+/// Whether a node is running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeStatus {
+    Up,
+    Down,
+}
+
+pub(crate) struct NodeState {
+    pub status: NodeStatus,
+    /// Bumped by every crash; events of an older incarnation are discarded.
+    pub incarnation: u32,
+    /// No event is handled before this true time (a stop-the-world pause).
+    pub paused_until: Nanos,
+    pub clock: NodeClock,
+    pub storage: Storage,
+    pub rng: SimRng,
+}
+
+pub struct Kernel<M: Message> {
+    pub(crate) seed: u64,
+    pub(crate) now: Nanos,
+    next_seq: u64,
+    queue: BinaryHeap<Reverse<(Nanos, u64, u32)>>,
+    slab: Vec<Slot<M>>,
+    free: Vec<u32>,
+    /// Heap entries known to be stale, so the heap can be compacted when they pile up.
+    stale: usize,
+    pub(crate) nodes: Vec<NodeState>,
+    pub(crate) network: Network,
+    pub(crate) default_link: LinkConfig,
+    net_rng: SimRng,
+    next_msg: u64,
+    pub(crate) history: History,
+    /// Open operations: client process → index of its invoke entry.
+    open_ops: BTreeMap<u64, u64>,
+    pub(crate) recorder: Recorder,
+    pub(crate) counters: BTreeMap<&'static str, i64>,
+}
+
+impl<M: Message> Kernel<M> {
+    pub(crate) fn new(seed: u64, default_link: LinkConfig) -> Self {
+        Self {
+            seed,
+            now: 0,
+            next_seq: 0,
+            queue: BinaryHeap::new(),
+            slab: Vec::new(),
+            free: Vec::new(),
+            stale: 0,
+            nodes: Vec::new(),
+            network: Network::new(0, default_link.clone()),
+            default_link,
+            net_rng: rng::stream(seed, "network"),
+            next_msg: 0,
+            history: History::new(),
+            open_ops: BTreeMap::new(),
+            recorder: Recorder::new(),
+            counters: BTreeMap::new(),
+        }
+    }
+
+    pub(crate) fn add_node(&mut self) -> NodeId {
+        let id = self.nodes.len() as NodeId;
+        self.nodes.push(NodeState {
+            status: NodeStatus::Up,
+            incarnation: 0,
+            paused_until: 0,
+            clock: NodeClock::new(),
+            storage: Storage::new(),
+            rng: rng::node_stream(self.seed, id),
+        });
+        self.network.grow(self.nodes.len(), &self.default_link);
+        id
+    }
+
+    pub(crate) fn local_time(&self, node: NodeId) -> Nanos {
+        self.nodes[node as usize].clock.local(self.now)
+    }
+
+    // ---- the event queue ----
+
+    pub(crate) fn schedule(&mut self, at: Nanos, event: Event<M>) -> TimerId {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let slot = match self.free.pop() {
+            Some(s) => {
+                let old = &mut self.slab[s as usize];
+                old.seq = seq;
+                old.generation += 1;
+                old.event = Some(event);
+                s
+            }
+            None => {
+                self.slab.push(Slot {
+                    seq,
+                    generation: 0,
+                    event: Some(event),
+                });
+                (self.slab.len() - 1) as u32
+            }
+        };
+        self.queue.push(Reverse((at, seq, slot)));
+        TimerId {
+            slot,
+            generation: self.slab[slot as usize].generation,
+        }
+    }
+
+    /// Brings the next event that can run now to the top of the heap and
+    /// returns its time: stale entries (cancelled timers) are discarded, and an
+    /// event for a paused node is pushed back to the pause's end with a new
+    /// sequence number, taken in due order, so that when the pause ends the node
+    /// handles what it missed in the order it came due. It keeps its slot, so
+    /// its timer id stays valid.
+    pub(crate) fn peek_time(&mut self) -> Option<Nanos> {
+        while let Some(&Reverse((t, seq, slot))) = self.queue.peek() {
+            let s = &self.slab[slot as usize];
+            let Some(event) = s.event.as_ref().filter(|_| s.seq == seq) else {
+                self.queue.pop();
+                self.stale -= 1;
+                continue;
+            };
+            let target = &self.nodes[event.node() as usize];
+            if target.status == NodeStatus::Up && target.paused_until > t {
+                let until = target.paused_until;
+                self.queue.pop();
+                let new_seq = self.next_seq;
+                self.next_seq += 1;
+                self.slab[slot as usize].seq = new_seq;
+                self.queue.push(Reverse((until, new_seq, slot)));
+                continue;
+            }
+            return Some(t);
+        }
+        None
+    }
+
+    /// Removes and returns the next event that can run, with its time.
+    pub(crate) fn pop(&mut self) -> Option<(Nanos, Event<M>)> {
+        let t = self.peek_time()?;
+        let Reverse((_, _, slot)) = self.queue.pop().expect("peeked");
+        let event = self.slab[slot as usize].event.take().expect("live slot");
+        self.free.push(slot);
+        Some((t, event))
+    }
+
+    pub(crate) fn pending(&self) -> usize {
+        self.queue.len() - self.stale
+    }
+
+    pub(crate) fn set_timer(&mut self, node: NodeId, after: Nanos, tag: u64) -> TimerId {
+        let n = &self.nodes[node as usize];
+        let at = self.now.saturating_add(n.clock.true_duration(after));
+        let incarnation = n.incarnation;
+        self.schedule(
+            at,
+            Event::Timer {
+                node,
+                tag,
+                incarnation,
+            },
+        )
+    }
+
+    pub(crate) fn cancel_timer(&mut self, timer: TimerId) {
+        let Some(s) = self.slab.get_mut(timer.slot as usize) else {
+            return;
+        };
+        if s.generation == timer.generation && matches!(s.event, Some(Event::Timer { .. })) {
+            s.event = None;
+            self.free.push(timer.slot);
+            self.stale += 1;
+            // Cancelled timers must not pile up in the heap (protocols reset
+            // their election timers on every heartbeat): compact when half is dead.
+            if self.stale > 1024 && self.stale * 2 > self.queue.len() {
+                let slab = &self.slab;
+                self.queue.retain(|Reverse((_, seq, slot))| {
+                    let s = &slab[*slot as usize];
+                    s.seq == *seq && s.event.is_some()
+                });
+                self.stale = 0;
+            }
+        }
+    }
+
+    // ---- the network ----
+
+    pub(crate) fn send(&mut self, from: NodeId, to: NodeId, mut msg: M) {
+        let id = self.next_msg;
+        self.next_msg += 1;
+        let now = self.now;
+        self.recorder.record(TraceEvent::Send {
+            t: now,
+            from,
+            to,
+            id,
+            msg: &msg,
+        });
+        self.network.stats_mut(from, to).sent += 1;
+        if self.network.is_cut(from, to) {
+            self.drop_message(from, to, id, DropReason::Cut);
+            return;
+        }
+        let fate = self.network.config(from, to).fate(&mut self.net_rng);
+        let Some(delay) = fate.first else {
+            self.drop_message(from, to, id, DropReason::Loss);
+            return;
+        };
+        if fate.reordered {
+            self.network.stats_mut(from, to).reordered += 1;
+        }
+        if fate.corrupt {
+            self.network.stats_mut(from, to).corrupted += 1;
+            if !msg.corrupt(&mut self.net_rng) {
+                self.drop_message(from, to, id, DropReason::Corrupt);
+                return;
+            }
+            self.recorder.record::<M>(TraceEvent::Corrupt {
+                t: now,
+                from,
+                to,
+                id,
+            });
+        }
+        if let Some(dup_delay) = fate.duplicate {
+            self.network.stats_mut(from, to).duplicated += 1;
+            self.recorder.record::<M>(TraceEvent::Duplicate {
+                t: now,
+                from,
+                to,
+                id,
+            });
+            let copy = msg.clone();
+            self.schedule(
+                now + dup_delay,
+                Event::Deliver {
+                    from,
+                    to,
+                    id,
+                    msg: copy,
+                },
+            );
+        }
+        self.schedule(now + delay, Event::Deliver { from, to, id, msg });
+    }
+
+    pub(crate) fn drop_message(&mut self, from: NodeId, to: NodeId, id: u64, reason: DropReason) {
+        self.network.stats_mut(from, to).dropped += 1;
+        let t = self.now;
+        self.recorder.record::<M>(TraceEvent::Drop {
+            t,
+            from,
+            to,
+            id,
+            reason,
+        });
+    }
+
+    // ---- the history ----
+
+    pub(crate) fn invoke(
+        &mut self,
+        node: NodeId,
+        process: u64,
+        f: &str,
+        key: Option<String>,
+        value: Value,
+    ) -> OpId {
+        let index = self.history.entries.len() as u64;
+        if self.open_ops.insert(process, index).is_some() {
+            panic!(
+                "client process {process} invoked {f} while its previous operation is still open"
+            );
+        }
+        self.push_op(node, process, OpType::Invoke, f.to_string(), key, value);
+        OpId(index)
+    }
+
+    pub(crate) fn complete(&mut self, node: NodeId, op: OpId, outcome: OpType, value: Value) {
+        assert!(
+            outcome != OpType::Invoke,
+            "an operation completes with ok, fail or info"
+        );
+        let invoked = self.history.entries.get(op.0 as usize);
+        let process = invoked.map(|e| e.process);
+        match process {
+            Some(p) if self.open_ops.get(&p) == Some(&op.0) => {
+                self.open_ops.remove(&p);
+            }
+            _ => panic!("operation {} completed twice or never invoked", op.0),
+        }
+        let invoked = &self.history.entries[op.0 as usize];
+        let (process, f, key) = (invoked.process, invoked.f.clone(), invoked.key.clone());
+        self.push_op(node, process, outcome, f, key, value);
+    }
+
+    fn push_op(
+        &mut self,
+        node: NodeId,
+        process: u64,
+        op_type: OpType,
+        f: String,
+        key: Option<String>,
+        value: Value,
+    ) {
+        let t = self.now;
+        let type_name = match op_type {
+            OpType::Invoke => "invoke",
+            OpType::Ok => "ok",
+            OpType::Fail => "fail",
+            OpType::Info => "info",
+        };
+        self.recorder.record::<M>(TraceEvent::Op {
+            t,
+            node,
+            process,
+            op_type: type_name,
+            f: &f,
+            key: key.as_deref(),
+            value: &value,
+        });
+        self.history.push(HistoryEntry {
+            process,
+            op_type,
+            f,
+            key,
+            value,
+            time: t,
+        });
+    }
+}

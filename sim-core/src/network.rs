@@ -1,0 +1,409 @@
+//! The simulated network: per-link latency, loss, duplication, reordering,
+//! corruption and cuts.
+//!
+//! Every ordered pair of nodes is a link with its own [`LinkConfig`]; a cut link
+//! drops what is sent on it and what is in flight on it when it arrives (a
+//! partition that starts while a message travels loses that message, as a real
+//! one does). Cuts are one-way, so a two-way partition is two cuts.
+
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+
+use crate::rng::{between, chance, standard_normal, unit};
+use crate::time::Nanos;
+
+/// The distribution one message's latency is drawn from, in nanoseconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Latency {
+    Constant {
+        ns: Nanos,
+    },
+    Uniform {
+        min: Nanos,
+        max: Nanos,
+    },
+    /// Normal, truncated at `min` (latency is never below the wire's floor).
+    Normal {
+        mean: Nanos,
+        stddev: Nanos,
+        #[serde(default)]
+        min: Nanos,
+    },
+    /// Log-normal with the given median and shape `sigma`, plus a floor `min`.
+    LogNormal {
+        median: Nanos,
+        sigma: f64,
+        #[serde(default)]
+        min: Nanos,
+    },
+    /// Pareto with scale (the minimum) and shape `alpha`: a long tail.
+    /// `cap` bounds a draw so one message cannot stall a run for ever.
+    Pareto {
+        scale: Nanos,
+        alpha: f64,
+        #[serde(default = "Latency::default_cap")]
+        cap: Nanos,
+    },
+}
+
+impl Default for Latency {
+    fn default() -> Self {
+        Latency::Uniform {
+            min: 500 * crate::time::MICROS,
+            max: 2 * crate::time::MILLIS,
+        }
+    }
+}
+
+impl Latency {
+    fn default_cap() -> Nanos {
+        10 * crate::time::SECONDS
+    }
+
+    pub fn sample(&self, rng: &mut impl RngCore) -> Nanos {
+        match *self {
+            Latency::Constant { ns } => ns,
+            Latency::Uniform { min, max } => between(rng, min, max),
+            Latency::Normal { mean, stddev, min } => {
+                let x = mean as f64 + stddev as f64 * standard_normal(rng);
+                (x.max(min as f64)) as Nanos
+            }
+            Latency::LogNormal { median, sigma, min } => {
+                let x = median as f64 * libm::exp(sigma * standard_normal(rng));
+                min.saturating_add(x as Nanos)
+            }
+            Latency::Pareto { scale, alpha, cap } => {
+                let u = 1.0 - unit(rng); // (0, 1]
+                let x = scale as f64 / libm::pow(u, 1.0 / alpha.max(1e-9));
+                (x.min(cap as f64)) as Nanos
+            }
+        }
+    }
+
+    /// Checks parameters; the message names the offending field.
+    pub fn validate(&self) -> Result<(), String> {
+        match *self {
+            Latency::Uniform { min, max } if min > max => {
+                Err(format!("uniform latency: min ({min}) is above max ({max})"))
+            }
+            Latency::LogNormal { sigma, .. } if !(sigma.is_finite() && sigma >= 0.0) => Err(
+                format!("log_normal latency: sigma must be finite and >= 0, got {sigma}"),
+            ),
+            Latency::Pareto { alpha, .. } if !(alpha.is_finite() && alpha > 0.0) => Err(format!(
+                "pareto latency: alpha must be finite and > 0, got {alpha}"
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// How one directed link treats the messages sent on it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LinkConfig {
+    pub latency: Latency,
+    /// Probability that a message is lost.
+    pub loss: f64,
+    /// Probability that a message is delivered twice (the copy with its own latency).
+    pub duplicate: f64,
+    /// Probability that a message is held back by up to `reorder_window` extra,
+    /// so that later messages overtake it.
+    pub reorder: f64,
+    pub reorder_window: Nanos,
+    /// Probability that a message's content is altered in flight (see
+    /// [`crate::Message::corrupt`]).
+    pub corrupt: f64,
+    /// Extra delay added to every message (a latency spike).
+    pub extra_delay: Nanos,
+}
+
+impl Default for LinkConfig {
+    fn default() -> Self {
+        Self {
+            latency: Latency::default(),
+            loss: 0.0,
+            duplicate: 0.0,
+            reorder: 0.0,
+            reorder_window: 10 * crate::time::MILLIS,
+            corrupt: 0.0,
+            extra_delay: 0,
+        }
+    }
+}
+
+impl LinkConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        self.latency.validate()?;
+        for (name, p) in [
+            ("loss", self.loss),
+            ("duplicate", self.duplicate),
+            ("reorder", self.reorder),
+            ("corrupt", self.corrupt),
+        ] {
+            if !(0.0..=1.0).contains(&p) {
+                return Err(format!("{name} must be a probability in [0, 1], got {p}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Message counts of one directed link.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkStats {
+    pub sent: u64,
+    pub delivered: u64,
+    /// Lost to the loss rate, a cut, or a crashed receiver.
+    pub dropped: u64,
+    pub duplicated: u64,
+    pub reordered: u64,
+    pub corrupted: u64,
+}
+
+impl LinkStats {
+    pub fn add(&mut self, other: &LinkStats) {
+        self.sent += other.sent;
+        self.delivered += other.delivered;
+        self.dropped += other.dropped;
+        self.duplicated += other.duplicated;
+        self.reordered += other.reordered;
+        self.corrupted += other.corrupted;
+    }
+}
+
+/// The links of an `n`-node cluster, stored densely (node ids are small).
+#[derive(Debug, Clone)]
+pub struct Network {
+    n: usize,
+    configs: Vec<LinkConfig>,
+    cut: Vec<bool>,
+    stats: Vec<LinkStats>,
+}
+
+impl Network {
+    pub fn new(n: usize, config: LinkConfig) -> Self {
+        Self {
+            n,
+            configs: vec![config; n * n],
+            cut: vec![false; n * n],
+            stats: vec![LinkStats::default(); n * n],
+        }
+    }
+
+    #[inline]
+    fn at(&self, from: u32, to: u32) -> usize {
+        from as usize * self.n + to as usize
+    }
+
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// Grows the link tables for a node added after construction.
+    pub(crate) fn grow(&mut self, n: usize, config: &LinkConfig) {
+        if n <= self.n {
+            return;
+        }
+        let old = std::mem::replace(self, Network::new(n, config.clone()));
+        for from in 0..old.n {
+            for to in 0..old.n {
+                let (o, i) = (from * old.n + to, from * n + to);
+                self.configs[i] = old.configs[o].clone();
+                self.cut[i] = old.cut[o];
+                self.stats[i] = old.stats[o];
+            }
+        }
+    }
+
+    pub fn config(&self, from: u32, to: u32) -> &LinkConfig {
+        &self.configs[self.at(from, to)]
+    }
+
+    pub fn config_mut(&mut self, from: u32, to: u32) -> &mut LinkConfig {
+        let i = self.at(from, to);
+        &mut self.configs[i]
+    }
+
+    /// Applies `f` to every link's configuration.
+    pub fn configure_all(&mut self, mut f: impl FnMut(u32, u32, &mut LinkConfig)) {
+        for from in 0..self.n {
+            for to in 0..self.n {
+                f(
+                    from as u32,
+                    to as u32,
+                    &mut self.configs[from * self.n + to],
+                );
+            }
+        }
+    }
+
+    /// Cuts the link `from → to` (one-way): `to` stops hearing `from`.
+    pub fn cut(&mut self, from: u32, to: u32) {
+        let i = self.at(from, to);
+        self.cut[i] = true;
+    }
+
+    pub fn is_cut(&self, from: u32, to: u32) -> bool {
+        self.cut[self.at(from, to)]
+    }
+
+    /// Cuts both directions between every node of `a` and every node of `b`.
+    pub fn partition(&mut self, a: &[u32], b: &[u32]) {
+        for &x in a {
+            for &y in b {
+                self.cut(x, y);
+                self.cut(y, x);
+            }
+        }
+    }
+
+    pub fn heal_link(&mut self, from: u32, to: u32) {
+        let i = self.at(from, to);
+        self.cut[i] = false;
+    }
+
+    /// Restores every link.
+    pub fn heal_all(&mut self) {
+        self.cut.iter_mut().for_each(|c| *c = false);
+    }
+
+    pub fn stats(&self, from: u32, to: u32) -> &LinkStats {
+        &self.stats[self.at(from, to)]
+    }
+
+    pub(crate) fn stats_mut(&mut self, from: u32, to: u32) -> &mut LinkStats {
+        let i = self.at(from, to);
+        &mut self.stats[i]
+    }
+
+    /// Sum over all links.
+    pub fn totals(&self) -> LinkStats {
+        let mut t = LinkStats::default();
+        self.stats.iter().for_each(|s| t.add(s));
+        t
+    }
+
+    /// Per-link counts of links that carried anything, as (from, to, stats).
+    pub fn busy_links(&self) -> Vec<(u32, u32, LinkStats)> {
+        let mut out = Vec::new();
+        for from in 0..self.n {
+            for to in 0..self.n {
+                let s = self.stats[from * self.n + to];
+                if s.sent > 0 {
+                    out.push((from as u32, to as u32, s));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// What the network decided for one sent message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Fate {
+    /// Delay of the first copy, or `None` if the message is lost.
+    pub first: Option<Nanos>,
+    /// Delay of a duplicate copy, if any.
+    pub duplicate: Option<Nanos>,
+    pub reordered: bool,
+    pub corrupt: bool,
+}
+
+impl LinkConfig {
+    /// Draws the fate of one message. Draws for a fault happen only when its
+    /// rate is non-zero, so a quiet network's draws do not depend on which
+    /// faults exist.
+    pub(crate) fn fate(&self, rng: &mut impl RngCore) -> Fate {
+        if chance(rng, self.loss) {
+            return Fate {
+                first: None,
+                duplicate: None,
+                reordered: false,
+                corrupt: false,
+            };
+        }
+        let mut delay = self.latency.sample(rng) + self.extra_delay;
+        let reordered = chance(rng, self.reorder);
+        if reordered {
+            delay += between(rng, 1, self.reorder_window.max(1));
+        }
+        let duplicate = if chance(rng, self.duplicate) {
+            Some(self.latency.sample(rng) + self.extra_delay)
+        } else {
+            None
+        };
+        let corrupt = chance(rng, self.corrupt);
+        Fate {
+            first: Some(delay),
+            duplicate,
+            reordered,
+            corrupt,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::stream;
+
+    fn mean_of(l: &Latency, n: usize) -> f64 {
+        let mut r = stream(3, "lat");
+        (0..n).map(|_| l.sample(&mut r) as f64).sum::<f64>() / n as f64
+    }
+
+    #[test]
+    fn latency_distributions_have_their_shape() {
+        assert_eq!(mean_of(&Latency::Constant { ns: 5 }, 10), 5.0);
+        let m = mean_of(&Latency::Uniform { min: 100, max: 300 }, 20_000);
+        assert!((m - 200.0).abs() < 3.0, "uniform mean {m}");
+        let m = mean_of(
+            &Latency::Normal {
+                mean: 1000,
+                stddev: 100,
+                min: 0,
+            },
+            20_000,
+        );
+        assert!((m - 1000.0).abs() < 5.0, "normal mean {m}");
+        // Log-normal median: half the draws below it.
+        let mut r = stream(3, "ln");
+        let l = Latency::LogNormal {
+            median: 1000,
+            sigma: 1.0,
+            min: 0,
+        };
+        let below = (0..20_000).filter(|_| l.sample(&mut r) < 1000).count();
+        assert!(
+            (9_500..10_500).contains(&below),
+            "log-normal below median {below}"
+        );
+        // Pareto: never below scale, and P(X > 2*scale) = 2^-alpha.
+        let mut r = stream(3, "p");
+        let l = Latency::Pareto {
+            scale: 1000,
+            alpha: 2.0,
+            cap: u64::MAX,
+        };
+        let draws: Vec<u64> = (0..20_000).map(|_| l.sample(&mut r)).collect();
+        assert!(draws.iter().all(|&d| d >= 1000));
+        let tail = draws.iter().filter(|&&d| d > 2000).count();
+        assert!((4_700..5_300).contains(&tail), "pareto tail {tail}");
+    }
+
+    #[test]
+    fn bad_parameters_are_named() {
+        let e = Latency::Uniform { min: 5, max: 1 }.validate().unwrap_err();
+        assert!(e.contains("min"));
+        let c = LinkConfig {
+            loss: 1.5,
+            ..Default::default()
+        };
+        assert!(c.validate().unwrap_err().contains("loss"));
+    }
+}

@@ -1,0 +1,135 @@
+//! The sans-IO process interface.
+//!
+//! A protocol replica, a client and a workload generator are all processes: state
+//! machines that react to being started, to a message and to a timer, and that
+//! act only by telling their [`Ctx`] what to do. A process never sleeps, reads a
+//! real clock or touches a socket, so the same code could be driven by a real
+//! network, and here it is driven by the simulator, deterministically.
+
+use std::any::Any;
+use std::fmt::Debug;
+use std::hash::Hash;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::history::{OpId, OpType};
+use crate::kernel::Kernel;
+use crate::rng::SimRng;
+use crate::storage::Storage;
+use crate::time::Nanos;
+
+/// A node's index in the cluster (replicas and clients alike).
+pub type NodeId = u32;
+
+/// What travels on the simulated network.
+///
+/// `Hash` feeds the run's fingerprint (so two runs that send different contents
+/// differ), `Serialize` writes the trace.
+pub trait Message: Clone + Debug + Hash + Serialize + 'static {
+    /// Alters this message the way a bit flip in flight would, and returns
+    /// `true`; a type that cannot be altered meaningfully returns `false`, and the
+    /// network then drops the message (as a NIC drops a frame failing its CRC).
+    fn corrupt(&mut self, _rng: &mut SimRng) -> bool {
+        false
+    }
+}
+
+/// A timer handle, for cancelling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TimerId {
+    pub(crate) slot: u32,
+    pub(crate) generation: u64,
+}
+
+/// A simulated process. `Any` lets a harness look inside a node (invariant
+/// checks, "who is leader?") by downcasting.
+pub trait Process: Any {
+    type Msg: Message;
+
+    /// Called when the node starts, and again after every restart. A restarted
+    /// process is a fresh value: it recovers only what `ctx.storage()` holds.
+    fn on_start(&mut self, ctx: &mut Ctx<'_, Self::Msg>);
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_, Self::Msg>, from: NodeId, msg: Self::Msg);
+
+    /// A timer set with [`Ctx::set_timer`] fired; `tag` is what was passed then.
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Self::Msg>, tag: u64);
+}
+
+/// A process's only window on the world, valid during one callback.
+pub struct Ctx<'a, M: Message> {
+    pub(crate) kernel: &'a mut Kernel<M>,
+    pub(crate) node: NodeId,
+}
+
+impl<M: Message> Ctx<'_, M> {
+    /// This node's id.
+    pub fn id(&self) -> NodeId {
+        self.node
+    }
+
+    /// The number of nodes in the simulation (replicas and clients).
+    pub fn node_count(&self) -> u32 {
+        self.kernel.nodes.len() as u32
+    }
+
+    /// This node's local clock, in nanoseconds. Skew, drift and jumps show here;
+    /// true time is never visible to a process.
+    pub fn now(&self) -> Nanos {
+        self.kernel.local_time(self.node)
+    }
+
+    pub fn send(&mut self, to: NodeId, msg: M) {
+        self.kernel.send(self.node, to, msg);
+    }
+
+    /// Sends a copy of `msg` to each of `to`.
+    pub fn send_all(&mut self, to: impl IntoIterator<Item = NodeId>, msg: &M) {
+        for peer in to {
+            self.kernel.send(self.node, peer, msg.clone());
+        }
+    }
+
+    /// Fires `on_timer(tag)` once `after` nanoseconds have passed on this node's
+    /// clock. A pause makes it fire late; a crash discards it.
+    pub fn set_timer(&mut self, after: Nanos, tag: u64) -> TimerId {
+        self.kernel.set_timer(self.node, after, tag)
+    }
+
+    /// Cancels a timer; cancelling one that fired or was cancelled is harmless.
+    pub fn cancel_timer(&mut self, timer: TimerId) {
+        self.kernel.cancel_timer(timer);
+    }
+
+    /// This node's random stream.
+    pub fn rng(&mut self) -> &mut SimRng {
+        &mut self.kernel.nodes[self.node as usize].rng
+    }
+
+    /// This node's durable storage.
+    pub fn storage(&mut self) -> &mut Storage {
+        &mut self.kernel.nodes[self.node as usize].storage
+    }
+
+    /// Records the invocation of a client operation by logical client `process`.
+    pub fn invoke(&mut self, process: u64, f: &str, key: Option<String>, value: Value) -> OpId {
+        self.kernel.invoke(self.node, process, f, key, value)
+    }
+
+    /// Records the completion of `op`: `Ok`, `Fail` or `Info`.
+    pub fn complete(&mut self, op: OpId, outcome: OpType, value: Value) {
+        self.kernel.complete(self.node, op, outcome, value);
+    }
+
+    /// Adds `delta` to the run-wide counter `name` (reported in the summary).
+    pub fn count(&mut self, name: &'static str, delta: i64) {
+        *self.kernel.counters.entry(name).or_insert(0) += delta;
+    }
+}
+
+/// Downcasts a boxed process to its concrete type, for harness introspection.
+pub fn downcast<M: Message, T: Any>(p: &dyn Process<Msg = M>) -> Option<&T> {
+    let any: &dyn Any = p;
+    any.downcast_ref::<T>()
+}
