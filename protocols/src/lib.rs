@@ -1,1 +1,4 @@
-//! (filled by its issue)
+//! Protocols that run as simulated nodes. Each module holds a replica, its
+//! client, its invariants and its known-bug variants.
+
+pub mod workload;

@@ -14,6 +14,7 @@ pub mod rng;
 mod sim;
 pub mod storage;
 pub mod time;
+pub mod topology;
 pub mod trace;
 
 pub use history::{History, HistoryEntry, OpId, OpType};
@@ -22,3 +23,4 @@ pub use network::{Latency, LinkConfig, LinkStats, Network};
 pub use process::{Ctx, Message, NodeId, Process, TimerId};
 pub use sim::{CrashMode, Finding, Sim, Step};
 pub use time::{Nanos, NodeClock, MICROS, MILLIS, SECONDS};
+pub use topology::Topology;
