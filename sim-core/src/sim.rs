@@ -405,6 +405,15 @@ impl<M: Message> Sim<M> {
             .and_then(crate::process::downcast::<M, T>)
     }
 
+    /// The process on `node` as its concrete type, mutably: for harness-side
+    /// switches (a Byzantine wrapper turned on from a time on), never for
+    /// reaching into a protocol's state behind its back.
+    pub fn process_as_mut<T: Process<Msg = M>>(&mut self, node: NodeId) -> Option<&mut T> {
+        let p: &mut dyn Process<Msg = M> = self.processes.get_mut(node as usize)?.as_deref_mut()?;
+        let any: &mut dyn std::any::Any = p;
+        any.downcast_mut::<T>()
+    }
+
     pub fn storage(&self, node: NodeId) -> &crate::storage::Storage {
         &self.kernel.nodes[node as usize].storage
     }
