@@ -10,7 +10,7 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
 use crate::rng::{between, chance, standard_normal, unit};
-use crate::time::Nanos;
+use crate::time::{duration as dur, Nanos};
 
 /// The distribution one message's latency is drawn from, in nanoseconds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -110,11 +110,13 @@ pub struct LinkConfig {
     /// Probability that a message is held back by up to `reorder_window` extra,
     /// so that later messages overtake it.
     pub reorder: f64,
+    #[serde(with = "dur")]
     pub reorder_window: Nanos,
     /// Probability that a message's content is altered in flight (see
     /// [`crate::Message::corrupt`]).
     pub corrupt: f64,
     /// Extra delay added to every message (a latency spike).
+    #[serde(with = "dur")]
     pub extra_delay: Nanos,
 }
 

@@ -125,3 +125,74 @@ mod tests {
         assert_eq!(c.local(10), 0);
     }
 }
+
+/// Serde for durations: a bare integer is nanoseconds; a string carries a unit
+/// (`"250us"`, `"1.5ms"`, `"2s"`, `"750ns"`). Written back as the shortest exact
+/// string, so a scenario round-trips unchanged.
+pub mod duration {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::Nanos;
+
+    const UNITS: [(&str, u64); 4] = [("s", 1_000_000_000), ("ms", 1_000_000), ("us", 1_000), ("ns", 1)];
+
+    pub fn format(ns: Nanos) -> String {
+        for (unit, scale) in UNITS {
+            if ns != 0 && ns % scale == 0 {
+                return format!("{}{unit}", ns / scale);
+            }
+        }
+        "0ns".into()
+    }
+
+    pub fn parse(text: &str) -> Result<Nanos, String> {
+        let t = text.trim();
+        // Try longer suffixes first so that "ms" is not read as "s".
+        for (unit, scale) in [("ms", 1_000_000u64), ("us", 1_000), ("ns", 1), ("s", 1_000_000_000)] {
+            if let Some(number) = t.strip_suffix(unit) {
+                let x: f64 = number
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("`{text}` is not a duration (e.g. \"250us\", \"1.5ms\", \"2s\")"))?;
+                if !(x.is_finite() && x >= 0.0) {
+                    return Err(format!("`{text}`: a duration must be finite and not negative"));
+                }
+                return Ok((x * scale as f64).round() as Nanos);
+            }
+        }
+        Err(format!("`{text}` has no unit (use ns, us, ms or s)"))
+    }
+
+    pub fn serialize<S: Serializer>(ns: &Nanos, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format(*ns))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Nanos, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Form {
+            Nanos(u64),
+            Text(String),
+        }
+        match Form::deserialize(d)? {
+            Form::Nanos(n) => Ok(n),
+            Form::Text(t) => parse(&t).map_err(serde::de::Error::custom),
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn parses_and_formats_exactly() {
+            assert_eq!(parse("1.5ms"), Ok(1_500_000));
+            assert_eq!(parse("2s"), Ok(2_000_000_000));
+            assert_eq!(parse("250us"), Ok(250_000));
+            assert_eq!(format(1_500_000), "1500us");
+            assert_eq!(format(2_000_000_000), "2s");
+            assert!(parse("-1ms").is_err());
+            assert!(parse("12").unwrap_err().contains("no unit"));
+        }
+    }
+}
