@@ -1,0 +1,114 @@
+//! The sequential-model trait every checker model implements.
+//!
+//! A model is a sequential specification: an initial state and a step function
+//! that says, for one operation (its input and, when known, its output), which
+//! state follows — or that the operation is not allowed in that state. The
+//! linearizability checker only ever talks to this trait.
+//!
+//! A model may also split a history into independent sub-histories
+//! (P-compositionality: a key-value store is linearizable iff each key is), so
+//! the checker can search each one alone. When a model partitions, its `State`
+//! describes one partition (for the KV store: one key's value).
+
+use std::fmt::Debug;
+use std::hash::Hash;
+
+use sim_core::history::HistoryEntry;
+
+/// One operation of a history, ready for a model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Op<I, O> {
+    /// Position among the history's operations (invocation order), 0-based.
+    pub index: usize,
+    pub process: u64,
+    /// Invocation time.
+    pub call: u64,
+    /// Completion time; `None` for an indeterminate operation (+infinity).
+    pub ret: Option<u64>,
+    pub input: I,
+    /// The observed output; `None` when unknown (indeterminate operation).
+    pub output: Option<O>,
+    /// Index of the invocation entry in the history (for error messages).
+    pub invoke_entry: usize,
+    /// Index of the completion entry in the history, if any.
+    pub complete_entry: Option<usize>,
+}
+
+impl<I, O> Op<I, O> {
+    /// True when the operation may or may not have taken effect.
+    pub fn is_indeterminate(&self) -> bool {
+        self.ret.is_none()
+    }
+}
+
+/// One independent sub-history: a label (e.g. the key) and its operations,
+/// as indices into the slice given to [`Model::partition`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Partition {
+    pub label: Option<String>,
+    pub ops: Vec<usize>,
+}
+
+/// A sequential specification.
+pub trait Model {
+    type State: Clone + Eq + Hash + Debug;
+    type Input: Clone + Debug;
+    type Output: Clone + Debug;
+
+    /// A short name (`register`, `kv`, ...), used in reports.
+    fn name(&self) -> &'static str;
+
+    fn init(&self) -> Self::State;
+
+    /// The state after applying `input` with result `output` to `state`, or
+    /// `None` if that operation with that result is not allowed there.
+    /// `output == None` means the result is unknown: any result is accepted,
+    /// so the step only applies the operation's effect.
+    fn step(
+        &self,
+        state: &Self::State,
+        input: &Self::Input,
+        output: Option<&Self::Output>,
+    ) -> Option<Self::State>;
+
+    /// Splits operations into independent sub-histories, ordered
+    /// deterministically (by label). Default: one partition with everything.
+    fn partition(&self, ops: &[Op<Self::Input, Self::Output>]) -> Vec<Partition> {
+        vec![Partition {
+            label: None,
+            ops: (0..ops.len()).collect(),
+        }]
+    }
+
+    /// True if the operation never changes the state (a read). An
+    /// indeterminate read constrains nothing, so the checker drops it.
+    fn is_read_only(&self, _input: &Self::Input) -> bool {
+        false
+    }
+
+    /// Human-readable form of an operation, e.g. `write 3` or `read -> 2`.
+    fn describe_op(&self, input: &Self::Input, output: Option<&Self::Output>) -> String {
+        match output {
+            Some(out) => format!("{input:?} -> {out:?}"),
+            None => format!("{input:?} -> ?"),
+        }
+    }
+
+    fn describe_state(&self, state: &Self::State) -> String {
+        format!("{state:?}")
+    }
+}
+
+/// A model that can read our history format (`sim_core::history`), following
+/// the value conventions documented there.
+pub trait HistoryModel: Model {
+    /// The operation's input, from its invocation entry.
+    fn decode_input(&self, invoke: &HistoryEntry) -> Result<Self::Input, String>;
+
+    /// The observed output, from the `ok` completion entry.
+    fn decode_output(
+        &self,
+        input: &Self::Input,
+        completion: &HistoryEntry,
+    ) -> Result<Self::Output, String>;
+}

@@ -1,0 +1,137 @@
+//! A single register with read, write and compare-and-set.
+//!
+//! The register starts with no value (`nil`). A `cas [a b]` that succeeded
+//! required the value `a` and left `b`; a failed CAS never reaches the model
+//! (failed operations did not take effect and are dropped before the search).
+
+use sim_core::history::HistoryEntry;
+use serde_json::Value;
+
+use super::unknown_f;
+use crate::model::{HistoryModel, Model};
+use crate::value::Scalar;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RegisterInput {
+    Read,
+    Write(Scalar),
+    Cas(Scalar, Scalar),
+}
+
+/// Register outputs: what a read returned; writes and CAS return nothing
+/// beyond their success.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RegisterOutput {
+    Value(Scalar),
+    Done,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Register;
+
+impl Model for Register {
+    type State = Scalar;
+    type Input = RegisterInput;
+    type Output = RegisterOutput;
+
+    fn name(&self) -> &'static str {
+        "register"
+    }
+
+    fn init(&self) -> Scalar {
+        Scalar::Null
+    }
+
+    fn step(
+        &self,
+        state: &Scalar,
+        input: &RegisterInput,
+        output: Option<&RegisterOutput>,
+    ) -> Option<Scalar> {
+        match input {
+            RegisterInput::Read => match output {
+                Some(RegisterOutput::Value(v)) if v != state => None,
+                _ => Some(state.clone()),
+            },
+            RegisterInput::Write(v) => Some(v.clone()),
+            RegisterInput::Cas(expected, new) => {
+                (state == expected).then(|| new.clone())
+            }
+        }
+    }
+
+    fn is_read_only(&self, input: &RegisterInput) -> bool {
+        matches!(input, RegisterInput::Read)
+    }
+
+    fn describe_op(&self, input: &RegisterInput, output: Option<&RegisterOutput>) -> String {
+        let head = match input {
+            RegisterInput::Read => "read".to_string(),
+            RegisterInput::Write(v) => format!("write {v}"),
+            RegisterInput::Cas(a, b) => format!("cas {a}->{b}"),
+        };
+        match (input, output) {
+            (RegisterInput::Read, Some(RegisterOutput::Value(v))) => format!("{head} -> {v}"),
+            (_, None) => format!("{head} (indeterminate)"),
+            _ => head,
+        }
+    }
+
+    fn describe_state(&self, state: &Scalar) -> String {
+        state.to_string()
+    }
+}
+
+fn cas_pair(value: &Value) -> Result<(Scalar, Scalar), String> {
+    match value {
+        Value::Array(items) if items.len() == 2 => {
+            Ok((Scalar::from_json(&items[0]), Scalar::from_json(&items[1])))
+        }
+        other => Err(format!("cas value must be [expected, new], got {other}")),
+    }
+}
+
+impl HistoryModel for Register {
+    fn decode_input(&self, invoke: &HistoryEntry) -> Result<RegisterInput, String> {
+        match invoke.f.as_str() {
+            "read" | "get" => Ok(RegisterInput::Read),
+            "write" | "put" => Ok(RegisterInput::Write(Scalar::from_json(&invoke.value))),
+            "cas" => cas_pair(&invoke.value).map(|(a, b)| RegisterInput::Cas(a, b)),
+            f => Err(unknown_f(f, "register", "read, write, cas")),
+        }
+    }
+
+    fn decode_output(
+        &self,
+        input: &RegisterInput,
+        completion: &HistoryEntry,
+    ) -> Result<RegisterOutput, String> {
+        Ok(match input {
+            RegisterInput::Read => RegisterOutput::Value(Scalar::from_json(&completion.value)),
+            _ => RegisterOutput::Done,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps() {
+        let m = Register;
+        let s = m.init();
+        let read = |v: Scalar| (RegisterInput::Read, RegisterOutput::Value(v));
+        let (i, o) = read(Scalar::Null);
+        assert_eq!(m.step(&s, &i, Some(&o)), Some(Scalar::Null));
+        let (i, o) = read(Scalar::Int(1));
+        assert_eq!(m.step(&s, &i, Some(&o)), None);
+        let w = RegisterInput::Write(Scalar::Int(1));
+        let s = m.step(&s, &w, Some(&RegisterOutput::Done)).unwrap();
+        assert_eq!(m.step(&s, &i, Some(&o)), Some(Scalar::Int(1)));
+        let cas = RegisterInput::Cas(Scalar::Int(1), Scalar::Int(2));
+        assert_eq!(m.step(&s, &cas, None), Some(Scalar::Int(2)));
+        let bad_cas = RegisterInput::Cas(Scalar::Int(5), Scalar::Int(2));
+        assert_eq!(m.step(&s, &bad_cas, Some(&RegisterOutput::Done)), None);
+    }
+}

@@ -1,0 +1,64 @@
+//! Choosing a model by name, as the command line and scenario files do.
+
+use std::fmt;
+
+use sim_core::history::{History, HistoryError};
+
+use crate::linearizability::{check_history, CheckOptions, CheckReport};
+use crate::models::{Counter, Kv, Lock, Register, Set};
+
+/// Every model name accepted by [`check_history_named`].
+pub const MODEL_NAMES: &[&str] = &[
+    "register",
+    "cas-register",
+    "kv",
+    "lock",
+    "lease",
+    "set",
+    "counter",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NamedCheckError {
+    UnknownModel(String),
+    /// The history does not fit the model (entry index is 0-based).
+    BadHistory(HistoryError),
+}
+
+impl fmt::Display for NamedCheckError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NamedCheckError::UnknownModel(m) => write!(
+                f,
+                "unknown model `{m}` (expected one of: {})",
+                MODEL_NAMES.join(", ")
+            ),
+            NamedCheckError::BadHistory(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for NamedCheckError {}
+
+/// True if `name` is a model [`check_history_named`] knows.
+pub fn is_model_name(name: &str) -> bool {
+    MODEL_NAMES.contains(&name)
+}
+
+/// Checks `history` for linearizability against the model called `model`.
+pub fn check_history_named(
+    model: &str,
+    history: &History,
+    options: &CheckOptions,
+) -> Result<CheckReport, NamedCheckError> {
+    let result = match model {
+        "register" | "cas-register" => check_history(&Register, history, options),
+        "kv" => check_history(&Kv, history, options),
+        "lock" => check_history(&Lock::mutex(), history, options),
+        "lease" => check_history(&Lock::lease(), history, options),
+        "set" => check_history(&Set, history, options),
+        "counter" => check_history(&Counter, history, options),
+        other => return Err(NamedCheckError::UnknownModel(other.to_string())),
+    };
+    result.map_err(NamedCheckError::BadHistory)
+}
