@@ -61,7 +61,7 @@ impl OpReport {
     fn where_(&self) -> String {
         let span = match self.complete_time {
             Some(t) => format!("[{}, {}]", self.invoke_time, t),
-            None => format!("[{}, never completed]", self.invoke_time),
+            None => format!("[{}, indeterminate]", self.invoke_time),
         };
         match (self.invoke_line, self.complete_line) {
             (Some(a), Some(b)) => format!("{span}, lines {a}-{b}"),

@@ -255,12 +255,15 @@ pub(crate) fn search<M: Model>(
             // (e == NIL cannot happen while a return remains; treat it alike).
             if at_best && e != NIL {
                 let mut candidates = Vec::new();
+                let stuck = ev.op[e as usize];
                 let mut c = ev.next[HEAD as usize];
                 while c != e {
-                    candidates.push(ev.op[c as usize] as usize);
+                    if ev.op[c as usize] != stuck {
+                        candidates.push(ev.op[c as usize] as usize);
+                    }
                     c = ev.next[c as usize];
                 }
-                failure_at_best = Some((ev.op[e as usize] as usize, candidates));
+                failure_at_best = Some((stuck as usize, candidates));
             }
             at_best = false;
             let Some((call, before)) = stack.pop() else {
