@@ -2,3 +2,4 @@
 //! client, its invariants and its known-bug variants.
 
 pub mod workload;
+pub mod quorum_register;

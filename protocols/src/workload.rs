@@ -89,9 +89,13 @@ impl WorkloadSpec {
     /// Checks the spec; the message names the field.
     pub fn validate(&self) -> Result<(), String> {
         if !(0.0..=1.0).contains(&self.read_fraction) {
-            return Err(format!("read_fraction must be in [0, 1], got {}", self.read_fraction));
+            return Err(format!(
+                "read_fraction must be in [0, 1], got {}",
+                self.read_fraction
+            ));
         }
-        if !(0.0..=1.0).contains(&self.cas_fraction) || self.read_fraction + self.cas_fraction > 1.0 {
+        if !(0.0..=1.0).contains(&self.cas_fraction) || self.read_fraction + self.cas_fraction > 1.0
+        {
             return Err(format!(
                 "cas_fraction must be in [0, 1] and read_fraction + cas_fraction <= 1, got {}",
                 self.cas_fraction
@@ -122,7 +126,10 @@ impl WorkloadSpec {
                 new: rng.random_range(0..self.values) as u64,
             }
         } else {
-            ClientOp::Write { key, value: rng.random_range(0..self.values) as u64 }
+            ClientOp::Write {
+                key,
+                value: rng.random_range(0..self.values) as u64,
+            }
         }
     }
 
@@ -139,11 +146,22 @@ mod tests {
 
     #[test]
     fn mix_follows_the_fractions() {
-        let spec = WorkloadSpec { read_fraction: 0.6, cas_fraction: 0.1, keys: 4, ..Default::default() };
+        let spec = WorkloadSpec {
+            read_fraction: 0.6,
+            cas_fraction: 0.1,
+            keys: 4,
+            ..Default::default()
+        };
         let mut rng = sim_core::rng::stream(1, "workload");
         let ops: Vec<ClientOp> = (0..10_000).map(|_| spec.next_op(&mut rng)).collect();
-        let reads = ops.iter().filter(|o| matches!(o, ClientOp::Read { .. })).count();
-        let cas = ops.iter().filter(|o| matches!(o, ClientOp::Cas { .. })).count();
+        let reads = ops
+            .iter()
+            .filter(|o| matches!(o, ClientOp::Read { .. }))
+            .count();
+        let cas = ops
+            .iter()
+            .filter(|o| matches!(o, ClientOp::Cas { .. }))
+            .count();
         assert!((5_800..6_200).contains(&reads), "{reads}");
         assert!((850..1_150).contains(&cas), "{cas}");
         assert!(ops.iter().all(|o| o.key() < 4));
@@ -151,7 +169,11 @@ mod tests {
 
     #[test]
     fn bad_fractions_are_named() {
-        let spec = WorkloadSpec { read_fraction: 0.9, cas_fraction: 0.2, ..Default::default() };
+        let spec = WorkloadSpec {
+            read_fraction: 0.9,
+            cas_fraction: 0.2,
+            ..Default::default()
+        };
         assert!(spec.validate().unwrap_err().contains("cas_fraction"));
     }
 }

@@ -17,32 +17,39 @@ use crate::time::{duration as dur, Nanos};
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Latency {
     Constant {
+        #[serde(with = "dur")]
         ns: Nanos,
     },
     Uniform {
+        #[serde(with = "dur")]
         min: Nanos,
+        #[serde(with = "dur")]
         max: Nanos,
     },
     /// Normal, truncated at `min` (latency is never below the wire's floor).
     Normal {
+        #[serde(with = "dur")]
         mean: Nanos,
+        #[serde(with = "dur")]
         stddev: Nanos,
-        #[serde(default)]
+        #[serde(default, with = "dur")]
         min: Nanos,
     },
     /// Log-normal with the given median and shape `sigma`, plus a floor `min`.
     LogNormal {
+        #[serde(with = "dur")]
         median: Nanos,
         sigma: f64,
-        #[serde(default)]
+        #[serde(default, with = "dur")]
         min: Nanos,
     },
     /// Pareto with scale (the minimum) and shape `alpha`: a long tail.
     /// `cap` bounds a draw so one message cannot stall a run for ever.
     Pareto {
+        #[serde(with = "dur")]
         scale: Nanos,
         alpha: f64,
-        #[serde(default = "Latency::default_cap")]
+        #[serde(default = "Latency::default_cap", with = "dur")]
         cap: Nanos,
     },
 }

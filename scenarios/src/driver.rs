@@ -1,0 +1,89 @@
+//! How a protocol plugs into the runner.
+//!
+//! The runner is generic over the message type, so each protocol has a small
+//! driver: it builds the protocol's replicas and clients into a simulation and
+//! knows how to judge them. Adding a protocol means a file in `drivers/`, a
+//! line in `drivers/mod.rs`, and catalogue entries; the runner does the rest
+//! (faults, trace, history, checkers, summary).
+
+use sim_core::{Finding, Message, NodeId, Sim, Topology};
+
+use crate::scenario::Scenario;
+
+/// A check's verdict, as it appears in `summary.json`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Verdict {
+    /// The check's name: `linearizability`, an invariant's name, `liveness`, ...
+    pub check: String,
+    /// `pass`, `fail` or `unknown`.
+    pub result: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+}
+
+impl Verdict {
+    pub fn pass(check: &str) -> Self {
+        Self {
+            check: check.into(),
+            result: "pass".into(),
+            detail: String::new(),
+        }
+    }
+
+    pub fn fail(check: &str, detail: impl Into<String>) -> Self {
+        Self {
+            check: check.into(),
+            result: "fail".into(),
+            detail: detail.into(),
+        }
+    }
+
+    pub fn unknown(check: &str, detail: impl Into<String>) -> Self {
+        Self {
+            check: check.into(),
+            result: "unknown".into(),
+            detail: detail.into(),
+        }
+    }
+
+    pub fn failed(&self) -> bool {
+        self.result == "fail"
+    }
+}
+
+pub trait Driver {
+    type Msg: Message;
+
+    /// Adds the replicas and clients to `sim` (replicas first, so that they are
+    /// nodes `0..n`) and says which is which.
+    fn build(&mut self, scenario: &Scenario, sim: &mut Sim<Self::Msg>) -> Topology;
+
+    /// Safety invariants, checked after every event: the first violation
+    /// stops the run at the virtual time it happened.
+    fn check_step(&mut self, _sim: &Sim<Self::Msg>) -> Option<Finding> {
+        None
+    }
+
+    /// Checks at the end of the run (liveness, convergence), with the names of
+    /// the invariants `check_step` watched, which pass if the run was not stopped.
+    fn check_end(&mut self, _sim: &Sim<Self::Msg>) -> Vec<Verdict> {
+        Vec::new()
+    }
+
+    /// The names of the invariants `check_step` watches, reported as passed
+    /// when the run ends without a finding.
+    fn invariants(&self) -> Vec<&'static str> {
+        Vec::new()
+    }
+
+    /// The node that leads now, for faults that target the leader.
+    fn leader(&self, _sim: &Sim<Self::Msg>) -> Option<NodeId> {
+        None
+    }
+
+    /// The sequential model the client history is checked against
+    /// (`cas-register` for read/write/cas on keys), or none.
+    fn model(&self) -> Option<&'static str> {
+        Some("cas-register")
+    }
+}

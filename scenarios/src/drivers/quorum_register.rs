@@ -1,0 +1,51 @@
+//! Driver of the quorum-replicated register (`protocols::quorum_register`).
+
+use protocols::quorum_register::{Bugs, Client, RegisterMsg, Replica};
+use sim_core::{Sim, Topology};
+
+use crate::driver::Driver;
+use crate::error::InputError;
+use crate::scenario::Scenario;
+
+pub struct QuorumRegister {
+    bugs: Bugs,
+}
+
+impl QuorumRegister {
+    pub fn new(scenario: &Scenario) -> Result<Self, InputError> {
+        let bugs = Bugs::parse(&scenario.bugs)
+            .map_err(|m| InputError::new(&scenario.source, m).with_field("bugs"))?;
+        if scenario.workload.cas_fraction > 0.0 {
+            return Err(InputError::new(
+                &scenario.source,
+                "quorum-register has no compare-and-set: set workload.cas_fraction = 0",
+            )
+            .with_field("workload.cas_fraction"));
+        }
+        if let Some(key) = scenario.options.keys().next() {
+            return Err(
+                InputError::new(&scenario.source, "quorum-register takes no options")
+                    .with_field(format!("options.{key}")),
+            );
+        }
+        Ok(Self { bugs })
+    }
+}
+
+impl Driver for QuorumRegister {
+    type Msg = RegisterMsg;
+
+    fn build(&mut self, scenario: &Scenario, sim: &mut Sim<RegisterMsg>) -> Topology {
+        let bugs = self.bugs;
+        let replicas: Vec<u32> = (0..scenario.replicas)
+            .map(|_| sim.add_node(move || Replica::new(bugs)))
+            .collect();
+        let clients = (0..scenario.workload.clients)
+            .map(|_| {
+                let (replicas, spec) = (replicas.clone(), scenario.workload.clone());
+                sim.add_node(move || Client::new(replicas.clone(), spec.clone(), bugs))
+            })
+            .collect();
+        Topology { replicas, clients }
+    }
+}

@@ -1,0 +1,11 @@
+//! Scenario files and the built-in catalogue, the runner, and the
+//! `clustersim` command line.
+
+pub mod catalogue;
+pub mod cli;
+pub mod driver;
+pub mod drivers;
+pub mod error;
+pub mod runner;
+pub mod scenario;
+pub mod summary;

@@ -1,0 +1,173 @@
+//! Runs one scenario at one seed: builds the cluster through the protocol's
+//! driver, drives the simulation with its invariants checked after every
+//! event, then judges the history and writes the run directory.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use sim_core::{fingerprint, History, Sim, Topology};
+
+use crate::driver::{Driver, Verdict};
+use crate::error::InputError;
+use crate::scenario::Scenario;
+use crate::summary::{EventCounts, OpCounts, Percentiles, Summary};
+
+/// How to run (not what: that is the scenario and the seed).
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Stream every event to this file as JSON lines.
+    pub trace: Option<PathBuf>,
+}
+
+/// Everything a run produced.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    pub summary: Summary,
+    pub history: History,
+}
+
+/// Runs `scenario` at `seed` with the driver its `protocol` names.
+pub fn run(scenario: &Scenario, seed: u64, options: &RunOptions) -> Result<RunOutcome, InputError> {
+    crate::drivers::run_protocol(scenario, seed, options)
+}
+
+/// Runs `scenario` at `seed` with `driver`: the part every protocol shares.
+pub fn run_with<D: Driver>(
+    mut driver: D,
+    scenario: &Scenario,
+    seed: u64,
+    options: &RunOptions,
+) -> Result<RunOutcome, InputError> {
+    let mut sim: Sim<D::Msg> = Sim::new(seed, scenario.network.clone());
+    let topology = driver.build(scenario, &mut sim);
+    if let Some(path) = &options.trace {
+        let file = File::create(path)
+            .map_err(|e| InputError::new(path.display().to_string(), e.to_string()))?;
+        sim.set_trace_output(Box::new(BufWriter::new(file)));
+    }
+    sim.run_until_checked(scenario.duration, |s| driver.check_step(s));
+    sim.finish_trace()
+        .map_err(|e| InputError::new("trace", format!("writing the trace failed: {e}")))?;
+
+    let mut verdicts = Vec::new();
+    let finding = sim.finding().cloned();
+    let stopped_by = finding.as_ref().map(|f| f.kind.as_str());
+    verdicts.push(match finding.as_ref().filter(|f| f.kind == "panic") {
+        Some(f) => Verdict::fail("no-panic", f.message.clone()),
+        None => Verdict::pass("no-panic"),
+    });
+    for name in driver.invariants() {
+        verdicts.push(match &finding {
+            Some(f) if f.kind == name => Verdict::fail(name, f.message.clone()),
+            // A run stopped early by another finding did not see this one out.
+            Some(_) => Verdict::unknown(
+                name,
+                format!("run stopped early by {}", stopped_by.unwrap_or("?")),
+            ),
+            None => Verdict::pass(name),
+        });
+    }
+    if finding.is_none() {
+        verdicts.extend(driver.check_end(&sim));
+    }
+    if scenario.checks.linearizability {
+        if let Some(model) = driver.model() {
+            verdicts.push(linearizability(
+                model,
+                sim.history(),
+                scenario.checks.linearizability_budget,
+            ));
+        }
+    }
+
+    let history = sim.history().clone();
+    let summary = summarize(scenario, seed, &topology, &mut sim, finding, verdicts);
+    Ok(RunOutcome { summary, history })
+}
+
+fn linearizability(model: &str, history: &History, budget: u64) -> Verdict {
+    const CHECK: &str = "linearizability";
+    let options = checkers::CheckOptions {
+        max_steps: Some(budget),
+        deadline: None,
+    };
+    match checkers::check_history_named(model, history, &options) {
+        Err(e) => Verdict::fail(CHECK, format!("the history itself is malformed: {e}")),
+        Ok(report) => match report.verdict {
+            checkers::Verdict::Linearizable => Verdict::pass(CHECK),
+            checkers::Verdict::Unknown => Verdict::unknown(
+                CHECK,
+                format!(
+                    "search budget of {budget} steps exhausted on {}",
+                    report.unknown_partitions.join(", ")
+                ),
+            ),
+            checkers::Verdict::NotLinearizable => {
+                let detail = report
+                    .counterexamples
+                    .first()
+                    .map(|c| c.render())
+                    .unwrap_or_else(|| "not linearizable".into());
+                Verdict::fail(CHECK, detail)
+            }
+        },
+    }
+}
+
+fn summarize<M: sim_core::Message>(
+    scenario: &Scenario,
+    seed: u64,
+    topology: &Topology,
+    sim: &mut Sim<M>,
+    finding: Option<sim_core::Finding>,
+    verdicts: Vec<Verdict>,
+) -> Summary {
+    let history = sim.history();
+    let ops = OpCounts::of(history);
+    let virtual_time = sim.now();
+    let passed = finding.is_none() && !verdicts.iter().any(Verdict::failed);
+    Summary {
+        clustersim: env!("CARGO_PKG_VERSION").to_string(),
+        scenario: scenario.clone(),
+        seed,
+        cluster: topology.clone(),
+        virtual_time_ns: virtual_time,
+        events: EventCounts {
+            handled: sim.events_handled(),
+            recorded: sim.events_recorded(),
+        },
+        messages: sim.network().totals(),
+        ops,
+        latency_ms: Percentiles::of_history(history),
+        throughput: if virtual_time == 0 {
+            0.0
+        } else {
+            ops.ok as f64 / (virtual_time as f64 / 1e9)
+        },
+        counters: sim
+            .counters()
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect(),
+        finding,
+        verdicts,
+        passed,
+        fingerprint: fingerprint::to_hex(sim.fingerprint()),
+    }
+}
+
+/// Writes `summary.json`, `history.jsonl` and `faults.json` into `dir`.
+pub fn write_run_dir(dir: &Path, outcome: &RunOutcome) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let mut summary = BufWriter::new(File::create(dir.join("summary.json"))?);
+    serde_json::to_writer_pretty(&mut summary, &outcome.summary)?;
+    summary.write_all(b"\n")?;
+    summary.flush()?;
+    let mut history = BufWriter::new(File::create(dir.join("history.jsonl"))?);
+    outcome.history.write_jsonl(&mut history)?;
+    history.flush()?;
+    let faults = serde_json::to_string_pretty(&outcome.summary.scenario.faults)?;
+    std::fs::write(dir.join("faults.json"), faults + "\n")?;
+    Ok(())
+}
