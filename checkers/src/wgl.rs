@@ -47,13 +47,13 @@ impl Budget {
     /// Counts one step; false when the budget is spent.
     #[inline]
     fn spend(&mut self) -> bool {
-        self.steps_done += 1;
         if let Some(left) = &mut self.steps_left {
             if *left == 0 {
                 return false;
             }
             *left -= 1;
         }
+        self.steps_done += 1;
         if self.steps_done % DEADLINE_EVERY == 0 {
             if let Some(deadline) = self.deadline {
                 if Instant::now() >= deadline {

@@ -1,0 +1,317 @@
+//! Hand-made histories with known verdicts, for every model, including the
+//! meaning of `fail`, `info` and equal times, counterexamples and the budget.
+
+mod common;
+
+use checkers::models::{Counter, Kv, Lock, Register, Set};
+use checkers::{check_history, check_history_named, CheckOptions, HistoryModel, Verdict};
+use common::Builder;
+use serde_json::{json, Value};
+use sim_core::history::{History, OpType};
+
+fn verdict<M: HistoryModel>(model: &M, h: &History) -> Verdict {
+    check_history(model, h, &CheckOptions::default()).unwrap().verdict
+}
+
+const LIN: Verdict = Verdict::Linearizable;
+const NOT: Verdict = Verdict::NotLinearizable;
+
+#[test]
+fn register_sequential_and_stale_read() {
+    let ok = Builder::new()
+        .invoke(0, 1, "write", json!(1))
+        .ok(1, 1, "write", json!(1))
+        .invoke(2, 2, "read", Value::Null)
+        .ok(3, 2, "read", json!(1))
+        .build();
+    assert_eq!(verdict(&Register, &ok), LIN);
+    let stale = Builder::new()
+        .invoke(0, 1, "write", json!(1))
+        .ok(1, 1, "write", json!(1))
+        .invoke(2, 1, "write", json!(2))
+        .ok(3, 1, "write", json!(2))
+        .invoke(4, 2, "read", Value::Null)
+        .ok(5, 2, "read", json!(1))
+        .build();
+    assert_eq!(verdict(&Register, &stale), NOT);
+}
+
+#[test]
+fn concurrent_ops_may_go_either_way() {
+    for seen in [Value::Null, json!(1)] {
+        let h = Builder::new()
+            .invoke(0, 1, "write", json!(1))
+            .invoke(1, 2, "read", Value::Null)
+            .ok(2, 2, "read", seen.clone())
+            .ok(3, 1, "write", json!(1))
+            .build();
+        assert_eq!(verdict(&Register, &h), LIN, "read {seen}");
+    }
+    // A read that returns a value nobody wrote is never fine.
+    let h = Builder::new()
+        .invoke(0, 1, "write", json!(1))
+        .invoke(1, 2, "read", Value::Null)
+        .ok(2, 2, "read", json!(7))
+        .ok(3, 1, "write", json!(1))
+        .build();
+    assert_eq!(verdict(&Register, &h), NOT);
+}
+
+#[test]
+fn equal_times_count_as_concurrent() {
+    // The read starts at the instant the write ends: either order is fine.
+    let h = Builder::new()
+        .invoke(0, 1, "write", json!(1))
+        .invoke(5, 2, "read", Value::Null)
+        .ok(5, 1, "write", json!(1))
+        .ok(6, 2, "read", Value::Null)
+        .build();
+    assert_eq!(verdict(&Register, &h), LIN);
+    // One nanosecond later it is not.
+    let h = Builder::new()
+        .invoke(0, 1, "write", json!(1))
+        .ok(5, 1, "write", json!(1))
+        .invoke(6, 2, "read", Value::Null)
+        .ok(7, 2, "read", Value::Null)
+        .build();
+    assert_eq!(verdict(&Register, &h), NOT);
+}
+
+#[test]
+fn failed_ops_did_not_happen() {
+    let h = Builder::new()
+        .invoke(0, 1, "write", json!(1))
+        .fail(1, 1, "write", json!(1))
+        .invoke(2, 2, "read", Value::Null)
+        .ok(3, 2, "read", json!(1))
+        .build();
+    assert_eq!(verdict(&Register, &h), NOT);
+}
+
+#[test]
+fn indeterminate_ops_may_happen_late_or_never() {
+    let base = || {
+        Builder::new()
+            .invoke(0, 1, "write", json!(1))
+            .info(1, 1, "write", json!(1))
+    };
+    // Took effect, long after its `info`.
+    let late = base()
+        .invoke(10, 2, "read", Value::Null)
+        .ok(11, 2, "read", Value::Null)
+        .invoke(20, 2, "read", Value::Null)
+        .ok(21, 2, "read", json!(1))
+        .build();
+    assert_eq!(verdict(&Register, &late), LIN);
+    // Never took effect.
+    let never = base()
+        .invoke(10, 2, "read", Value::Null)
+        .ok(11, 2, "read", Value::Null)
+        .build();
+    assert_eq!(verdict(&Register, &never), LIN);
+    // But it cannot take effect and then be undone.
+    let undone = base()
+        .invoke(10, 2, "read", Value::Null)
+        .ok(11, 2, "read", json!(1))
+        .invoke(20, 2, "read", Value::Null)
+        .ok(21, 2, "read", Value::Null)
+        .build();
+    assert_eq!(verdict(&Register, &undone), NOT);
+    // Nor before it was invoked.
+    let early = Builder::new()
+        .invoke(0, 2, "read", Value::Null)
+        .ok(1, 2, "read", json!(1))
+        .invoke(5, 1, "write", json!(1))
+        .build();
+    assert_eq!(verdict(&Register, &early), NOT);
+    // An operation never completed at all is indeterminate too.
+    let open = Builder::new()
+        .invoke(0, 1, "write", json!(1))
+        .invoke(5, 2, "read", Value::Null)
+        .ok(6, 2, "read", json!(1))
+        .build();
+    assert_eq!(verdict(&Register, &open), LIN);
+}
+
+#[test]
+fn cas_needs_the_expected_value() {
+    let h = |expected: i64| {
+        Builder::new()
+            .invoke(0, 1, "write", json!(1))
+            .ok(1, 1, "write", json!(1))
+            .invoke(2, 1, "cas", json!([expected, 2]))
+            .ok(3, 1, "cas", json!([expected, 2]))
+            .invoke(4, 1, "read", Value::Null)
+            .ok(5, 1, "read", json!(2))
+            .build()
+    };
+    assert_eq!(verdict(&Register, &h(1)), LIN);
+    assert_eq!(verdict(&Register, &h(3)), NOT);
+}
+
+#[test]
+fn counterexample_names_the_op_that_cannot_be_placed() {
+    let h = Builder::new()
+        .invoke(0, 1, "write", json!(1))
+        .ok(1, 1, "write", json!(1))
+        .invoke(2, 1, "write", json!(2))
+        .ok(3, 1, "write", json!(2))
+        .invoke(4, 2, "read", Value::Null)
+        .ok(5, 2, "read", json!(1))
+        .build();
+    let report = check_history(&Register, &h, &CheckOptions::default()).unwrap();
+    assert_eq!(report.verdict, NOT);
+    let cx = &report.counterexamples[0];
+    assert_eq!(cx.unplaceable.op, 2, "the read (third operation)");
+    assert_eq!(cx.unplaceable.description, "read -> 1");
+    assert_eq!(cx.prefix.len(), 2);
+    assert_eq!(cx.state, "2");
+    let text = cx.render();
+    assert!(text.contains("cannot be placed: op #2 (process 2) read -> 1"), "{text}");
+    assert!(text.contains("state after the prefix: 2"), "{text}");
+    let json = serde_json::to_value(cx).unwrap();
+    assert_eq!(json["unplaceable"]["description"], "read -> 1");
+    assert_eq!(json["prefix"][1]["state_after"], "2");
+}
+
+#[test]
+fn kv_is_checked_per_key_and_names_the_key() {
+    let kv = |f: &str, key: &str, v: Value, p: u64, t: u64, b: Builder| {
+        b.entry(t, p, OpType::Invoke, f, Some(key), if f == "get" { Value::Null } else { v.clone() })
+            .entry(t + 1, p, OpType::Ok, f, Some(key), v)
+    };
+    let mut b = Builder::new();
+    b = kv("append", "a", json!("x"), 1, 0, b);
+    b = kv("append", "b", json!("y"), 1, 2, b);
+    b = kv("get", "a", json!("x"), 2, 4, b);
+    b = kv("get", "b", json!(""), 2, 6, b); // lost append on key b
+    let report = check_history(&Kv, &b.build(), &CheckOptions::default()).unwrap();
+    assert_eq!(report.verdict, NOT);
+    assert_eq!(report.partitions, 2);
+    assert_eq!(report.counterexamples.len(), 1);
+    assert_eq!(report.counterexamples[0].partition.as_deref(), Some("b"));
+    assert!(report.counterexamples[0].render().contains("key \"b\""));
+}
+
+#[test]
+fn lock_mutual_exclusion_and_fencing() {
+    let grant = |b: Builder, p: u64, t: u64, token: i64| {
+        b.invoke(t, p, "acquire", Value::Null).ok(t + 1, p, "acquire", json!(token))
+    };
+    let release = |b: Builder, p: u64, t: u64| b.invoke(t, p, "release", Value::Null).ok(t + 1, p, "release", Value::Null);
+    // 1 acquires, 2 acquires before 1 released.
+    let overlap = grant(grant(Builder::new(), 1, 0, 1), 2, 10, 2).build();
+    assert_eq!(verdict(&Lock::mutex(), &overlap), NOT);
+    assert_eq!(verdict(&Lock::lease(), &overlap), LIN, "a lease may expire");
+    let proper = release(grant(release(grant(Builder::new(), 1, 0, 1), 1, 2), 2, 10, 2), 2, 12).build();
+    assert_eq!(verdict(&Lock::mutex(), &proper), LIN);
+    // Tokens must increase, even across an expired lease.
+    let backwards = grant(grant(Builder::new(), 1, 0, 5), 2, 10, 3).build();
+    assert_eq!(verdict(&Lock::lease(), &backwards), NOT);
+    // Releasing a lock one does not hold cannot succeed.
+    let foreign = release(grant(Builder::new(), 1, 0, 1), 2, 10).build();
+    assert_eq!(verdict(&Lock::mutex(), &foreign), NOT);
+    // An indeterminate grant that took effect (its client later released
+    // the lock) used up a token: the next one must be above it.
+    let h = Builder::new()
+        .invoke(0, 1, "acquire", Value::Null)
+        .ok(1, 1, "acquire", json!(1))
+        .invoke(2, 2, "acquire", Value::Null)
+        .info(3, 2, "acquire", Value::Null)
+        .invoke(5, 2, "release", Value::Null)
+        .ok(6, 2, "release", Value::Null)
+        .build();
+    let h2 = grant(Builder { history: h.clone() }, 3, 10, 2).build();
+    assert_eq!(verdict(&Lock::lease(), &h2), NOT);
+    let h3 = grant(Builder { history: h }, 3, 10, 3).build();
+    assert_eq!(verdict(&Lock::lease(), &h3), LIN);
+}
+
+#[test]
+fn set_and_counter() {
+    let set = |seen: Value| {
+        Builder::new()
+            .invoke(0, 1, "add", json!(1))
+            .ok(1, 1, "add", json!(1))
+            .invoke(2, 2, "add", json!(2))
+            .invoke(3, 1, "read", Value::Null)
+            .ok(4, 1, "read", seen)
+            .build()
+    };
+    assert_eq!(verdict(&Set, &set(json!([1]))), LIN);
+    assert_eq!(verdict(&Set, &set(json!([2, 1]))), LIN);
+    assert_eq!(verdict(&Set, &set(json!([]))), NOT);
+    assert_eq!(verdict(&Set, &set(json!([1, 3]))), NOT);
+    let counter = |seen: i64| {
+        Builder::new()
+            .invoke(0, 1, "incr", json!(2))
+            .ok(1, 1, "incr", json!(2))
+            .invoke(2, 2, "incr", json!(3))
+            .info(3, 2, "incr", json!(3))
+            .invoke(4, 1, "read", Value::Null)
+            .ok(5, 1, "read", json!(seen))
+            .build()
+    };
+    assert_eq!(verdict(&Counter, &counter(2)), LIN);
+    assert_eq!(verdict(&Counter, &counter(5)), LIN);
+    assert_eq!(verdict(&Counter, &counter(3)), NOT);
+}
+
+/// A history that defeats the search: many concurrent indeterminate writes
+/// and reads that no order explains only at the very end.
+fn hard_history(n: u64) -> History {
+    let mut b = Builder::new();
+    for p in 0..n {
+        b = b.invoke(p, p, "write", json!(p));
+    }
+    for p in 0..n {
+        b = b.info(100 + p, p, "write", json!(p));
+    }
+    b.invoke(1000, 999, "read", Value::Null)
+        .ok(1001, 999, "read", json!(12345))
+        .build()
+}
+
+#[test]
+fn budget_gives_unknown() {
+    let h = hard_history(20);
+    let tight = CheckOptions {
+        max_steps: Some(1000),
+        deadline: None,
+    };
+    let report = check_history_named("register", &h, &tight).unwrap();
+    assert_eq!(report.verdict, Verdict::Unknown);
+    assert_eq!(report.steps, 1000);
+    assert_eq!(report.unknown_partitions, vec![String::new()]);
+    // With a small instance and the default budget, it decides.
+    let report = check_history_named("register", &hard_history(8), &CheckOptions::default()).unwrap();
+    assert_eq!(report.verdict, NOT);
+}
+
+#[test]
+fn a_passed_deadline_gives_unknown() {
+    let h = hard_history(20);
+    let options = CheckOptions {
+        max_steps: None,
+        deadline: Some(std::time::Instant::now()),
+    };
+    let report = check_history_named("register", &h, &options).unwrap();
+    assert_eq!(report.verdict, Verdict::Unknown);
+}
+
+#[test]
+fn verdict_and_counterexample_are_reproducible() {
+    let h = hard_history(8);
+    let a = check_history_named("register", &h, &CheckOptions::default()).unwrap();
+    let b = check_history_named("register", &h, &CheckOptions::default()).unwrap();
+    assert_eq!(a.steps, b.steps);
+    assert_eq!(a.counterexamples, b.counterexamples);
+}
+
+#[test]
+fn unknown_model_and_bad_values_are_errors() {
+    let h = Builder::new().invoke(0, 1, "cas", json!(3)).build();
+    let err = check_history_named("register", &h, &CheckOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("entry 0"), "{err}");
+    assert!(check_history_named("queue", &h, &CheckOptions::default()).is_err());
+}
