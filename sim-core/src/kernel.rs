@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BinaryHeap};
 
 use serde_json::Value;
 
+use crate::byzantine::{InterceptCtx, Outgoing, SendInterceptor};
 use crate::history::{History, HistoryEntry, OpId, OpType};
 use crate::network::{LinkConfig, Network};
 use crate::process::{Message, NodeId, TimerId};
@@ -27,6 +28,9 @@ pub(crate) enum Event<M> {
         to: NodeId,
         id: u64,
         msg: M,
+        /// Altered in flight: counted as `corrupt_delivered` if it arrives, so a
+        /// summary can set the corruptions protocols detected against those delivered.
+        corrupted: bool,
     },
     Timer {
         node: NodeId,
@@ -94,6 +98,10 @@ pub struct Kernel<M: Message> {
     open_ops: BTreeMap<u64, u64>,
     pub(crate) recorder: Recorder,
     pub(crate) counters: BTreeMap<&'static str, i64>,
+    /// Per node: the Byzantine send interceptor, if the node is Byzantine now.
+    pub(crate) interceptors: Vec<Option<Box<dyn SendInterceptor<M>>>>,
+    /// Reused buffer for what an interceptor emits (no allocation per send).
+    intercepted: Vec<Outgoing<M>>,
 }
 
 impl<M: Message> Kernel<M> {
@@ -115,6 +123,8 @@ impl<M: Message> Kernel<M> {
             open_ops: BTreeMap::new(),
             recorder: Recorder::new(),
             counters: BTreeMap::new(),
+            interceptors: Vec::new(),
+            intercepted: Vec::new(),
         }
     }
 
@@ -129,6 +139,7 @@ impl<M: Message> Kernel<M> {
             rng: rng::node_stream(self.seed, id),
         });
         self.network.grow(self.nodes.len(), &self.default_link);
+        self.interceptors.push(None);
         id
     }
 
@@ -244,7 +255,36 @@ impl<M: Message> Kernel<M> {
 
     // ---- the network ----
 
-    pub(crate) fn send(&mut self, from: NodeId, to: NodeId, mut msg: M) {
+    /// A message leaves `from`: through its Byzantine interceptor, if any, then
+    /// onto the network.
+    pub(crate) fn send(&mut self, from: NodeId, to: NodeId, msg: M) {
+        let Some(mut interceptor) = self
+            .interceptors
+            .get_mut(from as usize)
+            .and_then(Option::take)
+        else {
+            self.transmit(from, to, msg, 0);
+            return;
+        };
+        let mut out = std::mem::take(&mut self.intercepted);
+        let mut ctx = InterceptCtx {
+            from,
+            now: self.now,
+            node_count: self.nodes.len() as u32,
+            counters: &mut self.counters,
+        };
+        interceptor.intercept(&mut ctx, Outgoing { to, msg, delay: 0 }, &mut out);
+        self.interceptors[from as usize] = Some(interceptor);
+        for o in out.drain(..) {
+            if (o.to as usize) < self.nodes.len() {
+                self.transmit(from, o.to, o.msg, o.delay);
+            }
+        }
+        self.intercepted = out;
+    }
+
+    /// Puts a message on the network, `hold` later than its link alone would.
+    fn transmit(&mut self, from: NodeId, to: NodeId, mut msg: M, hold: Nanos) {
         let id = self.next_msg;
         self.next_msg += 1;
         let now = self.now;
@@ -271,6 +311,7 @@ impl<M: Message> Kernel<M> {
         if fate.corrupt {
             self.network.stats_mut(from, to).corrupted += 1;
             if !msg.corrupt(&mut self.net_rng) {
+                *self.counters.entry("corrupt_dropped").or_insert(0) += 1;
                 self.drop_message(from, to, id, DropReason::Corrupt);
                 return;
             }
@@ -291,16 +332,26 @@ impl<M: Message> Kernel<M> {
             });
             let copy = msg.clone();
             self.schedule(
-                now + dup_delay,
+                now + hold + dup_delay,
                 Event::Deliver {
                     from,
                     to,
                     id,
                     msg: copy,
+                    corrupted: fate.corrupt,
                 },
             );
         }
-        self.schedule(now + delay, Event::Deliver { from, to, id, msg });
+        self.schedule(
+            now + hold + delay,
+            Event::Deliver {
+                from,
+                to,
+                id,
+                msg,
+                corrupted: fate.corrupt,
+            },
+        );
     }
 
     pub(crate) fn drop_message(&mut self, from: NodeId, to: NodeId, id: u64, reason: DropReason) {

@@ -3,8 +3,10 @@
 //! One seed fixes a run: the network's delays and losses, every node's random
 //! draws, the order of every event. See `ARCHITECTURE.md` for how the crates fit.
 
+pub mod byzantine;
 pub mod fingerprint;
 pub mod history;
+pub mod integrity;
 mod kernel;
 pub mod logging;
 pub mod network;

@@ -33,6 +33,23 @@ pub trait Message: Clone + Debug + Hash + Serialize + 'static {
     fn corrupt(&mut self, _rng: &mut SimRng) -> bool {
         false
     }
+
+    /// Another version of this message that its sender could legitimately
+    /// have sent instead (another value in a proposal, a vote for another
+    /// candidate), correctly signed by the sender: what an equivocating
+    /// Byzantine node sends to some peers while the others get the original.
+    /// `None` (the default): the protocol offers no variant. See [`crate::byzantine`].
+    fn equivocate(&self, _rng: &mut SimRng) -> Option<Self> {
+        None
+    }
+
+    /// A forgery: content the sender could not have produced honestly (a vote
+    /// claimed on another node's behalf, a certificate without its quorum, a
+    /// changed body under the old signature). A protocol that authenticates
+    /// its messages must reject it. `None` (the default): no forgery offered.
+    fn forge(&self, _rng: &mut SimRng) -> Option<Self> {
+        None
+    }
 }
 
 /// A timer handle, for cancelling.

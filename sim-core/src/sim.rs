@@ -4,6 +4,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use serde::{Deserialize, Serialize};
 
+use crate::byzantine::SendInterceptor;
 use crate::history::History;
 use crate::kernel::{Event, Kernel, NodeStatus};
 use crate::network::{LinkConfig, Network};
@@ -125,7 +126,13 @@ impl<M: Message> Sim<M> {
                     self.call(node, |p, ctx| p.on_start(ctx));
                 }
             }
-            Event::Deliver { from, to, id, msg } => {
+            Event::Deliver {
+                from,
+                to,
+                id,
+                msg,
+                corrupted,
+            } => {
                 if self.kernel.nodes[to as usize].status == NodeStatus::Down {
                     self.kernel
                         .drop_message(from, to, id, DropReason::ReceiverDown);
@@ -133,6 +140,9 @@ impl<M: Message> Sim<M> {
                     self.kernel.drop_message(from, to, id, DropReason::Cut);
                 } else {
                     self.kernel.network.stats_mut(from, to).delivered += 1;
+                    if corrupted {
+                        *self.kernel.counters.entry("corrupt_delivered").or_insert(0) += 1;
+                    }
                     self.kernel
                         .recorder
                         .record::<M>(TraceEvent::Deliver { t, from, to, id });
@@ -382,6 +392,30 @@ impl<M: Message> Sim<M> {
     /// The configuration new links get.
     pub fn default_link(&self) -> &LinkConfig {
         &self.kernel.default_link
+    }
+
+    /// Makes `node` Byzantine from now on (or honest again, with `None`): every
+    /// message it sends goes through `interceptor` first (see
+    /// [`crate::byzantine`]). Returns the interceptor it replaces. Kept across
+    /// crashes and restarts. Record the change with [`Sim::note_fault`].
+    pub fn set_send_interceptor(
+        &mut self,
+        node: NodeId,
+        interceptor: Option<Box<dyn SendInterceptor<M>>>,
+    ) -> Option<Box<dyn SendInterceptor<M>>> {
+        let slot = self.kernel.interceptors.get_mut(node as usize)?;
+        std::mem::replace(slot, interceptor)
+    }
+
+    /// The interceptor installed on `node`, to change its behaviour in place.
+    pub fn send_interceptor_mut(
+        &mut self,
+        node: NodeId,
+    ) -> Option<&mut (dyn SendInterceptor<M> + 'static)> {
+        self.kernel
+            .interceptors
+            .get_mut(node as usize)?
+            .as_deref_mut()
     }
 
     /// Records a fault or harness action in the trace and the fingerprint.
