@@ -63,7 +63,10 @@ impl Process for Flooder {
 
 fn flood_sim() -> Sim<Token> {
     let link = LinkConfig {
-        latency: Latency::Uniform { min: 50 * MICROS, max: 500 * MICROS },
+        latency: Latency::Uniform {
+            min: 50 * MICROS,
+            max: 500 * MICROS,
+        },
         ..Default::default()
     };
     let mut sim = Sim::new(7, link);
@@ -85,25 +88,34 @@ fn run_flood(mut sim: Sim<Token>) -> u64 {
     sim.fingerprint()
 }
 
+/// A bare event heap and the generator that draws its delays.
+type BareHeap = (
+    BinaryHeap<Reverse<(u64, u64, u32)>>,
+    rand_chacha::ChaCha8Rng,
+);
+
 /// The same count of pop-one-push-one operations on a bare heap of the same size.
-fn bare_heap() -> (BinaryHeap<Reverse<(u64, u64, u32)>>, rand_chacha::ChaCha8Rng) {
+fn bare_heap() -> BareHeap {
     let mut r = rng::stream(7, "bench");
     let mut heap = BinaryHeap::new();
     for seq in 0..(NODES * IN_FLIGHT) as u64 {
-        heap.push(Reverse((rng::between(&mut r, 0, 500_000), seq, (seq % NODES as u64) as u32)));
+        heap.push(Reverse((
+            rng::between(&mut r, 0, 500_000),
+            seq,
+            (seq % NODES as u64) as u32,
+        )));
     }
     (heap, r)
 }
 
-fn run_bare_heap((mut heap, mut r): (BinaryHeap<Reverse<(u64, u64, u32)>>, rand_chacha::ChaCha8Rng)) -> u64 {
-    let mut seq = heap.len() as u64;
+fn run_bare_heap((mut heap, mut r): BareHeap) -> u64 {
+    let first_seq = heap.len() as u64;
     let mut checksum = 0u64;
-    for _ in 0..EVENTS {
+    for seq in first_seq..first_seq + EVENTS {
         let Reverse((t, _, node)) = heap.pop().expect("non-empty");
         checksum = checksum.wrapping_add(t ^ node as u64);
         let delay = 50_000 + r.next_u64() % 450_000;
         heap.push(Reverse((t + delay, seq, node)));
-        seq += 1;
     }
     checksum
 }
@@ -113,10 +125,18 @@ fn kernel(c: &mut Criterion) {
     group.throughput(Throughput::Elements(EVENTS));
     group.sample_size(20);
     group.bench_function("flood", |b| {
-        b.iter_batched(flood_sim, |sim| black_box(run_flood(sim)), BatchSize::LargeInput)
+        b.iter_batched(
+            flood_sim,
+            |sim| black_box(run_flood(sim)),
+            BatchSize::LargeInput,
+        )
     });
     group.bench_function("bare_heap", |b| {
-        b.iter_batched(bare_heap, |h| black_box(run_bare_heap(h)), BatchSize::LargeInput)
+        b.iter_batched(
+            bare_heap,
+            |h| black_box(run_bare_heap(h)),
+            BatchSize::LargeInput,
+        )
     });
     group.finish();
 }

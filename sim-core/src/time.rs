@@ -134,11 +134,16 @@ pub mod duration {
 
     use super::Nanos;
 
-    const UNITS: [(&str, u64); 4] = [("s", 1_000_000_000), ("ms", 1_000_000), ("us", 1_000), ("ns", 1)];
+    const UNITS: [(&str, u64); 4] = [
+        ("s", 1_000_000_000),
+        ("ms", 1_000_000),
+        ("us", 1_000),
+        ("ns", 1),
+    ];
 
     pub fn format(ns: Nanos) -> String {
         for (unit, scale) in UNITS {
-            if ns != 0 && ns % scale == 0 {
+            if ns != 0 && ns.is_multiple_of(scale) {
                 return format!("{}{unit}", ns / scale);
             }
         }
@@ -148,14 +153,20 @@ pub mod duration {
     pub fn parse(text: &str) -> Result<Nanos, String> {
         let t = text.trim();
         // Try longer suffixes first so that "ms" is not read as "s".
-        for (unit, scale) in [("ms", 1_000_000u64), ("us", 1_000), ("ns", 1), ("s", 1_000_000_000)] {
+        for (unit, scale) in [
+            ("ms", 1_000_000u64),
+            ("us", 1_000),
+            ("ns", 1),
+            ("s", 1_000_000_000),
+        ] {
             if let Some(number) = t.strip_suffix(unit) {
-                let x: f64 = number
-                    .trim()
-                    .parse()
-                    .map_err(|_| format!("`{text}` is not a duration (e.g. \"250us\", \"1.5ms\", \"2s\")"))?;
+                let x: f64 = number.trim().parse().map_err(|_| {
+                    format!("`{text}` is not a duration (e.g. \"250us\", \"1.5ms\", \"2s\")")
+                })?;
                 if !(x.is_finite() && x >= 0.0) {
-                    return Err(format!("`{text}`: a duration must be finite and not negative"));
+                    return Err(format!(
+                        "`{text}`: a duration must be finite and not negative"
+                    ));
                 }
                 return Ok((x * scale as f64).round() as Nanos);
             }
