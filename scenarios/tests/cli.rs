@@ -283,3 +283,59 @@ fn list_shows_every_built_in_scenario_with_a_description() {
         assert!(line.len() > name.len() + 10, "{line}");
     }
 }
+
+#[test]
+fn trace_writes_every_event_as_a_json_line_and_does_not_change_the_fingerprint() {
+    let (traced, plain) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let dir = traced.path().to_str().unwrap();
+    let out = clustersim(&[
+        "run",
+        "register-unreliable",
+        "--seed",
+        "4",
+        "--out",
+        dir,
+        "--trace",
+        "--set",
+        "duration=\"500ms\"",
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let plain_dir = plain.path().to_str().unwrap();
+    clustersim(&[
+        "run",
+        "register-unreliable",
+        "--seed",
+        "4",
+        "--out",
+        plain_dir,
+        "--set",
+        "duration=\"500ms\"",
+    ]);
+    let trace = std::fs::read_to_string(traced.path().join("trace.jsonl")).unwrap();
+    let s = summary(traced.path());
+    assert_eq!(
+        trace.lines().count() as u64,
+        s["events"]["recorded"].as_u64().unwrap()
+    );
+    let kinds: std::collections::BTreeSet<String> = trace
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["ev"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    for k in [
+        "start",
+        "send",
+        "deliver",
+        "drop",
+        "duplicate",
+        "timer",
+        "op",
+    ] {
+        assert!(kinds.contains(k), "no {k} event in the trace: {kinds:?}");
+    }
+    assert_eq!(s["fingerprint"], summary(plain.path())["fingerprint"]);
+}
