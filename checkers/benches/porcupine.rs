@@ -12,7 +12,10 @@ use checkers::{check_ops, prepare_ops, CheckOptions, CheckReport, HistoryModel};
 use serde_json::json;
 
 /// Median time of one check, measured over batches of at least `MIN_BATCH`.
-fn time_check<M: HistoryModel>(model: &M, ops: &[checkers::Op<M::Input, M::Output>]) -> (Duration, CheckReport) {
+fn time_check<M: HistoryModel>(
+    model: &M,
+    ops: &[checkers::Op<M::Input, M::Output>],
+) -> (Duration, CheckReport) {
     const MIN_BATCH: Duration = Duration::from_millis(20);
     const BATCHES: usize = 5;
     let options = CheckOptions::default();
@@ -42,7 +45,10 @@ fn time_check<M: HistoryModel>(model: &M, ops: &[checkers::Op<M::Input, M::Outpu
 }
 
 fn main() {
-    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/porcupine"));
+    let dir = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/data/porcupine"
+    ));
     let Ok(listing) = std::fs::read_to_string(dir.join("verdicts.txt")) else {
         println!("shared data not found at {}, skipping", dir.display());
         return;

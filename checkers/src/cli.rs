@@ -67,7 +67,10 @@ pub fn check_command_with(
     if !is_model_name(model) {
         return fail(
             err,
-            format!("unknown model `{model}` (expected one of: {})", MODEL_NAMES.join(", ")),
+            format!(
+                "unknown model `{model}` (expected one of: {})",
+                MODEL_NAMES.join(", ")
+            ),
         );
     }
     let format = match format {
@@ -77,7 +80,10 @@ pub fn check_command_with(
             None => {
                 return fail(
                     err,
-                    format!("unknown format `{name}` (expected one of: {})", Format::NAMES.join(", ")),
+                    format!(
+                        "unknown format `{name}` (expected one of: {})",
+                        Format::NAMES.join(", ")
+                    ),
                 )
             }
         },
@@ -102,10 +108,15 @@ pub fn check_command_with(
             format: loaded.format.name(),
             report: &report,
         };
-        let text = serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+        let text = serde_json::to_string_pretty(&doc)
+            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
         let _ = writeln!(out, "{text}");
     } else {
-        let _ = write!(out, "{}", render_report(&file.display().to_string(), &report));
+        let _ = write!(
+            out,
+            "{}",
+            render_report(&file.display().to_string(), &report)
+        );
     }
     if report.verdict == Verdict::Unknown {
         let _ = writeln!(
@@ -139,7 +150,13 @@ pub fn render_report(name: &str, report: &CheckReport) -> String {
         let parts: Vec<String> = report
             .unknown_partitions
             .iter()
-            .map(|p| if p.is_empty() { "(whole history)".to_string() } else { format!("{p:?}") })
+            .map(|p| {
+                if p.is_empty() {
+                    "(whole history)".to_string()
+                } else {
+                    format!("{p:?}")
+                }
+            })
             .collect();
         text.push_str(&format!(
             "unknown: the search stopped before deciding; undecided: {}\n",

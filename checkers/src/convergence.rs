@@ -184,7 +184,10 @@ pub fn check_convergence_ops(
                 .or_insert_with(|| (v, Vec::new()))
                 .1
                 .push(&r.replica),
-            Err(e) => violations.push(format!("replica {} holds a malformed state: {e}", r.replica)),
+            Err(e) => violations.push(format!(
+                "replica {} holds a malformed state: {e}",
+                r.replica
+            )),
         }
     }
     let report = |verdict, state, violations| ConvergenceReport {
@@ -206,7 +209,11 @@ pub fn check_convergence_ops(
         return if problems.is_empty() {
             report(ConvergenceVerdict::Converged, Some(state), Vec::new())
         } else {
-            report(ConvergenceVerdict::ContradictsHistory, Some(state), problems)
+            report(
+                ConvergenceVerdict::ContradictsHistory,
+                Some(state),
+                problems,
+            )
         };
     }
     // Diverged: say who holds what, and what is wrong with each state.
@@ -248,7 +255,8 @@ impl ConvergenceSpec for GrowOnlySet {
     fn normalize(&self, state: &Value) -> Result<Value, String> {
         match state {
             Value::Array(items) => {
-                let set: BTreeMap<String, &Value> = items.iter().map(|v| (v.to_string(), v)).collect();
+                let set: BTreeMap<String, &Value> =
+                    items.iter().map(|v| (v.to_string(), v)).collect();
                 Ok(Value::Array(set.into_values().cloned().collect()))
             }
             other => Err(format!("expected an array of elements, got {other}")),
@@ -273,13 +281,15 @@ impl ConvergenceSpec for GrowOnlySet {
             .filter(|o| is_add(o))
             .map(|o| o.value.to_string())
             .collect();
+        let failed: BTreeSet<String> = ops
+            .failed
+            .iter()
+            .filter(|o| is_add(o))
+            .map(|o| o.value.to_string())
+            .collect();
         for element in &held {
             if !possible.contains(element) {
-                let failed = ops
-                    .failed
-                    .iter()
-                    .any(|o| is_add(o) && o.value.to_string() == *element);
-                problems.push(if failed {
+                problems.push(if failed.contains(element) {
                     format!("holds {element}, whose only adds failed")
                 } else {
                     format!("holds {element}, which was never added")
@@ -322,8 +332,18 @@ impl ConvergenceSpec for Counter {
         let Some(value) = state.as_i64() else {
             return vec![format!("state {state} is not an integer")];
         };
-        let acked: i128 = ops.acknowledged.iter().filter_map(amount).map(i128::from).sum();
-        let maybe: Vec<i128> = ops.indeterminate.iter().filter_map(amount).map(i128::from).collect();
+        let acked: i128 = ops
+            .acknowledged
+            .iter()
+            .filter_map(amount)
+            .map(i128::from)
+            .sum();
+        let maybe: Vec<i128> = ops
+            .indeterminate
+            .iter()
+            .filter_map(amount)
+            .map(i128::from)
+            .collect();
         let low = acked + maybe.iter().filter(|&&a| a < 0).sum::<i128>();
         let high = acked + maybe.iter().filter(|&&a| a > 0).sum::<i128>();
         let v = i128::from(value);

@@ -112,7 +112,11 @@ impl Counterexample {
             out.push_str(&format!("    ... {skip} earlier operation(s)\n"));
         }
         for step in &self.prefix[skip..] {
-            out.push_str(&format!("    {}  => {}\n", step.op.line(), step.state_after));
+            out.push_str(&format!(
+                "    {}  => {}\n",
+                step.op.line(),
+                step.state_after
+            ));
         }
         out.push_str(&format!("  state after the prefix: {}\n", self.state));
         out.push_str(&format!(

@@ -41,6 +41,9 @@ impl<I, O> Op<I, O> {
     }
 }
 
+/// The operations of a history, decoded for model `M`.
+pub type OpsOf<M> = Vec<Op<<M as Model>::Input, <M as Model>::Output>>;
+
 /// One independent sub-history: a label (e.g. the key) and its operations,
 /// as indices into the slice given to [`Model::partition`].
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,13 +11,13 @@ use std::collections::BTreeMap;
 
 use sim_core::history::{History, HistoryError, OpType};
 
-use crate::model::{HistoryModel, Op};
+use crate::model::{HistoryModel, Op, OpsOf};
 
 /// Decodes `history` for `model`. Errors name the 0-based entry at fault.
 pub fn prepare_ops<M: HistoryModel>(
     model: &M,
     history: &History,
-) -> Result<Vec<Op<M::Input, M::Output>>, HistoryError> {
+) -> Result<OpsOf<M>, HistoryError> {
     // Pair invocations with completions, keeping entry indices.
     let mut pairs: Vec<(usize, Option<usize>)> = Vec::new();
     let mut open: BTreeMap<u64, usize> = BTreeMap::new();

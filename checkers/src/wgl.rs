@@ -54,7 +54,7 @@ impl Budget {
             *left -= 1;
         }
         self.steps_done += 1;
-        if self.steps_done % DEADLINE_EVERY == 0 {
+        if self.steps_done.is_multiple_of(DEADLINE_EVERY) {
             if let Some(deadline) = self.deadline {
                 if Instant::now() >= deadline {
                     self.steps_left = Some(0);
@@ -69,7 +69,7 @@ impl Budget {
 /// Why a sub-history is not linearizable, in local operation indices.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Failure {
-    /// The longest linearization found, in order.
+    /// The linearization that placed the most completed operations, in order.
     pub prefix: Vec<usize>,
     /// The operation whose completion was reached with no way to place it.
     pub stuck: usize,
@@ -189,7 +189,7 @@ pub(crate) fn search<M: Model>(
     let mut ev = Events::build(ops);
     let mut zobrist_keys = Vec::with_capacity(n);
     // A fixed seed: the keys, like everything else here, are reproducible.
-    let mut rng = SplitMix64(0x5eed_0f_c1_u64 << 8);
+    let mut rng = SplitMix64(0x5eed_0fc1_u64 << 8);
     for _ in 0..n {
         zobrist_keys.push(rng.next_u64());
     }
@@ -203,6 +203,8 @@ pub(crate) fn search<M: Model>(
     let mut stack: Vec<(u32, u32)> = Vec::with_capacity(n);
 
     // The longest linearization seen, for the counterexample.
+    let total = remaining;
+    let mut best_done = 0;
     let mut best_prefix: Vec<usize> = Vec::new();
     let mut at_best = true;
     let mut failure_at_best: Option<(usize, Vec<usize>)> = None;
@@ -238,7 +240,12 @@ pub(crate) fn search<M: Model>(
                             return (Outcome::Linearizable, stats);
                         }
                     }
-                    if stack.len() > best_prefix.len() {
+                    // Progress is measured in completed operations placed:
+                    // indeterminate ones are optional, so placing them is no
+                    // sign of getting further.
+                    let done = total - remaining;
+                    if done > best_done || (done == best_done && at_best) {
+                        best_done = done;
                         best_prefix.clear();
                         best_prefix.extend(stack.iter().map(|&(c, _)| ev.op[c as usize] as usize));
                         at_best = true;

@@ -1,9 +1,11 @@
 //! Malformed history files give exit code 2 and a message naming the file
 //! and the 1-based line; never a panic.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use checkers::cli::{check_command_with, EXIT_BAD_INPUT, EXIT_LINEARIZABLE, EXIT_NOT_LINEARIZABLE, EXIT_UNKNOWN};
+use checkers::cli::{
+    check_command_with, EXIT_BAD_INPUT, EXIT_LINEARIZABLE, EXIT_NOT_LINEARIZABLE, EXIT_UNKNOWN,
+};
 use checkers::CheckOptions;
 
 /// Writes `content` to a fresh file under the system temp directory.
@@ -15,18 +17,27 @@ fn file(name: &str, content: &str) -> PathBuf {
     path
 }
 
-fn run_with(path: &PathBuf, model: &str, format: Option<&str>, options: &CheckOptions) -> (i32, String, String) {
+fn run_with(
+    path: &Path,
+    model: &str,
+    format: Option<&str>,
+    options: &CheckOptions,
+) -> (i32, String, String) {
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let code = check_command_with(path, model, format, false, options, &mut out, &mut err);
-    (code, String::from_utf8(out).unwrap(), String::from_utf8(err).unwrap())
+    (
+        code,
+        String::from_utf8(out).unwrap(),
+        String::from_utf8(err).unwrap(),
+    )
 }
 
-fn run(path: &PathBuf, model: &str, format: Option<&str>) -> (i32, String, String) {
+fn run(path: &Path, model: &str, format: Option<&str>) -> (i32, String, String) {
     run_with(path, model, format, &CheckOptions::default())
 }
 
 /// Asserts exit 2 and that stderr names `path:line` and contains `what`.
-fn assert_bad(path: &PathBuf, model: &str, format: Option<&str>, line: usize, what: &str) {
+fn assert_bad(path: &Path, model: &str, format: Option<&str>, line: usize, what: &str) {
     let (code, out, err) = run(path, model, format);
     assert_eq!(code, EXIT_BAD_INPUT, "stdout: {out}\nstderr: {err}");
     let at = format!("{}:{line}:", path.display());
@@ -39,7 +50,10 @@ const GOOD_LINE: &str = r#"{"process":1,"type":"invoke","f":"write","value":1,"t
 
 #[test]
 fn bad_json() {
-    let p = file("bad.jsonl", &format!("{GOOD_LINE}\n{{\"process\": 1, \"type\": \n"));
+    let p = file(
+        "bad.jsonl",
+        &format!("{GOOD_LINE}\n{{\"process\": 1, \"type\": \n"),
+    );
     assert_bad(&p, "register", None, 2, "bad history entry");
 }
 
@@ -58,7 +72,10 @@ fn unknown_op_type() {
     assert_bad(&p, "register", None, 2, "unknown operation `frobnicate`");
     let p = file("f.log", "INFO  jepsen.util - 1\t:invoke\t:frob\t3\n");
     assert_bad(&p, "cas-register", None, 1, "unknown operation `:frob`");
-    let p = file("t.edn", "{:process 0, :type :begin, :f :get, :key \"1\", :value nil}\n");
+    let p = file(
+        "t.edn",
+        "{:process 0, :type :begin, :f :get, :key \"1\", :value nil}\n",
+    );
     assert_bad(&p, "kv", None, 1, "unknown operation type `:begin`");
 }
 
@@ -73,7 +90,13 @@ fn completion_without_invoke() {
         "orphan.log",
         "INFO  jepsen.util - 1\t:invoke\t:write\t3\nnoise\nINFO  jepsen.util - 2\t:ok\t:read\t3\n",
     );
-    assert_bad(&p, "cas-register", Some("jepsen-log"), 3, "without an invocation");
+    assert_bad(
+        &p,
+        "cas-register",
+        Some("jepsen-log"),
+        3,
+        "without an invocation",
+    );
 }
 
 #[test]
@@ -83,7 +106,10 @@ fn bad_edn() {
         "{:process 0, :type :invoke, :f :get, :key \"1\", :value nil}\n{:process 0, :type :ok, :f :get, :key \"1\", :value \"x}\n",
     );
     assert_bad(&p, "kv", Some("jepsen-edn"), 2, "unterminated string");
-    let p = file("nomap.edn", "{:process 0, :type :invoke, :f :get, :key \"1\" :value nil}\n[1 2]\n");
+    let p = file(
+        "nomap.edn",
+        "{:process 0, :type :invoke, :f :get, :key \"1\" :value nil}\n[1 2]\n",
+    );
     assert_bad(&p, "kv", Some("jepsen-edn"), 2, "expected an EDN map");
     let p = file("missing.edn", "{:type :invoke, :f :get}\n");
     assert_bad(&p, "kv", None, 1, "missing :process");
@@ -91,13 +117,19 @@ fn bad_edn() {
 
 #[test]
 fn values_that_do_not_fit_the_model() {
-    let p = file("nokey.edn", "{:process 0, :type :invoke, :f :get, :value nil}\n");
+    let p = file(
+        "nokey.edn",
+        "{:process 0, :type :invoke, :f :get, :value nil}\n",
+    );
     assert_bad(&p, "kv", None, 1, "has no key");
     let p = file("cas.log", "INFO jepsen.util - 0 :invoke :cas [1]\n");
     assert_bad(&p, "cas-register", None, 1, "cas needs");
     let p = file(
         "twice.jsonl",
-        &format!("{GOOD_LINE}\n{}\n", GOOD_LINE.replace("\"time\":0", "\"time\":3")),
+        &format!(
+            "{GOOD_LINE}\n{}\n",
+            GOOD_LINE.replace("\"time\":0", "\"time\":3")
+        ),
     );
     assert_bad(&p, "register", None, 2, "still open");
 }
@@ -128,7 +160,10 @@ fn usage_errors() {
 fn exit_codes_for_verdicts() {
     let ok = file(
         "good.jsonl",
-        &format!("{GOOD_LINE}\n{}\n", r#"{"process":1,"type":"ok","f":"write","value":1,"time":1}"#),
+        &format!(
+            "{GOOD_LINE}\n{}\n",
+            r#"{"process":1,"type":"ok","f":"write","value":1,"time":1}"#
+        ),
     );
     assert_eq!(run(&ok, "register", None).0, EXIT_LINEARIZABLE);
     let bad = file(
@@ -142,11 +177,22 @@ fn exit_codes_for_verdicts() {
     );
     let (code, out, _) = run(&bad, "register", None);
     assert_eq!(code, EXIT_NOT_LINEARIZABLE);
-    assert!(out.contains("cannot be placed: op #1 (process 2) read -> 5"), "{out}");
+    assert!(
+        out.contains("cannot be placed: op #1 (process 2) read -> 5"),
+        "{out}"
+    );
     assert!(out.contains("lines 3-4"), "{out}");
     // JSON output parses and carries the verdict.
     let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = check_command_with(&bad, "register", None, true, &CheckOptions::default(), &mut out, &mut err);
+    let code = check_command_with(
+        &bad,
+        "register",
+        None,
+        true,
+        &CheckOptions::default(),
+        &mut out,
+        &mut err,
+    );
     assert_eq!(code, EXIT_NOT_LINEARIZABLE);
     let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(doc["verdict"], "not linearizable");
@@ -154,7 +200,9 @@ fn exit_codes_for_verdicts() {
     // Unknown: its own message and exit code.
     let mut lines = Vec::new();
     for p in 0..20 {
-        lines.push(format!(r#"{{"process":{p},"type":"invoke","f":"write","value":{p},"time":{p}}}"#));
+        lines.push(format!(
+            r#"{{"process":{p},"type":"invoke","f":"write","value":{p},"time":{p}}}"#
+        ));
     }
     lines.push(r#"{"process":99,"type":"invoke","f":"read","value":null,"time":100}"#.to_string());
     lines.push(r#"{"process":99,"type":"ok","f":"read","value":777,"time":101}"#.to_string());

@@ -36,10 +36,20 @@ fn replicas(states: &[Value]) -> Vec<ReplicaState> {
 fn converged_set_is_accepted_in_any_element_order() {
     let h = set_history();
     for common in [json!([1, 2]), json!([1, 2, 3])] {
-        let r = check_convergence(&GrowOnlySet, &replicas(&[common.clone(), common.clone(), common]), &h).unwrap();
+        let r = check_convergence(
+            &GrowOnlySet,
+            &replicas(&[common.clone(), common.clone(), common]),
+            &h,
+        )
+        .unwrap();
         assert!(r.is_ok(), "{r:?}");
     }
-    let r = check_convergence(&GrowOnlySet, &replicas(&[json!([2, 1, 3]), json!([3, 2, 1])]), &h).unwrap();
+    let r = check_convergence(
+        &GrowOnlySet,
+        &replicas(&[json!([2, 1, 3]), json!([3, 2, 1])]),
+        &h,
+    )
+    .unwrap();
     assert_eq!(r.verdict, ConvergenceVerdict::Converged);
     assert_eq!(r.state, Some(json!([1, 2, 3])));
 }
@@ -47,11 +57,19 @@ fn converged_set_is_accepted_in_any_element_order() {
 #[test]
 fn a_replica_that_missed_an_update_is_caught() {
     let h = set_history();
-    let r = check_convergence(&GrowOnlySet, &replicas(&[json!([1, 2]), json!([1]), json!([1, 2])]), &h).unwrap();
+    let r = check_convergence(
+        &GrowOnlySet,
+        &replicas(&[json!([1, 2]), json!([1]), json!([1, 2])]),
+        &h,
+    )
+    .unwrap();
     assert_eq!(r.verdict, ConvergenceVerdict::Diverged);
     let text = r.violations.join("\n");
     assert!(text.contains("2 different states"), "{text}");
-    assert!(text.contains("replica(s) n2 hold [1]: missing acknowledged add 2"), "{text}");
+    assert!(
+        text.contains("replica(s) n2 hold [1]: missing acknowledged add 2"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -60,7 +78,11 @@ fn an_agreed_state_that_contradicts_the_history_is_caught() {
     // Lost an acknowledged add.
     let r = check_convergence(&GrowOnlySet, &replicas(&[json!([1]), json!([1])]), &h).unwrap();
     assert_eq!(r.verdict, ConvergenceVerdict::ContradictsHistory);
-    assert!(r.violations[0].contains("missing acknowledged add 2"), "{:?}", r.violations);
+    assert!(
+        r.violations[0].contains("missing acknowledged add 2"),
+        "{:?}",
+        r.violations
+    );
     // Holds an element whose add failed, and one never added.
     let r = check_convergence(&GrowOnlySet, &replicas(&[json!([1, 2, 4, 9])]), &h).unwrap();
     assert_eq!(r.verdict, ConvergenceVerdict::ContradictsHistory);
@@ -94,7 +116,11 @@ fn counter_bounds() {
             continue;
         }
         assert_eq!(r.verdict, ConvergenceVerdict::ContradictsHistory, "{bad}");
-        assert!(r.violations[0].contains("outside [2, 7]"), "{:?}", r.violations);
+        assert!(
+            r.violations[0].contains("outside [2, 7]"),
+            "{:?}",
+            r.violations
+        );
     }
     let r = check_convergence(&Counter, &replicas(&[json!(2), json!(7)]), &h).unwrap();
     assert_eq!(r.verdict, ConvergenceVerdict::Diverged);

@@ -10,7 +10,9 @@ use serde_json::{json, Value};
 use sim_core::history::{History, OpType};
 
 fn verdict<M: HistoryModel>(model: &M, h: &History) -> Verdict {
-    check_history(model, h, &CheckOptions::default()).unwrap().verdict
+    check_history(model, h, &CheckOptions::default())
+        .unwrap()
+        .verdict
 }
 
 const LIN: Verdict = Verdict::Linearizable;
@@ -124,6 +126,14 @@ fn indeterminate_ops_may_happen_late_or_never() {
         .invoke(5, 1, "write", json!(1))
         .build();
     assert_eq!(verdict(&Register, &early), NOT);
+    // An indeterminate CAS that could never have applied simply did not.
+    let impossible = Builder::new()
+        .invoke(0, 1, "cas", json!([5, 6]))
+        .info(1, 1, "cas", json!([5, 6]))
+        .invoke(2, 2, "read", Value::Null)
+        .ok(3, 2, "read", Value::Null)
+        .build();
+    assert_eq!(verdict(&Register, &impossible), LIN);
     // An operation never completed at all is indeterminate too.
     let open = Builder::new()
         .invoke(0, 1, "write", json!(1))
@@ -167,7 +177,10 @@ fn counterexample_names_the_op_that_cannot_be_placed() {
     assert_eq!(cx.prefix.len(), 2);
     assert_eq!(cx.state, "2");
     let text = cx.render();
-    assert!(text.contains("cannot be placed: op #2 (process 2) read -> 1"), "{text}");
+    assert!(
+        text.contains("cannot be placed: op #2 (process 2) read -> 1"),
+        "{text}"
+    );
     assert!(text.contains("state after the prefix: 2"), "{text}");
     let json = serde_json::to_value(cx).unwrap();
     assert_eq!(json["unplaceable"]["description"], "read -> 1");
@@ -177,8 +190,15 @@ fn counterexample_names_the_op_that_cannot_be_placed() {
 #[test]
 fn kv_is_checked_per_key_and_names_the_key() {
     let kv = |f: &str, key: &str, v: Value, p: u64, t: u64, b: Builder| {
-        b.entry(t, p, OpType::Invoke, f, Some(key), if f == "get" { Value::Null } else { v.clone() })
-            .entry(t + 1, p, OpType::Ok, f, Some(key), v)
+        b.entry(
+            t,
+            p,
+            OpType::Invoke,
+            f,
+            Some(key),
+            if f == "get" { Value::Null } else { v.clone() },
+        )
+        .entry(t + 1, p, OpType::Ok, f, Some(key), v)
     };
     let mut b = Builder::new();
     b = kv("append", "a", json!("x"), 1, 0, b);
@@ -196,14 +216,23 @@ fn kv_is_checked_per_key_and_names_the_key() {
 #[test]
 fn lock_mutual_exclusion_and_fencing() {
     let grant = |b: Builder, p: u64, t: u64, token: i64| {
-        b.invoke(t, p, "acquire", Value::Null).ok(t + 1, p, "acquire", json!(token))
+        b.invoke(t, p, "acquire", Value::Null)
+            .ok(t + 1, p, "acquire", json!(token))
     };
-    let release = |b: Builder, p: u64, t: u64| b.invoke(t, p, "release", Value::Null).ok(t + 1, p, "release", Value::Null);
+    let release = |b: Builder, p: u64, t: u64| {
+        b.invoke(t, p, "release", Value::Null)
+            .ok(t + 1, p, "release", Value::Null)
+    };
     // 1 acquires, 2 acquires before 1 released.
     let overlap = grant(grant(Builder::new(), 1, 0, 1), 2, 10, 2).build();
     assert_eq!(verdict(&Lock::mutex(), &overlap), NOT);
     assert_eq!(verdict(&Lock::lease(), &overlap), LIN, "a lease may expire");
-    let proper = release(grant(release(grant(Builder::new(), 1, 0, 1), 1, 2), 2, 10, 2), 2, 12).build();
+    let proper = release(
+        grant(release(grant(Builder::new(), 1, 0, 1), 1, 2), 2, 10, 2),
+        2,
+        12,
+    )
+    .build();
     assert_eq!(verdict(&Lock::mutex(), &proper), LIN);
     // Tokens must increase, even across an expired lease.
     let backwards = grant(grant(Builder::new(), 1, 0, 5), 2, 10, 3).build();
@@ -284,7 +313,8 @@ fn budget_gives_unknown() {
     assert_eq!(report.steps, 1000);
     assert_eq!(report.unknown_partitions, vec![String::new()]);
     // With a small instance and the default budget, it decides.
-    let report = check_history_named("register", &hard_history(8), &CheckOptions::default()).unwrap();
+    let report =
+        check_history_named("register", &hard_history(8), &CheckOptions::default()).unwrap();
     assert_eq!(report.verdict, NOT);
 }
 

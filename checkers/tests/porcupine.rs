@@ -6,7 +6,10 @@ use checkers::cli::{check_command_with, EXIT_LINEARIZABLE, EXIT_NOT_LINEARIZABLE
 use checkers::{check_history_named, import, CheckOptions, Verdict};
 
 fn data_dir() -> Option<PathBuf> {
-    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/porcupine"));
+    let dir = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/data/porcupine"
+    ));
     if dir.join("verdicts.txt").exists() {
         Some(dir.to_path_buf())
     } else {
@@ -45,18 +48,40 @@ fn model_for(file: &str) -> &'static str {
 fn every_listed_history_gets_its_verdict() {
     let Some(dir) = data_dir() else { return };
     let files = listed(&dir);
-    assert_eq!(files.iter().filter(|(f, _)| f.starts_with("jepsen/")).count(), 51);
-    assert_eq!(files.iter().filter(|(f, _)| f.starts_with("kv/")).count(), 4);
+    assert_eq!(
+        files
+            .iter()
+            .filter(|(f, _)| f.starts_with("jepsen/"))
+            .count(),
+        51
+    );
+    assert_eq!(
+        files.iter().filter(|(f, _)| f.starts_with("kv/")).count(),
+        4
+    );
     let mut wrong = Vec::new();
     for (file, expect_ok) in &files {
         let loaded = import::load(&dir.join(file), None).unwrap();
-        let report = check_history_named(model_for(file), &loaded.history, &CheckOptions::default()).unwrap();
-        let expected = if *expect_ok { Verdict::Linearizable } else { Verdict::NotLinearizable };
+        let report =
+            check_history_named(model_for(file), &loaded.history, &CheckOptions::default())
+                .unwrap();
+        let expected = if *expect_ok {
+            Verdict::Linearizable
+        } else {
+            Verdict::NotLinearizable
+        };
         if report.verdict != expected {
-            wrong.push(format!("{file}: got {}, expected {expected}", report.verdict));
+            wrong.push(format!(
+                "{file}: got {}, expected {expected}",
+                report.verdict
+            ));
         }
         if !expect_ok {
-            assert_eq!(report.counterexamples.len().min(1), 1, "{file}: no counterexample");
+            assert_eq!(
+                report.counterexamples.len().min(1),
+                1,
+                "{file}: no counterexample"
+            );
         }
     }
     assert!(wrong.is_empty(), "wrong verdicts:\n{}", wrong.join("\n"));
@@ -85,7 +110,11 @@ fn the_command_exits_with_the_verdict() {
             &mut out,
             &mut err,
         );
-        (code, String::from_utf8(out).unwrap(), String::from_utf8(err).unwrap())
+        (
+            code,
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(err).unwrap(),
+        )
     };
     let (code, out, _) = run("jepsen/etcd_002.log", "cas-register", Some("jepsen-log"));
     assert_eq!(code, EXIT_LINEARIZABLE, "{out}");

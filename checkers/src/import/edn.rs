@@ -82,7 +82,11 @@ struct Reader<'a> {
 }
 
 fn is_delimiter(b: u8) -> bool {
-    b.is_ascii_whitespace() || matches!(b, b',' | b'{' | b'}' | b'[' | b']' | b'(' | b')' | b'"' | b';')
+    b.is_ascii_whitespace()
+        || matches!(
+            b,
+            b',' | b'{' | b'}' | b'[' | b']' | b'(' | b')' | b'"' | b';'
+        )
 }
 
 impl Reader<'_> {
@@ -212,7 +216,9 @@ impl Reader<'_> {
         }
         let first = token.as_bytes()[0];
         let numeric = first.is_ascii_digit()
-            || ((first == b'-' || first == b'+') && token.len() > 1 && token.as_bytes()[1].is_ascii_digit());
+            || ((first == b'-' || first == b'+')
+                && token.len() > 1
+                && token.as_bytes()[1].is_ascii_digit());
         if numeric {
             let digits = token.trim_end_matches('N');
             if let Ok(i) = digits.parse::<i64>() {
@@ -238,11 +244,15 @@ mod tests {
 
     #[test]
     fn reads_a_history_line() {
-        let e = parse(r#"{:process 3, :type :ok, :f :get, :key "4", :value "x 0 1 yx 0 2 y"}"#).unwrap();
+        let e = parse(r#"{:process 3, :type :ok, :f :get, :key "4", :value "x 0 1 yx 0 2 y"}"#)
+            .unwrap();
         assert_eq!(e.get("process"), Some(&Edn::Int(3)));
         assert_eq!(e.get("type"), Some(&Edn::Keyword("ok".into())));
         assert_eq!(e.get("value"), Some(&Edn::Str("x 0 1 yx 0 2 y".into())));
-        assert_eq!(parse("[1 -2]").unwrap(), Edn::Vector(vec![Edn::Int(1), Edn::Int(-2)]));
+        assert_eq!(
+            parse("[1 -2]").unwrap(),
+            Edn::Vector(vec![Edn::Int(1), Edn::Int(-2)])
+        );
         assert_eq!(parse(" nil ").unwrap(), Edn::Nil);
     }
 

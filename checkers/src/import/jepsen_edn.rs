@@ -16,7 +16,10 @@ pub fn parse(text: &str) -> Result<(History, Vec<usize>), ImportError> {
         }
         let map = edn::parse(line).map_err(|e| ImportError::at(n, e))?;
         if !matches!(map, Edn::Map(_)) {
-            return Err(ImportError::at(n, "expected an EDN map `{:process ..., :type ..., :f ...}`"));
+            return Err(ImportError::at(
+                n,
+                "expected an EDN map `{:process ..., :type ..., :f ...}`",
+            ));
         }
         let field = |name: &str| {
             map.get(name)
@@ -27,7 +30,10 @@ pub fn parse(text: &str) -> Result<(History, Vec<usize>), ImportError> {
             other => {
                 return Err(ImportError::at(
                     n,
-                    format!(":process must be a non-negative integer, got {}", other.to_json()),
+                    format!(
+                        ":process must be a non-negative integer, got {}",
+                        other.to_json()
+                    ),
                 ))
             }
         };
@@ -37,13 +43,28 @@ pub fn parse(text: &str) -> Result<(History, Vec<usize>), ImportError> {
                 "ok" => OpType::Ok,
                 "fail" => OpType::Fail,
                 "info" => OpType::Info,
-                other => return Err(ImportError::at(n, format!("unknown operation type `:{other}`"))),
+                other => {
+                    return Err(ImportError::at(
+                        n,
+                        format!("unknown operation type `:{other}`"),
+                    ))
+                }
             },
-            other => return Err(ImportError::at(n, format!(":type must be a keyword, got {}", other.to_json()))),
+            other => {
+                return Err(ImportError::at(
+                    n,
+                    format!(":type must be a keyword, got {}", other.to_json()),
+                ))
+            }
         };
         let f = match field("f")? {
             Edn::Keyword(k) | Edn::Symbol(k) | Edn::Str(k) => k.clone(),
-            other => return Err(ImportError::at(n, format!(":f must be a keyword, got {}", other.to_json()))),
+            other => {
+                return Err(ImportError::at(
+                    n,
+                    format!(":f must be a keyword, got {}", other.to_json()),
+                ))
+            }
         };
         let key = match map.get("key") {
             None | Some(Edn::Nil) => None,
@@ -57,7 +78,9 @@ pub fn parse(text: &str) -> Result<(History, Vec<usize>), ImportError> {
                 ))
             }
         };
-        let value = map.get("value").map_or(serde_json::Value::Null, Edn::to_json);
+        let value = map
+            .get("value")
+            .map_or(serde_json::Value::Null, Edn::to_json);
         history.push(HistoryEntry {
             process,
             op_type,

@@ -47,7 +47,12 @@ pub fn parse(text: &str) -> Result<(History, Vec<usize>), ImportError> {
             ":ok" => OpType::Ok,
             ":fail" => OpType::Fail,
             ":info" => OpType::Info,
-            other => return Err(ImportError::at(n, format!("unknown operation type `{other}`"))),
+            other => {
+                return Err(ImportError::at(
+                    n,
+                    format!("unknown operation type `{other}`"),
+                ))
+            }
         };
         let (f, value_text) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
         let f = match f {
@@ -72,16 +77,35 @@ pub fn parse(text: &str) -> Result<(History, Vec<usize>), ImportError> {
         let json = match (op_type, f) {
             (OpType::Invoke | OpType::Ok, "write") => match int(&value) {
                 Some(v) => Value::from(v),
-                None => return Err(ImportError::at(n, format!("write needs an integer, got `{value_text}`"))),
+                None => {
+                    return Err(ImportError::at(
+                        n,
+                        format!("write needs an integer, got `{value_text}`"),
+                    ))
+                }
             },
             (OpType::Invoke | OpType::Ok, "cas") => match &value {
-                Edn::Vector(items) if items.len() == 2 && items.iter().all(|x| int(x).is_some()) => value.to_json(),
-                _ => return Err(ImportError::at(n, format!("cas needs [expected new] integers, got `{value_text}`"))),
+                Edn::Vector(items)
+                    if items.len() == 2 && items.iter().all(|x| int(x).is_some()) =>
+                {
+                    value.to_json()
+                }
+                _ => {
+                    return Err(ImportError::at(
+                        n,
+                        format!("cas needs [expected new] integers, got `{value_text}`"),
+                    ))
+                }
             },
             (OpType::Ok, "read") => match &value {
                 Edn::Nil => Value::Null,
                 Edn::Int(v) => Value::from(*v),
-                _ => return Err(ImportError::at(n, format!("read returned neither nil nor an integer: `{value_text}`"))),
+                _ => {
+                    return Err(ImportError::at(
+                        n,
+                        format!("read returned neither nil nor an integer: `{value_text}`"),
+                    ))
+                }
             },
             _ => value.to_json(),
         };

@@ -33,7 +33,12 @@ impl Model for Counter {
         0
     }
 
-    fn step(&self, state: &i64, input: &CounterInput, output: Option<&CounterOutput>) -> Option<i64> {
+    fn step(
+        &self,
+        state: &i64,
+        input: &CounterInput,
+        output: Option<&CounterOutput>,
+    ) -> Option<i64> {
         match input {
             CounterInput::Add(n) => Some(state.wrapping_add(*n)),
             CounterInput::Read => match output {
@@ -70,10 +75,17 @@ impl HistoryModel for Counter {
         }
     }
 
-    fn decode_output(&self, input: &CounterInput, completion: &HistoryEntry) -> Result<CounterOutput, String> {
+    fn decode_output(
+        &self,
+        input: &CounterInput,
+        completion: &HistoryEntry,
+    ) -> Result<CounterOutput, String> {
         match input {
             CounterInput::Add(_) => Ok(CounterOutput::Done),
-            CounterInput::Read => Ok(CounterOutput::Value(json_i64(&completion.value, "counter read")?)),
+            CounterInput::Read => Ok(CounterOutput::Value(json_i64(
+                &completion.value,
+                "counter read",
+            )?)),
         }
     }
 }

@@ -133,7 +133,11 @@ impl HistoryModel for Kv {
         }
     }
 
-    fn decode_output(&self, input: &KvInput, completion: &HistoryEntry) -> Result<KvOutput, String> {
+    fn decode_output(
+        &self,
+        input: &KvInput,
+        completion: &HistoryEntry,
+    ) -> Result<KvOutput, String> {
         Ok(match input {
             KvInput::Get { .. } => KvOutput::Value(kv_string(&completion.value, "get result")?),
             _ => KvOutput::Done,
@@ -151,13 +155,31 @@ mod tests {
         let k = || "a".to_string();
         let s = m.init();
         let s = m
-            .step(&s, &KvInput::Append { key: k(), value: "x".into() }, None)
+            .step(
+                &s,
+                &KvInput::Append {
+                    key: k(),
+                    value: "x".into(),
+                },
+                None,
+            )
             .unwrap();
         let s = m
-            .step(&s, &KvInput::Append { key: k(), value: "y".into() }, None)
+            .step(
+                &s,
+                &KvInput::Append {
+                    key: k(),
+                    value: "y".into(),
+                },
+                None,
+            )
             .unwrap();
         let get = KvInput::Get { key: k() };
-        assert!(m.step(&s, &get, Some(&KvOutput::Value("xy".into()))).is_some());
-        assert!(m.step(&s, &get, Some(&KvOutput::Value("x".into()))).is_none());
+        assert!(m
+            .step(&s, &get, Some(&KvOutput::Value("xy".into())))
+            .is_some());
+        assert!(m
+            .step(&s, &get, Some(&KvOutput::Value("x".into())))
+            .is_none());
     }
 }

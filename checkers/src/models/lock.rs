@@ -74,7 +74,12 @@ impl Model for Lock {
         }
     }
 
-    fn step(&self, state: &LockState, input: &LockInput, output: Option<&LockOutput>) -> Option<LockState> {
+    fn step(
+        &self,
+        state: &LockState,
+        input: &LockInput,
+        output: Option<&LockOutput>,
+    ) -> Option<LockState> {
         match input {
             LockInput::Acquire { client } => {
                 if state.holder.is_some() && !self.lease {
@@ -94,7 +99,7 @@ impl Model for Lock {
                     next_token_min,
                 })
             }
-            LockInput::Release { client } => (state.holder == Some(*client)).then(|| LockState {
+            LockInput::Release { client } => (state.holder == Some(*client)).then_some(LockState {
                 holder: None,
                 next_token_min: state.next_token_min,
             }),
@@ -136,7 +141,11 @@ impl HistoryModel for Lock {
         }
     }
 
-    fn decode_output(&self, input: &LockInput, completion: &HistoryEntry) -> Result<LockOutput, String> {
+    fn decode_output(
+        &self,
+        input: &LockInput,
+        completion: &HistoryEntry,
+    ) -> Result<LockOutput, String> {
         Ok(match input {
             LockInput::Acquire { .. } if completion.value.is_null() => LockOutput::Granted(None),
             LockInput::Acquire { .. } => {
@@ -152,7 +161,11 @@ mod tests {
     use super::*;
 
     fn acq(m: &Lock, s: &LockState, client: u64, token: Option<i64>) -> Option<LockState> {
-        m.step(s, &LockInput::Acquire { client }, Some(&LockOutput::Granted(token)))
+        m.step(
+            s,
+            &LockInput::Acquire { client },
+            Some(&LockOutput::Granted(token)),
+        )
     }
 
     #[test]
@@ -160,7 +173,9 @@ mod tests {
         let m = Lock::mutex();
         let s = acq(&m, &m.init(), 1, Some(5)).unwrap();
         assert!(acq(&m, &s, 2, Some(6)).is_none(), "held: no second grant");
-        assert!(m.step(&s, &LockInput::Release { client: 2 }, None).is_none());
+        assert!(m
+            .step(&s, &LockInput::Release { client: 2 }, None)
+            .is_none());
         let s = m.step(&s, &LockInput::Release { client: 1 }, None).unwrap();
         assert!(acq(&m, &s, 2, Some(5)).is_none(), "token must increase");
         assert!(acq(&m, &s, 2, Some(6)).is_some());

@@ -4,8 +4,8 @@
 //! required the value `a` and left `b`; a failed CAS never reaches the model
 //! (failed operations did not take effect and are dropped before the search).
 
-use sim_core::history::HistoryEntry;
 use serde_json::Value;
+use sim_core::history::HistoryEntry;
 
 use super::unknown_f;
 use crate::model::{HistoryModel, Model};
@@ -54,9 +54,7 @@ impl Model for Register {
                 _ => Some(state.clone()),
             },
             RegisterInput::Write(v) => Some(v.clone()),
-            RegisterInput::Cas(expected, new) => {
-                (state == expected).then(|| new.clone())
-            }
+            RegisterInput::Cas(expected, new) => (state == expected).then(|| new.clone()),
         }
     }
 

@@ -88,11 +88,17 @@ impl HistoryModel for Set {
         }
     }
 
-    fn decode_output(&self, input: &SetInput, completion: &HistoryEntry) -> Result<SetOutput, String> {
+    fn decode_output(
+        &self,
+        input: &SetInput,
+        completion: &HistoryEntry,
+    ) -> Result<SetOutput, String> {
         match input {
             SetInput::Add(_) => Ok(SetOutput::Done),
             SetInput::Read => match &completion.value {
-                Value::Array(items) => Ok(SetOutput::Elements(items.iter().map(Scalar::from_json).collect())),
+                Value::Array(items) => Ok(SetOutput::Elements(
+                    items.iter().map(Scalar::from_json).collect(),
+                )),
                 Value::Null => Ok(SetOutput::Elements(BTreeSet::new())),
                 other => Err(format!("set read must return an array, got {other}")),
             },

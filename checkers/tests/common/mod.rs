@@ -15,7 +15,15 @@ impl Builder {
         Builder::default()
     }
 
-    pub fn entry(mut self, time: u64, process: u64, op_type: OpType, f: &str, key: Option<&str>, value: Value) -> Builder {
+    pub fn entry(
+        mut self,
+        time: u64,
+        process: u64,
+        op_type: OpType,
+        f: &str,
+        key: Option<&str>,
+        value: Value,
+    ) -> Builder {
         self.history.push(HistoryEntry {
             process,
             op_type,
