@@ -1,0 +1,290 @@
+//! Raft's safety properties (Figure 3 of the paper), checked as the run goes.
+//!
+//! [`SafetyChecker::check`] looks at every replica after each event and is
+//! incremental, so that it can run after every event:
+//!
+//! - **Election Safety**: at most one leader per term. The checker remembers
+//!   who it saw lead each term, so a crash cannot erase the evidence.
+//! - **Log Matching**: two logs with an entry of the same index and term hold
+//!   the same entries up to it. Each log carries a hash chain (`log.rs`);
+//!   the checker records the chain seen at each (index, term) and compares
+//!   every new or rewritten entry against it — walking down from a log's end
+//!   only until it meets an entry already verified.
+//! - **Leader Completeness**: an entry committed in a term is in the log of
+//!   every leader of a later term. Commit points are recorded with the term
+//!   of the node that reported them (an upper bound of the term in which the
+//!   commitment happened, so the check never blames a correct run).
+//! - **State Machine Safety**: no two nodes apply different entries at one
+//!   index (checked on the nodes' applied traces, snapshots included), and
+//!   no two nodes commit different prefixes at one index.
+
+use std::collections::BTreeMap;
+
+use sim_core::{Finding, NodeId, Sim};
+
+use super::msg::RaftMsg;
+use super::node::{RaftNode, Role};
+
+pub const ELECTION_SAFETY: &str = "election-safety";
+pub const LOG_MATCHING: &str = "log-matching";
+pub const LEADER_COMPLETENESS: &str = "leader-completeness";
+pub const STATE_MACHINE_SAFETY: &str = "state-machine-safety";
+
+/// The names of the invariants [`SafetyChecker`] watches.
+pub const INVARIANTS: [&str; 4] = [
+    ELECTION_SAFETY,
+    LOG_MATCHING,
+    LEADER_COMPLETENESS,
+    STATE_MACHINE_SAFETY,
+];
+
+#[derive(Debug, Clone, Copy)]
+struct AppliedAt {
+    term: u64,
+    digest: u64,
+    chain: u64,
+    node: NodeId,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Cursor {
+    boot: u64,
+    applied_seen: usize,
+    commit_seen: u64,
+}
+
+/// The safety checker; one per run.
+#[derive(Debug, Clone)]
+pub struct SafetyChecker {
+    replicas: Vec<NodeId>,
+    /// term → the leader seen in it.
+    elected: BTreeMap<u64, NodeId>,
+    /// (index, term) → chain hash, with the node it was first seen on.
+    chains: BTreeMap<(u64, u64), (u64, NodeId)>,
+    /// index → what was applied there first.
+    applied: BTreeMap<u64, AppliedAt>,
+    /// index → (chain, node) of commit points.
+    commit_points: BTreeMap<u64, (u64, NodeId)>,
+    /// term → (highest commit index reported by a node in that term, its chain, node).
+    commits_by_term: BTreeMap<u64, (u64, u64, NodeId)>,
+    cursors: BTreeMap<NodeId, Cursor>,
+}
+
+impl SafetyChecker {
+    pub fn new(replicas: Vec<NodeId>) -> Self {
+        Self {
+            replicas,
+            elected: BTreeMap::new(),
+            chains: BTreeMap::new(),
+            applied: BTreeMap::new(),
+            commit_points: BTreeMap::new(),
+            commits_by_term: BTreeMap::new(),
+            cursors: BTreeMap::new(),
+        }
+    }
+
+    /// Who led each term, as seen so far (for reports and tests).
+    pub fn leaders(&self) -> &BTreeMap<u64, NodeId> {
+        &self.elected
+    }
+
+    /// The highest index seen applied anywhere.
+    pub fn applied_up_to(&self) -> u64 {
+        self.applied.keys().next_back().copied().unwrap_or(0)
+    }
+
+    /// Checks every live replica; the first violation is returned as a
+    /// finding naming the invariant, the nodes, the term/index and the time.
+    pub fn check(&mut self, sim: &Sim<RaftMsg>) -> Option<Finding> {
+        let now = sim.now();
+        for i in 0..self.replicas.len() {
+            let id = self.replicas[i];
+            let Some(node) = sim.process_as::<RaftNode>(id) else {
+                continue;
+            };
+            let found = self
+                .check_election(id, node)
+                .or_else(|| self.check_log(id, node))
+                .or_else(|| self.check_commit(id, node))
+                .or_else(|| self.check_applied(id, node))
+                .or_else(|| self.check_leader_completeness(id, node));
+            if let Some((kind, message)) = found {
+                return Some(Finding {
+                    kind: kind.into(),
+                    time: now,
+                    node: Some(id),
+                    message,
+                });
+            }
+        }
+        None
+    }
+
+    fn check_election(&mut self, id: NodeId, node: &RaftNode) -> Option<(&'static str, String)> {
+        if node.role() != Role::Leader {
+            return None;
+        }
+        let term = node.term();
+        match self.elected.get(&term) {
+            Some(&other) if other != id => Some((
+                ELECTION_SAFETY,
+                format!("nodes {other} and {id} are both leaders of term {term}"),
+            )),
+            Some(_) => None,
+            None => {
+                self.elected.insert(term, id);
+                None
+            }
+        }
+    }
+
+    fn check_log(&mut self, id: NodeId, node: &RaftNode) -> Option<(&'static str, String)> {
+        let log = node.log();
+        let snap = log.snapshot_index();
+        let mut index = log.last_index();
+        // Walk down from the end until an entry already verified: what lies
+        // below it is the prefix its chain hash vouches for.
+        loop {
+            if index == 0 {
+                return None;
+            }
+            let (Some(term), Some(chain)) = (log.term_at(index), log.chain_at(index)) else {
+                return None;
+            };
+            match self.chains.get(&(index, term)) {
+                Some(&(known, _)) if known == chain => return None,
+                Some(&(_, other)) => {
+                    return Some((
+                        LOG_MATCHING,
+                        format!(
+                            "nodes {other} and {id} both hold an entry of term {term} at index \
+                             {index}, but their logs differ up to it"
+                        ),
+                    ))
+                }
+                None => {
+                    self.chains.insert((index, term), (chain, id));
+                }
+            }
+            if index == snap {
+                return None;
+            }
+            index -= 1;
+        }
+    }
+
+    fn check_commit(&mut self, id: NodeId, node: &RaftNode) -> Option<(&'static str, String)> {
+        let cursor = self.cursors.entry(id).or_default();
+        let commit = node.commit_index();
+        if commit == 0 || (cursor.boot == node.boot() && cursor.commit_seen == commit) {
+            return None;
+        }
+        cursor.commit_seen = commit;
+        let chain = node.log().chain_at(commit)?;
+        match self.commit_points.get(&commit) {
+            Some(&(known, other)) if known != chain => {
+                return Some((
+                    STATE_MACHINE_SAFETY,
+                    format!(
+                        "nodes {other} and {id} committed different logs up to index {commit}"
+                    ),
+                ))
+            }
+            Some(_) => {}
+            None => {
+                self.commit_points.insert(commit, (chain, id));
+            }
+        }
+        let term = node.term();
+        let best = self.commits_by_term.entry(term).or_insert((0, 0, id));
+        if commit > best.0 {
+            *best = (commit, chain, id);
+        }
+        None
+    }
+
+    fn check_applied(&mut self, id: NodeId, node: &RaftNode) -> Option<(&'static str, String)> {
+        let cursor = self.cursors.entry(id).or_default();
+        if cursor.boot != node.boot() {
+            // A new incarnation: its trace starts afresh.
+            *cursor = Cursor {
+                boot: node.boot(),
+                applied_seen: 0,
+                commit_seen: node.commit_index(),
+            };
+        }
+        let trace = node.applied_trace();
+        let from = cursor.applied_seen.min(trace.len());
+        cursor.applied_seen = trace.len();
+        for a in &trace[from..] {
+            match self.applied.get(&a.index) {
+                Some(known) if a.snapshot => {
+                    if known.chain != a.chain {
+                        return Some((
+                            STATE_MACHINE_SAFETY,
+                            format!(
+                                "node {id} installed a snapshot at index {} that differs from \
+                                 what node {} applied there",
+                                a.index, known.node
+                            ),
+                        ));
+                    }
+                }
+                Some(known) if (known.term, known.digest) != (a.term, a.digest) => {
+                    return Some((
+                        STATE_MACHINE_SAFETY,
+                        format!(
+                            "at index {} node {} applied an entry of term {} and node {id} \
+                             one of term {} (digests {:x} / {:x})",
+                            a.index, known.node, known.term, a.term, known.digest, a.digest
+                        ),
+                    ));
+                }
+                Some(_) => {}
+                None if a.snapshot => {}
+                None => {
+                    self.applied.insert(
+                        a.index,
+                        AppliedAt {
+                            term: a.term,
+                            digest: a.digest,
+                            chain: a.chain,
+                            node: id,
+                        },
+                    );
+                }
+            }
+        }
+        None
+    }
+
+    fn check_leader_completeness(&mut self, id: NodeId, node: &RaftNode) -> Option<(&'static str, String)> {
+        if node.role() != Role::Leader {
+            return None;
+        }
+        let term = node.term();
+        // The highest commit point reported in an earlier term.
+        let (commit, chain, by) = self
+            .commits_by_term
+            .range(..term)
+            .map(|(_, &v)| v)
+            .max_by_key(|v| v.0)?;
+        let log = node.log();
+        let missing = if commit > log.last_index() {
+            true
+        } else if commit >= log.snapshot_index() {
+            log.chain_at(commit) != Some(chain)
+        } else {
+            false // compacted into this leader's snapshot: State Machine Safety covers it
+        };
+        missing.then(|| {
+            (
+                LEADER_COMPLETENESS,
+                format!(
+                    "node {id} leads term {term} without the entry at index {commit} that node \
+                     {by} saw committed in an earlier term"
+                ),
+            )
+        })
+    }
+}

@@ -1,0 +1,115 @@
+//! The replicated key-value state machine with client sessions.
+//!
+//! Sessions make retried requests apply once (dissertation §6.3): the state
+//! machine remembers, per client session, the highest sequence number applied
+//! and its outcome; a request with that number again gets the remembered
+//! outcome, an older one is stale and ignored.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::workload::ClientOp;
+
+/// The result of applying a client operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Outcome {
+    /// A read: the value, or `None` if the key was never written.
+    Read(Option<u64>),
+    Written,
+    /// A compare-and-set whose expected value matched.
+    CasOk,
+    /// A compare-and-set whose expected value did not match: no effect.
+    CasFailed,
+    /// A request older than the session's latest: the client has moved on,
+    /// nobody waits for this answer.
+    Stale,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct KvState {
+    pub data: BTreeMap<u32, u64>,
+    /// session → (highest seq applied, its outcome).
+    pub sessions: BTreeMap<u64, (u64, Outcome)>,
+}
+
+impl KvState {
+    /// Applies one client operation. With `dedup` off (the `no-dedup` bug)
+    /// every copy of a request applies.
+    pub fn apply(&mut self, session: u64, seq: u64, op: &ClientOp, dedup: bool) -> Outcome {
+        if dedup {
+            if let Some(&(last, outcome)) = self.sessions.get(&session) {
+                if seq == last {
+                    return outcome;
+                }
+                if seq < last {
+                    return Outcome::Stale;
+                }
+            }
+        }
+        let outcome = self.execute(op);
+        self.sessions.insert(session, (seq, outcome));
+        outcome
+    }
+
+    fn execute(&mut self, op: &ClientOp) -> Outcome {
+        match *op {
+            ClientOp::Read { key } => Outcome::Read(self.data.get(&key).copied()),
+            ClientOp::Write { key, value } => {
+                self.data.insert(key, value);
+                Outcome::Written
+            }
+            ClientOp::Cas { key, expected, new } => {
+                if self.data.get(&key) == Some(&expected) {
+                    self.data.insert(key, new);
+                    Outcome::CasOk
+                } else {
+                    Outcome::CasFailed
+                }
+            }
+        }
+    }
+
+    /// The outcome already recorded for (session, seq), if that is the
+    /// session's latest request.
+    pub fn cached(&self, session: u64, seq: u64) -> Option<Outcome> {
+        match self.sessions.get(&session) {
+            Some(&(last, outcome)) if last == seq => Some(outcome),
+            Some(&(last, _)) if last > seq => Some(Outcome::Stale),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retried_requests_apply_once() {
+        let mut kv = KvState::default();
+        let w = ClientOp::Write { key: 0, value: 5 };
+        assert_eq!(kv.apply(1, 1, &w, true), Outcome::Written);
+        let w2 = ClientOp::Write { key: 0, value: 6 };
+        assert_eq!(kv.apply(2, 1, &w2, true), Outcome::Written);
+        // The retry of session 1's write does not overwrite 6 with 5.
+        assert_eq!(kv.apply(1, 1, &w, true), Outcome::Written);
+        assert_eq!(kv.data[&0], 6);
+        assert_eq!(kv.apply(1, 0, &w, true), Outcome::Stale);
+        let cas = ClientOp::Cas { key: 0, expected: 6, new: 7 };
+        assert_eq!(kv.apply(1, 2, &cas, true), Outcome::CasOk);
+        assert_eq!(kv.apply(1, 3, &cas, true), Outcome::CasFailed);
+        assert_eq!(kv.apply(1, 4, &ClientOp::Read { key: 0 }, true), Outcome::Read(Some(7)));
+        assert_eq!(kv.apply(1, 5, &ClientOp::Read { key: 9 }, true), Outcome::Read(None));
+    }
+
+    #[test]
+    fn without_dedup_a_retry_applies_again() {
+        let mut kv = KvState::default();
+        let w = ClientOp::Write { key: 0, value: 5 };
+        kv.apply(1, 1, &w, false);
+        kv.apply(2, 1, &ClientOp::Write { key: 0, value: 6 }, false);
+        kv.apply(1, 1, &w, false);
+        assert_eq!(kv.data[&0], 5);
+    }
+}

@@ -1,0 +1,212 @@
+//! The liveness check: a connected majority makes progress.
+//!
+//! Whenever a majority of the replicas is up, not paused, and mutually
+//! connected (every link between them open both ways) without interruption,
+//! then within `leader_within` a leader must exist among them (whose term is
+//! the highest among them), and within `clients_within` a client that is up
+//! and connected to all of them both ways must get a definite answer (ok or
+//! fail — a fail is a compare-and-set that went through the log). Any change
+//! of the group or of the connected clients starts a new interval.
+//!
+//! A violation names the interval and who was connected.
+
+use sim_core::{Finding, Nanos, NodeId, NodeStatus, Sim};
+
+use super::client::RaftClient;
+use super::msg::RaftMsg;
+use super::node::{RaftNode, Role};
+
+pub const LIVENESS: &str = "liveness";
+
+#[derive(Debug, Clone)]
+pub struct LivenessChecker {
+    replicas: Vec<NodeId>,
+    clients: Vec<NodeId>,
+    leader_within: Nanos,
+    clients_within: Nanos,
+    /// Up/paused/cut state at the last look, to skip recomputing the group.
+    signature: Vec<bool>,
+    /// The connected majority and the clients connected to it, if any.
+    group: Option<(Vec<NodeId>, Vec<NodeId>)>,
+    since: Nanos,
+    leader_seen: bool,
+    clients_seen: bool,
+    /// Answers each connected client had at the interval's start.
+    answered_at_start: Vec<u64>,
+    /// Longest time from an interval's start to its leader, for reports.
+    leader_delays: Vec<Nanos>,
+}
+
+impl LivenessChecker {
+    pub fn new(
+        replicas: Vec<NodeId>,
+        clients: Vec<NodeId>,
+        leader_within: Nanos,
+        clients_within: Nanos,
+    ) -> Self {
+        Self {
+            replicas,
+            clients,
+            leader_within,
+            clients_within,
+            signature: Vec::new(),
+            group: None,
+            since: 0,
+            leader_seen: false,
+            clients_seen: false,
+            answered_at_start: Vec::new(),
+            leader_delays: Vec::new(),
+        }
+    }
+
+    /// For each interval in which a leader appeared: the time it took.
+    pub fn leader_delays(&self) -> &[Nanos] {
+        &self.leader_delays
+    }
+
+    fn live(sim: &Sim<RaftMsg>, n: NodeId) -> bool {
+        sim.status(n) == NodeStatus::Up && !sim.is_paused(n)
+    }
+
+    fn linked(sim: &Sim<RaftMsg>, a: NodeId, b: NodeId) -> bool {
+        !sim.network().is_cut(a, b) && !sim.network().is_cut(b, a)
+    }
+
+    fn compute_signature(&self, sim: &Sim<RaftMsg>) -> Vec<bool> {
+        let all: Vec<NodeId> = self.replicas.iter().chain(&self.clients).copied().collect();
+        let mut sig = Vec::with_capacity(all.len() * (all.len() + 1));
+        for &a in &all {
+            sig.push(Self::live(sim, a));
+            for &b in &self.replicas {
+                sig.push(a != b && sim.network().is_cut(a, b));
+            }
+        }
+        sig
+    }
+
+    /// The largest set of live, mutually connected replicas, if it is a
+    /// majority (first in id order among equals), with its connected clients.
+    fn find_group(&self, sim: &Sim<RaftMsg>) -> Option<(Vec<NodeId>, Vec<NodeId>)> {
+        let live: Vec<NodeId> = self
+            .replicas
+            .iter()
+            .copied()
+            .filter(|&n| Self::live(sim, n))
+            .collect();
+        let majority = self.replicas.len() / 2 + 1;
+        if live.len() < majority || live.len() > 16 {
+            return None; // beyond 16 replicas the subset search is not worth it
+        }
+        let mut best: Option<Vec<NodeId>> = None;
+        for mask in 1u32..(1 << live.len()) {
+            let size = mask.count_ones() as usize;
+            if size < majority || best.as_ref().is_some_and(|b| b.len() >= size) {
+                continue;
+            }
+            let members: Vec<NodeId> = (0..live.len())
+                .filter(|i| mask & (1 << i) != 0)
+                .map(|i| live[i])
+                .collect();
+            let clique = members
+                .iter()
+                .enumerate()
+                .all(|(i, &a)| members[i + 1..].iter().all(|&b| Self::linked(sim, a, b)));
+            if clique {
+                best = Some(members);
+            }
+        }
+        let group = best?;
+        let clients = self
+            .clients
+            .iter()
+            .copied()
+            .filter(|&c| Self::live(sim, c) && group.iter().all(|&r| Self::linked(sim, c, r)))
+            .collect();
+        Some((group, clients))
+    }
+
+    fn answered(sim: &Sim<RaftMsg>, c: NodeId) -> Option<u64> {
+        sim.process_as::<RaftClient>(c).map(RaftClient::answered)
+    }
+
+    pub fn check(&mut self, sim: &Sim<RaftMsg>) -> Option<Finding> {
+        let now = sim.now();
+        let sig = self.compute_signature(sim);
+        if sig != self.signature {
+            self.signature = sig;
+            let group = self.find_group(sim);
+            if group != self.group {
+                self.group = group;
+                self.since = now;
+                self.leader_seen = false;
+                self.clients_seen = false;
+                self.answered_at_start = match &self.group {
+                    Some((_, clients)) => clients
+                        .iter()
+                        .map(|&c| Self::answered(sim, c).unwrap_or(0))
+                        .collect(),
+                    None => Vec::new(),
+                };
+            }
+        }
+        let (group, clients) = self.group.as_ref()?;
+        if !self.leader_seen {
+            let max_term = group
+                .iter()
+                .filter_map(|&n| sim.process_as::<RaftNode>(n).map(RaftNode::term))
+                .max()
+                .unwrap_or(0);
+            let leader = group.iter().any(|&n| {
+                sim.process_as::<RaftNode>(n)
+                    .is_some_and(|r| r.role() == Role::Leader && r.term() == max_term)
+            });
+            if leader {
+                self.leader_seen = true;
+                self.leader_delays.push(now - self.since);
+            } else if now - self.since > self.leader_within {
+                return Some(self.violation(
+                    now,
+                    format!("no leader within {} ms", self.leader_within / 1_000_000),
+                ));
+            }
+        }
+        if !self.clients_seen {
+            let active: Vec<(usize, NodeId)> = clients
+                .iter()
+                .copied()
+                .enumerate()
+                .filter(|&(_, c)| sim.process_as::<RaftClient>(c).is_some_and(|p| !p.finished()))
+                .collect();
+            let progressed = active.iter().any(|&(i, c)| {
+                Self::answered(sim, c).is_some_and(|a| a != self.answered_at_start[i])
+            });
+            if progressed || active.is_empty() {
+                self.clients_seen = progressed;
+            } else if now - self.since > self.clients_within {
+                return Some(self.violation(
+                    now,
+                    format!(
+                        "no client operation answered within {} ms",
+                        self.clients_within / 1_000_000
+                    ),
+                ));
+            }
+        }
+        None
+    }
+
+    fn violation(&self, now: Nanos, what: String) -> Finding {
+        let (group, clients) = self.group.clone().unwrap_or_default();
+        Finding {
+            kind: LIVENESS.into(),
+            time: now,
+            node: None,
+            message: format!(
+                "{what}: replicas {group:?} (with clients {clients:?}) were up and connected \
+                 from {:.3} s to {:.3} s",
+                self.since as f64 / 1e9,
+                now as f64 / 1e9
+            ),
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! Raft: replicas, clients, a key-value state machine with sessions, the
+//! safety and liveness checks, and known-bug variants.
+//!
+//! | module | holds |
+//! |---|---|
+//! | [`node`] | the replica ([`RaftNode`]) and its [`RaftConfig`] |
+//! | [`client`] | the client process ([`RaftClient`]) |
+//! | [`msg`] | messages, log entries, snapshots |
+//! | [`log`] | the log with its compacted prefix and verification hash chain |
+//! | [`persist`] | the durable layout and recovery |
+//! | [`kv`] | the replicated key-value store with client sessions |
+//! | [`invariants`] | Election Safety, Log Matching, Leader Completeness, State Machine Safety |
+//! | [`liveness`] | a connected majority elects a leader and answers clients |
+//! | [`bugs`] | the known-bug variants, by name |
+//!
+//! A cluster is built into a [`sim_core::Sim`] with [`build_cluster`] and
+//! judged after every event by [`Checks::check`].
+
+pub mod bugs;
+pub mod client;
+pub mod invariants;
+pub mod kv;
+pub mod liveness;
+pub mod log;
+pub mod msg;
+pub mod node;
+pub mod persist;
+
+pub use bugs::{Bug, Bugs};
+pub use client::{ClientConfig, RaftClient};
+pub use invariants::{SafetyChecker, INVARIANTS};
+pub use liveness::{LivenessChecker, LIVENESS};
+pub use msg::RaftMsg;
+pub use node::{RaftConfig, RaftNode, Role};
+
+use sim_core::{Finding, Nanos, NodeId, NodeStatus, Sim, Topology};
+
+use crate::workload::WorkloadSpec;
+
+/// Adds `raft.members.len()` replicas and `workload.clients` clients to an
+/// empty simulation: replicas are nodes `0..n` (as `raft.members` must say),
+/// clients follow.
+pub fn build_cluster(
+    sim: &mut Sim<RaftMsg>,
+    raft: &RaftConfig,
+    client: &ClientConfig,
+) -> Result<Topology, String> {
+    raft.validate()?;
+    client.validate()?;
+    let n = raft.members.len() as NodeId;
+    if sim.node_count() != 0 || raft.members != (0..n).collect::<Vec<_>>() {
+        return Err(format!(
+            "raft: replicas must be the first nodes of an empty simulation (0..{n}), got members {:?} \
+             with {} nodes already present",
+            raft.members,
+            sim.node_count()
+        ));
+    }
+    let mut topology = Topology::default();
+    for _ in 0..n {
+        let cfg = raft.clone();
+        topology.replicas.push(sim.add_node(move || RaftNode::new(cfg.clone())));
+    }
+    for _ in 0..client.workload.clients {
+        let cfg = client.clone();
+        topology.clients.push(sim.add_node(move || RaftClient::new(cfg.clone())));
+    }
+    Ok(topology)
+}
+
+/// The defaults: a cluster of `replicas` with the paper's timeouts, the
+/// given bugs, and clients drawing from `workload`.
+pub fn default_configs(replicas: u32, workload: &WorkloadSpec, bugs: Bugs) -> (RaftConfig, ClientConfig) {
+    let members: Vec<NodeId> = (0..replicas).collect();
+    let mut raft = RaftConfig::new(members.clone());
+    raft.bugs = bugs;
+    (raft, ClientConfig::new(members, workload.clone()))
+}
+
+/// Every check of a run, safety and liveness, to call after each event.
+pub struct Checks {
+    pub safety: SafetyChecker,
+    pub liveness: LivenessChecker,
+}
+
+impl Checks {
+    /// Liveness windows derive from the timeouts: a leader within four
+    /// maximal election timeouts of a majority being connected (room for a
+    /// few split votes), and a client answer within that plus two client
+    /// timeouts and a think time (a client may first be waiting on a request
+    /// sent to a node that is gone).
+    pub fn new(topology: &Topology, raft: &RaftConfig, client: &ClientConfig) -> Self {
+        let leader_within = 4 * raft.election_timeout_max;
+        let clients_within =
+            leader_within + 2 * client.workload.timeout() + client.workload.think() + client.retry_backoff;
+        Self {
+            safety: SafetyChecker::new(topology.replicas.clone()),
+            liveness: LivenessChecker::new(
+                topology.replicas.clone(),
+                topology.clients.clone(),
+                leader_within,
+                clients_within,
+            ),
+        }
+    }
+
+    pub fn check(&mut self, sim: &Sim<RaftMsg>) -> Option<Finding> {
+        self.safety.check(sim).or_else(|| self.liveness.check(sim))
+    }
+}
+
+/// The live leader with the highest term, if any.
+pub fn leader(sim: &Sim<RaftMsg>, replicas: &[NodeId]) -> Option<NodeId> {
+    replicas
+        .iter()
+        .copied()
+        .filter(|&n| sim.status(n) == NodeStatus::Up)
+        .filter_map(|n| sim.process_as::<RaftNode>(n).map(|r| (n, r)))
+        .filter(|(_, r)| r.role() == Role::Leader)
+        .max_by_key(|(_, r)| r.term())
+        .map(|(n, _)| n)
+}
+
+/// Virtual time elapsed, for reports.
+pub fn ms(t: Nanos) -> f64 {
+    t as f64 / 1e6
+}

@@ -1,0 +1,974 @@
+//! A Raft replica as a sans-IO process.
+//!
+//! Follows the paper (Ongaro & Ousterhout 2014) and the dissertation: leader
+//! election with randomized timeouts, pre-vote (§9.6) and check-quorum (§6.2),
+//! log replication with the consistency check and a conflict-term hint for
+//! fast back-off, commitment of current-term entries only (§5.4.2), snapshots
+//! and InstallSnapshot (§7), and client sessions for exactly-once writes (§6.3).
+//!
+//! Durability: every change to the term, the vote or the log is written to
+//! storage as it is made, and a callback syncs before sending anything (the
+//! outbox is flushed only after `sync`), so nothing a node said survives
+//! less than the node's own memory of having said it.
+//!
+//! Timers are durations on the node's own clock; no decision compares
+//! absolute readings of it, so clock skew and jumps cannot confuse a node
+//! about how long it waited.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rand::RngCore;
+use sim_core::{Ctx, Nanos, NodeId, Process, TimerId, MILLIS};
+
+use super::bugs::{Bug, Bugs};
+use super::kv::{KvState, Outcome};
+use super::log::RaftLog;
+use super::msg::{Command, Entry, RaftMsg, Snapshot};
+use super::persist::{self, HardState};
+
+/// The tunables of a Raft cluster. Durations are in local nanoseconds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RaftConfig {
+    /// Every replica's id, this node's included.
+    pub members: Vec<NodeId>,
+    pub election_timeout_min: Nanos,
+    pub election_timeout_max: Nanos,
+    pub heartbeat_interval: Nanos,
+    /// At most this many entries per AppendEntries.
+    pub max_batch: usize,
+    /// Take a snapshot once this many applied entries are not yet in one.
+    pub snapshot_threshold: u64,
+    pub pre_vote: bool,
+    pub check_quorum: bool,
+    pub bugs: Bugs,
+}
+
+impl RaftConfig {
+    /// The defaults used by the catalogue: timeouts as in the paper (150–300
+    /// ms) with a 50 ms heartbeat, snapshots every 64 entries.
+    pub fn new(members: Vec<NodeId>) -> Self {
+        Self {
+            members,
+            election_timeout_min: 150 * MILLIS,
+            election_timeout_max: 300 * MILLIS,
+            heartbeat_interval: 50 * MILLIS,
+            max_batch: 64,
+            snapshot_threshold: 64,
+            pre_vote: true,
+            check_quorum: true,
+            bugs: Bugs::NONE,
+        }
+    }
+
+    /// Checks the configuration; the message names the field at fault.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.members.is_empty() {
+            return Err("raft: members must not be empty".into());
+        }
+        let mut sorted = self.members.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        if sorted.len() != self.members.len() {
+            return Err("raft: members must be distinct".into());
+        }
+        if self.election_timeout_min == 0 || self.election_timeout_min > self.election_timeout_max
+        {
+            return Err(format!(
+                "raft: election_timeout_min ({}) must be positive and at most election_timeout_max ({})",
+                self.election_timeout_min, self.election_timeout_max
+            ));
+        }
+        if self.heartbeat_interval == 0 || self.heartbeat_interval >= self.election_timeout_min {
+            return Err(format!(
+                "raft: heartbeat_interval ({}) must be positive and below election_timeout_min ({})",
+                self.heartbeat_interval, self.election_timeout_min
+            ));
+        }
+        if self.max_batch == 0 {
+            return Err("raft: max_batch must be at least 1".into());
+        }
+        if self.snapshot_threshold == 0 {
+            return Err("raft: snapshot_threshold must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// Votes or acknowledgments needed, counting the node itself.
+    pub fn quorum(&self) -> usize {
+        let n = self.members.len();
+        if self.bugs.has(Bug::BadMajority) {
+            (n + 1) / 2 + 1
+        } else {
+            n / 2 + 1
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    Follower,
+    /// Asking for pre-votes; its term is unchanged.
+    PreCandidate,
+    Candidate,
+    Leader,
+}
+
+/// Verification ghost: one entry (or snapshot) a node applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Applied {
+    pub index: u64,
+    pub term: u64,
+    /// Digest of the entry; 0 for a snapshot.
+    pub digest: u64,
+    /// The log's chain hash at `index`.
+    pub chain: u64,
+    /// The state machine jumped here by installing a snapshot.
+    pub snapshot: bool,
+}
+
+const ELECTION: u64 = 1;
+const HEARTBEAT: u64 = 2;
+const CHECK_QUORUM: u64 = 3;
+
+pub struct RaftNode {
+    cfg: RaftConfig,
+    id: NodeId,
+    // Persistent (mirrored on storage).
+    term: u64,
+    voted_for: Option<NodeId>,
+    log: RaftLog,
+    // Volatile.
+    role: Role,
+    /// The leader of `term` as far as this node knows (itself when leading).
+    /// While it is known, the node refuses (pre-)votes: the leader stickiness
+    /// that keeps a rejoining node from deposing a healthy leader.
+    leader: Option<NodeId>,
+    commit_index: u64,
+    last_applied: u64,
+    kv: KvState,
+    snapshot: Option<Snapshot>,
+    votes: BTreeSet<NodeId>,
+    next_index: BTreeMap<NodeId, u64>,
+    match_index: BTreeMap<NodeId, u64>,
+    /// Peers heard from since the last check-quorum tick.
+    heard: BTreeSet<NodeId>,
+    election_timer: Option<TimerId>,
+    heartbeat_timer: Option<TimerId>,
+    quorum_timer: Option<TimerId>,
+    outbox: Vec<(NodeId, RaftMsg)>,
+    /// Set if durable state could not be read: the node then stays silent.
+    broken: Option<String>,
+    // Verification ghosts, read by the invariant checker only.
+    boot: u64,
+    applied: Vec<Applied>,
+}
+
+impl RaftNode {
+    pub fn new(cfg: RaftConfig) -> Self {
+        Self {
+            cfg,
+            id: 0,
+            term: 0,
+            voted_for: None,
+            log: RaftLog::new(),
+            role: Role::Follower,
+            leader: None,
+            commit_index: 0,
+            last_applied: 0,
+            kv: KvState::default(),
+            snapshot: None,
+            votes: BTreeSet::new(),
+            next_index: BTreeMap::new(),
+            match_index: BTreeMap::new(),
+            heard: BTreeSet::new(),
+            election_timer: None,
+            heartbeat_timer: None,
+            quorum_timer: None,
+            outbox: Vec::new(),
+            broken: None,
+            boot: 0,
+            applied: Vec::new(),
+        }
+    }
+
+    // ---- observation (harness and checkers) ----
+
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+    pub fn role(&self) -> Role {
+        self.role
+    }
+    pub fn term(&self) -> u64 {
+        self.term
+    }
+    pub fn voted_for(&self) -> Option<NodeId> {
+        self.voted_for
+    }
+    pub fn leader_hint(&self) -> Option<NodeId> {
+        self.leader
+    }
+    pub fn commit_index(&self) -> u64 {
+        self.commit_index
+    }
+    pub fn last_applied(&self) -> u64 {
+        self.last_applied
+    }
+    pub fn log(&self) -> &RaftLog {
+        &self.log
+    }
+    pub fn kv(&self) -> &KvState {
+        &self.kv
+    }
+    pub fn config(&self) -> &RaftConfig {
+        &self.cfg
+    }
+    /// Why the node refused to start, if it did.
+    pub fn broken(&self) -> Option<&str> {
+        self.broken.as_deref()
+    }
+    /// A random number drawn at every start: tells incarnations apart.
+    pub fn boot(&self) -> u64 {
+        self.boot
+    }
+    /// Everything applied since this incarnation started, in order.
+    pub fn applied_trace(&self) -> &[Applied] {
+        &self.applied
+    }
+
+    // ---- helpers ----
+
+    fn peers(&self) -> impl Iterator<Item = NodeId> + '_ {
+        let me = self.id;
+        self.cfg.members.iter().copied().filter(move |&p| p != me)
+    }
+
+    fn send(&mut self, to: NodeId, msg: RaftMsg) {
+        self.outbox.push((to, msg));
+    }
+
+    /// Ends every callback: makes what was written durable, then speaks.
+    fn flush(&mut self, ctx: &mut Ctx<'_, RaftMsg>) {
+        if ctx.storage().unsynced() > 0 {
+            ctx.storage().sync();
+        }
+        for (to, msg) in std::mem::take(&mut self.outbox) {
+            ctx.send(to, msg);
+        }
+    }
+
+    fn save_hard(&mut self, ctx: &mut Ctx<'_, RaftMsg>) {
+        let voted_for = if self.cfg.bugs.has(Bug::VolatileVote) {
+            None
+        } else {
+            self.voted_for
+        };
+        persist::save_hard(
+            ctx.storage(),
+            HardState {
+                term: self.term,
+                voted_for,
+            },
+        );
+    }
+
+    fn append(&mut self, ctx: &mut Ctx<'_, RaftMsg>, entry: Entry) -> u64 {
+        persist::save_entry(ctx.storage(), self.log.last_index() + 1, &entry);
+        self.log.append(entry)
+    }
+
+    fn truncate_from(&mut self, ctx: &mut Ctx<'_, RaftMsg>, from: u64) {
+        persist::remove_entries(ctx.storage(), from, self.log.last_index());
+        self.log.truncate_from(from);
+    }
+
+    fn reset_election_timer(&mut self, ctx: &mut Ctx<'_, RaftMsg>) {
+        if let Some(t) = self.election_timer.take() {
+            ctx.cancel_timer(t);
+        }
+        let (lo, hi) = (self.cfg.election_timeout_min, self.cfg.election_timeout_max);
+        let after = sim_core::rng::between(ctx.rng(), lo, hi);
+        self.election_timer = Some(ctx.set_timer(after, ELECTION));
+    }
+
+    fn stop_leader_timers(&mut self, ctx: &mut Ctx<'_, RaftMsg>) {
+        for t in [self.heartbeat_timer.take(), self.quorum_timer.take()]
+            .into_iter()
+            .flatten()
+        {
+            ctx.cancel_timer(t);
+        }
+    }
+
+    /// Adopts `term` (if newer) and follows `leader` (if known).
+    fn become_follower(&mut self, ctx: &mut Ctx<'_, RaftMsg>, term: u64, leader: Option<NodeId>) {
+        if term > self.term {
+            self.term = term;
+            self.voted_for = None;
+            self.save_hard(ctx);
+        }
+        if self.role == Role::Leader {
+            self.stop_leader_timers(ctx);
+            ctx.count("raft.step_downs", 1);
+        }
+        self.role = Role::Follower;
+        self.leader = leader;
+        self.votes.clear();
+        self.reset_election_timer(ctx);
+    }
+
+    // ---- elections ----
+
+    fn on_election_timeout(&mut self, ctx: &mut Ctx<'_, RaftMsg>) {
+        self.election_timer = None;
+        if self.role == Role::Leader {
+            return;
+        }
+        // No word from a leader for a whole timeout: it is gone as far as
+        // this node can tell.
+        self.leader = None;
+        if self.cfg.pre_vote {
+            self.role = Role::PreCandidate;
+            self.votes = BTreeSet::from([self.id]);
+            let msg = RaftMsg::PreVote {
+                term: self.term + 1,
+                last_log_index: self.log.last_index(),
+                last_log_term: self.log.last_term(),
+            };
+            self.broadcast(msg);
+            self.reset_election_timer(ctx);
+            ctx.count("raft.pre_votes", 1);
+            if self.votes.len() >= self.cfg.quorum() {
+                self.start_election(ctx);
+            }
+        } else {
+            self.start_election(ctx);
+        }
+    }
+
+    fn broadcast(&mut self, msg: RaftMsg) {
+        let peers: Vec<NodeId> = self.peers().collect();
+        for p in peers {
+            self.send(p, msg.clone());
+        }
+    }
+
+    fn start_election(&mut self, ctx: &mut Ctx<'_, RaftMsg>) {
+        self.term += 1;
+        self.voted_for = Some(self.id);
+        self.save_hard(ctx);
+        self.role = Role::Candidate;
+        self.leader = None;
+        self.votes = BTreeSet::from([self.id]);
+        let msg = RaftMsg::RequestVote {
+            term: self.term,
+            last_log_index: self.log.last_index(),
+            last_log_term: self.log.last_term(),
+        };
+        self.broadcast(msg);
+        self.reset_election_timer(ctx);
+        ctx.count("raft.elections", 1);
+        if self.votes.len() >= self.cfg.quorum() {
+            self.become_leader(ctx);
+        }
+    }
+
+    fn log_ok(&self, last_log_index: u64, last_log_term: u64) -> bool {
+        self.cfg.bugs.has(Bug::VoteWithoutLogCheck)
+            || self.log.is_up_to_date(last_log_index, last_log_term)
+    }
+
+    fn on_pre_vote(&mut self, from: NodeId, term: u64, lli: u64, llt: u64) {
+        // Granted only to a term above ours, by a node that knows no leader,
+        // for a log at least as up-to-date. Nothing here changes our state.
+        let granted = term > self.term && self.leader.is_none() && self.log_ok(lli, llt);
+        let reply_term = if granted { term } else { self.term };
+        self.send(
+            from,
+            RaftMsg::PreVoteReply {
+                term: reply_term,
+                granted,
+            },
+        );
+    }
+
+    fn on_pre_vote_reply(&mut self, ctx: &mut Ctx<'_, RaftMsg>, from: NodeId, term: u64, granted: bool) {
+        if !granted {
+            if term > self.term {
+                self.become_follower(ctx, term, None);
+            }
+            return;
+        }
+        if self.role == Role::PreCandidate && term == self.term + 1 {
+            self.votes.insert(from);
+            if self.votes.len() >= self.cfg.quorum() {
+                self.start_election(ctx);
+            }
+        }
+    }
+
+    fn on_request_vote(&mut self, ctx: &mut Ctx<'_, RaftMsg>, from: NodeId, term: u64, lli: u64, llt: u64) {
+        if term > self.term && self.cfg.check_quorum && self.leader.is_some() {
+            // A leader is alive as far as we know: do not let a candidate
+            // that lost touch with it depose it (§6.2, with check-quorum the
+            // leader itself steps down when it loses its majority).
+            let t = self.term;
+            self.send(from, RaftMsg::RequestVoteReply { term: t, granted: false });
+            return;
+        }
+        if term > self.term {
+            self.become_follower(ctx, term, None);
+        }
+        let granted = term == self.term
+            && self.voted_for.is_none_or(|v| v == from)
+            && self.log_ok(lli, llt);
+        if granted {
+            self.voted_for = Some(from);
+            self.save_hard(ctx);
+            self.reset_election_timer(ctx);
+        }
+        let t = self.term;
+        self.send(from, RaftMsg::RequestVoteReply { term: t, granted });
+    }
+
+    fn on_request_vote_reply(&mut self, ctx: &mut Ctx<'_, RaftMsg>, from: NodeId, term: u64, granted: bool) {
+        if term > self.term {
+            self.become_follower(ctx, term, None);
+            return;
+        }
+        if self.role == Role::Candidate && term == self.term && granted {
+            self.votes.insert(from);
+            if self.votes.len() >= self.cfg.quorum() {
+                self.become_leader(ctx);
+            }
+        }
+    }
+
+    fn become_leader(&mut self, ctx: &mut Ctx<'_, RaftMsg>) {
+        self.role = Role::Leader;
+        self.leader = Some(self.id);
+        if let Some(t) = self.election_timer.take() {
+            ctx.cancel_timer(t);
+        }
+        let next = self.log.last_index() + 1;
+        let peers: Vec<NodeId> = self.peers().collect();
+        self.next_index = peers.iter().map(|&p| (p, next)).collect();
+        self.match_index = peers.iter().map(|&p| (p, 0)).collect();
+        self.heard.clear();
+        ctx.count("raft.leaders_elected", 1);
+        if !self.cfg.bugs.has(Bug::Figure8) {
+            let term = self.term;
+            self.append(
+                ctx,
+                Entry {
+                    term,
+                    command: Command::Noop,
+                },
+            );
+        }
+        self.replicate_all();
+        self.heartbeat_timer = Some(ctx.set_timer(self.cfg.heartbeat_interval, HEARTBEAT));
+        if self.cfg.check_quorum {
+            self.quorum_timer = Some(ctx.set_timer(self.cfg.election_timeout_max, CHECK_QUORUM));
+        }
+        self.advance_commit(ctx); // a one-node cluster commits alone
+    }
+
+    // ---- replication (leader side) ----
+
+    fn replicate_all(&mut self) {
+        let peers: Vec<NodeId> = self.peers().collect();
+        for p in peers {
+            self.replicate(p);
+        }
+    }
+
+    /// Sends `peer` what it lacks: entries from its next index, or the
+    /// snapshot if those were compacted away. Also serves as the heartbeat.
+    fn replicate(&mut self, peer: NodeId) {
+        let next = self.next_index.get(&peer).copied().unwrap_or(1).max(1);
+        if next <= self.log.snapshot_index() {
+            if let Some(snapshot) = self.snapshot.clone() {
+                let term = self.term;
+                self.send(peer, RaftMsg::InstallSnapshot { term, snapshot });
+                return;
+            }
+        }
+        let prev = next - 1;
+        let Some(prev_term) = self.log.term_at(prev) else {
+            return; // unreachable: prev is at or above the snapshot point
+        };
+        let entries = self.log.entries_from(next, self.cfg.max_batch);
+        let msg = RaftMsg::AppendEntries {
+            term: self.term,
+            prev_log_index: prev,
+            prev_log_term: prev_term,
+            entries,
+            leader_commit: self.commit_index,
+        };
+        self.send(peer, msg);
+    }
+
+    fn on_append_reply(
+        &mut self,
+        ctx: &mut Ctx<'_, RaftMsg>,
+        from: NodeId,
+        term: u64,
+        success: bool,
+        match_index: u64,
+        conflict_term: Option<u64>,
+        conflict_index: u64,
+    ) {
+        if term > self.term {
+            self.become_follower(ctx, term, None);
+            return;
+        }
+        if self.role != Role::Leader || term != self.term {
+            return;
+        }
+        self.heard.insert(from);
+        let last = self.log.last_index();
+        let matched = self.match_index.get(&from).copied().unwrap_or(0);
+        let next = self.next_index.get(&from).copied().unwrap_or(1);
+        if success {
+            let matched = matched.max(match_index.min(last));
+            self.match_index.insert(from, matched);
+            self.next_index.insert(from, next.max(matched + 1));
+            self.advance_commit(ctx);
+            if matched < self.log.last_index() {
+                self.replicate(from);
+            }
+        } else {
+            // Skip the follower's whole conflicting term: if we hold entries
+            // of that term, resume after our last one; otherwise from where
+            // the follower's run of that term begins.
+            let hint = match conflict_term {
+                Some(ct) => self
+                    .log
+                    .last_index_of_term(ct)
+                    .map_or(conflict_index, |i| i + 1),
+                None => conflict_index,
+            };
+            // A reply overtaken by later ones must not move us below what is
+            // already known to match.
+            let new_next = hint.min(last + 1).max(matched + 1).max(1);
+            self.next_index.insert(from, new_next);
+            self.replicate(from);
+        }
+    }
+
+    fn advance_commit(&mut self, ctx: &mut Ctx<'_, RaftMsg>) {
+        let quorum = self.cfg.quorum();
+        let figure8 = self.cfg.bugs.has(Bug::Figure8);
+        let mut n = self.log.last_index();
+        while n > self.commit_index {
+            let term = self.log.term_at(n).unwrap_or(0);
+            if term < self.term && !figure8 {
+                // Earlier entries are all of earlier terms: only an entry of
+                // the current term may be committed by counting (§5.4.2).
+                break;
+            }
+            let replicas = 1 + self.match_index.values().filter(|&&m| m >= n).count();
+            if replicas >= quorum {
+                self.commit_index = n;
+                self.apply(ctx);
+                return;
+            }
+            n -= 1;
+        }
+    }
+
+    fn on_heartbeat(&mut self, ctx: &mut Ctx<'_, RaftMsg>) {
+        self.heartbeat_timer = None;
+        if self.role != Role::Leader {
+            return;
+        }
+        self.replicate_all();
+        self.heartbeat_timer = Some(ctx.set_timer(self.cfg.heartbeat_interval, HEARTBEAT));
+    }
+
+    fn on_check_quorum(&mut self, ctx: &mut Ctx<'_, RaftMsg>) {
+        self.quorum_timer = None;
+        if self.role != Role::Leader {
+            return;
+        }
+        if self.heard.len() + 1 < self.cfg.quorum() {
+            // Cut off from a majority for a whole election timeout: another
+            // leader may exist; stop serving (§6.2).
+            ctx.count("raft.check_quorum_step_downs", 1);
+            let term = self.term;
+            self.become_follower(ctx, term, None);
+            return;
+        }
+        self.heard.clear();
+        self.quorum_timer = Some(ctx.set_timer(self.cfg.election_timeout_max, CHECK_QUORUM));
+    }
+
+    // ---- replication (follower side) ----
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_append(
+        &mut self,
+        ctx: &mut Ctx<'_, RaftMsg>,
+        from: NodeId,
+        term: u64,
+        mut prev: u64,
+        mut prev_term: u64,
+        mut entries: Vec<Entry>,
+        leader_commit: u64,
+    ) {
+        if term < self.term {
+            let t = self.term;
+            self.send(from, fail_reply(t, 0, None));
+            return;
+        }
+        self.become_follower(ctx, term, Some(from));
+        let snap = self.log.snapshot_index();
+        if prev < snap {
+            // Entries up to our snapshot are committed, hence in the
+            // leader's log: skip them.
+            let skip = (snap - prev) as usize;
+            if skip >= entries.len() {
+                let t = self.term;
+                let matched = prev + entries.len() as u64;
+                self.send(from, ok_reply(t, matched));
+                return;
+            }
+            entries.drain(..skip);
+            prev = snap;
+            prev_term = self.log.snapshot_term();
+        }
+        if prev > self.log.last_index() {
+            let (t, ci) = (self.term, self.log.last_index() + 1);
+            self.send(from, fail_reply(t, ci, None));
+            return;
+        }
+        let here = self.log.term_at(prev).unwrap_or(0);
+        if here != prev_term {
+            let ci = self.log.first_index_of_term_run(prev, here);
+            let t = self.term;
+            self.send(from, fail_reply(t, ci, Some(here)));
+            return;
+        }
+        let count = entries.len() as u64;
+        for (k, entry) in entries.into_iter().enumerate() {
+            let index = prev + 1 + k as u64;
+            match self.log.term_at(index) {
+                // Already there (a duplicate or an overtaken message): an
+                // entry that matches is never removed.
+                Some(t) if t == entry.term => continue,
+                Some(_) => {
+                    self.truncate_from(ctx, index);
+                    self.append(ctx, entry);
+                }
+                None => {
+                    self.append(ctx, entry);
+                }
+            }
+        }
+        let matched = prev + count;
+        if leader_commit > self.commit_index {
+            self.commit_index = self.commit_index.max(leader_commit.min(matched));
+            self.apply(ctx);
+        }
+        let t = self.term;
+        self.send(from, ok_reply(t, matched));
+    }
+
+    fn on_install_snapshot(&mut self, ctx: &mut Ctx<'_, RaftMsg>, from: NodeId, term: u64, snapshot: Snapshot) {
+        if term < self.term {
+            let t = self.term;
+            self.send(from, RaftMsg::InstallSnapshotReply { term: t, last_index: 0 });
+            return;
+        }
+        self.become_follower(ctx, term, Some(from));
+        let last_index = snapshot.last_index;
+        if last_index > self.commit_index {
+            self.install(ctx, snapshot);
+            ctx.count("raft.snapshots_installed", 1);
+        }
+        let t = self.term;
+        self.send(from, RaftMsg::InstallSnapshotReply { term: t, last_index });
+    }
+
+    fn install(&mut self, ctx: &mut Ctx<'_, RaftMsg>, snapshot: Snapshot) {
+        let old_snap = self.log.snapshot_index();
+        let keeps_suffix = self.log.term_at(snapshot.last_index) == Some(snapshot.last_term)
+            && snapshot.last_index > old_snap;
+        if !keeps_suffix {
+            // Remove the entries that do not survive first (highest first),
+            // so no torn write leaves them after the new snapshot point.
+            persist::remove_entries(ctx.storage(), snapshot.last_index + 1, self.log.last_index());
+        }
+        persist::save_snapshot(ctx.storage(), &snapshot, old_snap + 1);
+        self.log
+            .reset_to(snapshot.last_index, snapshot.last_term, snapshot.chain);
+        self.kv = snapshot.state.clone();
+        self.commit_index = self.commit_index.max(snapshot.last_index);
+        self.last_applied = snapshot.last_index;
+        self.applied.push(Applied {
+            index: snapshot.last_index,
+            term: snapshot.last_term,
+            digest: 0,
+            chain: snapshot.chain,
+            snapshot: true,
+        });
+        self.snapshot = Some(snapshot);
+    }
+
+    fn on_snapshot_reply(&mut self, ctx: &mut Ctx<'_, RaftMsg>, from: NodeId, term: u64, last_index: u64) {
+        if term > self.term {
+            self.become_follower(ctx, term, None);
+            return;
+        }
+        if self.role != Role::Leader || term != self.term {
+            return;
+        }
+        self.heard.insert(from);
+        let matched = self.match_index.get(&from).copied().unwrap_or(0).max(last_index);
+        self.match_index.insert(from, matched);
+        let next = self.next_index.get(&from).copied().unwrap_or(1);
+        self.next_index.insert(from, next.max(matched + 1));
+        self.advance_commit(ctx);
+        if matched < self.log.last_index() {
+            self.replicate(from);
+        }
+    }
+
+    // ---- the state machine ----
+
+    fn apply(&mut self, ctx: &mut Ctx<'_, RaftMsg>) {
+        let dedup = !self.cfg.bugs.has(Bug::NoDedup);
+        while self.last_applied < self.commit_index {
+            let index = self.last_applied + 1;
+            let Some(entry) = self.log.get(index).cloned() else {
+                break; // unreachable: committed entries above the snapshot are in the log
+            };
+            let chain = self.log.chain_at(index).unwrap_or(0);
+            self.last_applied = index;
+            self.applied.push(Applied {
+                index,
+                term: entry.term,
+                digest: entry.digest(),
+                chain,
+                snapshot: false,
+            });
+            if let Command::Client {
+                client,
+                session,
+                seq,
+                op,
+            } = entry.command
+            {
+                let outcome = self.kv.apply(session, seq, &op, dedup);
+                ctx.count("raft.applied_commands", 1);
+                if self.role == Role::Leader && outcome != Outcome::Stale {
+                    self.send(client, RaftMsg::ClientReply { seq, outcome });
+                }
+            }
+        }
+        self.maybe_snapshot(ctx);
+    }
+
+    fn maybe_snapshot(&mut self, ctx: &mut Ctx<'_, RaftMsg>) {
+        let base = self.log.snapshot_index();
+        if self.last_applied < base + self.cfg.snapshot_threshold {
+            return;
+        }
+        let index = self.last_applied;
+        let snapshot = Snapshot {
+            last_index: index,
+            last_term: self.log.term_at(index).unwrap_or(0),
+            chain: self.log.chain_at(index).unwrap_or(0),
+            state: self.kv.clone(),
+        };
+        persist::save_snapshot(ctx.storage(), &snapshot, base + 1);
+        self.log.compact_to(index);
+        self.snapshot = Some(snapshot);
+        ctx.count("raft.snapshots_taken", 1);
+    }
+
+    // ---- clients ----
+
+    fn on_client_request(
+        &mut self,
+        ctx: &mut Ctx<'_, RaftMsg>,
+        client: NodeId,
+        session: u64,
+        seq: u64,
+        op: crate::workload::ClientOp,
+    ) {
+        if self.role != Role::Leader {
+            let leader = self.leader;
+            self.send(client, RaftMsg::NotLeader { seq, leader });
+            return;
+        }
+        if !self.cfg.bugs.has(Bug::NoDedup) {
+            match self.kv.cached(session, seq) {
+                Some(Outcome::Stale) => return,
+                Some(outcome) => {
+                    self.send(client, RaftMsg::ClientReply { seq, outcome });
+                    return;
+                }
+                None => {}
+            }
+            let pending = self
+                .log
+                .iter()
+                .skip_while(|(i, _)| *i <= self.commit_index)
+                .any(|(_, e)| {
+                    matches!(e.command, Command::Client { session: s, seq: q, .. } if s == session && q == seq)
+                });
+            if pending {
+                return; // already in the log: the answer comes when it applies
+            }
+        }
+        let term = self.term;
+        self.append(
+            ctx,
+            Entry {
+                term,
+                command: Command::Client {
+                    client,
+                    session,
+                    seq,
+                    op,
+                },
+            },
+        );
+        self.replicate_all();
+        self.advance_commit(ctx);
+    }
+}
+
+fn ok_reply(term: u64, match_index: u64) -> RaftMsg {
+    RaftMsg::AppendEntriesReply {
+        term,
+        success: true,
+        match_index,
+        conflict_term: None,
+        conflict_index: 0,
+    }
+}
+
+fn fail_reply(term: u64, conflict_index: u64, conflict_term: Option<u64>) -> RaftMsg {
+    RaftMsg::AppendEntriesReply {
+        term,
+        success: false,
+        match_index: 0,
+        conflict_term,
+        conflict_index,
+    }
+}
+
+impl Process for RaftNode {
+    type Msg = RaftMsg;
+
+    fn on_start(&mut self, ctx: &mut Ctx<'_, RaftMsg>) {
+        self.id = ctx.id();
+        self.boot = ctx.rng().next_u64();
+        let durable = match persist::load(ctx.storage()) {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!("raft node {} cannot read its storage: {e}", self.id);
+                ctx.count("raft.storage_errors", 1);
+                self.broken = Some(e);
+                return;
+            }
+        };
+        self.term = durable.hard.term;
+        self.voted_for = durable.hard.voted_for;
+        if let Some(snap) = durable.snapshot {
+            self.log.reset_to(snap.last_index, snap.last_term, snap.chain);
+            self.kv = snap.state.clone();
+            self.commit_index = snap.last_index;
+            self.last_applied = snap.last_index;
+            self.snapshot = Some(snap);
+        }
+        for entry in durable.entries {
+            self.log.append(entry);
+        }
+        self.role = Role::Follower;
+        self.reset_election_timer(ctx);
+        self.flush(ctx);
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_, RaftMsg>, from: NodeId, msg: RaftMsg) {
+        if self.broken.is_some() {
+            return;
+        }
+        match msg {
+            RaftMsg::PreVote {
+                term,
+                last_log_index,
+                last_log_term,
+            } => self.on_pre_vote(from, term, last_log_index, last_log_term),
+            RaftMsg::PreVoteReply { term, granted } => {
+                self.on_pre_vote_reply(ctx, from, term, granted)
+            }
+            RaftMsg::RequestVote {
+                term,
+                last_log_index,
+                last_log_term,
+            } => self.on_request_vote(ctx, from, term, last_log_index, last_log_term),
+            RaftMsg::RequestVoteReply { term, granted } => {
+                self.on_request_vote_reply(ctx, from, term, granted)
+            }
+            RaftMsg::AppendEntries {
+                term,
+                prev_log_index,
+                prev_log_term,
+                entries,
+                leader_commit,
+            } => self.on_append(
+                ctx,
+                from,
+                term,
+                prev_log_index,
+                prev_log_term,
+                entries,
+                leader_commit,
+            ),
+            RaftMsg::AppendEntriesReply {
+                term,
+                success,
+                match_index,
+                conflict_term,
+                conflict_index,
+            } => self.on_append_reply(
+                ctx,
+                from,
+                term,
+                success,
+                match_index,
+                conflict_term,
+                conflict_index,
+            ),
+            RaftMsg::InstallSnapshot { term, snapshot } => {
+                self.on_install_snapshot(ctx, from, term, snapshot)
+            }
+            RaftMsg::InstallSnapshotReply { term, last_index } => {
+                self.on_snapshot_reply(ctx, from, term, last_index)
+            }
+            RaftMsg::ClientRequest { session, seq, op } => {
+                self.on_client_request(ctx, from, session, seq, op)
+            }
+            // Meant for clients; a replica ignores them.
+            RaftMsg::ClientReply { .. } | RaftMsg::NotLeader { .. } => {}
+        }
+        self.flush(ctx);
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, RaftMsg>, tag: u64) {
+        if self.broken.is_some() {
+            return;
+        }
+        match tag {
+            ELECTION => self.on_election_timeout(ctx),
+            HEARTBEAT => self.on_heartbeat(ctx),
+            CHECK_QUORUM => self.on_check_quorum(ctx),
+            _ => {}
+        }
+        self.flush(ctx);
+    }
+}
