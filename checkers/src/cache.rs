@@ -39,6 +39,13 @@ impl ConfigCache {
         self.states.len()
     }
 
+    /// Approximate heap size: the arrays plus the hash table's slots.
+    #[inline]
+    pub(crate) fn bytes(&self) -> usize {
+        const PER_ENTRY: usize = 4 + 4 + 16;
+        self.states.len() * (self.words * 8 + PER_ENTRY)
+    }
+
     /// Records the configuration; false if it was already there.
     /// `hash` must be a function of (`set`, `state`) only.
     #[inline]

@@ -121,9 +121,9 @@ pub fn check_command_with(
     if report.verdict == Verdict::Unknown {
         let _ = writeln!(
             err,
-            "{}: verdict unknown: the search budget ({} steps) ran out before a decision",
+            "{}: verdict unknown: the search hit its {} before a decision",
             file.display(),
-            report.steps
+            report.unknown_reason.as_deref().unwrap_or("budget")
         );
     }
     exit_code(report.verdict)
@@ -159,7 +159,8 @@ pub fn render_report(name: &str, report: &CheckReport) -> String {
             })
             .collect();
         text.push_str(&format!(
-            "unknown: the search stopped before deciding; undecided: {}\n",
+            "unknown: the search hit its {} before deciding; undecided: {}\n",
+            report.unknown_reason.as_deref().unwrap_or("budget"),
             parts.join(", ")
         ));
     }

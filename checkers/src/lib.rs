@@ -11,7 +11,7 @@
 //!
 //! # Entry points
 //!
-//! ```ignore
+//! ```text
 //! // `clustersim check FILE --model MODEL [--format FMT] [--json]`:
 //! // prints the verdict (and counterexample) to stdout, errors to stderr.
 //! // Returns 0 linearizable, 1 not linearizable, 2 bad input/usage, 3 unknown.

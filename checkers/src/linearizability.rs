@@ -14,12 +14,17 @@ use sim_core::history::{History, HistoryError};
 use crate::counterexample::{Counterexample, OpReport, PrefixStep};
 use crate::model::{HistoryModel, Model, Op};
 use crate::prepare::prepare_ops;
-use crate::wgl::{search, Budget, Failure, Outcome};
+use crate::wgl::{search, Budget, Exhausted, Failure, Outcome};
 
 /// The default step budget: far above what real histories need (the
 /// hardest Porcupine history takes well under a million steps), low enough
 /// to end a hopeless search in seconds.
 pub const DEFAULT_MAX_STEPS: u64 = 200_000_000;
+
+/// The default memory limit of one partition's configuration cache. Each
+/// entry holds a bitset of the partition's operations, so a partition of
+/// 100 000 operations stores 12.5 kB per configuration.
+pub const DEFAULT_MAX_CACHE_BYTES: usize = 1 << 30;
 
 /// Limits on a check. Exceeding one gives [`Verdict::Unknown`].
 #[derive(Debug, Clone)]
@@ -30,6 +35,8 @@ pub struct CheckOptions {
     /// A wall-clock deadline, checked every few thousand steps. Makes the
     /// verdict machine-dependent when it triggers; prefer `max_steps`.
     pub deadline: Option<Instant>,
+    /// Bytes one partition's configuration cache may use (`None`: no limit).
+    pub max_cache_bytes: Option<usize>,
 }
 
 impl Default for CheckOptions {
@@ -37,6 +44,17 @@ impl Default for CheckOptions {
         CheckOptions {
             max_steps: Some(DEFAULT_MAX_STEPS),
             deadline: None,
+            max_cache_bytes: Some(DEFAULT_MAX_CACHE_BYTES),
+        }
+    }
+}
+
+impl CheckOptions {
+    /// The defaults with a different step budget.
+    pub fn with_max_steps(max_steps: u64) -> CheckOptions {
+        CheckOptions {
+            max_steps: Some(max_steps),
+            ..CheckOptions::default()
         }
     }
 }
@@ -80,6 +98,9 @@ pub struct CheckReport {
     pub counterexamples: Vec<Counterexample>,
     /// Labels of partitions left undecided by the budget ("" if unlabelled).
     pub unknown_partitions: Vec<String>,
+    /// Which limit left partitions undecided, e.g. `step budget (1000 steps)`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unknown_reason: Option<String>,
 }
 
 impl CheckReport {
@@ -99,7 +120,9 @@ pub fn check_ops<M: Model>(
     let mut budget = Budget {
         steps_left: options.max_steps,
         deadline: options.deadline,
+        max_cache_bytes: options.max_cache_bytes,
         steps_done: 0,
+        exhausted: None,
     };
     let partitions = model.partition(ops);
     let mut report = CheckReport {
@@ -112,6 +135,7 @@ pub fn check_ops<M: Model>(
         states: 0,
         counterexamples: Vec::new(),
         unknown_partitions: Vec::new(),
+        unknown_reason: None,
     };
     for part in &partitions {
         let sub: Vec<&Op<M::Input, M::Output>> = part.ops.iter().map(|&i| &ops[i]).collect();
@@ -129,10 +153,25 @@ pub fn check_ops<M: Model>(
                 report
                     .unknown_partitions
                     .push(part.label.clone().unwrap_or_default());
+                // A memory limit is per partition: the next one starts afresh.
+                if budget.exhausted == Some(Exhausted::Memory) {
+                    budget.exhausted = None;
+                    report.unknown_reason = Some(format!(
+                        "memory limit ({} bytes of configuration cache)",
+                        options.max_cache_bytes.unwrap_or(0)
+                    ));
+                }
             }
         }
     }
     report.steps = budget.steps_done;
+    match budget.exhausted {
+        Some(Exhausted::Steps) => {
+            report.unknown_reason = Some(format!("step budget ({} steps)", budget.steps_done));
+        }
+        Some(Exhausted::Deadline) => report.unknown_reason = Some("deadline passed".to_string()),
+        _ => {}
+    }
     report.verdict = if !report.counterexamples.is_empty() {
         Verdict::NotLinearizable
     } else if !report.unknown_partitions.is_empty() {

@@ -35,20 +35,35 @@ const HEAD: u32 = 0;
 /// How often (in steps) the optional deadline is compared with the clock.
 pub(crate) const DEADLINE_EVERY: u64 = 1 << 14;
 
+/// Which limit ended a search early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Exhausted {
+    Steps,
+    Deadline,
+    Memory,
+}
+
 /// The work a search may still do, shared by every partition of a check.
 #[derive(Debug, Clone)]
 pub(crate) struct Budget {
     pub steps_left: Option<u64>,
     pub deadline: Option<Instant>,
+    /// Bytes one partition's configuration cache may hold.
+    pub max_cache_bytes: Option<usize>,
     pub steps_done: u64,
+    pub exhausted: Option<Exhausted>,
 }
 
 impl Budget {
     /// Counts one step; false when the budget is spent.
     #[inline]
     fn spend(&mut self) -> bool {
+        if self.exhausted.is_some() {
+            return false;
+        }
         if let Some(left) = &mut self.steps_left {
             if *left == 0 {
+                self.exhausted = Some(Exhausted::Steps);
                 return false;
             }
             *left -= 1;
@@ -57,12 +72,24 @@ impl Budget {
         if self.steps_done.is_multiple_of(DEADLINE_EVERY) {
             if let Some(deadline) = self.deadline {
                 if Instant::now() >= deadline {
-                    self.steps_left = Some(0);
+                    self.exhausted = Some(Exhausted::Deadline);
                     return false;
                 }
             }
         }
         true
+    }
+
+    /// Checks the cache size after an insertion; false when over the limit.
+    #[inline]
+    fn fits(&mut self, cache_bytes: usize) -> bool {
+        match self.max_cache_bytes {
+            Some(max) if cache_bytes > max => {
+                self.exhausted = Some(Exhausted::Memory);
+                false
+            }
+            _ => true,
+        }
     }
 }
 
@@ -226,6 +253,13 @@ pub(crate) fn search<M: Model>(
                 linearized.set(o as usize);
                 let key = next_hash ^ mix64(u64::from(next_state) + 1);
                 if cache.insert(key, next_state, linearized.words()) {
+                    if !budget.fits(cache.bytes()) {
+                        let stats = SearchStats {
+                            configurations: cache.len(),
+                            states: states.len(),
+                        };
+                        return (Outcome::Unknown, stats);
+                    }
                     stack.push((e, state));
                     state = next_state;
                     set_hash = next_hash;

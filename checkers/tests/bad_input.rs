@@ -207,12 +207,10 @@ fn exit_codes_for_verdicts() {
     lines.push(r#"{"process":99,"type":"invoke","f":"read","value":null,"time":100}"#.to_string());
     lines.push(r#"{"process":99,"type":"ok","f":"read","value":777,"time":101}"#.to_string());
     let hard = file("hard.jsonl", &lines.join("\n"));
-    let tight = CheckOptions {
-        max_steps: Some(500),
-        deadline: None,
-    };
+    let tight = CheckOptions::with_max_steps(500);
     let (code, out, err) = run_with(&hard, "register", None, &tight);
     assert_eq!(code, EXIT_UNKNOWN);
     assert!(out.contains("unknown"), "{out}");
     assert!(err.contains("verdict unknown"), "{err}");
+    assert!(err.contains("step budget (500 steps)"), "{err}");
 }

@@ -304,14 +304,15 @@ fn hard_history(n: u64) -> History {
 #[test]
 fn budget_gives_unknown() {
     let h = hard_history(20);
-    let tight = CheckOptions {
-        max_steps: Some(1000),
-        deadline: None,
-    };
+    let tight = CheckOptions::with_max_steps(1000);
     let report = check_history_named("register", &h, &tight).unwrap();
     assert_eq!(report.verdict, Verdict::Unknown);
     assert_eq!(report.steps, 1000);
     assert_eq!(report.unknown_partitions, vec![String::new()]);
+    assert_eq!(
+        report.unknown_reason.as_deref(),
+        Some("step budget (1000 steps)")
+    );
     // With a small instance and the default budget, it decides.
     let report =
         check_history_named("register", &hard_history(8), &CheckOptions::default()).unwrap();
@@ -324,9 +325,39 @@ fn a_passed_deadline_gives_unknown() {
     let options = CheckOptions {
         max_steps: None,
         deadline: Some(std::time::Instant::now()),
+        ..CheckOptions::default()
     };
     let report = check_history_named("register", &h, &options).unwrap();
     assert_eq!(report.verdict, Verdict::Unknown);
+    assert_eq!(report.unknown_reason.as_deref(), Some("deadline passed"));
+}
+
+#[test]
+fn a_memory_limit_gives_unknown_per_partition() {
+    let h = hard_history(20);
+    let options = CheckOptions {
+        max_cache_bytes: Some(10_000),
+        ..CheckOptions::default()
+    };
+    let report = check_history_named("register", &h, &options).unwrap();
+    assert_eq!(report.verdict, Verdict::Unknown);
+    assert!(report.configurations * 32 > 10_000);
+    assert!(report.unknown_reason.unwrap().starts_with("memory limit"));
+    // The limit is per partition: a violation in another key still decides
+    // the verdict.
+    let mut b = Builder::new();
+    for p in 0..20u64 {
+        b = b.entry(p, p, OpType::Invoke, "put", Some("a"), json!(p.to_string()));
+    }
+    b = b
+        .entry(1000, 99, OpType::Invoke, "get", Some("a"), Value::Null)
+        .entry(1001, 99, OpType::Ok, "get", Some("a"), json!("nope"))
+        .entry(1002, 98, OpType::Invoke, "get", Some("b"), Value::Null)
+        .entry(1003, 98, OpType::Ok, "get", Some("b"), json!("nope"));
+    let report = check_history(&Kv, &b.build(), &options).unwrap();
+    assert_eq!(report.unknown_partitions, vec!["a".to_string()]);
+    assert_eq!(report.verdict, NOT, "key b fails on its own");
+    assert_eq!(report.counterexamples[0].partition.as_deref(), Some("b"));
 }
 
 #[test]
