@@ -11,7 +11,7 @@ use sim_core::{fingerprint, History, Sim, Topology};
 use crate::driver::{Driver, Verdict};
 use crate::error::InputError;
 use crate::scenario::Scenario;
-use crate::summary::{EventCounts, OpCounts, Percentiles, Summary};
+use crate::summary::{EventCounts, LinkSummary, OpCounts, Percentiles, Summary};
 
 /// How to run (not what: that is the scenario and the seed).
 #[derive(Debug, Clone, Default)]
@@ -90,7 +90,7 @@ fn linearizability(model: &str, history: &History, budget: u64) -> Verdict {
     const CHECK: &str = "linearizability";
     let options = checkers::CheckOptions {
         max_steps: Some(budget),
-        deadline: None,
+        ..Default::default()
     };
     match checkers::check_history_named(model, history, &options) {
         Err(e) => Verdict::fail(CHECK, format!("the history itself is malformed: {e}")),
@@ -138,6 +138,12 @@ fn summarize<M: sim_core::Message>(
             recorded: sim.events_recorded(),
         },
         messages: sim.network().totals(),
+        links: sim
+            .network()
+            .busy_links()
+            .into_iter()
+            .map(|(from, to, stats)| LinkSummary { from, to, stats })
+            .collect(),
         ops,
         latency_ms: Percentiles::of_history(history),
         throughput: if virtual_time == 0 {

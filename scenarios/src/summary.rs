@@ -19,7 +19,10 @@ pub struct Summary {
     /// Virtual time reached, in nanoseconds.
     pub virtual_time_ns: Nanos,
     pub events: EventCounts,
+    /// Message counts over all links.
     pub messages: LinkStats,
+    /// Message counts of every link that carried anything.
+    pub links: Vec<LinkSummary>,
     pub ops: OpCounts,
     /// Latency of completed (`ok`) operations, in virtual milliseconds.
     pub latency_ms: Percentiles,
@@ -32,6 +35,15 @@ pub struct Summary {
     pub passed: bool,
     /// Hash of the whole event stream, in hex: equal fingerprints, equal runs.
     pub fingerprint: String,
+}
+
+/// One directed link's message counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkSummary {
+    pub from: u32,
+    pub to: u32,
+    #[serde(flatten)]
+    pub stats: LinkStats,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -48,6 +48,14 @@ fn run_writes_a_summary_with_fingerprint_and_counts_and_exits_0() {
     assert!(s["messages"]["sent"].as_u64().unwrap() > 1_000);
     assert!(s["messages"]["delivered"].as_u64().unwrap() > 1_000);
     assert_eq!(s["passed"], true);
+    // Per-link counts add up to the totals.
+    let links = s["links"].as_array().unwrap();
+    assert!(
+        links.len() >= 3 * 4 * 2,
+        "every client-replica link, both ways"
+    );
+    let sent: u64 = links.iter().map(|l| l["sent"].as_u64().unwrap()).sum();
+    assert_eq!(sent, s["messages"]["sent"].as_u64().unwrap());
     assert!(tmp.path().join("history.jsonl").exists());
     assert!(tmp.path().join("faults.json").exists());
 }
