@@ -7,6 +7,16 @@
 //! The set is a bitset; its hash is kept incrementally as the XOR of a random
 //! key per member (Zobrist hashing), so a lookup never rehashes the bitset.
 //! Entries live in flat arrays (no allocation per entry); equal hashes chain.
+//!
+//! Up to [`EXACT_MAX_OPS`] operations per partition, entries store the whole
+//! bitset and compare it exactly. Beyond that, copying a bitset per entry
+//! costs more than the search itself (50 000 operations: 6 kB per entry), so
+//! an entry stores a second, independent 64-bit Zobrist hash instead: a set
+//! is then identified by 128 random bits. Two different configurations would
+//! have to agree on the state and on all 128 bits to be confused — odds below
+//! 10^-20 even for 10^9 configurations — and a confusion could only prune a
+//! branch, i.e. turn "linearizable" into "not linearizable", never the
+//! reverse: a "linearizable" verdict always rests on a linearization found.
 
 use std::collections::HashMap;
 
@@ -14,8 +24,14 @@ use crate::fasthash::PassThroughBuild;
 
 const NIL: u32 = u32::MAX;
 
+/// The largest partition whose configurations are stored exactly.
+pub const EXACT_MAX_OPS: usize = 4096;
+
 pub(crate) struct ConfigCache {
+    /// Words per stored bitset; 0 in fingerprint mode.
     words: usize,
+    /// Second hash of each entry's set (fingerprint mode only).
+    checks: Vec<u64>,
     /// Combined hash -> newest entry with that hash. Only looked up, never
     /// iterated, so its order cannot reach a verdict.
     heads: HashMap<u64, u32, PassThroughBuild>,
@@ -25,9 +41,15 @@ pub(crate) struct ConfigCache {
 }
 
 impl ConfigCache {
-    pub(crate) fn new(words: usize) -> Self {
+    /// A cache for sets of `ops` operations.
+    pub(crate) fn new(ops: usize) -> Self {
         ConfigCache {
-            words,
+            words: if ops <= EXACT_MAX_OPS {
+                ops.div_ceil(64).max(1)
+            } else {
+                0
+            },
+            checks: Vec::new(),
             heads: HashMap::default(),
             bits: Vec::new(),
             states: Vec::new(),
@@ -43,14 +65,20 @@ impl ConfigCache {
     #[inline]
     pub(crate) fn bytes(&self) -> usize {
         const PER_ENTRY: usize = 4 + 4 + 16;
-        self.states.len() * (self.words * 8 + PER_ENTRY)
+        let check = if self.words == 0 { 8 } else { 0 };
+        self.states.len() * (self.words * 8 + check + PER_ENTRY)
+    }
+
+    /// True when sets are compared exactly.
+    pub(crate) fn is_exact(&self) -> bool {
+        self.words > 0
     }
 
     /// Records the configuration; false if it was already there.
-    /// `hash` must be a function of (`set`, `state`) only.
+    /// `hash` must be a function of (`set`, `state`) only, and `check` an
+    /// independent hash of `set` (used in fingerprint mode).
     #[inline]
-    pub(crate) fn insert(&mut self, hash: u64, state: u32, set: &[u64]) -> bool {
-        debug_assert_eq!(set.len(), self.words);
+    pub(crate) fn insert(&mut self, hash: u64, check: u64, state: u32, set: &[u64]) -> bool {
         let new_id = self.states.len() as u32;
         let previous = match self.heads.entry(hash) {
             std::collections::hash_map::Entry::Vacant(slot) => {
@@ -62,9 +90,12 @@ impl ConfigCache {
                 let mut i = head;
                 while i != NIL {
                     let at = i as usize;
-                    if self.states[at] == state
-                        && self.bits[at * self.words..(at + 1) * self.words] == *set
-                    {
+                    let same_set = if self.words == 0 {
+                        self.checks[at] == check
+                    } else {
+                        self.bits[at * self.words..(at + 1) * self.words] == *set
+                    };
+                    if self.states[at] == state && same_set {
                         return false;
                     }
                     i = self.next[at];
@@ -73,7 +104,12 @@ impl ConfigCache {
                 head
             }
         };
-        self.bits.extend_from_slice(set);
+        if self.words == 0 {
+            self.checks.push(check);
+        } else {
+            debug_assert_eq!(set.len(), self.words);
+            self.bits.extend_from_slice(set);
+        }
         self.states.push(state);
         self.next.push(previous);
         true
@@ -114,14 +150,26 @@ mod tests {
 
     #[test]
     fn same_hash_different_sets_are_kept_apart() {
-        let mut cache = ConfigCache::new(1);
-        assert!(cache.insert(42, 0, &[0b01]));
-        assert!(!cache.insert(42, 0, &[0b01]));
+        let mut cache = ConfigCache::new(2);
+        assert!(cache.is_exact());
+        assert!(cache.insert(42, 0, 0, &[0b01]));
+        assert!(!cache.insert(42, 0, 0, &[0b01]));
         // A hash collision with a different set or state is a new entry.
-        assert!(cache.insert(42, 0, &[0b10]));
-        assert!(cache.insert(42, 1, &[0b01]));
-        assert!(!cache.insert(42, 0, &[0b10]));
+        assert!(cache.insert(42, 0, 0, &[0b10]));
+        assert!(cache.insert(42, 0, 1, &[0b01]));
+        assert!(!cache.insert(42, 0, 0, &[0b10]));
         assert_eq!(cache.len(), 3);
+    }
+
+    #[test]
+    fn large_partitions_compare_fingerprints() {
+        let mut cache = ConfigCache::new(EXACT_MAX_OPS + 1);
+        assert!(!cache.is_exact());
+        assert!(cache.insert(42, 7, 0, &[]));
+        assert!(!cache.insert(42, 7, 0, &[]));
+        assert!(cache.insert(42, 8, 0, &[]), "same first hash, other set");
+        assert!(cache.insert(42, 7, 1, &[]), "same set, other state");
+        assert_eq!(cache.bytes(), 3 * (8 + 24));
     }
 
     #[test]

@@ -19,7 +19,7 @@ use crate::wgl::{search, Budget, Exhausted, Failure, Outcome};
 /// The default step budget: far above what real histories need (the
 /// hardest Porcupine history takes well under a million steps), low enough
 /// to end a hopeless search in seconds.
-pub const DEFAULT_MAX_STEPS: u64 = 200_000_000;
+pub const DEFAULT_MAX_STEPS: u64 = 50_000_000;
 
 /// The default memory limit of one partition's configuration cache. Each
 /// entry holds a bitset of the partition's operations, so a partition of
@@ -138,7 +138,10 @@ pub fn check_ops<M: Model>(
         unknown_reason: None,
     };
     for part in &partitions {
-        let sub: Vec<&Op<M::Input, M::Output>> = part.ops.iter().map(|&i| &ops[i]).collect();
+        let mut sub: Vec<&Op<M::Input, M::Output>> = part.ops.iter().map(|&i| &ops[i]).collect();
+        let unobservable = model.unobservable(&sub);
+        let mut keep = unobservable.iter().map(|&u| !u);
+        sub.retain(|_| keep.next().unwrap_or(true));
         let (outcome, stats) = search(model, &sub, &mut budget);
         report.configurations += stats.configurations;
         report.states += stats.states;

@@ -89,6 +89,18 @@ pub trait Model {
         false
     }
 
+    /// Marks indeterminate operations of one partition whose effect no other
+    /// operation could ever observe; the checker drops them. Dropping must
+    /// not change the verdict: every linearization that places a marked op
+    /// must stay valid without it. Default: none (always safe).
+    ///
+    /// This matters for speed only: each indeterminate operation may be
+    /// placed anywhere after its call or never, so the configurations a
+    /// failing search must rule out double with each one still pending.
+    fn unobservable(&self, ops: &[&Op<Self::Input, Self::Output>]) -> Vec<bool> {
+        vec![false; ops.len()]
+    }
+
     /// Human-readable form of an operation, e.g. `write 3` or `read -> 2`.
     fn describe_op(&self, input: &Self::Input, output: Option<&Self::Output>) -> String {
         match output {

@@ -32,6 +32,9 @@ use crate::states::StateTable;
 const NIL: u32 = u32::MAX;
 const HEAD: u32 = 0;
 
+/// At most this many other pending operations are listed in a counterexample.
+const MAX_CANDIDATES: usize = 32;
+
 /// How often (in steps) the optional deadline is compared with the clock.
 pub(crate) const DEADLINE_EVERY: u64 = 1 << 14;
 
@@ -100,7 +103,8 @@ pub(crate) struct Failure {
     pub prefix: Vec<usize>,
     /// The operation whose completion was reached with no way to place it.
     pub stuck: usize,
-    /// Operations that could have gone next after the prefix (all were tried).
+    /// Operations that could have gone next after the prefix (all were tried;
+    /// at most [`MAX_CANDIDATES`], in event order).
     pub candidates: Vec<usize>,
 }
 
@@ -214,25 +218,33 @@ pub(crate) fn search<M: Model>(
         return (Outcome::Linearizable, SearchStats::default());
     }
     let mut ev = Events::build(ops);
-    let mut zobrist_keys = Vec::with_capacity(n);
+    // Two independent keys per operation: the first addresses the cache, the
+    // second identifies the set in fingerprint mode (see `cache`).
+    let mut zobrist_keys: Vec<(u64, u64)> = Vec::with_capacity(n);
     // A fixed seed: the keys, like everything else here, are reproducible.
     let mut rng = SplitMix64(0x5eed_0fc1_u64 << 8);
     for _ in 0..n {
-        zobrist_keys.push(rng.next_u64());
+        zobrist_keys.push((rng.next_u64(), rng.next_u64()));
     }
 
     let mut states = StateTable::new();
     let mut state = states.intern(model.init());
     let mut linearized = Bitset::new(n);
-    let mut set_hash = 0u64;
-    let mut cache = ConfigCache::new(linearized.words().len());
+    let mut set_hash = (0u64, 0u64);
+    let mut cache = ConfigCache::new(n);
+    // In fingerprint mode the bitset is not stored; an empty slice is passed.
+    let exact = cache.is_exact();
     // (call event lifted, state before it)
     let mut stack: Vec<(u32, u32)> = Vec::with_capacity(n);
 
-    // The longest linearization seen, for the counterexample.
+    // The best linearization seen, for the counterexample. `at_best`: no
+    // backtrack since the search reached it. The prefix is copied lazily, at
+    // the backtrack, and only the part of the stack that changed since the
+    // last copy (`agree` entries still match), so long searches stay linear.
     let total = remaining;
     let mut best_done = 0;
     let mut best_prefix: Vec<usize> = Vec::new();
+    let mut agree = 0;
     let mut at_best = true;
     let mut failure_at_best: Option<(usize, Vec<usize>)> = None;
 
@@ -249,10 +261,12 @@ pub(crate) fn search<M: Model>(
             let o = ev.op[e as usize];
             let op = ops[o as usize];
             if let Some(next_state) = states.step(model, state, o, &op.input, op.output.as_ref()) {
-                let next_hash = set_hash ^ zobrist_keys[o as usize];
+                let (k1, k2) = zobrist_keys[o as usize];
+                let next_hash = (set_hash.0 ^ k1, set_hash.1 ^ k2);
                 linearized.set(o as usize);
-                let key = next_hash ^ mix64(u64::from(next_state) + 1);
-                if cache.insert(key, next_state, linearized.words()) {
+                let key = next_hash.0 ^ mix64(u64::from(next_state) + 1);
+                let words = if exact { linearized.words() } else { &[] };
+                if cache.insert(key, next_hash.1, next_state, words) {
                     if !budget.fits(cache.bytes()) {
                         let stats = SearchStats {
                             configurations: cache.len(),
@@ -280,10 +294,7 @@ pub(crate) fn search<M: Model>(
                     let done = total - remaining;
                     if done > best_done || (done == best_done && at_best) {
                         best_done = done;
-                        best_prefix.clear();
-                        best_prefix.extend(stack.iter().map(|&(c, _)| ev.op[c as usize] as usize));
                         at_best = true;
-                        failure_at_best = None;
                     }
                     e = ev.next[HEAD as usize];
                     continue;
@@ -295,10 +306,17 @@ pub(crate) fn search<M: Model>(
             // A completed operation was reached without being linearized
             // (e == NIL cannot happen while a return remains; treat it alike).
             if at_best && e != NIL {
+                best_prefix.truncate(agree);
+                best_prefix.extend(
+                    stack[agree..]
+                        .iter()
+                        .map(|&(c, _)| ev.op[c as usize] as usize),
+                );
+                agree = stack.len();
                 let mut candidates = Vec::new();
                 let stuck = ev.op[e as usize];
                 let mut c = ev.next[HEAD as usize];
-                while c != e {
+                while c != e && candidates.len() < MAX_CANDIDATES {
                     if ev.op[c as usize] != stuck {
                         candidates.push(ev.op[c as usize] as usize);
                     }
@@ -307,7 +325,9 @@ pub(crate) fn search<M: Model>(
                 failure_at_best = Some((stuck as usize, candidates));
             }
             at_best = false;
-            let Some((call, before)) = stack.pop() else {
+            let popped = stack.pop();
+            agree = agree.min(stack.len());
+            let Some((call, before)) = popped else {
                 let (stuck, candidates) = failure_at_best.unwrap_or((0, Vec::new()));
                 let failure = Failure {
                     prefix: best_prefix,
@@ -322,7 +342,8 @@ pub(crate) fn search<M: Model>(
             };
             let o = ev.op[call as usize];
             linearized.clear(o as usize);
-            set_hash ^= zobrist_keys[o as usize];
+            let (k1, k2) = zobrist_keys[o as usize];
+            set_hash = (set_hash.0 ^ k1, set_hash.1 ^ k2);
             state = before;
             ev.unlift(call);
             if ops[o as usize].ret.is_some() {

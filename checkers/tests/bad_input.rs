@@ -199,9 +199,21 @@ fn exit_codes_for_verdicts() {
     assert_eq!(doc["counterexamples"][0]["unplaceable"]["invoke_line"], 3);
     // Unknown: its own message and exit code.
     let mut lines = Vec::new();
+    // Indeterminate writes, each read by a concurrent read: nothing to prune.
     for p in 0..20 {
         lines.push(format!(
             r#"{{"process":{p},"type":"invoke","f":"write","value":{p},"time":{p}}}"#
+        ));
+        let r = 100 + p;
+        lines.push(format!(
+            r#"{{"process":{r},"type":"invoke","f":"read","value":null,"time":{p}}}"#
+        ));
+    }
+    for p in 0..20 {
+        let r = 100 + p;
+        let t = 50 + p;
+        lines.push(format!(
+            r#"{{"process":{r},"type":"ok","f":"read","value":{p},"time":{t}}}"#
         ));
     }
     lines.push(r#"{"process":99,"type":"invoke","f":"read","value":null,"time":100}"#.to_string());

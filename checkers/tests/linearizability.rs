@@ -288,13 +288,19 @@ fn set_and_counter() {
 
 /// A history that defeats the search: many concurrent indeterminate writes
 /// and reads that no order explains only at the very end.
+/// Every write is indeterminate and its value is read by a concurrent read,
+/// so no write can be dropped and the search must try every subset and order.
 fn hard_history(n: u64) -> History {
     let mut b = Builder::new();
     for p in 0..n {
-        b = b.invoke(p, p, "write", json!(p));
+        b = b
+            .invoke(p, p, "write", json!(p))
+            .invoke(p, 500 + p, "read", Value::Null);
     }
     for p in 0..n {
-        b = b.info(100 + p, p, "write", json!(p));
+        b = b
+            .info(100 + p, p, "write", json!(p))
+            .ok(100 + p, 500 + p, "read", json!(p));
     }
     b.invoke(1000, 999, "read", Value::Null)
         .ok(1001, 999, "read", json!(12345))

@@ -518,3 +518,46 @@ fn small_histories_cover_both_verdicts() {
         "accepted {accepted}, rejected {rejected}"
     );
 }
+
+/// A long history (20 000 operations, some indeterminate) is decided within
+/// the default budget, both ways, and a stale read near its end is named.
+#[test]
+fn long_histories_are_decided() {
+    // A fixed pseudo-random plan (xorshift), so the test is reproducible.
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move |m: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % m
+    };
+    let outcomes = [
+        Outcome::Ok,
+        Outcome::InfoTaken,
+        Outcome::InfoNotTaken,
+        Outcome::Failed,
+        Outcome::PendingNotTaken,
+    ];
+    let plan: Plan = (0..20_000)
+        .map(|_| {
+            let kind = next(4) as u8;
+            let outcome = if next(10) < 8 {
+                Outcome::Ok
+            } else {
+                outcomes[next(5) as usize]
+            };
+            (kind, outcome, next(250), next(250))
+        })
+        .collect();
+    let (ops, _) = register_run(&plan, None);
+    let (h, _) = layout(&ops);
+    assert_eq!(check(&Register, &h).verdict, Verdict::Linearizable);
+    let (ops, probe) = register_run(&plan, Some(19_900));
+    let (h, position) = layout(&ops);
+    let report = check(&Register, &h);
+    assert_eq!(report.verdict, Verdict::NotLinearizable);
+    assert_eq!(
+        report.counterexamples[0].unplaceable.op,
+        position[probe.unwrap()]
+    );
+}

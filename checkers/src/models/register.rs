@@ -4,11 +4,13 @@
 //! required the value `a` and left `b`; a failed CAS never reaches the model
 //! (failed operations did not take effect and are dropped before the search).
 
+use std::collections::BTreeSet;
+
 use serde_json::Value;
 use sim_core::history::HistoryEntry;
 
 use super::unknown_f;
-use crate::model::{HistoryModel, Model};
+use crate::model::{HistoryModel, Model, Op};
 use crate::value::Scalar;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -60,6 +62,35 @@ impl Model for Register {
 
     fn is_read_only(&self, input: &RegisterInput) -> bool {
         matches!(input, RegisterInput::Read)
+    }
+
+    /// An indeterminate write (or CAS) of a value that no read returns and
+    /// no CAS expects. In a linearization that places it, the operations
+    /// after it until the value changes must accept that value; none reads or
+    /// expects it, so the next one is a write, valid in any state. Removing
+    /// the op therefore keeps the linearization valid.
+    fn unobservable(&self, ops: &[&Op<RegisterInput, RegisterOutput>]) -> Vec<bool> {
+        let mut observed: BTreeSet<&Scalar> = BTreeSet::new();
+        for op in ops {
+            match (&op.input, &op.output) {
+                (RegisterInput::Read, Some(RegisterOutput::Value(v))) => {
+                    observed.insert(v);
+                }
+                (RegisterInput::Cas(expected, _), _) => {
+                    observed.insert(expected);
+                }
+                _ => {}
+            }
+        }
+        ops.iter()
+            .map(|op| {
+                op.is_indeterminate()
+                    && match &op.input {
+                        RegisterInput::Write(v) | RegisterInput::Cas(_, v) => !observed.contains(v),
+                        RegisterInput::Read => false,
+                    }
+            })
+            .collect()
     }
 
     fn describe_op(&self, input: &RegisterInput, output: Option<&RegisterOutput>) -> String {
@@ -131,5 +162,48 @@ mod tests {
         assert_eq!(m.step(&s, &cas, None), Some(Scalar::Int(2)));
         let bad_cas = RegisterInput::Cas(Scalar::Int(5), Scalar::Int(2));
         assert_eq!(m.step(&s, &bad_cas, Some(&RegisterOutput::Done)), None);
+    }
+
+    fn op(
+        input: RegisterInput,
+        output: Option<RegisterOutput>,
+        ret: Option<u64>,
+    ) -> Op<RegisterInput, RegisterOutput> {
+        Op {
+            index: 0,
+            process: 0,
+            call: 0,
+            ret,
+            input,
+            output,
+            invoke_entry: 0,
+            complete_entry: None,
+        }
+    }
+
+    #[test]
+    fn only_unobserved_indeterminate_writes_are_dropped() {
+        let int = Scalar::Int;
+        let ops = [
+            op(RegisterInput::Write(int(1)), None, None), // read later: kept
+            op(RegisterInput::Write(int(2)), None, None), // never seen: dropped
+            op(RegisterInput::Cas(int(3), int(4)), None, None), // 4 never seen: dropped
+            op(RegisterInput::Write(int(3)), None, None), // a CAS expects 3: kept
+            op(
+                RegisterInput::Write(int(5)),
+                Some(RegisterOutput::Done),
+                Some(1),
+            ), // completed: kept
+            op(
+                RegisterInput::Read,
+                Some(RegisterOutput::Value(int(1))),
+                Some(2),
+            ),
+        ];
+        let refs: Vec<_> = ops.iter().collect();
+        assert_eq!(
+            Register.unobservable(&refs),
+            vec![false, true, true, false, false, false]
+        );
     }
 }
