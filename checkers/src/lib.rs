@@ -14,19 +14,36 @@
 //! ```text
 //! // `clustersim check FILE --model MODEL [--format FMT] [--json]`:
 //! // prints the verdict (and counterexample) to stdout, errors to stderr.
-//! // Returns 0 linearizable, 1 not linearizable, 2 bad input/usage, 3 unknown.
+//! // Returns 0 linearizable, 1 not linearizable, 2 bad input/usage (message
+//! // names file and 1-based line), 3 unknown (search budget spent).
+//! // FMT: jsonl | jepsen-log | jepsen-edn, detected from the content if None.
 //! pub fn checkers::cli::check_command(file: &Path, model: &str, format: Option<&str>, json: bool) -> i32;
+//! // Same, with explicit limits and output streams:
+//! pub fn checkers::cli::check_command_with(file, model, format, json,
+//!     options: &CheckOptions, out: &mut dyn Write, err: &mut dyn Write) -> i32;
 //!
-//! // The runner, on a recorded history (model names as for the CLI:
-//! // register | cas-register | kv | lock | lease | set | counter):
+//! // The runner, on a recorded history. MODEL: register | cas-register | kv |
+//! // lock | lease | set | counter (see `MODEL_NAMES`).
 //! pub fn checkers::check_history_named(model: &str, history: &History, options: &CheckOptions)
 //!     -> Result<CheckReport, NamedCheckError>;
-//! // or, with a model value: checkers::check_history(&models::Kv, &history, &options)
+//! // or with a model value: checkers::check_history(&checkers::models::Kv, &history, &options)
+//! // CheckOptions::default(): 50 M steps, no deadline, 1 GiB cache per partition.
+//! // CheckReport { verdict: Verdict, counterexamples: Vec<Counterexample>, steps, ... }
+//! //   is Serialize; Counterexample::render() gives the text form.
 //!
-//! // Convergence of replicated data types:
+//! // Reading files of other tools (or ours):
+//! pub fn checkers::import::load(path: &Path, format: Option<Format>) -> Result<LoadedHistory, String>;
+//!
+//! // Convergence of replicated data types (replica states as JSON):
 //! pub fn checkers::convergence::check_convergence(spec: &dyn ConvergenceSpec,
 //!     replicas: &[ReplicaState], history: &History) -> Result<ConvergenceReport, HistoryError>;
+//! // built-in specs: GrowOnlySet, Counter; spec_by_name("g-set" | "counter").
 //! ```
+//!
+//! Determinism: the search's tables are hash maps used for lookups only
+//! (never iterated); partitions are checked in key order; the step budget is
+//! the deterministic limit (a deadline is optional and checked every 16 k
+//! steps).
 
 pub(crate) mod cache;
 pub mod cli;
