@@ -2,7 +2,7 @@
 //!
 //! * [`model`]: the sequential-model trait; [`models`]: register (with CAS),
 //!   key-value store (per key), lock/lease with fencing tokens, set, counter.
-//! * [`linearizability`]: the WGL search ([`wgl`]) with P-compositionality,
+//! * [`linearizability`]: the WGL search (module `wgl`) with P-compositionality,
 //!   a configuration cache and a step budget; verdict + counterexample.
 //! * [`convergence`]: do all live replicas agree, and agree with the
 //!   acknowledged operations? (grow-only set, counter, or your own spec).
