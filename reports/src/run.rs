@@ -1,0 +1,180 @@
+//! Renders a run directory: its three plots and `report.html`.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::error::ReportError;
+use crate::figure;
+use crate::html::{self, cell, escape, Page};
+use crate::run_input::RunData;
+use crate::run_plots::{LatencyCdf, LatencyPlot, ThroughputPlot};
+
+/// Draws `latency`, `throughput` and `latency-cdf` (PNG and SVG) and writes
+/// `report.html` into the run directory `dir`; returns every file written.
+pub fn render_run(dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+    let run = RunData::load(dir)?;
+    let mut written = Vec::new();
+    written.extend(figure::write(&LatencyPlot(&run), dir)?);
+    written.extend(figure::write(&ThroughputPlot(&run), dir)?);
+    written.extend(figure::write(&LatencyCdf(&run), dir)?);
+    let path = dir.join("report.html");
+    std::fs::write(&path, page(&run)).map_err(|e| ReportError::io(&path, &e))?;
+    written.push(path);
+    Ok(written)
+}
+
+fn page(run: &RunData) -> String {
+    let s = &run.summary;
+    let name = html::lookup(s, "scenario.name")
+        .and_then(Value::as_str)
+        .unwrap_or("run");
+    let seed = html::lookup(s, "seed")
+        .map(Value::to_string)
+        .unwrap_or_default();
+    let title = format!("clustersim run: {name}, seed {seed}");
+    let mut page = Page::new(&title);
+
+    let passed = s.get("passed").and_then(Value::as_bool);
+    page.paragraph(&format!(
+        "Result: {}. Replay with <code>clustersim replay DIR</code> (this directory).",
+        match passed {
+            Some(true) => html::verdict("pass"),
+            Some(false) => html::verdict("fail"),
+            None => html::verdict("unknown"),
+        }
+    ));
+
+    page.heading("Summary");
+    let count = |n: usize| n.to_string();
+    page.key_values(&[
+        ("scenario", cell(s, "scenario.name")),
+        ("description", cell(s, "scenario.description")),
+        ("protocol", cell(s, "scenario.protocol")),
+        ("bugs switched on", cell(s, "scenario.bugs")),
+        ("seed", cell(s, "seed")),
+        (
+            "replicas, clients",
+            format!(
+                "{}, {}",
+                array_len(s, "cluster.replicas"),
+                array_len(s, "cluster.clients")
+            ),
+        ),
+        ("virtual time (ns)", cell(s, "virtual_time_ns")),
+        ("events handled", cell(s, "events.handled")),
+        ("events recorded", cell(s, "events.recorded")),
+        ("messages sent", cell(s, "messages.sent")),
+        ("messages delivered", cell(s, "messages.delivered")),
+        ("messages dropped", cell(s, "messages.dropped")),
+        ("messages duplicated", cell(s, "messages.duplicated")),
+        ("messages reordered", cell(s, "messages.reordered")),
+        ("messages corrupted", cell(s, "messages.corrupted")),
+        ("operations invoked", cell(s, "ops.invoked")),
+        ("operations ok / fail / info", {
+            let c = |k| cell(s, k);
+            format!("{} / {} / {}", c("ops.ok"), c("ops.fail"), c("ops.info"))
+        }),
+        ("latency p50 (ms)", cell(s, "latency_ms.p50")),
+        ("latency p90 (ms)", cell(s, "latency_ms.p90")),
+        ("latency p99 (ms)", cell(s, "latency_ms.p99")),
+        ("latency max (ms)", cell(s, "latency_ms.max")),
+        ("latency mean (ms)", cell(s, "latency_ms.mean")),
+        ("throughput (ok per virtual s)", cell(s, "throughput")),
+        ("faults applied", count(run.faults.len())),
+        (
+            "fingerprint",
+            format!("<code>{}</code>", cell(s, "fingerprint")),
+        ),
+        ("clustersim version", cell(s, "clustersim")),
+    ]);
+
+    page.heading("Verdicts");
+    let verdicts = s.get("verdicts").and_then(Value::as_array);
+    let rows: Vec<Vec<String>> = verdicts
+        .into_iter()
+        .flatten()
+        .map(|v| {
+            let result = v.get("result").and_then(Value::as_str).unwrap_or("?");
+            let detail = v.get("detail").and_then(Value::as_str).unwrap_or("");
+            vec![
+                cell(v, "check"),
+                html::verdict(result),
+                format!("<pre>{}</pre>", escape(detail)),
+            ]
+        })
+        .collect();
+    page.table(&["check", "result", "detail"], &rows);
+    if let Some(f) = s.get("finding").filter(|f| !f.is_null()) {
+        page.paragraph(&format!(
+            "<span class=\"fail\">Finding</span>: <code>{}</code> at {} s{}: {}",
+            cell(f, "kind"),
+            f.get("time")
+                .and_then(Value::as_u64)
+                .map(|t| format!("{:.6}", t as f64 / 1e9))
+                .unwrap_or_else(|| "?".into()),
+            f.get("node")
+                .and_then(Value::as_u64)
+                .map(|n| format!(" on node {n}"))
+                .unwrap_or_default(),
+            cell(f, "message"),
+        ));
+    }
+
+    page.heading("Plots");
+    page.figure(
+        "latency",
+        "Latency of every operation over virtual time, by outcome; faults shaded",
+    );
+    page.figure(
+        "throughput",
+        "Completions per virtual second; faults shaded",
+    );
+    page.figure("latency-cdf", "Latency CDF by outcome");
+
+    page.heading("Fault schedule");
+    if run.faults.is_empty() {
+        page.paragraph("No faults were applied.");
+    } else {
+        let end = |e: Option<u64>| e.map_or("end of run".into(), secs);
+        let rows: Vec<Vec<String>> = run
+            .faults
+            .iter()
+            .map(|f| {
+                let nodes: Vec<String> = f.nodes.iter().map(u64::to_string).collect();
+                vec![
+                    secs(f.start),
+                    end(f.end),
+                    escape(&f.kind),
+                    escape(&f.label),
+                    nodes.join(", "),
+                ]
+            })
+            .collect();
+        page.table(&["start (s)", "end (s)", "kind", "label", "nodes"], &rows);
+    }
+    if let Some(config) = html::lookup(s, "scenario.faults").filter(|c| !is_empty(c)) {
+        page.paragraph("As configured in the scenario:");
+        page.preformatted(&serde_json::to_string_pretty(config).unwrap_or_default());
+    }
+    page.finish(&title)
+}
+
+fn secs(ns: u64) -> String {
+    format!("{:.3}", ns as f64 / 1e9)
+}
+
+fn array_len(v: &Value, path: &str) -> String {
+    html::lookup(v, path)
+        .and_then(Value::as_array)
+        .map_or("—".into(), |a| a.len().to_string())
+}
+
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Object(o) => o.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    }
+}

@@ -1,0 +1,187 @@
+//! What a run report reads: the run directory itself.
+//!
+//! `summary.json` is read as plain JSON rather than as the scenarios crate's
+//! `Summary` type: scenarios depends on reports, not the other way round, and
+//! a report of an older or newer run should still render what it can. The
+//! fields used are `virtual_time_ns`, `faults_applied` (absent: no faults) and
+//! those shown in the summary table. `history.jsonl` is read as
+//! `sim_core::HistoryEntry` lines.
+
+use std::path::Path;
+
+use serde::Deserialize;
+use serde_json::Value;
+use sim_core::{History, HistoryEntry, Nanos, OpType};
+
+use crate::error::ReportError;
+
+/// A fault interval as the runner applied it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct FaultInterval {
+    pub start: Nanos,
+    /// `None`: the fault lasted to the end of the run.
+    #[serde(default)]
+    pub end: Option<Nanos>,
+    pub kind: String,
+    #[serde(default)]
+    pub label: String,
+    #[serde(default)]
+    pub nodes: Vec<u64>,
+}
+
+impl FaultInterval {
+    /// The text drawn on the plot: `partition: isolate n2`.
+    pub fn caption(&self) -> String {
+        if self.label.is_empty() {
+            self.kind.clone()
+        } else {
+            format!("{}: {}", self.kind, self.label)
+        }
+    }
+}
+
+/// One client operation, from its invocation to its completion.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Op {
+    pub invoke: Nanos,
+    /// `None`: never completed (indeterminate, counted as info).
+    pub complete: Option<Nanos>,
+    pub outcome: OpType,
+}
+
+impl Op {
+    pub fn latency(&self) -> Option<Nanos> {
+        self.complete.map(|c| c.saturating_sub(self.invoke))
+    }
+}
+
+pub(crate) struct RunData {
+    pub summary: Value,
+    pub ops: Vec<Op>,
+    pub faults: Vec<FaultInterval>,
+    /// The virtual time the run reached (the x axis ends there).
+    pub end: Nanos,
+}
+
+impl RunData {
+    pub fn load(dir: &Path) -> Result<Self, ReportError> {
+        let summary_path = dir.join("summary.json");
+        let text = std::fs::read_to_string(&summary_path)
+            .map_err(|e| ReportError::unreadable(&summary_path, &e))?;
+        let summary: Value = serde_json::from_str(&text).map_err(|e| {
+            ReportError::input(summary_path.display().to_string(), e.to_string()).at_line(e.line())
+        })?;
+        let faults = match summary.get("faults_applied") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(v) => Vec::<FaultInterval>::deserialize(v).map_err(|e| {
+                ReportError::input(summary_path.display().to_string(), e.to_string())
+                    .with_field("faults_applied")
+            })?,
+        };
+
+        let history_path = dir.join("history.jsonl");
+        let text = std::fs::read_to_string(&history_path)
+            .map_err(|e| ReportError::unreadable(&history_path, &e))?;
+        let mut history = History::new();
+        for (i, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let entry: HistoryEntry = serde_json::from_str(line).map_err(|e| {
+                ReportError::input(history_path.display().to_string(), e.to_string()).at_line(i + 1)
+            })?;
+            history.push(entry);
+        }
+        let ops = history
+            .operations()
+            .map_err(|e| {
+                ReportError::input(history_path.display().to_string(), e.message.clone())
+                    .at_line(e.index + 1)
+            })?
+            .iter()
+            .map(|o| Op {
+                invoke: o.invoke.time,
+                complete: o.completion.map(|c| c.time),
+                outcome: o.outcome(),
+            })
+            .collect::<Vec<_>>();
+
+        let last_event = history.entries.iter().map(|e| e.time).max().unwrap_or(0);
+        let last_fault = faults
+            .iter()
+            .map(|f| f.end.unwrap_or(f.start))
+            .max()
+            .unwrap_or(0);
+        let end = summary
+            .get("virtual_time_ns")
+            .and_then(Value::as_u64)
+            .unwrap_or(0)
+            .max(last_event)
+            .max(last_fault)
+            .max(1);
+        Ok(Self {
+            summary,
+            ops,
+            faults,
+            end,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, summary: &str, history: &str) {
+        std::fs::write(dir.join("summary.json"), summary).unwrap();
+        std::fs::write(dir.join("history.jsonl"), history).unwrap();
+    }
+
+    const HISTORY: &str = r#"{"process":0,"type":"invoke","f":"read","value":null,"time":1000}
+{"process":1,"type":"invoke","f":"write","value":3,"time":2000}
+{"process":0,"type":"ok","f":"read","value":null,"time":5000}
+"#;
+
+    #[test]
+    fn pairs_operations_and_reads_faults() {
+        let tmp = tempfile::tempdir().unwrap();
+        write(
+            tmp.path(),
+            r#"{"virtual_time_ns": 9000, "faults_applied": [
+                {"start": 100, "end": null, "kind": "partition", "label": "isolate n2", "nodes": [2]}]}"#,
+            HISTORY,
+        );
+        let run = RunData::load(tmp.path()).unwrap();
+        assert_eq!(run.end, 9000);
+        assert_eq!(run.ops.len(), 2);
+        assert_eq!(run.ops[0].latency(), Some(4000));
+        assert_eq!(run.ops[1].outcome, OpType::Info);
+        assert_eq!(run.faults[0].caption(), "partition: isolate n2");
+        assert_eq!(run.faults[0].end, None);
+    }
+
+    #[test]
+    fn a_missing_fault_list_means_no_faults() {
+        let tmp = tempfile::tempdir().unwrap();
+        write(tmp.path(), r#"{"virtual_time_ns": 9000}"#, HISTORY);
+        assert!(RunData::load(tmp.path()).unwrap().faults.is_empty());
+    }
+
+    #[test]
+    fn malformed_input_names_file_line_and_field() {
+        let tmp = tempfile::tempdir().unwrap();
+        write(
+            tmp.path(),
+            r#"{"faults_applied": [{"start": "soon"}]}"#,
+            HISTORY,
+        );
+        let e = RunData::load(tmp.path()).err().unwrap();
+        assert!(e.path.ends_with("summary.json"), "{e}");
+        assert_eq!(e.field.as_deref(), Some("faults_applied"), "{e}");
+
+        write(tmp.path(), "{}", &format!("{HISTORY}{{\"process\": 1}}\n"));
+        let e = RunData::load(tmp.path()).err().unwrap();
+        assert!(e.path.ends_with("history.jsonl"), "{e}");
+        assert_eq!(e.line, Some(4), "{e}");
+    }
+}

@@ -1,0 +1,328 @@
+//! The plots of one run: latency of every operation over virtual time, with
+//! the fault intervals shaded and labelled; throughput over time; and the
+//! latency CDF.
+
+use plotters::coord::types::RangedCoordf64;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use sim_core::{Nanos, OpType};
+
+use crate::figure::{
+    short_number, text, Drawn, Figure, FAIL, FAULT, FAULT_LABEL, FAULT_OPACITY, INFO, OK,
+};
+use crate::run_input::{FaultInterval, Op, RunData};
+
+/// Outcomes in legend order, with their colour and name.
+const OUTCOMES: [(OpType, RGBColor, &str); 3] = [
+    (OpType::Ok, OK, "ok"),
+    (OpType::Fail, FAIL, "fail"),
+    (OpType::Info, INFO, "info"),
+];
+
+/// Time buckets of the throughput plot.
+const THROUGHPUT_BINS: u64 = 50;
+
+fn seconds(ns: Nanos) -> f64 {
+    ns as f64 / 1e9
+}
+
+fn millis(ns: Nanos) -> f64 {
+    ns as f64 / 1e6
+}
+
+/// Latency range (ms) for a log axis: a little room around the data, and
+/// never zero (a zero latency is drawn at the bottom edge).
+fn latency_range(ops: &[Op]) -> (f64, f64) {
+    let lat: Vec<f64> = ops.iter().filter_map(Op::latency).map(millis).collect();
+    let positive = lat.iter().copied().filter(|&l| l > 0.0);
+    let lo = positive.fold(f64::INFINITY, f64::min);
+    let hi = lat.iter().copied().fold(0.0, f64::max);
+    if !lo.is_finite() || hi <= 0.0 {
+        return (0.1, 100.0);
+    }
+    ((lo / 1.5).max(1e-4), hi * 1.5)
+}
+
+/// Rows of fault captions above a chart (captions of overlapping faults go
+/// to different rows).
+const CAPTION_ROWS: usize = 3;
+const CAPTION_ROW_HEIGHT: u32 = 16;
+
+/// The top margin of a chart: room for the fault captions, which sit above
+/// the plotting area so that they hide neither data nor legend.
+fn top_margin(faults: &[FaultInterval]) -> u32 {
+    8 + CAPTION_ROW_HEIGHT * faults.len().min(CAPTION_ROWS) as u32
+}
+
+/// Shades every fault interval over the whole height of a chart, and writes
+/// its caption above the chart at the interval's start.
+fn shade_faults<DB: DrawingBackend, Y: Ranged<ValueType = f64>>(
+    root: &DrawingArea<DB, Shift>,
+    chart: &ChartContext<'_, DB, Cartesian2d<RangedCoordf64, Y>>,
+    faults: &[FaultInterval],
+    end: Nanos,
+    (y_lo, y_hi): (f64, f64),
+) -> Drawn<DB> {
+    let fill = FAULT.mix(FAULT_OPACITY).filled();
+    for (i, f) in faults.iter().enumerate() {
+        let (x0, x1) = (seconds(f.start), seconds(f.end.unwrap_or(end)));
+        chart
+            .plotting_area()
+            .draw(&Rectangle::new([(x0, y_lo), (x1, y_hi)], fill))?;
+        let (px, top) = chart.backend_coord(&(x0, y_hi));
+        // The first fault's caption on the lowest row, the next one up, ...
+        let rows = faults.len().min(CAPTION_ROWS);
+        let row = (rows - 1 - i % rows) as i32;
+        let y = top - 2 - CAPTION_ROW_HEIGHT as i32 * (row + 1);
+        root.draw(&Text::new(
+            f.caption(),
+            (px + 2, y),
+            text(13).color(&FAULT_LABEL),
+        ))?;
+        // A tick from the caption down to the interval's start.
+        root.draw(&PathElement::new(
+            [(px, y), (px, top)],
+            FAULT_LABEL.stroke_width(1),
+        ))?;
+    }
+    Ok(())
+}
+
+/// Adds a legend entry for the fault shading (a series with no points).
+fn fault_legend<DB: DrawingBackend, Y: Ranged<ValueType = f64>>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, Y>>,
+) -> Drawn<DB> {
+    chart
+        .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())?
+        .label("fault")
+        .legend(|(x, y)| {
+            Rectangle::new(
+                [(x - 6, y - 6), (x + 6, y + 6)],
+                FAULT.mix(FAULT_OPACITY).filled(),
+            )
+        });
+    Ok(())
+}
+
+/// `latency`: one dot per operation at (invocation time, latency), by outcome.
+pub(crate) struct LatencyPlot<'a>(pub &'a RunData);
+
+impl Figure for LatencyPlot<'_> {
+    fn name(&self) -> &'static str {
+        "latency"
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn<DB> {
+        let run = self.0;
+        let (lo, hi) = latency_range(&run.ops);
+        // Headroom above the data for the legend.
+        let hi = hi * 4.0;
+        let x_end = seconds(run.end);
+        // The title first, then the fault captions' band, then the chart.
+        let area = root.titled("Latency of every operation", text(20))?;
+        let mut chart = ChartBuilder::on(&area)
+            .margin(12)
+            .margin_top(top_margin(&run.faults))
+            .x_label_area_size(44)
+            .y_label_area_size(64)
+            .build_cartesian_2d(0f64..x_end, (lo..hi).log_scale())?;
+        chart
+            .configure_mesh()
+            .max_light_lines(0)
+            .x_desc("virtual time of invocation (s)")
+            .y_desc("latency (ms, log scale)")
+            .label_style(text(13))
+            .axis_desc_style(text(14))
+            .x_label_formatter(&|x| short_number(*x))
+            .y_label_formatter(&|y| short_number(*y))
+            .draw()?;
+        shade_faults(root, &chart, &run.faults, run.end, (lo, hi))?;
+        for (outcome, colour, name) in OUTCOMES {
+            let points: Vec<(f64, f64)> = run
+                .ops
+                .iter()
+                .filter(|o| o.outcome == outcome)
+                .filter_map(|o| Some((seconds(o.invoke), millis(o.latency()?).max(lo))))
+                .collect();
+            let open = run
+                .ops
+                .iter()
+                .filter(|o| o.outcome == outcome && o.complete.is_none())
+                .count();
+            let label = if open > 0 {
+                format!(
+                    "{name} ({}; {open} never completed, not shown)",
+                    points.len()
+                )
+            } else {
+                format!("{name} ({})", points.len())
+            };
+            chart
+                .draw_series(points.iter().map(|&p| Circle::new(p, 2, colour.filled())))?
+                .label(label)
+                .legend(move |(x, y)| Circle::new((x, y), 4, colour.filled()));
+        }
+        if !run.faults.is_empty() {
+            fault_legend(&mut chart)?;
+        }
+        chart
+            .configure_series_labels()
+            .label_font(text(13))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()?;
+        Ok(())
+    }
+}
+
+/// `throughput`: completions per virtual second, in equal time buckets.
+pub(crate) struct ThroughputPlot<'a>(pub &'a RunData);
+
+impl ThroughputPlot<'_> {
+    /// (bucket centre in s, ok per s, fail + info per s) for every bucket.
+    fn series(&self) -> Vec<(f64, f64, f64)> {
+        let run = self.0;
+        let width = run.end.div_ceil(THROUGHPUT_BINS).max(1);
+        let mut ok = vec![0u64; THROUGHPUT_BINS as usize];
+        let mut other = vec![0u64; THROUGHPUT_BINS as usize];
+        for op in &run.ops {
+            let Some(t) = op.complete else { continue };
+            let bin = ((t / width).min(THROUGHPUT_BINS - 1)) as usize;
+            match op.outcome {
+                OpType::Ok => ok[bin] += 1,
+                _ => other[bin] += 1,
+            }
+        }
+        let per_second = |n: u64| n as f64 / seconds(width);
+        (0..THROUGHPUT_BINS as usize)
+            .map(|i| {
+                let centre = seconds(width) * (i as f64 + 0.5);
+                (centre, per_second(ok[i]), per_second(other[i]))
+            })
+            .collect()
+    }
+}
+
+impl Figure for ThroughputPlot<'_> {
+    fn name(&self) -> &'static str {
+        "throughput"
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn<DB> {
+        let run = self.0;
+        let series = self.series();
+        let top = series
+            .iter()
+            .map(|&(_, ok, other)| ok.max(other))
+            .fold(1.0, f64::max)
+            * 1.4; // headroom above the data for the legend
+                   // The title first, then the fault captions' band, then the chart.
+        let area = root.titled("Throughput over time", text(20))?;
+        let mut chart = ChartBuilder::on(&area)
+            .margin(12)
+            .margin_top(top_margin(&run.faults))
+            .x_label_area_size(44)
+            .y_label_area_size(64)
+            .build_cartesian_2d(0f64..seconds(run.end), 0f64..top)?;
+        chart
+            .configure_mesh()
+            .max_light_lines(0)
+            .x_desc("virtual time (s)")
+            .y_desc("completions per virtual second")
+            .label_style(text(13))
+            .axis_desc_style(text(14))
+            .x_label_formatter(&|x| short_number(*x))
+            .y_label_formatter(&|y| short_number(*y))
+            .draw()?;
+        shade_faults(root, &chart, &run.faults, run.end, (0.0, top))?;
+        chart
+            .draw_series(LineSeries::new(
+                series.iter().map(|&(t, ok, _)| (t, ok)),
+                OK.stroke_width(2),
+            ))?
+            .label("ok")
+            .legend(|(x, y)| PathElement::new([(x - 8, y), (x + 8, y)], OK.stroke_width(2)));
+        chart
+            .draw_series(LineSeries::new(
+                series.iter().map(|&(t, _, other)| (t, other)),
+                FAIL.stroke_width(2),
+            ))?
+            .label("fail + info")
+            .legend(|(x, y)| PathElement::new([(x - 8, y), (x + 8, y)], FAIL.stroke_width(2)));
+        if !run.faults.is_empty() {
+            fault_legend(&mut chart)?;
+        }
+        chart
+            .configure_series_labels()
+            .label_font(text(13))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()?;
+        Ok(())
+    }
+}
+
+/// `latency-cdf`: the fraction of operations of each outcome completed
+/// within a latency.
+pub(crate) struct LatencyCdf<'a>(pub &'a RunData);
+
+impl Figure for LatencyCdf<'_> {
+    fn name(&self) -> &'static str {
+        "latency-cdf"
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn<DB> {
+        let run = self.0;
+        let (lo, hi) = latency_range(&run.ops);
+        let mut chart = ChartBuilder::on(root)
+            .caption("Latency CDF", text(20))
+            .margin(12)
+            .x_label_area_size(44)
+            .y_label_area_size(64)
+            .build_cartesian_2d((lo..hi).log_scale(), 0f64..1.0)?;
+        chart
+            .configure_mesh()
+            .max_light_lines(0)
+            .x_desc("latency (ms, log scale)")
+            .y_desc("fraction of completed operations")
+            .label_style(text(13))
+            .axis_desc_style(text(14))
+            .x_label_formatter(&|x| short_number(*x))
+            .y_label_formatter(&|y| short_number(*y))
+            .draw()?;
+        for (outcome, colour, name) in OUTCOMES {
+            let mut latencies: Vec<Nanos> = run
+                .ops
+                .iter()
+                .filter(|o| o.outcome == outcome)
+                .filter_map(Op::latency)
+                .collect();
+            if latencies.is_empty() {
+                continue;
+            }
+            latencies.sort_unstable();
+            let n = latencies.len() as f64;
+            // A step function: each latency lifts the curve by 1/n.
+            let steps = latencies.iter().enumerate().flat_map(|(i, &l)| {
+                let x = millis(l).max(lo);
+                [(x, i as f64 / n), (x, (i + 1) as f64 / n)]
+            });
+            chart
+                .draw_series(LineSeries::new(steps, colour.stroke_width(2)))?
+                .label(format!("{name} ({})", latencies.len()))
+                .legend(move |(x, y)| {
+                    PathElement::new([(x - 8, y), (x + 8, y)], colour.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .label_font(text(13))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::LowerRight)
+            .draw()?;
+        Ok(())
+    }
+}
