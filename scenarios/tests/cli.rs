@@ -347,3 +347,101 @@ fn trace_writes_every_event_as_a_json_line_and_does_not_change_the_fingerprint()
     }
     assert_eq!(s["fingerprint"], summary(plain.path())["fingerprint"]);
 }
+
+#[test]
+fn a_healthy_run_over_several_keys_is_linearizable_key_by_key() {
+    // Checked as one register, writes to one key would look like lost writes
+    // to another: the runner checks each key's sub-history on its own.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_str().unwrap();
+    let out = clustersim(&[
+        "run",
+        "register-healthy",
+        "--seed",
+        "5",
+        "--out",
+        dir,
+        "--set",
+        "workload.keys=4",
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stdout));
+    let history = std::fs::read_to_string(tmp.path().join("history.jsonl")).unwrap();
+    assert!(
+        history.contains("\"key\":\"3\""),
+        "operations on several keys"
+    );
+}
+
+fn porcupine() -> Option<std::path::PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/porcupine");
+    if dir.exists() {
+        Some(dir)
+    } else {
+        println!("shared data not found at {}, skipping", dir.display());
+        None
+    }
+}
+
+#[test]
+fn check_judges_outside_histories_with_exit_codes() {
+    let Some(data) = porcupine() else { return };
+    let path = |p: &str| data.join(p).to_str().unwrap().to_string();
+    let check =
+        |file: &str, model: &str| code(&clustersim(&["check", &path(file), "--model", model]));
+    assert_eq!(check("jepsen/etcd_002.log", "cas-register"), 0);
+    assert_eq!(check("jepsen/etcd_000.log", "cas-register"), 1);
+    assert_eq!(check("kv/c10-ok.txt", "kv"), 0);
+    assert_eq!(check("kv/c10-bad.txt", "kv"), 1);
+    let out = clustersim(&[
+        "check",
+        &path("jepsen/etcd_000.log"),
+        "--model",
+        "cas-register",
+        "--format",
+        "jepsen-log",
+    ]);
+    assert!(
+        text(&out.stdout).contains("cannot be placed"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn check_of_a_malformed_history_exits_2_naming_file_and_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("history.jsonl");
+    std::fs::write(
+        &file,
+        "{\"process\":0,\"type\":\"invoke\",\"f\":\"read\",\"value\":null,\"time\":1}\nnot json\n",
+    )
+    .unwrap();
+    let out = clustersim(&[
+        "check",
+        file.to_str().unwrap(),
+        "--model",
+        "register",
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        text(&out.stderr).contains("history.jsonl:2"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_recorded_history_can_be_checked_again_from_the_run_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    run_to(tmp.path(), "register-healthy", "2");
+    let history = tmp.path().join("history.jsonl");
+    let out = clustersim(&[
+        "check",
+        history.to_str().unwrap(),
+        "--model",
+        "cas-register",
+    ]);
+    assert_eq!(code(&out), 0, "{}{}", text(&out.stdout), text(&out.stderr));
+}
