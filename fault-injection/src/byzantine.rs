@@ -285,12 +285,20 @@ pub struct Adversary<M: Message> {
 impl<M: Message> Adversary<M> {
     /// The behaviours switched on, by schedule action index.
     pub fn behaviors(&self) -> Vec<(usize, &Behavior)> {
-        self.active.iter().map(|a| (a.action, &a.behavior)).collect()
+        self.active
+            .iter()
+            .map(|a| (a.action, &a.behavior))
+            .collect()
     }
 }
 
 impl<M: Message> SendInterceptor<M> for Adversary<M> {
-    fn intercept(&mut self, ctx: &mut InterceptCtx<'_>, msg: Outgoing<M>, out: &mut Vec<Outgoing<M>>) {
+    fn intercept(
+        &mut self,
+        ctx: &mut InterceptCtx<'_>,
+        msg: Outgoing<M>,
+        out: &mut Vec<Outgoing<M>>,
+    ) {
         out.push(msg);
         for active in &mut self.active {
             std::mem::swap(out, &mut self.scratch);

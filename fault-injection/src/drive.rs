@@ -12,7 +12,9 @@
 //! that overlap compose (two partitions cut the union of their links; two
 //! loss faults lose with probability 1 - (1-p)(1-q); delays add; the latest
 //! latency distribution wins), and ending one restores exactly what the
-//! others leave. At equal times, ends come before starts, and actions apply
+//! others leave. Clock skews and drifts of one node layer the same way: the
+//! latest in force wins, and when none is left the clock returns to the skew
+//! or drift it had before the first. Clock jumps are instants: they stay. At equal times, ends come before starts, and actions apply
 //! in schedule order.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -114,10 +116,19 @@ enum Undo {
     Cuts,
     /// Its link change is in `State::links`.
     Link,
-    Restart { node: NodeId, wipe: bool },
-    Offset { node: NodeId, skew: i64 },
-    Drift { node: NodeId, ppm: i64 },
-    Byzantine { node: NodeId },
+    Restart {
+        node: NodeId,
+        wipe: bool,
+    },
+    Offset {
+        node: NodeId,
+    },
+    Drift {
+        node: NodeId,
+    },
+    Byzantine {
+        node: NodeId,
+    },
     /// Nothing to undo (a pause ends by itself): just close the record.
     Nothing,
 }
@@ -133,11 +144,44 @@ struct State {
     /// Link faults in force, in the order they started.
     links: Vec<(usize, Fault)>,
     undo: BTreeMap<usize, Undo>,
+    skews: BTreeMap<NodeId, ClockLayer>,
+    drifts: BTreeMap<NodeId, ClockLayer>,
     /// Crashes without a duration, per node: closed by a later restart.
     down: BTreeMap<NodeId, Vec<usize>>,
     applied: Vec<AppliedFault>,
     /// Action → its record in `applied`.
     record: BTreeMap<usize, usize>,
+}
+
+/// Clock faults in force on one node, like link faults: the latest one in
+/// force wins, and when none is left the clock returns to `base`, what it had
+/// before the first (its skew, or its drift).
+struct ClockLayer {
+    base: i64,
+    active: Vec<(usize, i64)>,
+}
+
+impl ClockLayer {
+    fn push(layers: &mut BTreeMap<NodeId, ClockLayer>, node: NodeId, base: i64, i: usize, v: i64) {
+        layers
+            .entry(node)
+            .or_insert(ClockLayer {
+                base,
+                active: Vec::new(),
+            })
+            .active
+            .push((i, v));
+    }
+
+    /// Ends action `i`; returns the value the clock must now have.
+    fn pop(layers: &mut BTreeMap<NodeId, ClockLayer>, node: NodeId, i: usize) -> Option<i64> {
+        let layer = layers.get_mut(&node)?;
+        layer.active.retain(|&(j, _)| j != i);
+        match layer.active.last() {
+            Some(&(_, v)) => Some(v),
+            None => layers.remove(&node).map(|l| l.base),
+        }
+    }
 }
 
 /// `1 - (1-p)(1-q)`: two independent chances; exact when either is zero.
@@ -152,7 +196,11 @@ fn combine(p: f64, q: f64) -> f64 {
 }
 
 fn sorted_unique(nodes: impl IntoIterator<Item = NodeId>) -> Vec<NodeId> {
-    nodes.into_iter().collect::<BTreeSet<_>>().into_iter().collect()
+    nodes
+        .into_iter()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
 }
 
 /// Both directions between every pair of nodes in different groups.
@@ -206,6 +254,8 @@ impl State {
             cuts: BTreeMap::new(),
             links: Vec::new(),
             undo: BTreeMap::new(),
+            skews: BTreeMap::new(),
+            drifts: BTreeMap::new(),
             down: BTreeMap::new(),
             applied: Vec::new(),
             record: BTreeMap::new(),
@@ -344,7 +394,11 @@ impl State {
             }
             Fault::Isolate { node: Some(x) } => {
                 self.isolate(sim, i, *x);
-                (format!("isolate {}", label::node(*x)), vec![*x], Some(Undo::Cuts))
+                (
+                    format!("isolate {}", label::node(*x)),
+                    vec![*x],
+                    Some(Undo::Cuts),
+                )
             }
             Fault::IsolateLeader => match observer.leader(sim).filter(|&x| x < self.n) {
                 Some(x) => {
@@ -355,7 +409,11 @@ impl State {
                         Some(Undo::Cuts),
                     )
                 }
-                None => ("isolate leader: no leader, nothing isolated".into(), vec![], None),
+                None => (
+                    "isolate leader: no leader, nothing isolated".into(),
+                    vec![],
+                    None,
+                ),
             },
             Fault::Bridge {
                 sides: Some((a, b)),
@@ -386,7 +444,10 @@ impl State {
                 from: Some(from),
                 to: Some(to),
             } => {
-                let cuts = from.iter().flat_map(|&f| to.iter().map(move |&t| (f, t))).collect();
+                let cuts = from
+                    .iter()
+                    .flat_map(|&f| to.iter().map(move |&t| (f, t)))
+                    .collect();
                 self.partition(sim, i, cuts);
                 (
                     format!(
@@ -418,10 +479,17 @@ impl State {
                 self.links.push((i, fault.clone()));
                 self.apply_links(sim);
                 let (hit, on) = match nodes {
-                    Some(ns) => (sorted_unique(ns.iter().copied()), format!("links of {}", label::nodes(ns))),
+                    Some(ns) => (
+                        sorted_unique(ns.iter().copied()),
+                        format!("links of {}", label::nodes(ns)),
+                    ),
                     None => (self.all_nodes(), "all links".into()),
                 };
-                (format!("{} on {on}", link_words(fault)), hit, Some(Undo::Link))
+                (
+                    format!("{} on {on}", link_words(fault)),
+                    hit,
+                    Some(Undo::Link),
+                )
             }
             Fault::Crash {
                 node: Some(x),
@@ -437,7 +505,14 @@ impl State {
                 if duration.is_none() {
                     self.down.entry(x).or_default().push(i);
                 }
-                (label, vec![x], Some(Undo::Restart { node: x, wipe: false }))
+                (
+                    label,
+                    vec![x],
+                    Some(Undo::Restart {
+                        node: x,
+                        wipe: false,
+                    }),
+                )
             }
             Fault::Restart { node, wipe } => {
                 let x = *node;
@@ -470,7 +545,14 @@ impl State {
                     sim.restart(x, true);
                     (label, vec![x], None)
                 } else {
-                    (label, vec![x], Some(Undo::Restart { node: x, wipe: true }))
+                    (
+                        label,
+                        vec![x],
+                        Some(Undo::Restart {
+                            node: x,
+                            wipe: true,
+                        }),
+                    )
                 }
             }
             Fault::ClockSkew {
@@ -478,26 +560,28 @@ impl State {
                 offset_ms,
             } => {
                 let x = *x;
-                let skew = sim.clock(x).skew(now).clamp(i64::MIN as i128, i64::MAX as i128) as i64;
+                let skew = sim
+                    .clock(x)
+                    .skew(now)
+                    .clamp(i64::MIN as i128, i64::MAX as i128) as i64;
                 let offset = ms::to_signed_nanos(*offset_ms);
+                ClockLayer::push(&mut self.skews, x, skew, i, offset);
                 sim.adjust_clock(x, |c, t| c.set_offset(t, offset));
                 (
                     format!("clock skew {} {:+}ms", label::node(x), offset_ms),
                     vec![x],
-                    Some(Undo::Offset { node: x, skew }),
+                    Some(Undo::Offset { node: x }),
                 )
             }
             Fault::ClockDrift { node: Some(x), ppm } => {
                 let x = *x;
                 let before = sim.clock(x).drift_ppm();
+                ClockLayer::push(&mut self.drifts, x, before, i, *ppm);
                 sim.adjust_clock(x, |c, t| c.set_drift(t, *ppm));
                 (
                     format!("clock drift {} {:+} ppm", label::node(x), ppm),
                     vec![x],
-                    Some(Undo::Drift {
-                        node: x,
-                        ppm: before,
-                    }),
+                    Some(Undo::Drift { node: x }),
                 )
             }
             Fault::ClockJump {
@@ -549,9 +633,12 @@ impl State {
                 self.n
             ));
         }
-        crate::validate::concrete(0, fault)
-            .err()
-            .map(|e| format!("{} left open", e.path.rsplit('.').next().unwrap_or("a choice")))
+        crate::validate::concrete(0, fault).err().map(|e| {
+            format!(
+                "{} left open",
+                e.path.rsplit('.').next().unwrap_or("a choice")
+            )
+        })
     }
 
     fn partition<M: Message>(&mut self, sim: &mut Sim<M>, i: usize, cuts: Vec<(NodeId, NodeId)>) {
@@ -579,8 +666,16 @@ impl State {
                 self.apply_links(sim);
             }
             Undo::Restart { node, wipe } => sim.restart(node, wipe),
-            Undo::Offset { node, skew } => sim.adjust_clock(node, |c, t| c.set_offset(t, skew)),
-            Undo::Drift { node, ppm } => sim.adjust_clock(node, |c, t| c.set_drift(t, ppm)),
+            Undo::Offset { node } => {
+                if let Some(skew) = ClockLayer::pop(&mut self.skews, node, i) {
+                    sim.adjust_clock(node, |c, t| c.set_offset(t, skew));
+                }
+            }
+            Undo::Drift { node } => {
+                if let Some(ppm) = ClockLayer::pop(&mut self.drifts, node, i) {
+                    sim.adjust_clock(node, |c, t| c.set_drift(t, ppm));
+                }
+            }
             Undo::Byzantine { node } => byzantine::uninstall(sim, node, i),
             Undo::Nothing => {}
         }

@@ -225,13 +225,19 @@ impl GeneratorConfig {
             ("max_duration_ms", self.max_duration_ms),
             ("start_ms", self.start_ms),
             ("quiet_ms", self.quiet_ms),
-            ("intensity.reorder_window_ms", self.intensity.reorder_window_ms),
+            (
+                "intensity.reorder_window_ms",
+                self.intensity.reorder_window_ms,
+            ),
             ("intensity.delay_ms", self.intensity.delay_ms),
             ("intensity.skew_ms", self.intensity.skew_ms),
             ("intensity.jump_ms", self.intensity.jump_ms),
         ] {
             if !(v.is_finite() && v >= 0.0) {
-                return Err(gen_err(field, format!("must be finite and not negative, got {v}")));
+                return Err(gen_err(
+                    field,
+                    format!("must be finite and not negative, got {v}"),
+                ));
             }
         }
         if self.min_duration_ms > self.max_duration_ms {
@@ -250,7 +256,10 @@ impl GeneratorConfig {
             ("intensity.corrupt", self.intensity.corrupt),
         ] {
             if !(0.0..=1.0).contains(&p) {
-                return Err(gen_err(field, format!("must be a probability in [0, 1], got {p}")));
+                return Err(gen_err(
+                    field,
+                    format!("must be a probability in [0, 1], got {p}"),
+                ));
             }
         }
         if !(0..1_000_000).contains(&self.intensity.drift_ppm) {
@@ -288,11 +297,14 @@ impl GeneratorConfig {
             let on = chance(rng, 0.5);
             let factor = libm::exp2(4.0 * unit(rng) - 2.0);
             if on && rate > 0.0 {
-                rates.insert(kind, rate * factor);
+                rates.insert(kind, round6(rate * factor));
             }
         }
-        let candidates: Vec<(GenKind, f64)> =
-            base.iter().filter(|&(_, &r)| r > 0.0).map(|(&k, &r)| (k, r)).collect();
+        let candidates: Vec<(GenKind, f64)> = base
+            .iter()
+            .filter(|&(_, &r)| r > 0.0)
+            .map(|(&k, &r)| (k, r))
+            .collect();
         if rates.is_empty() && !candidates.is_empty() {
             let (k, r) = candidates[between(rng, 0, candidates.len() as u64 - 1) as usize];
             rates.insert(k, r);
@@ -300,11 +312,11 @@ impl GeneratorConfig {
         let mut scale = |x: f64| x * libm::exp2(2.0 * unit(rng) - 1.0);
         let i = &self.intensity;
         let intensity = Intensity {
-            loss: scale(i.loss).min(1.0),
-            duplicate: scale(i.duplicate).min(1.0),
-            reorder: scale(i.reorder).min(1.0),
+            loss: round6(scale(i.loss)).min(1.0),
+            duplicate: round6(scale(i.duplicate)).min(1.0),
+            reorder: round6(scale(i.reorder)).min(1.0),
             reorder_window_ms: round_us(scale(i.reorder_window_ms)),
-            corrupt: scale(i.corrupt).min(1.0),
+            corrupt: round6(scale(i.corrupt)).min(1.0),
             delay_ms: round_us(scale(i.delay_ms)),
             skew_ms: round_us(scale(i.skew_ms)),
             drift_ppm: (scale(i.drift_ppm as f64) as i64).min(999_999),
@@ -350,11 +362,14 @@ impl GeneratorConfig {
         candidates.sort_by_key(|&(at, kind, _)| (at, kind));
 
         let pool = resolve::pool(topology);
-        let bound = self.max_faulty.map(|m| m as usize).unwrap_or(if self.minority {
-            resolve::max_minority(pool.len())
-        } else {
-            pool.len()
-        });
+        let bound = self
+            .max_faulty
+            .map(|m| m as usize)
+            .unwrap_or(if self.minority {
+                resolve::max_minority(pool.len())
+            } else {
+                pool.len()
+            });
         let mut placer = Placer {
             pool,
             bound,
@@ -385,6 +400,11 @@ fn round_us(ms: f64) -> f64 {
     (ms * 1e3).round() / 1e3
 }
 
+/// Six decimals: short numbers in `faults.json` that read back exactly.
+fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
 /// A signed uniform draw in [-max, max] milliseconds, in whole microseconds.
 fn signed_ms(rng: &mut SimRng, max_ms: f64) -> f64 {
     let us = (max_ms * 1e3).round() as u64;
@@ -412,14 +432,23 @@ const PARTITION_TRIES: usize = 4;
 impl Placer<'_> {
     fn place(&mut self, kind: GenKind, at: Nanos, end: Nanos, rng: &mut SimRng) -> Option<Fault> {
         self.active.retain(|&(e, _, _)| e > at);
-        let faulty: BTreeSet<NodeId> = self.active.iter().flat_map(|a| a.1.iter().copied()).collect();
+        let faulty: BTreeSet<NodeId> = self
+            .active
+            .iter()
+            .flat_map(|a| a.1.iter().copied())
+            .collect();
         let unknown: usize = self.active.iter().map(|a| a.2).sum();
         let fits = |extra: &[NodeId], extra_unknown: usize| {
             let mut all = faulty.clone();
             all.extend(extra.iter().copied());
             all.len() + unknown + extra_unknown <= self.bound
         };
-        let free: Vec<NodeId> = self.pool.iter().copied().filter(|n| !faulty.contains(n)).collect();
+        let free: Vec<NodeId> = self
+            .pool
+            .iter()
+            .copied()
+            .filter(|n| !faulty.contains(n))
+            .collect();
         let n = self.pool.len();
         let i = self.intensity;
 
@@ -428,14 +457,19 @@ impl Placer<'_> {
             GenKind::PartitionHalves if n >= 2 => (0..PARTITION_TRIES).find_map(|_| {
                 let groups = resolve::halves(&self.pool, rng);
                 let small = groups[0].clone();
-                fits(&small, 0).then(|| (Fault::PartitionHalves { groups: Some(groups) }, small, 0))
+                let fault = Fault::PartitionHalves {
+                    groups: Some(groups),
+                };
+                fits(&small, 0).then_some((fault, small, 0))
             }),
             GenKind::PartitionMajority if n >= 3 => (0..PARTITION_TRIES).find_map(|_| {
                 let k = between(rng, 1, resolve::max_minority(n) as u64) as usize;
                 let groups = resolve::majority(&self.pool, k, rng);
                 let small = groups[1].clone();
-                fits(&small, 0)
-                    .then(|| (Fault::PartitionMajority { groups: Some(groups) }, small, 0))
+                let fault = Fault::PartitionMajority {
+                    groups: Some(groups),
+                };
+                fits(&small, 0).then_some((fault, small, 0))
             }),
             GenKind::Isolate => pick(&free, rng)
                 .filter(|&x| fits(&[x], 0))
@@ -523,7 +557,14 @@ impl Placer<'_> {
                 } else {
                     CrashMode::KeepUnsynced
                 };
-                (Fault::Crash { node: Some(x), mode }, vec![x], 0)
+                (
+                    Fault::Crash {
+                        node: Some(x),
+                        mode,
+                    },
+                    vec![x],
+                    0,
+                )
             }),
             GenKind::Pause => pick(&free, rng)
                 .filter(|&x| fits(&[x], 0))
@@ -541,12 +582,23 @@ impl Placer<'_> {
             }),
             GenKind::ClockDrift => pick(&self.pool, rng).map(|x| {
                 let magnitude = between(rng, 1, i.drift_ppm.max(1) as u64) as i64;
-                let ppm = if chance(rng, 0.5) { -magnitude } else { magnitude };
+                let ppm = if chance(rng, 0.5) {
+                    -magnitude
+                } else {
+                    magnitude
+                };
                 (Fault::ClockDrift { node: Some(x), ppm }, vec![], 0)
             }),
             GenKind::ClockJump => pick(&self.pool, rng).map(|x| {
                 let delta_ms = signed_ms(rng, i.jump_ms);
-                (Fault::ClockJump { node: Some(x), delta_ms }, vec![], 0)
+                (
+                    Fault::ClockJump {
+                        node: Some(x),
+                        delta_ms,
+                    },
+                    vec![],
+                    0,
+                )
             }),
             GenKind::Byzantine => pick(&free, rng).filter(|&x| fits(&[x], 0)).map(|x| {
                 let behavior = match between(rng, 0, 4) {

@@ -246,10 +246,9 @@ impl Fault {
         };
         match self {
             Fault::Partition { groups } => groups.iter().for_each(|g| add("groups", g)),
-            Fault::PartitionHalves { groups } | Fault::PartitionMajority { groups } => groups
-                .iter()
-                .flatten()
-                .for_each(|g| add("groups", g)),
+            Fault::PartitionHalves { groups } | Fault::PartitionMajority { groups } => {
+                groups.iter().flatten().for_each(|g| add("groups", g))
+            }
             Fault::Bridge { sides, bridge } => {
                 if let Some((a, b)) = sides {
                     add("sides", a);

@@ -59,7 +59,11 @@ fn check_finite(i: usize, field: &str, x: f64) -> Result<(), FaultError> {
     if x.is_finite() {
         Ok(())
     } else {
-        Err(FaultError::action(i, field, format!("must be finite, got {x}")))
+        Err(FaultError::action(
+            i,
+            field,
+            format!("must be finite, got {x}"),
+        ))
     }
 }
 
@@ -106,7 +110,10 @@ pub(crate) fn action(i: usize, a: &FaultAction, topology: &Topology) -> Result<(
                 return Err(FaultError::action(
                     i,
                     "duration_ms",
-                    format!("{} happens at an instant and takes no duration", a.fault.kind()),
+                    format!(
+                        "{} happens at an instant and takes no duration",
+                        a.fault.kind()
+                    ),
                 ));
             }
         }
@@ -126,11 +133,17 @@ pub(crate) fn action(i: usize, a: &FaultAction, topology: &Topology) -> Result<(
         Fault::Partition { groups } => {
             let gs: Vec<&[NodeId]> = groups.iter().map(Vec::as_slice).collect();
             if gs.len() < 2 {
-                return Err(FaultError::action(i, "groups", "a partition needs at least two groups"));
+                return Err(FaultError::action(
+                    i,
+                    "groups",
+                    "a partition needs at least two groups",
+                ));
             }
             check_groups(i, "groups", &gs)?;
         }
-        Fault::PartitionHalves { groups: Some(groups) } => {
+        Fault::PartitionHalves {
+            groups: Some(groups),
+        } => {
             let gs: Vec<&[NodeId]> = groups.iter().map(Vec::as_slice).collect();
             check_groups(i, "groups", &gs)?;
             if gs.len() != 2 || gs[0].len().abs_diff(gs[1].len()) > 1 {
@@ -141,7 +154,9 @@ pub(crate) fn action(i: usize, a: &FaultAction, topology: &Topology) -> Result<(
                 ));
             }
         }
-        Fault::PartitionMajority { groups: Some(groups) } => {
+        Fault::PartitionMajority {
+            groups: Some(groups),
+        } => {
             let gs: Vec<&[NodeId]> = groups.iter().map(Vec::as_slice).collect();
             check_groups(i, "groups", &gs)?;
             if gs.len() != 2 || gs[0].len() <= gs[1].len() {
@@ -152,20 +167,25 @@ pub(crate) fn action(i: usize, a: &FaultAction, topology: &Topology) -> Result<(
                 ));
             }
         }
-        Fault::Bridge { sides, bridge } => {
-            if let Some((a, b)) = sides {
-                let mut gs: Vec<&[NodeId]> = vec![a, b];
-                if let Some(x) = bridge {
-                    gs.push(std::slice::from_ref(x));
-                }
-                check_groups(i, "sides", &gs)?;
+        Fault::Bridge {
+            sides: Some((a, b)),
+            bridge,
+        } => {
+            let mut gs: Vec<&[NodeId]> = vec![a, b];
+            if let Some(x) = bridge {
+                gs.push(std::slice::from_ref(x));
             }
+            check_groups(i, "sides", &gs)?;
         }
         Fault::Ring { order: Some(order) } => {
             let singles: Vec<&[NodeId]> = order.iter().map(std::slice::from_ref).collect();
             check_groups(i, "order", &singles)?;
             if order.len() < 3 {
-                return Err(FaultError::action(i, "order", "a ring needs at least three nodes"));
+                return Err(FaultError::action(
+                    i,
+                    "order",
+                    "a ring needs at least three nodes",
+                ));
             }
         }
         Fault::OneWay {
@@ -189,14 +209,14 @@ pub(crate) fn action(i: usize, a: &FaultAction, topology: &Topology) -> Result<(
         }
         Fault::ClockSkew { offset_ms, .. } => check_finite(i, "offset_ms", *offset_ms)?,
         Fault::ClockJump { delta_ms, .. } => check_finite(i, "delta_ms", *delta_ms)?,
-        Fault::ClockDrift { ppm, .. } => {
-            if *ppm <= -1_000_000 {
-                return Err(FaultError::action(
-                    i,
-                    "ppm",
-                    format!("a drift of {ppm} ppm would stop or reverse the clock (must be > -1000000)"),
-                ));
-            }
+        Fault::ClockDrift { ppm, .. } if *ppm <= -1_000_000 => {
+            return Err(FaultError::action(
+                i,
+                "ppm",
+                format!(
+                    "a drift of {ppm} ppm would stop or reverse the clock (must be > -1000000)"
+                ),
+            ));
         }
         Fault::Byzantine { behavior, .. } => behavior
             .validate()

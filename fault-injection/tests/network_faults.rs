@@ -29,7 +29,10 @@ fn assert_flows(log: &Log, from: &[NodeId], to: &[NodeId], lo: Nanos, hi: Nanos)
     for &f in from {
         for &t in to {
             if f != t {
-                assert!(count_got(log, t, f, lo, hi) > 0, "n{t} never heard n{f} in [{lo}, {hi})");
+                assert!(
+                    count_got(log, t, f, lo, hi) > 0,
+                    "n{t} never heard n{f} in [{lo}, {hi})"
+                );
             }
         }
     }
@@ -97,9 +100,8 @@ schedule = [
         ms(50),
     );
     let groups = |i: usize| match &schedule.schedule[i].fault {
-        Fault::PartitionHalves { groups: Some(g) } | Fault::PartitionMajority { groups: Some(g) } => {
-            g.clone()
-        }
+        Fault::PartitionHalves { groups: Some(g) }
+        | Fault::PartitionMajority { groups: Some(g) } => g.clone(),
         other => panic!("unresolved {other:?}"),
     };
     let halves = groups(0);
@@ -113,12 +115,23 @@ schedule = [
     assert_flows(&log, &split[0], &split[0], ms(30), ms(41));
     assert!(applied[1].label.starts_with("partition majority {"));
     // The same seed draws the same halves; the draws depend on the seed.
-    let again = run_toml(7, 5, "[faults]\nschedule = [ { at_ms = 10, kind = \"partition_halves\" } ]", ms(1)).3;
+    let again = run_toml(
+        7,
+        5,
+        "[faults]\nschedule = [ { at_ms = 10, kind = \"partition_halves\" } ]",
+        ms(1),
+    )
+    .3;
     assert_eq!(again.schedule[0].fault, schedule.schedule[0].fault);
     let differ = (0..20u64).any(|seed| {
-        run_toml(seed, 5, "[faults]\nschedule = [ { at_ms = 10, kind = \"partition_halves\" } ]", ms(1))
-            .3
-            .schedule[0]
+        run_toml(
+            seed,
+            5,
+            "[faults]\nschedule = [ { at_ms = 10, kind = \"partition_halves\" } ]",
+            ms(1),
+        )
+        .3
+        .schedule[0]
             .fault
             != schedule.schedule[0].fault
     });
@@ -177,9 +190,17 @@ fn isolate_leader_without_a_leader_is_recorded_and_does_nothing() {
     .unwrap();
     let (mut sim, topology, log) = cluster(1, 3, false);
     let schedule = config.schedule(&topology, ms(30), 1).unwrap();
-    let applied =
-        fault_injection::drive(&mut sim, &schedule, &topology, ms(30), &mut fault_injection::NoObserver);
-    assert_eq!(applied[0].label, "isolate leader: no leader, nothing isolated");
+    let applied = fault_injection::drive(
+        &mut sim,
+        &schedule,
+        &topology,
+        ms(30),
+        &mut fault_injection::NoObserver,
+    );
+    assert_eq!(
+        applied[0].label,
+        "isolate leader: no leader, nothing isolated"
+    );
     assert!(applied[0].nodes.is_empty());
     assert_flows(&log, &[0, 1, 2], &[0, 1, 2], ms(10), ms(20));
 }
@@ -197,7 +218,10 @@ schedule = [ { at_ms = 10, duration_ms = 10, kind = "bridge", sides = [[0, 1], [
     assert_cut(&log, &[3, 4], &[0, 1], ms(10), ms(21));
     assert_flows(&log, &[0, 1, 3, 4], &[2], ms(10), ms(21));
     assert_flows(&log, &[2], &[0, 1, 3, 4], ms(10), ms(21));
-    assert_eq!(applied[0].label, "bridge n2 between {0,1} and {3,4} for 10ms");
+    assert_eq!(
+        applied[0].label,
+        "bridge n2 between {0,1} and {3,4} for 10ms"
+    );
 }
 
 #[test]
@@ -247,7 +271,12 @@ fn latencies(log: &Log, to: NodeId, from: NodeId) -> Vec<(Nanos, Nanos)> {
     got(log, to, from, 0, u64::MAX)
         .into_iter()
         .zip(log.borrow().iter().filter_map(|s| match s {
-            Seen::Got { to: t, from: f, local, .. } if *t == to && *f == from => Some(*local),
+            Seen::Got {
+                to: t,
+                from: f,
+                local,
+                ..
+            } if *t == to && *f == from => Some(*local),
             _ => None,
         }))
         .map(|(note, at)| (note.value, at - note.value))
@@ -263,7 +292,11 @@ fn extra_delay_holds_messages_during_its_interval_only() {
         ms(40),
     );
     for (sent, latency) in latencies(&log, 1, 0) {
-        let expected = if (ms(11)..=ms(20)).contains(&sent) { LATENCY + ms(5) } else { LATENCY };
+        let expected = if (ms(11)..=ms(20)).contains(&sent) {
+            LATENCY + ms(5)
+        } else {
+            LATENCY
+        };
         assert_eq!(latency, expected, "sent at {sent}");
     }
     assert_eq!(*sim.network().config(0, 1), constant_link(), "restored");
@@ -279,7 +312,11 @@ schedule = [ { at_ms = 10, duration_ms = 10, kind = "latency", latency = { kind 
         ms(40),
     );
     for (sent, latency) in latencies(&log, 1, 0) {
-        let expected = if (ms(11)..=ms(20)).contains(&sent) { ms(3) } else { LATENCY };
+        let expected = if (ms(11)..=ms(20)).contains(&sent) {
+            ms(3)
+        } else {
+            LATENCY
+        };
         assert_eq!(latency, expected, "sent at {sent}");
     }
     assert_eq!(*sim.network().config(0, 1), constant_link());
@@ -297,7 +334,11 @@ fn loss_drops_during_its_interval_only_and_only_on_the_named_links() {
     assert_cut(&log, &[1, 2], &[0], ms(11), ms(21));
     assert_flows(&log, &[1], &[2], ms(11), ms(21));
     assert_eq!(count_got(&log, 1, 0, 0, ms(11)), 10);
-    assert_eq!(count_got(&log, 1, 0, ms(21), ms(40)), 19, "nothing lost after");
+    assert_eq!(
+        count_got(&log, 1, 0, ms(21), ms(40)),
+        19,
+        "nothing lost after"
+    );
     assert_eq!(sim.network().stats(0, 1).dropped, 10);
 
     // A partial rate drops about that share.
@@ -364,7 +405,10 @@ fn reordering_happens_during_its_interval_only() {
     let mut highest = 0;
     for &seq in &order {
         if seq < highest {
-            assert!((101..=200).contains(&seq), "seq {seq} overtaken outside the interval");
+            assert!(
+                (101..=200).contains(&seq),
+                "seq {seq} overtaken outside the interval"
+            );
             late_in += 1;
         }
         highest = highest.max(seq);
@@ -391,14 +435,20 @@ fn a_corrupted_message_arrives_altered_and_a_sealed_protocol_detects_it() {
         .collect();
     assert!(corrupt.len() > 20, "{} corrupted", corrupt.len());
     for (note, at) in &corrupt {
-        assert!((ms(100)..ms(201)).contains(at), "corrupted outside the interval at {at}");
+        assert!(
+            (ms(100)..ms(201)).contains(at),
+            "corrupted outside the interval at {at}"
+        );
         // Altered content: the value is no longer the send time, so the MAC fails too.
         assert_ne!(note.value, at - LATENCY);
         assert!(!note.authentic());
     }
     let s = corruption_summary(&sim);
     assert_eq!(s.injected, corrupt.len() as u64);
-    assert_eq!((s.delivered, s.detected, s.undetected), (s.injected, s.injected, 0));
+    assert_eq!(
+        (s.delivered, s.detected, s.undetected),
+        (s.injected, s.injected, 0)
+    );
 }
 
 #[test]
@@ -409,7 +459,13 @@ fn a_protocol_that_does_not_check_lets_corruption_through_undetected() {
     .unwrap();
     let (mut sim, topology, log) = cluster(4, 2, true);
     let schedule = config.schedule(&topology, ms(200), 4).unwrap();
-    fault_injection::drive(&mut sim, &schedule, &topology, ms(200), &mut Watch::default());
+    fault_injection::drive(
+        &mut sim,
+        &schedule,
+        &topology,
+        ms(200),
+        &mut Watch::default(),
+    );
     let s = corruption_summary(&sim);
     assert!(s.delivered > 10);
     assert_eq!((s.detected, s.undetected), (0, s.delivered));
@@ -418,5 +474,8 @@ fn a_protocol_that_does_not_check_lets_corruption_through_undetected() {
         .iter()
         .filter(|x| matches!(x, Seen::Got { note, .. } if !note.authentic()))
         .count() as u64;
-    assert_eq!(altered, s.delivered, "every corrupted note reached the protocol altered");
+    assert_eq!(
+        altered, s.delivered,
+        "every corrupted note reached the protocol altered"
+    );
 }

@@ -60,7 +60,11 @@ impl Message for Note {
 
     /// The sender signs another value with its own key: a valid variant.
     fn equivocate(&self, _rng: &mut SimRng) -> Option<Self> {
-        Some(Note::signed(self.origin, self.seq, self.value + EQUIVOCATION))
+        Some(Note::signed(
+            self.origin,
+            self.seq,
+            self.value + EQUIVOCATION,
+        ))
     }
 
     /// Claims to come from another node, without that node's key.
@@ -78,13 +82,35 @@ pub type Wire = Sealed<Note>;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Seen {
     /// A (re)start, with the sequence number recovered from storage.
-    Start { node: NodeId, local: Nanos, recovered: u64 },
-    Tick { node: NodeId, local: Nanos },
-    Got { to: NodeId, from: NodeId, note: Note, local: Nanos },
+    Start {
+        node: NodeId,
+        local: Nanos,
+        recovered: u64,
+    },
+    Tick {
+        node: NodeId,
+        local: Nanos,
+    },
+    Got {
+        to: NodeId,
+        from: NodeId,
+        note: Note,
+        local: Nanos,
+    },
     /// The seal was broken: the note as it arrived.
-    Corrupt { to: NodeId, from: NodeId, note: Note, local: Nanos },
+    Corrupt {
+        to: NodeId,
+        from: NodeId,
+        note: Note,
+        local: Nanos,
+    },
     /// The MAC was wrong.
-    Rejected { to: NodeId, from: NodeId, note: Note, local: Nanos },
+    Rejected {
+        to: NodeId,
+        from: NodeId,
+        note: Note,
+        local: Nanos,
+    },
 }
 
 pub type Log = Rc<RefCell<Vec<Seen>>>;
@@ -115,29 +141,52 @@ impl Process for Chatter {
         let (to, local) = (ctx.id(), ctx.now());
         if self.trusting {
             let note = msg.peek().clone();
-            self.log.borrow_mut().push(Seen::Got { to, from, note, local });
+            self.log.borrow_mut().push(Seen::Got {
+                to,
+                from,
+                note,
+                local,
+            });
             return;
         }
         let peeked = msg.peek().clone();
         let Some(note) = msg.open(ctx) else {
-            self.log.borrow_mut().push(Seen::Corrupt { to, from, note: peeked, local });
+            self.log.borrow_mut().push(Seen::Corrupt {
+                to,
+                from,
+                note: peeked,
+                local,
+            });
             return;
         };
         if !note.authentic() {
             ctx.count(AUTH_REJECTED, 1);
-            self.log.borrow_mut().push(Seen::Rejected { to, from, note, local });
+            self.log.borrow_mut().push(Seen::Rejected {
+                to,
+                from,
+                note,
+                local,
+            });
             return;
         }
-        self.log.borrow_mut().push(Seen::Got { to, from, note, local });
+        self.log.borrow_mut().push(Seen::Got {
+            to,
+            from,
+            note,
+            local,
+        });
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Wire>, _: u64) {
         let (me, now) = (ctx.id(), ctx.now());
-        self.log.borrow_mut().push(Seen::Tick { node: me, local: now });
+        self.log.borrow_mut().push(Seen::Tick {
+            node: me,
+            local: now,
+        });
         self.seq += 1;
         // Durable state: written every tick, synced every tenth.
         ctx.storage().write("seq", self.seq.to_le_bytes().to_vec());
-        if self.seq % 10 == 0 {
+        if self.seq.is_multiple_of(10) {
             ctx.storage().sync();
         }
         let note = Sealed::new(Note::signed(me, self.seq, now));
@@ -216,7 +265,8 @@ pub fn run_toml(
     let config = fault_injection::FaultConfig::from_toml(toml).expect("valid faults");
     let (mut sim, topology, log) = cluster(seed, n, false);
     let schedule = config.schedule(&topology, end, seed).expect("schedulable");
-    let applied = fault_injection::drive(&mut sim, &schedule, &topology, end, &mut Watch::default());
+    let applied =
+        fault_injection::drive(&mut sim, &schedule, &topology, end, &mut Watch::default());
     (sim, log, applied, schedule)
 }
 
