@@ -10,6 +10,7 @@ use crate::catalogue;
 use crate::error::InputError;
 use crate::runner::{self, RunOptions, RunOutcome};
 use crate::summary::Summary;
+use crate::sweep::{self, SeedRange, Shard, SweepPlan, SweepSummary};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -46,6 +47,32 @@ pub enum Command {
     },
     /// Re-run a recorded run; exit 0 if the fingerprint matches, 1 if not.
     Replay { dir: PathBuf },
+    /// Run a scenario over many seeds in parallel; exit 1 if any seed fails.
+    Sweep {
+        scenario: String,
+        /// Seeds to run: A..B (B excluded) or A..=B.
+        #[arg(long)]
+        seeds: String,
+        /// Parallel simulations (default: the number of cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Run only the seeds s with s % N == K, given as K/N.
+        #[arg(long)]
+        shard: Option<String>,
+        /// Sweep directory (default: runs/sweep-NAME-A-B).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Override a scenario field: --set network.loss=0.1 (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+    },
+    /// (Re)render the plots and report.html of a run or sweep directory.
+    Report {
+        dir: PathBuf,
+        /// For a sweep: the metric of the histogram, a field of sweep.jsonl.
+        #[arg(long, default_value = reports::DEFAULT_METRIC)]
+        metric: String,
+    },
     /// Check an external or recorded history for linearizability.
     Check {
         history: PathBuf,
@@ -75,6 +102,15 @@ pub fn main() -> ExitCode {
             sets,
         } => run(&scenario, seed, out, trace, &sets),
         Command::Replay { dir } => replay(&dir),
+        Command::Sweep {
+            scenario,
+            seeds,
+            jobs,
+            shard,
+            out,
+            sets,
+        } => run_sweep(&scenario, &seeds, jobs, shard.as_deref(), out, &sets),
+        Command::Report { dir, metric } => report(&dir, &metric),
         Command::Check {
             history,
             model,
@@ -129,7 +165,129 @@ fn run(name: &str, seed: u64, out: Option<PathBuf>, trace: bool, sets: &[String]
         ));
     }
     print_summary(&outcome, &dir, wall);
+    if let Err(code) = render(reports::render_run(&dir)) {
+        return code;
+    }
     exit_code(&outcome.summary)
+}
+
+/// Reports the outcome of rendering plots and report.html after a run or a
+/// sweep. Drawing failures are warnings (the verdict's exit code stands); a
+/// file that cannot be written is an I/O failure: `Err(2)`.
+fn render(rendered: Result<Vec<PathBuf>, reports::ReportError>) -> Result<(), i32> {
+    match rendered {
+        Ok(files) => {
+            if let Some(html) = files.iter().find(|f| f.ends_with("report.html")) {
+                println!("report       {}", html.display());
+            }
+            Ok(())
+        }
+        Err(e) if e.kind == reports::ErrorKind::Io => {
+            eprintln!("error: {e}");
+            Err(2)
+        }
+        Err(e) => {
+            eprintln!("warning: no report: {e}");
+            Ok(())
+        }
+    }
+}
+
+fn run_sweep(
+    name: &str,
+    seeds: &str,
+    jobs: Option<usize>,
+    shard: Option<&str>,
+    out: Option<PathBuf>,
+    sets: &[String],
+) -> i32 {
+    let plan = match sweep_plan(name, seeds, jobs, shard, sets) {
+        Ok(p) => p,
+        Err(e) => return bad_input(&e),
+    };
+    let dir = out.unwrap_or_else(|| {
+        let shard = plan
+            .shard
+            .map(|s| format!("-shard{}of{}", s.index, s.count))
+            .unwrap_or_default();
+        PathBuf::from("runs").join(format!(
+            "sweep-{}-{}-{}{shard}",
+            plan.scenario.name, plan.seeds.start, plan.seeds.end
+        ))
+    });
+    let cannot_write = |path: &Path, e: std::io::Error| {
+        InputError::new(path.display().to_string(), format!("cannot write: {e}"))
+    };
+    let jsonl_path = dir.join("sweep.jsonl");
+    let file = match std::fs::create_dir_all(&dir).and_then(|()| std::fs::File::create(&jsonl_path))
+    {
+        Ok(f) => f,
+        Err(e) => return bad_input(&cannot_write(&jsonl_path, e)),
+    };
+    let mut jsonl = std::io::BufWriter::new(file);
+    let outcome = match sweep::sweep(&plan, Some(&mut jsonl)) {
+        Ok(o) => o,
+        Err(e) => return bad_input(&cannot_write(&jsonl_path, e)),
+    };
+    let summary = SweepSummary::of(&plan, &outcome);
+    let summary_path = dir.join("sweep-summary.json");
+    let text = serde_json::to_string_pretty(&summary).unwrap_or_default() + "\n";
+    if let Err(e) = std::fs::write(&summary_path, text) {
+        return bad_input(&cannot_write(&summary_path, e));
+    }
+    print!("{}", summary.render());
+    println!("written to   {}", dir.display());
+    if let Err(code) = render(reports::render_sweep(&dir, reports::DEFAULT_METRIC)) {
+        return code;
+    }
+    if summary.failed > 0 {
+        1
+    } else {
+        0
+    }
+}
+
+/// Checks a sweep's arguments; every error names its flag.
+fn sweep_plan(
+    name: &str,
+    seeds: &str,
+    jobs: Option<usize>,
+    shard: Option<&str>,
+    sets: &[String],
+) -> Result<SweepPlan, InputError> {
+    let seeds = SeedRange::parse(seeds)?;
+    let shard = shard.map(Shard::parse).transpose()?;
+    let jobs = match jobs {
+        Some(0) => {
+            return Err(InputError::new("--jobs", "must be at least 1").with_field("jobs"));
+        }
+        Some(n) => n,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    Ok(SweepPlan {
+        scenario: catalogue::resolve(name, sets)?,
+        scenario_arg: name.to_string(),
+        sets: sets.to_vec(),
+        seeds,
+        shard,
+        jobs,
+        progress: true,
+    })
+}
+
+fn report(dir: &Path, metric: &str) -> i32 {
+    match reports::render_dir(dir, metric) {
+        Ok((_, files)) => {
+            for f in files {
+                println!("wrote        {}", f.display());
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            2
+        }
+    }
 }
 
 fn exit_code(summary: &Summary) -> i32 {

@@ -9,3 +9,4 @@ pub mod error;
 pub mod runner;
 pub mod scenario;
 pub mod summary;
+pub mod sweep;

@@ -1,0 +1,219 @@
+//! Plots and report.html from the command line: `run --out DIR` renders them,
+//! `report DIR` re-renders a run or a sweep, fault intervals are shaded and
+//! labelled, and a failure to write is exit 2.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn clustersim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_clustersim"))
+        .args(args)
+        .output()
+        .expect("clustersim runs")
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().expect("exited, not killed")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+const SHORT: &str = "duration=\"1s\"";
+
+fn run_to(dir: &Path, scenario: &str, seed: &str) -> Output {
+    clustersim(&[
+        "run",
+        scenario,
+        "--seed",
+        seed,
+        "--set",
+        SHORT,
+        "--out",
+        dir.to_str().unwrap(),
+    ])
+}
+
+/// Every plot is a PNG and a well-formed SVG; every file report.html links
+/// to exists; returns the SVG texts by plot name.
+fn assert_valid_report(dir: &Path, plots: &[&str]) -> Vec<String> {
+    let mut svgs = Vec::new();
+    for name in plots {
+        let png = std::fs::read(dir.join(format!("{name}.png"))).unwrap();
+        assert!(
+            png.starts_with(b"\x89PNG\r\n\x1a\n"),
+            "{name}.png is not a PNG"
+        );
+        let svg = std::fs::read_to_string(dir.join(format!("{name}.svg"))).unwrap();
+        roxmltree::Document::parse(&svg).unwrap_or_else(|e| panic!("{name}.svg: {e}"));
+        svgs.push(svg);
+    }
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    let mut linked = 0;
+    for attr in ["src=\"", "href=\""] {
+        for part in html.split(attr).skip(1) {
+            let link = &part[..part.find('"').unwrap()];
+            assert!(
+                dir.join(link).is_file(),
+                "report.html links to missing {link}"
+            );
+            linked += 1;
+        }
+    }
+    assert!(linked >= 2 * plots.len(), "report.html shows the plots");
+    svgs
+}
+
+/// (fill, text) of the SVG's shapes and texts.
+fn fills_and_texts(svg: &str) -> (Vec<String>, Vec<String>) {
+    let doc = roxmltree::Document::parse(svg).unwrap();
+    let fills = doc
+        .descendants()
+        .filter(|n| matches!(n.tag_name().name(), "rect" | "polygon"))
+        .filter_map(|n| n.attribute("fill").map(String::from))
+        .collect();
+    let texts = doc
+        .descendants()
+        .filter(|n| n.tag_name().name() == "text")
+        .filter_map(|n| n.text().map(|t| t.trim().to_string()))
+        .collect();
+    (fills, texts)
+}
+
+#[test]
+fn run_out_writes_plots_and_a_report_that_opens_from_disk() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run_to(tmp.path(), "register-unreliable", "5");
+    assert_eq!(code(&out), 0, "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("report.html"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_valid_report(tmp.path(), &reports::RUN_PLOTS);
+    let html = std::fs::read_to_string(tmp.path().join("report.html")).unwrap();
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("summary.json")).unwrap())
+            .unwrap();
+    assert!(html.contains(summary["fingerprint"].as_str().unwrap()));
+    assert!(html.contains("linearizability"));
+    assert!(!html.contains("<script"), "no script needed");
+}
+
+#[test]
+fn a_run_with_faults_draws_shaded_labelled_intervals() {
+    let tmp = tempfile::tempdir().unwrap();
+    assert_eq!(code(&run_to(tmp.path(), "register-healthy", "2")), 0);
+    let (fills, _) =
+        fills_and_texts(&std::fs::read_to_string(tmp.path().join("latency.svg")).unwrap());
+    assert!(
+        !fills.iter().any(|f| f == reports::FAULT_FILL_SVG),
+        "no faults, no shading"
+    );
+
+    // Until every scenario records its faults, write them into summary.json.
+    let path = tmp.path().join("summary.json");
+    let mut summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    summary["faults_applied"] = serde_json::json!([
+        {"start": 200_000_000u64, "end": 450_000_000u64, "kind": "partition",
+         "label": "isolate n2", "nodes": [2]},
+        {"start": 700_000_000u64, "end": null, "kind": "crash", "label": "crash n0", "nodes": [0]}
+    ]);
+    std::fs::write(&path, summary.to_string()).unwrap();
+    let out = clustersim(&["report", tmp.path().to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+
+    let svgs = assert_valid_report(tmp.path(), &reports::RUN_PLOTS);
+    for svg in &svgs[..2] {
+        let (fills, texts) = fills_and_texts(svg);
+        let shaded = fills
+            .iter()
+            .filter(|f| *f == reports::FAULT_FILL_SVG)
+            .count();
+        assert_eq!(
+            shaded,
+            2 + 1,
+            "two intervals and the legend's swatch: {fills:?}"
+        );
+        for label in ["partition: isolate n2", "crash: crash n0"] {
+            assert!(
+                texts.iter().any(|t| t == label),
+                "no `{label}` in {texts:?}"
+            );
+        }
+    }
+    let html = std::fs::read_to_string(tmp.path().join("report.html")).unwrap();
+    assert!(
+        html.contains("isolate n2") && html.contains("end of run"),
+        "fault table"
+    );
+}
+
+#[test]
+fn report_re_renders_a_sweep_and_rejects_a_directory_of_neither_kind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("sweep");
+    let out = clustersim(&[
+        "sweep",
+        "register-healthy",
+        "--seeds",
+        "0..6",
+        "--set",
+        SHORT,
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    std::fs::remove_file(dir.join("histogram.svg")).unwrap();
+    let out = clustersim(&["report", dir.to_str().unwrap(), "--metric", "throughput"]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let svgs = assert_valid_report(&dir, &reports::SWEEP_PLOTS);
+    assert!(svgs[1].contains("throughput across 6 seeds"));
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("6 of 6 seeds passed"), "{html}");
+
+    let out = clustersim(&[
+        "report",
+        dir.to_str().unwrap(),
+        "--metric",
+        "latency_ms.p42",
+    ]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        text(&out.stderr).contains("latency_ms.p42"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let out = clustersim(&["report", empty.to_str().unwrap()]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        text(&out.stderr).contains("summary.json"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_plot_that_cannot_be_written_is_exit_2_after_the_run_is_saved() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A directory where the PNG should go: writing it fails.
+    std::fs::create_dir_all(tmp.path().join("latency.png")).unwrap();
+    let out = run_to(tmp.path(), "register-healthy", "1");
+    assert_eq!(code(&out), 2, "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("latency.png"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        tmp.path().join("summary.json").is_file(),
+        "the run itself is kept"
+    );
+}
