@@ -123,6 +123,14 @@ pub(crate) fn cell(v: &Value, path: &str) -> String {
             Some(f) if n.is_f64() => escape(&format!("{f:.3}")),
             _ => escape(&n.to_string()),
         },
+        Some(Value::Array(items)) if items.is_empty() => "none".into(),
+        Some(Value::Array(items)) => {
+            let items: Vec<String> = items
+                .iter()
+                .map(|i| i.as_str().map_or_else(|| i.to_string(), String::from))
+                .collect();
+            escape(&items.join(", "))
+        }
         Some(other) => escape(&other.to_string()),
     }
 }
@@ -151,5 +159,10 @@ mod tests {
         assert_eq!(cell(&v, "a.c"), "2");
         assert_eq!(cell(&v, "a.s"), "&lt;x&gt;");
         assert_eq!(cell(&v, "a.missing"), "—");
+        let v: Value = serde_json::json!({"bugs": [], "kinds": ["a", "b"]});
+        assert_eq!(
+            (cell(&v, "bugs"), cell(&v, "kinds")),
+            ("none".into(), "a, b".into())
+        );
     }
 }
