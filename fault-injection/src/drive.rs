@@ -516,15 +516,19 @@ impl State {
             }
             Fault::Restart { node, wipe } => {
                 let x = *node;
+                let was_up = sim.status(x) == sim_core::NodeStatus::Up;
                 sim.restart(x, *wipe);
                 for j in self.down.remove(&x).unwrap_or_default() {
                     self.close(j, now);
                 }
-                let label = if *wipe {
+                let mut label = if *wipe {
                     format!("restart {} with wiped storage", label::node(x))
                 } else {
                     format!("restart {}", label::node(x))
                 };
+                if was_up {
+                    label.push_str(" (already up: no effect)");
+                }
                 (label, vec![x], None)
             }
             Fault::Pause { node: Some(x) } => {
