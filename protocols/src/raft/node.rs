@@ -308,9 +308,9 @@ impl RaftNode {
             self.save_hard(ctx);
         }
         if self.role == Role::Leader {
-            self.stop_leader_timers(ctx);
             ctx.count("raft.step_downs", 1);
         }
+        self.stop_leader_timers(ctx);
         self.role = Role::Follower;
         self.leader = leader;
         self.votes.clear();
@@ -367,6 +367,10 @@ impl RaftNode {
         };
         self.broadcast(msg);
         self.reset_election_timer(ctx);
+        // Unanswered vote requests are retried at the heartbeat pace (the
+        // paper's servers retry RPCs that get no timely response).
+        self.stop_leader_timers(ctx);
+        self.heartbeat_timer = Some(ctx.set_timer(self.cfg.heartbeat_interval, HEARTBEAT));
         ctx.count("raft.elections", 1);
         if self.votes.len() >= self.cfg.quorum() {
             self.become_leader(ctx);
@@ -445,6 +449,7 @@ impl RaftNode {
     }
 
     fn become_leader(&mut self, ctx: &mut Ctx<'_, RaftMsg>) {
+        self.stop_leader_timers(ctx);
         self.role = Role::Leader;
         self.leader = Some(self.id);
         if let Some(t) = self.election_timer.take() {
@@ -580,10 +585,21 @@ impl RaftNode {
 
     fn on_heartbeat(&mut self, ctx: &mut Ctx<'_, RaftMsg>) {
         self.heartbeat_timer = None;
-        if self.role != Role::Leader {
-            return;
+        match self.role {
+            Role::Leader => self.replicate_all(),
+            Role::Candidate => {
+                let msg = RaftMsg::RequestVote {
+                    term: self.term,
+                    last_log_index: self.log.last_index(),
+                    last_log_term: self.log.last_term(),
+                };
+                let silent: Vec<NodeId> = self.peers().filter(|p| !self.votes.contains(p)).collect();
+                for p in silent {
+                    self.send(p, msg.clone());
+                }
+            }
+            _ => return,
         }
-        self.replicate_all();
         self.heartbeat_timer = Some(ctx.set_timer(self.cfg.heartbeat_interval, HEARTBEAT));
     }
 
