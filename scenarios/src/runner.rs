@@ -6,6 +6,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use fault_injection::{FaultSchedule, Observer};
 use sim_core::{fingerprint, History, Sim, Topology};
 
 use crate::driver::{Driver, Verdict};
@@ -25,6 +26,9 @@ pub struct RunOptions {
 pub struct RunOutcome {
     pub summary: Summary,
     pub history: History,
+    /// The concrete fault schedule of this run (what `faults.json` holds):
+    /// replayed as a fixed schedule, it gives the same run.
+    pub schedule: FaultSchedule,
 }
 
 /// Runs `scenario` at `seed` with the driver its `protocol` names.
@@ -41,12 +45,27 @@ pub fn run_with<D: Driver>(
 ) -> Result<RunOutcome, InputError> {
     let mut sim: Sim<D::Msg> = Sim::new(seed, scenario.network.clone());
     let topology = driver.build(scenario, &mut sim);
+    debug_assert_eq!(
+        topology,
+        scenario.topology(),
+        "drivers add replicas first, then clients"
+    );
+    let schedule = scenario
+        .faults
+        .schedule(&topology, scenario.duration, seed)
+        .map_err(|e| InputError::new(&scenario.source, e.message).with_field(e.path))?;
     if let Some(path) = &options.trace {
         let file = File::create(path)
             .map_err(|e| InputError::new(path.display().to_string(), e.to_string()))?;
         sim.set_trace_output(Box::new(BufWriter::new(file)));
     }
-    sim.run_until_checked(scenario.duration, |s| driver.check_step(s));
+    let applied = fault_injection::drive(
+        &mut sim,
+        &schedule,
+        &topology,
+        scenario.duration,
+        &mut DriverObserver(&mut driver),
+    );
     sim.finish_trace()
         .map_err(|e| InputError::new("trace", format!("writing the trace failed: {e}")))?;
 
@@ -82,8 +101,28 @@ pub fn run_with<D: Driver>(
     }
 
     let history = sim.history().clone();
-    let summary = summarize(scenario, seed, &topology, &mut sim, finding, verdicts);
-    Ok(RunOutcome { summary, history })
+    let mut summary = summarize(scenario, seed, &topology, &mut sim, finding, verdicts);
+    summary.corruption = fault_injection::corruption_summary(&sim);
+    summary.fault_mix = schedule.mix.clone();
+    summary.faults_applied = applied;
+    Ok(RunOutcome {
+        summary,
+        history,
+        schedule,
+    })
+}
+
+/// Lets the fault driver ask the protocol's driver for invariants and the leader.
+struct DriverObserver<'a, D>(&'a mut D);
+
+impl<D: Driver> Observer<D::Msg> for DriverObserver<'_, D> {
+    fn check(&mut self, sim: &Sim<D::Msg>) -> Option<sim_core::Finding> {
+        self.0.check_step(sim)
+    }
+
+    fn leader(&self, sim: &Sim<D::Msg>) -> Option<sim_core::NodeId> {
+        self.0.leader(sim)
+    }
 }
 
 /// Checks the history against `model`, one key at a time: operations on
@@ -178,6 +217,9 @@ fn summarize<M: sim_core::Message>(
             .iter()
             .map(|(k, v)| (k.to_string(), *v))
             .collect(),
+        faults_applied: Vec::new(),
+        fault_mix: None,
+        corruption: Default::default(),
         finding,
         verdicts,
         passed,
@@ -195,7 +237,6 @@ pub fn write_run_dir(dir: &Path, outcome: &RunOutcome) -> std::io::Result<()> {
     let mut history = BufWriter::new(File::create(dir.join("history.jsonl"))?);
     outcome.history.write_jsonl(&mut history)?;
     history.flush()?;
-    let faults = serde_json::to_string_pretty(&outcome.summary.scenario.faults)?;
-    std::fs::write(dir.join("faults.json"), faults + "\n")?;
+    std::fs::write(dir.join("faults.json"), outcome.schedule.to_json() + "\n")?;
     Ok(())
 }

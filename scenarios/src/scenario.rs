@@ -23,9 +23,10 @@
 
 use std::path::Path;
 
+use fault_injection::FaultConfig;
 use serde::{Deserialize, Serialize};
 use sim_core::time::duration as dur;
-use sim_core::{LinkConfig, Nanos, SECONDS};
+use sim_core::{LinkConfig, Nanos, Topology, SECONDS};
 
 use protocols::workload::WorkloadSpec;
 
@@ -53,9 +54,9 @@ pub struct Scenario {
     pub workload: WorkloadSpec,
     #[serde(default)]
     pub network: LinkConfig,
-    /// The fault schedule and generators (until fault-injection lands: kept, not applied).
-    #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
-    pub faults: toml::Table,
+    /// A fixed fault schedule and/or a generator (see `fault_injection::FaultConfig`).
+    #[serde(default)]
+    pub faults: FaultConfig,
     #[serde(default)]
     pub checks: Checks,
     /// Where the scenario was read from, for error messages (not serialized).
@@ -167,7 +168,21 @@ impl Scenario {
         self.workload
             .validate()
             .map_err(|m| (format!("workload.{}", first_word(&m)), m))?;
+        // Drawing a schedule validates every fixed action and the generator.
+        self.faults
+            .schedule(&self.topology(), self.duration, 0)
+            .map_err(|e| (e.path, e.message))?;
         Ok(())
+    }
+
+    /// The node ids a driver gives this scenario's cluster: replicas first,
+    /// then clients (the `Driver::build` contract).
+    pub fn topology(&self) -> Topology {
+        let replicas = self.replicas;
+        Topology {
+            replicas: (0..replicas).collect(),
+            clients: (replicas..replicas + self.workload.clients).collect(),
+        }
     }
 }
 
@@ -234,6 +249,9 @@ fn field_at(text: &str, offset: usize) -> Option<String> {
 
 /// The line on which dotted `field` is set, for errors found after parsing.
 fn line_of_field(text: &str, field: &str) -> Option<usize> {
+    if let Some(index) = fault_action_index(field) {
+        return line_of_fault_action(text, index);
+    }
     let (table, key) = match field.rsplit_once('.') {
         Some((t, k)) => (t, k),
         None => ("", field),
@@ -260,6 +278,35 @@ fn line_of_field(text: &str, field: &str) -> Option<usize> {
         }
     }
     table_line
+}
+
+/// `faults.schedule[3].node` → 3.
+fn fault_action_index(field: &str) -> Option<usize> {
+    let rest = field.strip_prefix("faults.schedule[")?;
+    rest.split(']').next()?.parse().ok()
+}
+
+/// The line of the `index`-th action of `schedule = [ ... ]` in the
+/// `[faults]` table (one action per line, or `[[faults.schedule]]` tables).
+fn line_of_fault_action(text: &str, index: usize) -> Option<usize> {
+    let mut in_faults = false;
+    let mut seen = 0;
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if t.starts_with('[') && !t.starts_with("[[faults.schedule") {
+            in_faults = t == "[faults]";
+            continue;
+        }
+        let starts_action =
+            t.starts_with("[[faults.schedule") || (in_faults && t.contains("at_ms"));
+        if starts_action {
+            if seen == index {
+                return Some(i + 1);
+            }
+            seen += 1;
+        }
+    }
+    None
 }
 
 /// Applies `--set a.b=value`: the value is read as TOML (`0.1`, `true`,
@@ -348,6 +395,30 @@ latency = { kind = "constant", ns = "1ms" }
     fn missing_protocol_is_named() {
         let e = Scenario::parse("replicas = 3\n", "f.toml", &[]).unwrap_err();
         assert!(e.to_string().contains("protocol"), "{e}");
+    }
+
+    #[test]
+    fn bad_fault_actions_name_their_line_and_field() {
+        let text = format!(
+            "{GOOD}\n[faults]\nschedule = [\n  {{ at_ms = 100, duration_ms = 50, kind = \"pause\", node = 1 }},\n  {{ at_ms = 200, kind = \"crash\", node = 9 }},\n]\n"
+        );
+        let e = Scenario::parse(&text, "f.toml", &[]).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("faults.schedule[1].node"), "{e}");
+        assert_eq!(e.line, Some(12), "{e}");
+        let unknown = text.replace("\"crash\"", "\"meteor\"");
+        let e = Scenario::parse(&unknown, "f.toml", &[]).unwrap_err();
+        assert_eq!(e.line, Some(12), "{e}");
+        assert!(e.message.contains("meteor"), "{e}");
+        let negative = text
+            .replace("duration_ms = 50", "duration_ms = -50")
+            .replace("node = 9", "node = 2");
+        let e = Scenario::parse(&negative, "f.toml", &[]).unwrap_err();
+        assert_eq!(
+            e.field.as_deref(),
+            Some("faults.schedule[0].duration_ms"),
+            "{e}"
+        );
+        assert_eq!(e.line, Some(11), "{e}");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use fault_injection::{AppliedFault, CorruptionSummary, FaultMix};
 use serde::{Deserialize, Serialize};
 use sim_core::{Finding, History, LinkStats, Nanos, OpType, Topology};
 
@@ -29,6 +30,15 @@ pub struct Summary {
     /// `ok` operations per virtual second.
     pub throughput: f64,
     pub counters: BTreeMap<String, i64>,
+    /// Every fault as applied, with its interval and a label (for reports).
+    #[serde(default)]
+    pub faults_applied: Vec<AppliedFault>,
+    /// The fault kinds and intensities a generator drew for this seed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault_mix: Option<FaultMix>,
+    /// Corrupted messages: injected, dropped, delivered, detected, undetected.
+    #[serde(default)]
+    pub corruption: CorruptionSummary,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finding: Option<Finding>,
     pub verdicts: Vec<Verdict>,
