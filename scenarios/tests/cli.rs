@@ -445,3 +445,25 @@ fn a_recorded_history_can_be_checked_again_from_the_run_directory() {
     ]);
     assert_eq!(code(&out), 0, "{}{}", text(&out.stdout), text(&out.stderr));
 }
+
+#[test]
+fn bad_fault_schedules_exit_2_naming_the_action_and_field() {
+    let faults = "\n[faults]\nschedule = [\n  { at_ms = 100, kind = \"pause\", node = 1, duration_ms = 5 },\n  { at_ms = 200, kind = \"crash\", node = 42 },\n]\n";
+    let cases = [
+        (faults.to_string(), "faults.schedule[1].node", ":15:"),
+        (
+            faults.replace("duration_ms = 5", "duration_ms = -5"),
+            "faults.schedule[0].duration_ms",
+            ":14:",
+        ),
+        (faults.replace("\"crash\"", "\"meteor\""), "meteor", ":15:"),
+    ];
+    for (extra, names, line) in cases {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = run_file(tmp.path(), &format!("{GOOD}{extra}"));
+        let err = text(&out.stderr);
+        assert_eq!(code(&out), 2, "{err}");
+        assert!(err.contains(names), "names {names}: {err}");
+        assert!(err.contains(line), "names line {line}: {err}");
+    }
+}
