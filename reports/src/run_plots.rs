@@ -21,6 +21,11 @@ const OUTCOMES: [(OpType, RGBColor, &str); 3] = [
 
 /// Time buckets of the throughput plot.
 const THROUGHPUT_BINS: u64 = 50;
+/// Most dots of one outcome in the latency plot, and most steps of one CDF
+/// curve: beyond them a long run's SVG would grow to many megabytes for no
+/// visible gain, so evenly spaced operations are drawn instead.
+const MAX_DOTS: usize = 20_000;
+const MAX_STEPS: usize = 2_000;
 
 fn seconds(ns: Nanos) -> f64 {
     ns as f64 / 1e9
@@ -149,16 +154,22 @@ impl Figure for LatencyPlot<'_> {
                 .iter()
                 .filter(|o| o.outcome == outcome && o.complete.is_none())
                 .count();
-            let label = if open > 0 {
-                format!(
-                    "{name} ({}; {open} never completed, not shown)",
-                    points.len()
-                )
-            } else {
-                format!("{name} ({})", points.len())
-            };
+            let mut label = format!("{name} ({}", points.len());
+            if open > 0 {
+                label += &format!("; {open} never completed, not shown");
+            }
+            let stride = points.len().div_ceil(MAX_DOTS).max(1);
+            if stride > 1 {
+                label += &format!("; every {stride}th shown");
+            }
+            label += ")";
             chart
-                .draw_series(points.iter().map(|&p| Circle::new(p, 2, colour.filled())))?
+                .draw_series(
+                    points
+                        .iter()
+                        .step_by(stride)
+                        .map(|&p| Circle::new(p, 2, colour.filled())),
+                )?
                 .label(label)
                 .legend(move |(x, y)| Circle::new((x, y), 4, colour.filled()));
         }
@@ -304,10 +315,20 @@ impl Figure for LatencyCdf<'_> {
             }
             latencies.sort_unstable();
             let n = latencies.len() as f64;
-            // A step function: each latency lifts the curve by 1/n.
-            let steps = latencies.iter().enumerate().flat_map(|(i, &l)| {
-                let x = millis(l).max(lo);
-                [(x, i as f64 / n), (x, (i + 1) as f64 / n)]
+            // A step function: each latency lifts the curve by 1/n. Past
+            // MAX_STEPS operations only evenly spaced ranks are drawn (the
+            // last always), which no eye can tell from the full curve.
+            let stride = latencies.len().div_ceil(MAX_STEPS).max(1);
+            let last = latencies.len() - 1;
+            let ranks = (0..latencies.len())
+                .step_by(stride)
+                .chain((!last.is_multiple_of(stride)).then_some(last));
+            let steps = ranks.flat_map(|i| {
+                let x = millis(latencies[i]).max(lo);
+                [
+                    (x, (i + 1 - stride.min(i + 1)) as f64 / n),
+                    (x, (i + 1) as f64 / n),
+                ]
             });
             chart
                 .draw_series(LineSeries::new(steps, colour.stroke_width(2)))?

@@ -11,6 +11,10 @@ const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
 /// A run of 2 s virtual with three clients, some failed and indeterminate
 /// operations, and (optionally) two faults, one lasting to the end.
 fn write_run_dir(dir: &Path, faults: bool) {
+    write_run_dir_with(dir, faults, 300);
+}
+
+fn write_run_dir_with(dir: &Path, faults: bool, ops: u64) {
     let mut summary = json!({
         "scenario": {"name": "hand-made", "protocol": "quorum-register", "description": "<test>"},
         "seed": 42,
@@ -43,7 +47,7 @@ fn write_run_dir(dir: &Path, faults: bool) {
     };
     let mut lines = String::new();
     let mut t = [0u64; 3];
-    for i in 0..300u64 {
+    for i in 0..ops {
         let p = (i % 3) as usize;
         let invoke = t[p] + 1_000_000 + next() % 2_000_000;
         let latency = 500_000 + next() % 20_000_000;
@@ -238,4 +242,23 @@ fn a_directory_with_neither_file_is_bad_input() {
     let e = reports::render_dir(tmp.path(), reports::DEFAULT_METRIC).unwrap_err();
     assert_eq!(e.kind, reports::ErrorKind::Input);
     assert!(e.to_string().contains("summary.json"), "{e}");
+}
+
+#[test]
+fn a_long_run_draws_a_bounded_number_of_dots_and_steps() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_run_dir_with(tmp.path(), false, 90_000);
+    reports::render_run(tmp.path()).unwrap();
+    let dots = svg(&tmp.path().join("latency.svg"))
+        .matches("<circle")
+        .count();
+    // 84 000 ok operations, every 5th drawn (at most 20 000 per outcome);
+    // all 3 000 fail and 3 000 info; 3 legend dots.
+    assert_eq!(dots, 84_000 / 5 + 3_000 + 3_000 + 3);
+    let cdf = svg(&tmp.path().join("latency-cdf.svg"));
+    assert!(
+        cdf.len() < 400_000,
+        "latency-cdf.svg is {} bytes",
+        cdf.len()
+    );
 }
