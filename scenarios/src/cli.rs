@@ -44,9 +44,23 @@ pub enum Command {
         /// Override a scenario field: --set network.loss=0.1 (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         sets: Vec<String>,
+        /// Replace the scenario's faults by a fixed schedule (a run's faults.json).
+        #[arg(long, value_name = "FAULTS.json")]
+        faults: Option<PathBuf>,
     },
     /// Re-run a recorded run; exit 0 if the fingerprint matches, 1 if not.
     Replay { dir: PathBuf },
+    /// Shrink a failing run to the fewest faults, shortest time and fewest
+    /// clients that still fail the same check; writes the result as a run.
+    Shrink {
+        dir: PathBuf,
+        /// Where to write the shrunk run (default: DIR/shrunk).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Runs the search may spend.
+        #[arg(long, default_value_t = 400)]
+        max_runs: usize,
+    },
     /// Run a scenario over many seeds in parallel; exit 1 if any seed fails.
     Sweep {
         scenario: String,
@@ -100,7 +114,9 @@ pub fn main() -> ExitCode {
             out,
             trace,
             sets,
-        } => run(&scenario, seed, out, trace, &sets),
+            faults,
+        } => run(&scenario, seed, out, trace, &sets, faults.as_deref()),
+        Command::Shrink { dir, out, max_runs } => shrink(&dir, out, max_runs),
         Command::Replay { dir } => replay(&dir),
         Command::Sweep {
             scenario,
@@ -136,11 +152,28 @@ fn bad_input(e: &InputError) -> i32 {
     2
 }
 
-fn run(name: &str, seed: u64, out: Option<PathBuf>, trace: bool, sets: &[String]) -> i32 {
-    let scenario = match catalogue::resolve(name, sets) {
+fn run(
+    name: &str,
+    seed: u64,
+    out: Option<PathBuf>,
+    trace: bool,
+    sets: &[String],
+    faults: Option<&Path>,
+) -> i32 {
+    let mut scenario = match catalogue::resolve(name, sets) {
         Ok(s) => s,
         Err(e) => return bad_input(&e),
     };
+    if let Some(path) = faults {
+        match read_schedule(path) {
+            Ok(schedule) => scenario.faults = fault_injection::FaultConfig::from(schedule),
+            Err(e) => return bad_input(&e),
+        }
+        if let Err((field, message)) = scenario.validate() {
+            let source = path.display().to_string();
+            return bad_input(&InputError::new(source, message).with_field(field));
+        }
+    }
     let dir =
         out.unwrap_or_else(|| PathBuf::from("runs").join(format!("{}-{seed}", scenario.name)));
     if let Err(e) = std::fs::create_dir_all(&dir) {
@@ -362,6 +395,75 @@ fn print_summary(outcome: &RunOutcome, dir: &Path, wall: std::time::Duration) {
 
 fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or_default()
+}
+
+/// Reads a fault schedule (a run's `faults.json`); errors name the file.
+fn read_schedule(path: &Path) -> Result<fault_injection::FaultSchedule, InputError> {
+    let text = std::fs::read_to_string(path).map_err(|e| InputError::io(path, e))?;
+    fault_injection::FaultSchedule::from_json(&text)
+        .map_err(|e| InputError::new(path.display().to_string(), e.to_string()))
+}
+
+/// `clustersim shrink DIR`: exit 1 with the smaller failing run written out,
+/// 0 if the run passes (nothing to shrink), 2 on bad input.
+fn shrink(dir: &Path, out: Option<PathBuf>, max_runs: usize) -> i32 {
+    let recorded = match read_summary(dir) {
+        Ok(s) => s,
+        Err(e) => return bad_input(&e),
+    };
+    if recorded.passed {
+        println!(
+            "{} seed {} passes every check: nothing to shrink",
+            recorded.scenario.name, recorded.seed
+        );
+        return 0;
+    }
+    let schedule = match read_schedule(&dir.join("faults.json")) {
+        Ok(s) => s,
+        Err(e) => return bad_input(&e),
+    };
+    let mut scenario = recorded.scenario.clone();
+    scenario.source = dir.join("summary.json").display().to_string();
+    let shrunk = match crate::shrink::shrink(&scenario, recorded.seed, &schedule, max_runs) {
+        Ok(s) => s,
+        Err(e) => return bad_input(&e),
+    };
+    let out = out.unwrap_or_else(|| dir.join("shrunk"));
+    if let Err(e) = runner::write_run_dir(&out, &shrunk.outcome) {
+        return bad_input(&InputError::new(
+            out.display().to_string(),
+            format!("cannot write: {e}"),
+        ));
+    }
+    let failed: Vec<String> = crate::shrink::failed_checks(&shrunk.outcome.summary)
+        .into_iter()
+        .collect();
+    println!(
+        "shrunk {} seed {} in {} runs: faults {} -> {}, duration {:.0} ms -> {:.0} ms, clients {} -> {}; still fails {}",
+        recorded.scenario.name,
+        recorded.seed,
+        shrunk.runs,
+        shrunk.faults_before,
+        shrunk.faults_after,
+        crate::shrink::ms(recorded.scenario.duration),
+        crate::shrink::ms(shrunk.scenario.duration),
+        recorded.scenario.workload.clients,
+        shrunk.scenario.workload.clients,
+        failed.join(", ")
+    );
+    for fault in &shrunk.outcome.summary.faults_applied {
+        println!(
+            "  fault at {:.3} ms: {}",
+            crate::shrink::ms(fault.start),
+            fault.label
+        );
+    }
+    println!("written to   {}", out.display());
+    println!("replay with  clustersim replay {}", out.display());
+    if let Err(code) = render(reports::render_run(&out)) {
+        return code;
+    }
+    1
 }
 
 /// Reads a run directory's summary; errors name the file and line.

@@ -8,5 +8,6 @@ pub mod drivers;
 pub mod error;
 pub mod runner;
 pub mod scenario;
+pub mod shrink;
 pub mod summary;
 pub mod sweep;
