@@ -119,6 +119,9 @@ mod tests {
         assert!(bugs.has(Bug::Figure8) && bugs.has(Bug::NoDedup));
         assert!(!bugs.has(Bug::VolatileVote));
         let err = Bugs::parse(&["figure9"]).unwrap_err();
-        assert!(err.contains("figure9") && err.contains("volatile-vote"), "{err}");
+        assert!(
+            err.contains("figure9") && err.contains("volatile-vote"),
+            "{err}"
+        );
     }
 }

@@ -212,7 +212,13 @@ impl RaftClient {
         self.finish(ctx, kind, value);
     }
 
-    fn on_not_leader(&mut self, ctx: &mut Ctx<'_, RaftMsg>, from: NodeId, seq: u64, hint: Option<NodeId>) {
+    fn on_not_leader(
+        &mut self,
+        ctx: &mut Ctx<'_, RaftMsg>,
+        from: NodeId,
+        seq: u64,
+        hint: Option<NodeId>,
+    ) {
         if self.current.as_ref().is_none_or(|c| c.seq != seq) {
             return;
         }

@@ -185,9 +185,7 @@ impl SafetyChecker {
             Some(&(known, other)) if known != chain => {
                 return Some((
                     STATE_MACHINE_SAFETY,
-                    format!(
-                        "nodes {other} and {id} committed different logs up to index {commit}"
-                    ),
+                    format!("nodes {other} and {id} committed different logs up to index {commit}"),
                 ))
             }
             Some(_) => {}
@@ -258,7 +256,11 @@ impl SafetyChecker {
         None
     }
 
-    fn check_leader_completeness(&mut self, id: NodeId, node: &RaftNode) -> Option<(&'static str, String)> {
+    fn check_leader_completeness(
+        &mut self,
+        id: NodeId,
+        node: &RaftNode,
+    ) -> Option<(&'static str, String)> {
         if node.role() != Role::Leader {
             return None;
         }

@@ -96,11 +96,21 @@ mod tests {
         assert_eq!(kv.apply(1, 1, &w, true), Outcome::Written);
         assert_eq!(kv.data[&0], 6);
         assert_eq!(kv.apply(1, 0, &w, true), Outcome::Stale);
-        let cas = ClientOp::Cas { key: 0, expected: 6, new: 7 };
+        let cas = ClientOp::Cas {
+            key: 0,
+            expected: 6,
+            new: 7,
+        };
         assert_eq!(kv.apply(1, 2, &cas, true), Outcome::CasOk);
         assert_eq!(kv.apply(1, 3, &cas, true), Outcome::CasFailed);
-        assert_eq!(kv.apply(1, 4, &ClientOp::Read { key: 0 }, true), Outcome::Read(Some(7)));
-        assert_eq!(kv.apply(1, 5, &ClientOp::Read { key: 9 }, true), Outcome::Read(None));
+        assert_eq!(
+            kv.apply(1, 4, &ClientOp::Read { key: 0 }, true),
+            Outcome::Read(Some(7))
+        );
+        assert_eq!(
+            kv.apply(1, 5, &ClientOp::Read { key: 9 }, true),
+            Outcome::Read(None)
+        );
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The liveness check: a connected majority makes progress.
 //!
 //! Whenever a majority of the replicas is up, not paused, and mutually
-//! connected (every link between them open both ways) without interruption,
+//! connected (every link between them open both ways and losing at most
+//! [`MAX_LOSS`] of its messages) without interruption (a crash and restart
+//! at one instant counts as one),
 //! then within `leader_within` a leader must exist among them (whose term is
 //! the highest among them), and within `clients_within` a client that is up
 //! and connected to all of them both ways must get a definite answer (ok or
@@ -18,6 +20,9 @@ use super::node::{RaftNode, Role};
 
 pub const LIVENESS: &str = "liveness";
 
+/// Links losing more than this fraction of messages do not count as connected.
+pub const MAX_LOSS: f64 = 0.2;
+
 #[derive(Debug, Clone)]
 pub struct LivenessChecker {
     replicas: Vec<NodeId>,
@@ -25,7 +30,7 @@ pub struct LivenessChecker {
     leader_within: Nanos,
     clients_within: Nanos,
     /// Up/paused/cut state at the last look, to skip recomputing the group.
-    signature: Vec<bool>,
+    signature: Vec<u64>,
     /// The connected majority and the clients connected to it, if any.
     group: Option<(Vec<NodeId>, Vec<NodeId>)>,
     since: Nanos,
@@ -68,20 +73,64 @@ impl LivenessChecker {
         sim.status(n) == NodeStatus::Up && !sim.is_paused(n)
     }
 
-    fn linked(sim: &Sim<RaftMsg>, a: NodeId, b: NodeId) -> bool {
-        !sim.network().is_cut(a, b) && !sim.network().is_cut(b, a)
+    /// A link counts as up if it is not cut and loses at most
+    /// [`MAX_LOSS`] of its messages: over a link that loses more, "a few
+    /// election timeouts" promise nothing.
+    fn usable(sim: &Sim<RaftMsg>, from: NodeId, to: NodeId) -> bool {
+        !sim.network().is_cut(from, to) && sim.network().config(from, to).loss <= MAX_LOSS
     }
 
-    fn compute_signature(&self, sim: &Sim<RaftMsg>) -> Vec<bool> {
+    fn linked(sim: &Sim<RaftMsg>, a: NodeId, b: NodeId) -> bool {
+        Self::usable(sim, a, b) && Self::usable(sim, b, a)
+    }
+
+    /// Who is live, who hears whom, and each replica's incarnation (a crash
+    /// and restart at one instant is an interruption too).
+    fn compute_signature(&self, sim: &Sim<RaftMsg>) -> Vec<u64> {
         let all: Vec<NodeId> = self.replicas.iter().chain(&self.clients).copied().collect();
-        let mut sig = Vec::with_capacity(all.len() * (all.len() + 1));
+        let mut sig = Vec::with_capacity(all.len() * (all.len() + 2));
         for &a in &all {
-            sig.push(Self::live(sim, a));
+            sig.push(u64::from(Self::live(sim, a)));
             for &b in &self.replicas {
-                sig.push(a != b && sim.network().is_cut(a, b));
+                sig.push(u64::from(a != b && !Self::usable(sim, a, b)));
             }
         }
+        for &r in &self.replicas {
+            sig.push(sim.process_as::<RaftNode>(r).map_or(0, RaftNode::boot));
+        }
         sig
+    }
+
+    /// Every majority of live, mutually connected replicas.
+    fn majority_cliques(&self, sim: &Sim<RaftMsg>) -> Vec<Vec<NodeId>> {
+        let live: Vec<NodeId> = self
+            .replicas
+            .iter()
+            .copied()
+            .filter(|&n| Self::live(sim, n))
+            .collect();
+        let majority = self.replicas.len() / 2 + 1;
+        if live.len() < majority || live.len() > 16 {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for mask in 1u32..(1 << live.len()) {
+            if (mask.count_ones() as usize) < majority {
+                continue;
+            }
+            let members: Vec<NodeId> = (0..live.len())
+                .filter(|i| mask & (1 << i) != 0)
+                .map(|i| live[i])
+                .collect();
+            if members
+                .iter()
+                .enumerate()
+                .all(|(i, &a)| members[i + 1..].iter().all(|&b| Self::linked(sim, a, b)))
+            {
+                out.push(members);
+            }
+        }
+        out
     }
 
     /// The largest set of live, mutually connected replicas, if it is a
@@ -149,16 +198,17 @@ impl LivenessChecker {
                 };
             }
         }
-        let (group, clients) = self.group.as_ref()?;
+        let (_, clients) = self.group.as_ref()?;
         if !self.leader_seen {
-            let max_term = group
-                .iter()
-                .filter_map(|&n| sim.process_as::<RaftNode>(n).map(RaftNode::term))
-                .max()
-                .unwrap_or(0);
-            let leader = group.iter().any(|&n| {
-                sim.process_as::<RaftNode>(n)
-                    .is_some_and(|r| r.role() == Role::Leader && r.term() == max_term)
+            // Connected majorities may overlap (a bridge node): a leader
+            // whose term is the highest of any one of them will do.
+            let term = |n: NodeId| sim.process_as::<RaftNode>(n).map_or(0, RaftNode::term);
+            let leader = self.majority_cliques(sim).iter().any(|clique| {
+                let max_term = clique.iter().map(|&n| term(n)).max().unwrap_or(0);
+                clique.iter().any(|&n| {
+                    sim.process_as::<RaftNode>(n)
+                        .is_some_and(|r| r.role() == Role::Leader && r.term() == max_term)
+                })
             });
             if leader {
                 self.leader_seen = true;
@@ -175,7 +225,10 @@ impl LivenessChecker {
                 .iter()
                 .copied()
                 .enumerate()
-                .filter(|&(_, c)| sim.process_as::<RaftClient>(c).is_some_and(|p| !p.finished()))
+                .filter(|&(_, c)| {
+                    sim.process_as::<RaftClient>(c)
+                        .is_some_and(|p| !p.finished())
+                })
                 .collect();
             let progressed = active.iter().any(|&(i, c)| {
                 Self::answered(sim, c).is_some_and(|a| a != self.answered_at_start[i])

@@ -186,7 +186,10 @@ mod tests {
     use crate::raft::msg::Command;
 
     fn e(term: u64) -> Entry {
-        Entry { term, command: Command::Noop }
+        Entry {
+            term,
+            command: Command::Noop,
+        }
     }
 
     #[test]

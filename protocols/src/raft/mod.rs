@@ -59,18 +59,26 @@ pub fn build_cluster(
     let mut topology = Topology::default();
     for _ in 0..n {
         let cfg = raft.clone();
-        topology.replicas.push(sim.add_node(move || RaftNode::new(cfg.clone())));
+        topology
+            .replicas
+            .push(sim.add_node(move || RaftNode::new(cfg.clone())));
     }
     for _ in 0..client.workload.clients {
         let cfg = client.clone();
-        topology.clients.push(sim.add_node(move || RaftClient::new(cfg.clone())));
+        topology
+            .clients
+            .push(sim.add_node(move || RaftClient::new(cfg.clone())));
     }
     Ok(topology)
 }
 
 /// The defaults: a cluster of `replicas` with the paper's timeouts, the
 /// given bugs, and clients drawing from `workload`.
-pub fn default_configs(replicas: u32, workload: &WorkloadSpec, bugs: Bugs) -> (RaftConfig, ClientConfig) {
+pub fn default_configs(
+    replicas: u32,
+    workload: &WorkloadSpec,
+    bugs: Bugs,
+) -> (RaftConfig, ClientConfig) {
     let members: Vec<NodeId> = (0..replicas).collect();
     let mut raft = RaftConfig::new(members.clone());
     raft.bugs = bugs;
@@ -91,8 +99,10 @@ impl Checks {
     /// sent to a node that is gone).
     pub fn new(topology: &Topology, raft: &RaftConfig, client: &ClientConfig) -> Self {
         let leader_within = 4 * raft.election_timeout_max;
-        let clients_within =
-            leader_within + 2 * client.workload.timeout() + client.workload.think() + client.retry_backoff;
+        let clients_within = leader_within
+            + 2 * client.workload.timeout()
+            + client.workload.think()
+            + client.retry_backoff;
         Self {
             safety: SafetyChecker::new(topology.replicas.clone()),
             liveness: LivenessChecker::new(

@@ -71,8 +71,7 @@ impl RaftConfig {
         if sorted.len() != self.members.len() {
             return Err("raft: members must be distinct".into());
         }
-        if self.election_timeout_min == 0 || self.election_timeout_min > self.election_timeout_max
-        {
+        if self.election_timeout_min == 0 || self.election_timeout_min > self.election_timeout_max {
             return Err(format!(
                 "raft: election_timeout_min ({}) must be positive and at most election_timeout_max ({})",
                 self.election_timeout_min, self.election_timeout_max
@@ -97,7 +96,10 @@ impl RaftConfig {
     pub fn quorum(&self) -> usize {
         let n = self.members.len();
         if self.bugs.has(Bug::BadMajority) {
-            (n + 1) / 2 + 1
+            // The bug, written the way it is written in the wild.
+            #[allow(clippy::manual_div_ceil)]
+            let wrong = (n + 1) / 2 + 1;
+            wrong
         } else {
             n / 2 + 1
         }
@@ -314,7 +316,13 @@ impl RaftNode {
         self.role = Role::Follower;
         self.leader = leader;
         self.votes.clear();
-        self.reset_election_timer(ctx);
+        // Learning of a higher term does not restart the election timeout:
+        // only a vote granted or word from the leader does (§5.2). A stale
+        // candidate whose requests reset everyone's timer would time out
+        // first again and again, and keep the cluster from electing anyone.
+        if self.election_timer.is_none() {
+            self.reset_election_timer(ctx);
+        }
     }
 
     // ---- elections ----
@@ -396,7 +404,13 @@ impl RaftNode {
         );
     }
 
-    fn on_pre_vote_reply(&mut self, ctx: &mut Ctx<'_, RaftMsg>, from: NodeId, term: u64, granted: bool) {
+    fn on_pre_vote_reply(
+        &mut self,
+        ctx: &mut Ctx<'_, RaftMsg>,
+        from: NodeId,
+        term: u64,
+        granted: bool,
+    ) {
         if !granted {
             if term > self.term {
                 self.become_follower(ctx, term, None);
@@ -411,21 +425,33 @@ impl RaftNode {
         }
     }
 
-    fn on_request_vote(&mut self, ctx: &mut Ctx<'_, RaftMsg>, from: NodeId, term: u64, lli: u64, llt: u64) {
+    fn on_request_vote(
+        &mut self,
+        ctx: &mut Ctx<'_, RaftMsg>,
+        from: NodeId,
+        term: u64,
+        lli: u64,
+        llt: u64,
+    ) {
         if term > self.term && self.cfg.check_quorum && self.leader.is_some() {
             // A leader is alive as far as we know: do not let a candidate
             // that lost touch with it depose it (§6.2, with check-quorum the
             // leader itself steps down when it loses its majority).
             let t = self.term;
-            self.send(from, RaftMsg::RequestVoteReply { term: t, granted: false });
+            self.send(
+                from,
+                RaftMsg::RequestVoteReply {
+                    term: t,
+                    granted: false,
+                },
+            );
             return;
         }
         if term > self.term {
             self.become_follower(ctx, term, None);
         }
-        let granted = term == self.term
-            && self.voted_for.is_none_or(|v| v == from)
-            && self.log_ok(lli, llt);
+        let granted =
+            term == self.term && self.voted_for.is_none_or(|v| v == from) && self.log_ok(lli, llt);
         if granted {
             self.voted_for = Some(from);
             self.save_hard(ctx);
@@ -435,7 +461,13 @@ impl RaftNode {
         self.send(from, RaftMsg::RequestVoteReply { term: t, granted });
     }
 
-    fn on_request_vote_reply(&mut self, ctx: &mut Ctx<'_, RaftMsg>, from: NodeId, term: u64, granted: bool) {
+    fn on_request_vote_reply(
+        &mut self,
+        ctx: &mut Ctx<'_, RaftMsg>,
+        from: NodeId,
+        term: u64,
+        granted: bool,
+    ) {
         if term > self.term {
             self.become_follower(ctx, term, None);
             return;
@@ -514,6 +546,7 @@ impl RaftNode {
         self.send(peer, msg);
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn on_append_reply(
         &mut self,
         ctx: &mut Ctx<'_, RaftMsg>,
@@ -593,7 +626,8 @@ impl RaftNode {
                     last_log_index: self.log.last_index(),
                     last_log_term: self.log.last_term(),
                 };
-                let silent: Vec<NodeId> = self.peers().filter(|p| !self.votes.contains(p)).collect();
+                let silent: Vec<NodeId> =
+                    self.peers().filter(|p| !self.votes.contains(p)).collect();
                 for p in silent {
                     self.send(p, msg.clone());
                 }
@@ -639,6 +673,7 @@ impl RaftNode {
             return;
         }
         self.become_follower(ctx, term, Some(from));
+        self.reset_election_timer(ctx);
         let snap = self.log.snapshot_index();
         if prev < snap {
             // Entries up to our snapshot are committed, hence in the
@@ -691,20 +726,39 @@ impl RaftNode {
         self.send(from, ok_reply(t, matched));
     }
 
-    fn on_install_snapshot(&mut self, ctx: &mut Ctx<'_, RaftMsg>, from: NodeId, term: u64, snapshot: Snapshot) {
+    fn on_install_snapshot(
+        &mut self,
+        ctx: &mut Ctx<'_, RaftMsg>,
+        from: NodeId,
+        term: u64,
+        snapshot: Snapshot,
+    ) {
         if term < self.term {
             let t = self.term;
-            self.send(from, RaftMsg::InstallSnapshotReply { term: t, last_index: 0 });
+            self.send(
+                from,
+                RaftMsg::InstallSnapshotReply {
+                    term: t,
+                    last_index: 0,
+                },
+            );
             return;
         }
         self.become_follower(ctx, term, Some(from));
+        self.reset_election_timer(ctx);
         let last_index = snapshot.last_index;
         if last_index > self.commit_index {
             self.install(ctx, snapshot);
             ctx.count("raft.snapshots_installed", 1);
         }
         let t = self.term;
-        self.send(from, RaftMsg::InstallSnapshotReply { term: t, last_index });
+        self.send(
+            from,
+            RaftMsg::InstallSnapshotReply {
+                term: t,
+                last_index,
+            },
+        );
     }
 
     fn install(&mut self, ctx: &mut Ctx<'_, RaftMsg>, snapshot: Snapshot) {
@@ -714,7 +768,11 @@ impl RaftNode {
         if !keeps_suffix {
             // Remove the entries that do not survive first (highest first),
             // so no torn write leaves them after the new snapshot point.
-            persist::remove_entries(ctx.storage(), snapshot.last_index + 1, self.log.last_index());
+            persist::remove_entries(
+                ctx.storage(),
+                snapshot.last_index + 1,
+                self.log.last_index(),
+            );
         }
         persist::save_snapshot(ctx.storage(), &snapshot, old_snap + 1);
         self.log
@@ -732,7 +790,13 @@ impl RaftNode {
         self.snapshot = Some(snapshot);
     }
 
-    fn on_snapshot_reply(&mut self, ctx: &mut Ctx<'_, RaftMsg>, from: NodeId, term: u64, last_index: u64) {
+    fn on_snapshot_reply(
+        &mut self,
+        ctx: &mut Ctx<'_, RaftMsg>,
+        from: NodeId,
+        term: u64,
+        last_index: u64,
+    ) {
         if term > self.term {
             self.become_follower(ctx, term, None);
             return;
@@ -741,7 +805,12 @@ impl RaftNode {
             return;
         }
         self.heard.insert(from);
-        let matched = self.match_index.get(&from).copied().unwrap_or(0).max(last_index);
+        let matched = self
+            .match_index
+            .get(&from)
+            .copied()
+            .unwrap_or(0)
+            .max(last_index);
         self.match_index.insert(from, matched);
         let next = self.next_index.get(&from).copied().unwrap_or(1);
         self.next_index.insert(from, next.max(matched + 1));
@@ -895,7 +964,8 @@ impl Process for RaftNode {
         self.term = durable.hard.term;
         self.voted_for = durable.hard.voted_for;
         if let Some(snap) = durable.snapshot {
-            self.log.reset_to(snap.last_index, snap.last_term, snap.chain);
+            self.log
+                .reset_to(snap.last_index, snap.last_term, snap.chain);
             self.kv = snap.state.clone();
             self.commit_index = snap.last_index;
             self.last_applied = snap.last_index;

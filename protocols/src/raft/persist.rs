@@ -109,16 +109,36 @@ mod tests {
     #[test]
     fn round_trip_skips_covered_entries_and_stops_at_gaps() {
         let mut s = Storage::new();
-        save_hard(&mut s, HardState { term: 3, voted_for: Some(2) });
-        let e = |term| Entry { term, command: Command::Noop };
+        save_hard(
+            &mut s,
+            HardState {
+                term: 3,
+                voted_for: Some(2),
+            },
+        );
+        let e = |term| Entry {
+            term,
+            command: Command::Noop,
+        };
         for i in 1..=5 {
             save_entry(&mut s, i, &e(i));
         }
         save_entry(&mut s, 7, &e(7));
-        let snap = Snapshot { last_index: 2, last_term: 2, chain: 0, state: Default::default() };
+        let snap = Snapshot {
+            last_index: 2,
+            last_term: 2,
+            chain: 0,
+            state: Default::default(),
+        };
         s.write(SNAP, encode(&snap)); // as a torn save_snapshot would leave it
         let d = load(&s).unwrap();
-        assert_eq!(d.hard, HardState { term: 3, voted_for: Some(2) });
+        assert_eq!(
+            d.hard,
+            HardState {
+                term: 3,
+                voted_for: Some(2)
+            }
+        );
         assert_eq!(d.snapshot.unwrap().last_index, 2);
         let terms: Vec<u64> = d.entries.iter().map(|e| e.term).collect();
         assert_eq!(terms, [3, 4, 5]);

@@ -12,7 +12,9 @@ use protocols::raft::{self, Bugs, Checks, ClientConfig, RaftConfig, RaftMsg};
 use protocols::workload::WorkloadSpec;
 use sim_core::history::History;
 use sim_core::rng::{between, chance, stream};
-use sim_core::{CrashMode, Finding, LinkConfig, Nanos, NodeId, NodeStatus, Sim, Topology, MILLIS, SECONDS};
+use sim_core::{
+    CrashMode, Finding, LinkConfig, Nanos, NodeId, NodeStatus, Sim, Topology, MILLIS, SECONDS,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Faults {
@@ -34,6 +36,9 @@ pub enum Faults {
     /// Every action restarts whatever is down and crashes one random
     /// replica: each replica goes down and comes back often, briefly.
     Bounce,
+    /// Replicas 0, 1 and 3, 4 cannot hear each other; replica 2 hears all
+    /// (a bridge) and reboots (crash and restart at once) again and again.
+    Bridge,
 }
 
 #[derive(Debug, Clone)]
@@ -99,7 +104,10 @@ impl RunResult {
     /// The first violation of any kind, as (kind, detail).
     pub fn violation(&self) -> Option<(String, String)> {
         if let Some(f) = &self.finding {
-            return Some((f.kind.clone(), format!("{} at {} ns: {}", f.kind, f.time, f.message)));
+            return Some((
+                f.kind.clone(),
+                format!("{} at {} ns: {}", f.kind, f.time, f.message),
+            ));
         }
         self.non_linearizable
             .as_ref()
@@ -109,6 +117,11 @@ impl RunResult {
 
 pub fn link(faults: Faults) -> LinkConfig {
     let mut link = LinkConfig::default();
+    if faults == Faults::Bridge {
+        // The bridge's traffic is lossy: a leader's first append may not
+        // reach it before a rival candidate asks again for its vote.
+        link.loss = 0.3;
+    }
     if faults == Faults::Unreliable {
         link.loss = 0.1;
         link.duplicate = 0.1;
@@ -120,7 +133,8 @@ pub fn link(faults: Faults) -> LinkConfig {
 
 pub fn run(spec: &RunSpec) -> RunResult {
     let mut sim: Sim<RaftMsg> = Sim::new(spec.seed, link(spec.faults));
-    let (mut raft_cfg, client_cfg) = raft::default_configs(spec.replicas, &spec.workload, spec.bugs);
+    let (mut raft_cfg, client_cfg) =
+        raft::default_configs(spec.replicas, &spec.workload, spec.bugs);
     (spec.tweak)(&mut raft_cfg);
     run_with(spec, &mut sim, raft_cfg, client_cfg)
 }
@@ -139,6 +153,10 @@ pub fn run_with(
         replicas: topology.replicas.clone(),
         clients: topology.clients.clone(),
     };
+    if spec.faults == Faults::Bridge {
+        sim.network_mut().partition(&[0, 1], &[3, 4]);
+        sim.note_fault("bridge 0,1 | 3,4 via 2");
+    }
     let mut t = 0;
     let mut ok = true;
     while ok && t < spec.chaos {
@@ -190,7 +208,7 @@ pub fn linearizability(history: &History) -> Option<String> {
                     let ce = report
                         .counterexamples
                         .first()
-                        .map(|c| format!("{c:?}"))
+                        .map(|c| c.render())
                         .unwrap_or_default();
                     return Some(format!("key {key:?} not linearizable: {ce}"));
                 }
@@ -219,7 +237,11 @@ impl Nemesis {
     }
 
     fn with_status(&self, sim: &Sim<RaftMsg>, status: NodeStatus) -> Vec<NodeId> {
-        self.replicas.iter().copied().filter(|&r| sim.status(r) == status).collect()
+        self.replicas
+            .iter()
+            .copied()
+            .filter(|&r| sim.status(r) == status)
+            .collect()
     }
 
     fn partition(&mut self, sim: &mut Sim<RaftMsg>) {
@@ -285,12 +307,18 @@ impl Nemesis {
                         sim.adjust_clock(n, |c, now| c.set_drift(now, ppm));
                     }
                     60..=84 => {
-                        let jump = between(&mut self.rng, 0, 1_000) as i64 * MILLIS as i64 - 500 * MILLIS as i64;
+                        let jump = between(&mut self.rng, 0, 1_000) as i64 * MILLIS as i64
+                            - 500 * MILLIS as i64;
                         sim.adjust_clock(n, |c, now| c.jump(now, jump));
                     }
                     85..=92 => self.crash(sim),
                     _ => self.restart(sim),
                 }
+            }
+            Faults::Bridge => {
+                // A reboot: crash and restart at one instant.
+                sim.crash(2, CrashMode::LoseUnsynced);
+                sim.restart(2, false);
             }
             Faults::Bounce => {
                 for r in self.with_status(sim, NodeStatus::Down) {
@@ -344,7 +372,9 @@ impl Nemesis {
 
 /// Runs seeds `from..from + count` and returns the first violating one.
 pub fn first_violation(count: u64, make: impl Fn(u64) -> RunSpec) -> Option<(u64, RunResult)> {
-    (0..count).map(|seed| (seed, run(&make(seed)))).find(|(_, r)| r.violation().is_some())
+    (0..count)
+        .map(|seed| (seed, run(&make(seed))))
+        .find(|(_, r)| r.violation().is_some())
 }
 
 /// Seeds to loop over: `RAFT_SEEDS` overrides the default.
