@@ -1,17 +1,29 @@
 //! One driver per protocol. To add a protocol: a module here, and one arm in
 //! [`run_protocol`] and in [`PROTOCOLS`].
 
+mod crdt;
 mod quorum_register;
+mod raft;
 
 use crate::error::InputError;
 use crate::runner::{run_with, RunOptions, RunOutcome};
 use crate::scenario::Scenario;
 
 /// Protocol names a scenario's `protocol` may take, with a one-line description.
-pub const PROTOCOLS: &[(&str, &str)] = &[(
-    "quorum-register",
-    "multi-writer atomic register on majority quorums (ABD), one per key",
-)];
+pub const PROTOCOLS: &[(&str, &str)] = &[
+    (
+        "quorum-register",
+        "multi-writer atomic register on majority quorums (ABD), one per key",
+    ),
+    (
+        "raft",
+        "Raft: elections with pre-vote and check-quorum, snapshots, a key-value store with sessions",
+    ),
+    (
+        "crdt",
+        "state-based grow-only set and counter converging by gossip",
+    ),
+];
 
 /// Runs `scenario` with the driver of its protocol.
 pub fn run_protocol(
@@ -26,16 +38,12 @@ pub fn run_protocol(
             seed,
             options,
         ),
+        "crdt" => run_with(crdt::Crdt::new(scenario)?, scenario, seed, options),
+        "raft" => run_with(raft::Raft::new(scenario)?, scenario, seed, options),
+        // Scenario::validate accepts only names in PROTOCOLS.
         other => Err(InputError::new(
             &scenario.source,
-            format!(
-                "unknown protocol `{other}` (known: {})",
-                PROTOCOLS
-                    .iter()
-                    .map(|(n, _)| *n)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            format!("protocol `{other}` has no driver"),
         )
         .with_field("protocol")),
     }

@@ -1,0 +1,155 @@
+//! Driver of the CRDT replicas (`protocols::crdt`): judged by convergence,
+//! not linearizability (a CRDT promises eventual agreement, not a total order).
+
+use checkers::convergence::{
+    check_convergence, ConvergenceSpec, Counter, GrowOnlySet, ReplicaState,
+};
+use protocols::crdt::{Bugs, Client, CrdtMsg, Replica};
+use serde::Deserialize;
+use serde_json::Value;
+use sim_core::time::duration as dur;
+use sim_core::{History, Nanos, NodeStatus, Sim, Topology, MILLIS, SECONDS};
+
+use crate::driver::{Driver, Verdict};
+use crate::error::InputError;
+use crate::scenario::Scenario;
+
+/// The `[options]` of a crdt scenario.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct Options {
+    /// Anti-entropy interval: each replica gossips its state to one peer this often.
+    #[serde(with = "dur")]
+    gossip: Nanos,
+    /// Clients stop this long before the end, so gossip can quiesce.
+    #[serde(with = "dur")]
+    quiesce: Nanos,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            gossip: 20 * MILLIS,
+            quiesce: SECONDS,
+        }
+    }
+}
+
+pub struct Crdt {
+    bugs: Bugs,
+    options: Options,
+    replicas: Vec<u32>,
+}
+
+impl Crdt {
+    pub fn new(scenario: &Scenario) -> Result<Self, InputError> {
+        let err = |field: &str, m: String| InputError::new(&scenario.source, m).with_field(field);
+        let bugs = Bugs::parse(&scenario.bugs).map_err(|m| err("bugs", m))?;
+        let options: Options = toml::Value::Table(scenario.options.clone())
+            .try_into()
+            .map_err(|e: toml::de::Error| err("options", e.message().to_string()))?;
+        if options.gossip == 0 {
+            return Err(err(
+                "options.gossip",
+                "the gossip interval must be above 0".into(),
+            ));
+        }
+        if options.quiesce >= scenario.duration {
+            return Err(err(
+                "options.quiesce",
+                "quiesce must be shorter than the run".into(),
+            ));
+        }
+        Ok(Self {
+            bugs,
+            options,
+            replicas: Vec::new(),
+        })
+    }
+}
+
+/// The history's operations of one function only (`add` for the set, `incr`
+/// for the counter), so each data type is judged by its own operations.
+fn only(history: &History, f: &str) -> History {
+    History {
+        entries: history
+            .entries
+            .iter()
+            .filter(|e| e.f == f)
+            .cloned()
+            .collect(),
+    }
+}
+
+fn convergence(
+    name: &str,
+    spec: &dyn ConvergenceSpec,
+    states: &[ReplicaState],
+    history: &History,
+) -> Verdict {
+    match check_convergence(spec, states, history) {
+        Err(e) => Verdict::fail(name, format!("malformed history: {e}")),
+        Ok(report) if report.is_ok() => Verdict::pass(name),
+        Ok(report) => Verdict::fail(name, report.violations.join("\n")),
+    }
+}
+
+impl Driver for Crdt {
+    type Msg = CrdtMsg;
+
+    fn build(&mut self, scenario: &Scenario, sim: &mut Sim<CrdtMsg>) -> Topology {
+        let peers: Vec<u32> = (0..scenario.replicas).collect();
+        let (gossip, bugs) = (self.options.gossip, self.bugs);
+        for _ in 0..scenario.replicas {
+            let peers = peers.clone();
+            sim.add_node(move || Replica::new(peers.clone(), gossip, bugs));
+        }
+        let stop_at = scenario.duration - self.options.quiesce;
+        let clients = (0..scenario.workload.clients)
+            .map(|_| {
+                let (replicas, spec) = (peers.clone(), scenario.workload.clone());
+                sim.add_node(move || Client::new(replicas.clone(), spec.clone(), stop_at))
+            })
+            .collect();
+        self.replicas = peers.clone();
+        Topology {
+            replicas: peers,
+            clients,
+        }
+    }
+
+    fn check_end(&mut self, sim: &Sim<CrdtMsg>) -> Vec<Verdict> {
+        let live: Vec<(u32, &Replica)> = self
+            .replicas
+            .iter()
+            .filter(|&&r| sim.status(r) == NodeStatus::Up)
+            .filter_map(|&r| sim.process_as::<Replica>(r).map(|p| (r, p)))
+            .collect();
+        let states = |f: &dyn Fn(&Replica) -> Value| -> Vec<ReplicaState> {
+            live.iter()
+                .map(|(id, p)| ReplicaState::new(format!("n{id}"), f(p)))
+                .collect()
+        };
+        let sets = states(&|p| Value::from(p.state().set.iter().copied().collect::<Vec<u64>>()));
+        let counters = states(&|p| Value::from(p.state().counter()));
+        let history = sim.history();
+        vec![
+            convergence(
+                "convergence (g-set)",
+                &GrowOnlySet,
+                &sets,
+                &only(history, "add"),
+            ),
+            convergence(
+                "convergence (counter)",
+                &Counter,
+                &counters,
+                &only(history, "incr"),
+            ),
+        ]
+    }
+
+    fn model(&self) -> Option<&'static str> {
+        None
+    }
+}
