@@ -10,6 +10,7 @@
 //! `report.html` links them by relative name, so it opens from disk.
 
 mod error;
+mod fault_band;
 mod figure;
 mod font;
 mod html;

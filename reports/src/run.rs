@@ -140,9 +140,11 @@ fn page(run: &RunData) -> String {
         let rows: Vec<Vec<String>> = run
             .faults
             .iter()
-            .map(|f| {
+            .enumerate()
+            .map(|(i, f)| {
                 let nodes: Vec<String> = f.nodes.iter().map(u64::to_string).collect();
                 vec![
+                    (i + 1).to_string(),
                     secs(f.start),
                     end(f.end),
                     escape(&f.kind),
@@ -151,7 +153,11 @@ fn page(run: &RunData) -> String {
                 ]
             })
             .collect();
-        page.table(&["start (s)", "end (s)", "kind", "label", "nodes"], &rows);
+        page.paragraph("Numbered as on the plots.");
+        page.table(
+            &["#", "start (s)", "end (s)", "kind", "label", "nodes"],
+            &rows,
+        );
     }
     if let Some(config) = html::lookup(s, "scenario.faults").filter(|c| !is_empty(c)) {
         page.paragraph("As configured in the scenario:");

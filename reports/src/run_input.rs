@@ -30,12 +30,13 @@ pub struct FaultInterval {
 }
 
 impl FaultInterval {
-    /// The text drawn on the plot: `partition: isolate n2`.
-    pub fn caption(&self) -> String {
+    /// The text drawn on the plot: the label (`isolate n2 for 300ms`), which
+    /// names the kind in words, or else the kind.
+    pub fn caption(&self) -> &str {
         if self.label.is_empty() {
-            self.kind.clone()
+            &self.kind
         } else {
-            format!("{}: {}", self.kind, self.label)
+            &self.label
         }
     }
 }
@@ -156,7 +157,7 @@ mod tests {
         assert_eq!(run.ops.len(), 2);
         assert_eq!(run.ops[0].latency(), Some(4000));
         assert_eq!(run.ops[1].outcome, OpType::Info);
-        assert_eq!(run.faults[0].caption(), "partition: isolate n2");
+        assert_eq!(run.faults[0].caption(), "isolate n2");
         assert_eq!(run.faults[0].end, None);
     }
 

@@ -7,10 +7,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use sim_core::{Nanos, OpType};
 
-use crate::figure::{
-    short_number, text, Drawn, Figure, FAIL, FAULT, FAULT_LABEL, FAULT_OPACITY, INFO, OK,
-};
-use crate::run_input::{FaultInterval, Op, RunData};
+use crate::fault_band::Band;
+use crate::figure::{short_number, text, Drawn, Figure, FAIL, FAULT, FAULT_OPACITY, INFO, OK};
+use crate::run_input::{Op, RunData};
 
 /// Outcomes in legend order, with their colour and name.
 const OUTCOMES: [(OpType, RGBColor, &str); 3] = [
@@ -48,49 +47,19 @@ fn latency_range(ops: &[Op]) -> (f64, f64) {
     ((lo / 1.5).max(1e-4), hi * 1.5)
 }
 
-/// Rows of fault captions above a chart (captions of overlapping faults go
-/// to different rows).
-const CAPTION_ROWS: usize = 3;
-const CAPTION_ROW_HEIGHT: u32 = 16;
+/// Chart layout in pixels: the same numbers place the plotting area and
+/// the fault captions above it.
+const MARGIN: i32 = 12;
+const Y_LABEL_AREA: i32 = 64;
 
-/// The top margin of a chart: room for the fault captions, which sit above
-/// the plotting area so that they hide neither data nor legend.
-fn top_margin(faults: &[FaultInterval]) -> u32 {
-    8 + CAPTION_ROW_HEIGHT * faults.len().min(CAPTION_ROWS) as u32
-}
-
-/// Shades every fault interval over the whole height of a chart, and writes
-/// its caption above the chart at the interval's start.
-fn shade_faults<DB: DrawingBackend, Y: Ranged<ValueType = f64>>(
+/// The captions of `faults` laid out over the plotting area's width.
+fn fault_band<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
-    chart: &ChartContext<'_, DB, Cartesian2d<RangedCoordf64, Y>>,
-    faults: &[FaultInterval],
-    end: Nanos,
-    (y_lo, y_hi): (f64, f64),
-) -> Drawn<DB> {
-    let fill = FAULT.mix(FAULT_OPACITY).filled();
-    for (i, f) in faults.iter().enumerate() {
-        let (x0, x1) = (seconds(f.start), seconds(f.end.unwrap_or(end)));
-        chart
-            .plotting_area()
-            .draw(&Rectangle::new([(x0, y_lo), (x1, y_hi)], fill))?;
-        let (px, top) = chart.backend_coord(&(x0, y_hi));
-        // The first fault's caption on the lowest row, the next one up, ...
-        let rows = faults.len().min(CAPTION_ROWS);
-        let row = (rows - 1 - i % rows) as i32;
-        let y = top - 2 - CAPTION_ROW_HEIGHT as i32 * (row + 1);
-        root.draw(&Text::new(
-            f.caption(),
-            (px + 2, y),
-            text(13).color(&FAULT_LABEL),
-        ))?;
-        // A tick from the caption down to the interval's start.
-        root.draw(&PathElement::new(
-            [(px, y), (px, top)],
-            FAULT_LABEL.stroke_width(1),
-        ))?;
-    }
-    Ok(())
+    run: &RunData,
+) -> Result<Band, DrawingAreaErrorKind<DB::ErrorType>> {
+    let width = root.dim_in_pixel().0 as i32;
+    let plot = (MARGIN + Y_LABEL_AREA, width - MARGIN);
+    Band::layout(root, &run.faults, run.end, plot)
 }
 
 /// Adds a legend entry for the fault shading (a series with no points).
@@ -125,11 +94,12 @@ impl Figure for LatencyPlot<'_> {
         let x_end = seconds(run.end);
         // The title first, then the fault captions' band, then the chart.
         let area = root.titled("Latency of every operation", text(20))?;
+        let band = fault_band(root, run)?;
         let mut chart = ChartBuilder::on(&area)
-            .margin(12)
-            .margin_top(top_margin(&run.faults))
+            .margin(MARGIN)
+            .margin_top(band.height())
             .x_label_area_size(44)
-            .y_label_area_size(64)
+            .y_label_area_size(Y_LABEL_AREA)
             .build_cartesian_2d(0f64..x_end, (lo..hi).log_scale())?;
         chart
             .configure_mesh()
@@ -141,7 +111,7 @@ impl Figure for LatencyPlot<'_> {
             .x_label_formatter(&|x| short_number(*x))
             .y_label_formatter(&|y| short_number(*y))
             .draw()?;
-        shade_faults(root, &chart, &run.faults, run.end, (lo, hi))?;
+        band.draw(root, &chart, &run.faults, run.end, (lo, hi))?;
         for (outcome, colour, name) in OUTCOMES {
             let points: Vec<(f64, f64)> = run
                 .ops
@@ -230,11 +200,12 @@ impl Figure for ThroughputPlot<'_> {
             * 1.4; // headroom above the data for the legend
                    // The title first, then the fault captions' band, then the chart.
         let area = root.titled("Throughput over time", text(20))?;
+        let band = fault_band(root, run)?;
         let mut chart = ChartBuilder::on(&area)
-            .margin(12)
-            .margin_top(top_margin(&run.faults))
+            .margin(MARGIN)
+            .margin_top(band.height())
             .x_label_area_size(44)
-            .y_label_area_size(64)
+            .y_label_area_size(Y_LABEL_AREA)
             .build_cartesian_2d(0f64..seconds(run.end), 0f64..top)?;
         chart
             .configure_mesh()
@@ -246,7 +217,7 @@ impl Figure for ThroughputPlot<'_> {
             .x_label_formatter(&|x| short_number(*x))
             .y_label_formatter(&|y| short_number(*y))
             .draw()?;
-        shade_faults(root, &chart, &run.faults, run.end, (0.0, top))?;
+        band.draw(root, &chart, &run.faults, run.end, (0.0, top))?;
         chart
             .draw_series(LineSeries::new(
                 series.iter().map(|&(t, ok, _)| (t, ok)),
@@ -289,9 +260,9 @@ impl Figure for LatencyCdf<'_> {
         let (lo, hi) = latency_range(&run.ops);
         let mut chart = ChartBuilder::on(root)
             .caption("Latency CDF", text(20))
-            .margin(12)
+            .margin(MARGIN)
             .x_label_area_size(44)
-            .y_label_area_size(64)
+            .y_label_area_size(Y_LABEL_AREA)
             .build_cartesian_2d((lo..hi).log_scale(), 0f64..1.0)?;
         chart
             .configure_mesh()

@@ -163,7 +163,7 @@ fn a_run_renders_valid_plots_and_a_report_with_fault_intervals() {
             .filter(|f| *f == reports::FAULT_FILL_SVG)
             .count();
         assert!(shaded >= 2, "{plot}: {shaded} fault rects among {fills:?}");
-        for caption in ["partition: isolate n2", "crash: crash n1"] {
+        for caption in ["1: isolate n2", "2: crash n1"] {
             assert!(
                 texts.iter().any(|t| t == caption),
                 "{plot}: no `{caption}` in {texts:?}"

@@ -139,7 +139,7 @@ fn a_run_with_faults_draws_shaded_labelled_intervals() {
             2 + 1,
             "two intervals and the legend's swatch: {fills:?}"
         );
-        for label in ["partition: isolate n2", "crash: crash n0"] {
+        for label in ["1: isolate n2", "2: crash n0"] {
             assert!(
                 texts.iter().any(|t| t == label),
                 "no `{label}` in {texts:?}"
