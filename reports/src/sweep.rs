@@ -131,15 +131,20 @@ fn page(data: &SweepData, violations: &ViolationsPlot, metric: &str) -> String {
     );
 
     page.heading("Violations");
-    if violations.counts.is_empty() {
+    if violations.counts.iter().all(|c| c.failing == 0) {
         page.paragraph("None.");
     } else {
         let rows: Vec<Vec<String>> = violations
             .counts
             .iter()
-            .map(|(k, n)| vec![escape(k), n.to_string()])
+            .map(|c| vec![escape(&c.name), c.failing.to_string(), c.seeds.to_string()])
             .collect();
-        page.table(&[violations.what, "failing seeds"], &rows);
+        let seeds = if violations.what == "check" {
+            "seeds"
+        } else {
+            "seeds that ran under it"
+        };
+        page.table(&[violations.what, "failing seeds", seeds], &rows);
     }
 
     page.heading("Failing seeds");

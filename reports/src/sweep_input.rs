@@ -90,14 +90,28 @@ fn fault_kinds(line: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Failing seeds counted by the kinds of fault they ran under (a seed counts
-/// once for each kind; `no faults` for none) when any seed recorded fault
-/// kinds, else by the check that failed. Returns what the bars are
-/// (`fault kind` or `check`) and the counts, sorted by name.
-pub(crate) fn violations(data: &SweepData) -> (&'static str, Vec<(String, u64)>) {
+/// One bar of the violations plot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Category {
+    pub name: String,
+    /// Failing seeds in this category.
+    pub failing: u64,
+    /// All seeds in this category: those that ran under this fault kind, or
+    /// every seed for a check.
+    pub seeds: u64,
+}
+
+/// Seeds counted by the kinds of fault they ran under (a seed counts once
+/// for each kind; `no faults` for none) when any seed recorded fault kinds,
+/// else failing seeds by the check that failed. Returns what the categories
+/// are (`fault kind` or `check`) and the categories, sorted by name.
+pub(crate) fn violations(data: &SweepData) -> (&'static str, Vec<Category>) {
     let by_fault = data.lines.iter().any(|l| !fault_kinds(l).is_empty());
-    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
-    for line in data.failing() {
+    // name -> (failing, seeds)
+    let mut counts: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    let total = data.lines.len() as u64;
+    for line in &data.lines {
+        let failed = !passed(line);
         let keys = if by_fault {
             let kinds = fault_kinds(line);
             if kinds.is_empty() {
@@ -105,15 +119,27 @@ pub(crate) fn violations(data: &SweepData) -> (&'static str, Vec<(String, u64)>)
             } else {
                 kinds
             }
-        } else {
+        } else if failed {
             reasons(line)
+        } else {
+            continue;
         };
         for k in keys {
-            *counts.entry(k).or_default() += 1;
+            let entry = counts.entry(k).or_default();
+            entry.0 += u64::from(failed);
+            entry.1 = if by_fault { entry.1 + 1 } else { total };
         }
     }
     let what = if by_fault { "fault kind" } else { "check" };
-    (what, counts.into_iter().collect())
+    let categories = counts
+        .into_iter()
+        .map(|(name, (failing, seeds))| Category {
+            name,
+            failing,
+            seeds,
+        })
+        .collect();
+    (what, categories)
 }
 
 /// (seed, value, passed) of every seed with a numeric value at dotted `metric`.
@@ -137,6 +163,13 @@ mod tests {
         }
     }
 
+    fn summary(categories: &[Category]) -> Vec<(&str, u64, u64)> {
+        categories
+            .iter()
+            .map(|c| (c.name.as_str(), c.failing, c.seeds))
+            .collect()
+    }
+
     fn line(seed: u64, failed_check: Option<&str>, kinds: &[&str]) -> Value {
         let verdicts = match failed_check {
             Some(c) => {
@@ -156,14 +189,11 @@ mod tests {
             line(3, Some("linearizability"), &[]),
             json!({"seed": 4, "passed": false, "verdicts": [], "finding": {"kind": "runner-panic"}}),
         ]);
-        let (what, counts) = violations(&d);
+        let (what, categories) = violations(&d);
         assert_eq!(what, "check");
         assert_eq!(
-            counts,
-            [
-                ("linearizability".to_string(), 2),
-                ("runner-panic".to_string(), 1)
-            ]
+            summary(&categories),
+            [("linearizability", 2, 4), ("runner-panic", 1, 4)]
         );
     }
 
@@ -175,12 +205,12 @@ mod tests {
             line(3, Some("linearizability"), &[]),
             line(4, None, &["crash"]),
         ]);
-        let (what, counts) = violations(&d);
+        let (what, categories) = violations(&d);
         assert_eq!(what, "fault kind");
-        let expected = [("crash", 1), ("no faults", 1), ("partition", 2)];
-        let expected: Vec<(String, u64)> =
-            expected.iter().map(|(k, n)| (k.to_string(), *n)).collect();
-        assert_eq!(counts, expected);
+        assert_eq!(
+            summary(&categories),
+            [("crash", 1, 2), ("no faults", 1, 1), ("partition", 2, 2)]
+        );
     }
 
     #[test]

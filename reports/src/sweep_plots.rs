@@ -5,17 +5,19 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::figure::{short_number, text, Drawn, Figure, FAIL, OK};
+use crate::sweep_input::Category;
 
 /// Bars of the metric histogram.
 const BINS: usize = 20;
 /// Slots of the violations plot, at least.
 const MIN_SLOTS: usize = 4;
 
-/// `violations`: how many failing seeds fall under each category.
+/// `violations`: how many failing seeds fall under each category, with
+/// "failing / seeds in the category" above each bar.
 pub(crate) struct ViolationsPlot {
     /// What the categories are: `fault kind` or `check`.
     pub what: &'static str,
-    pub counts: Vec<(String, u64)>,
+    pub counts: Vec<Category>,
     pub seeds: usize,
 }
 
@@ -25,7 +27,7 @@ impl Figure for ViolationsPlot {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn<DB> {
-        let failing: u64 = self.counts.iter().map(|(_, n)| n).sum();
+        let failing: u64 = self.counts.iter().map(|c| c.failing).sum();
         let caption = if failing == 0 {
             format!("No violations in {} seeds", self.seeds)
         } else {
@@ -38,12 +40,12 @@ impl Figure for ViolationsPlot {
         let top = self
             .counts
             .iter()
-            .map(|&(_, c)| c)
+            .map(|c| c.failing)
             .max()
             .unwrap_or(1)
             .max(1) as f64
             * 1.15;
-        let names: Vec<&str> = self.counts.iter().map(|(k, _)| k.as_str()).collect();
+        let names: Vec<&str> = self.counts.iter().map(|c| c.name.as_str()).collect();
         let label = |v: &SegmentValue<i32>| match v {
             SegmentValue::CenterOf(i) => i
                 .checked_sub(offset)
@@ -77,13 +79,14 @@ impl Figure for ViolationsPlot {
                     self.counts
                         .iter()
                         .enumerate()
-                        .map(|(i, &(_, c))| (offset + i as i32, c as f64)),
+                        .map(|(i, c)| (offset + i as i32, c.failing as f64)),
                 ),
         )?;
         // The count above each bar: easier to read than the axis.
-        chart.draw_series(self.counts.iter().enumerate().map(|(i, &(_, c))| {
-            let at = (SegmentValue::CenterOf(offset + i as i32), c as f64);
-            EmptyElement::at(at) + Text::new(c.to_string(), (-6, -18), text(13))
+        chart.draw_series(self.counts.iter().enumerate().map(|(i, c)| {
+            let at = (SegmentValue::CenterOf(offset + i as i32), c.failing as f64);
+            let label = format!("{} / {}", c.failing, c.seeds);
+            EmptyElement::at(at) + Text::new(label, (-14, -18), text(13))
         }))?;
         Ok(())
     }

@@ -270,22 +270,14 @@ impl SeedResult {
     }
 }
 
-/// The kinds in `faults_applied`, read through JSON so that this keeps
-/// working whether or not the summary has the field yet.
+/// The kinds of fault applied during the run, sorted, each once.
 fn fault_kinds(summary: &crate::summary::Summary) -> Vec<String> {
-    let Ok(value) = serde_json::to_value(summary) else {
-        return Vec::new();
-    };
-    let mut kinds: Vec<String> = value
-        .get("faults_applied")
-        .and_then(|f| f.as_array())
-        .into_iter()
-        .flatten()
-        .filter_map(|f| f.get("kind")?.as_str().map(String::from))
+    let kinds: std::collections::BTreeSet<&str> = summary
+        .faults_applied
+        .iter()
+        .map(|f| f.kind.as_str())
         .collect();
-    kinds.sort();
-    kinds.dedup();
-    kinds
+    kinds.into_iter().map(String::from).collect()
 }
 
 /// What a sweep produced.
