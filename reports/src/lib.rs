@@ -20,6 +20,7 @@ mod run_plots;
 mod sweep;
 mod sweep_input;
 mod sweep_plots;
+mod timeline;
 
 use std::path::{Path, PathBuf};
 
@@ -27,6 +28,7 @@ pub use error::{ErrorKind, ReportError};
 pub use run::render_run;
 pub use run_input::FaultInterval;
 pub use sweep::{render_sweep, DEFAULT_METRIC};
+pub use timeline::MAX_MESSAGES as TIMELINE_MAX_MESSAGES;
 
 /// The colour fault intervals are shaded with, as it appears in SVG `fill`
 /// attributes (drawn at 30 % opacity).

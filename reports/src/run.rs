@@ -18,13 +18,16 @@ pub fn render_run(dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
     written.extend(figure::write(&LatencyPlot(&run), dir)?);
     written.extend(figure::write(&ThroughputPlot(&run), dir)?);
     written.extend(figure::write(&LatencyCdf(&run), dir)?);
+    let timeline = crate::timeline::render_timeline(dir, &run.summary)?;
     let path = dir.join("report.html");
-    std::fs::write(&path, page(&run)).map_err(|e| ReportError::io(&path, &e))?;
+    std::fs::write(&path, page(&run, timeline.is_some()))
+        .map_err(|e| ReportError::io(&path, &e))?;
+    written.extend(timeline);
     written.push(path);
     Ok(written)
 }
 
-fn page(run: &RunData) -> String {
+fn page(run: &RunData, timeline: bool) -> String {
     let s = &run.summary;
     let name = html::lookup(s, "scenario.name")
         .and_then(Value::as_str)
@@ -131,6 +134,17 @@ fn page(run: &RunData) -> String {
         "Completions per virtual second; faults shaded",
     );
     page.figure("latency-cdf", "Latency CDF by outcome");
+    if timeline {
+        page.heading("Space-time diagram");
+        page.paragraph(&format!(
+            "Messages between nodes over true time (the last {} before the finding or the end); \
+             hover an arrow for its content. <a href=\"timeline.svg\"><img src=\"timeline.svg\" \
+             alt=\"space-time diagram\" style=\"max-width:100%\"></a>",
+            crate::timeline::MAX_MESSAGES
+        ));
+    } else {
+        page.paragraph("Run with <code>--trace</code> for a space-time diagram of the messages.");
+    }
 
     page.heading("Fault schedule");
     if run.faults.is_empty() {

@@ -217,3 +217,39 @@ fn a_plot_that_cannot_be_written_is_exit_2_after_the_run_is_saved() {
         "the run itself is kept"
     );
 }
+
+#[test]
+fn a_traced_run_gets_a_space_time_diagram_ending_at_its_finding() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().to_str().unwrap();
+    let out = clustersim(&[
+        "run",
+        "register-bug-unwrap-missing-key",
+        "--seed",
+        "3",
+        "--trace",
+        "--out",
+        d,
+    ]);
+    assert_eq!(code(&out), 1, "{}", text(&out.stderr));
+    let svg = std::fs::read_to_string(tmp.path().join("timeline.svg")).unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let arrows = doc
+        .descendants()
+        .filter(|n| n.attribute("marker-end").is_some())
+        .count();
+    assert!(arrows > 0, "delivered messages are arrows");
+    assert!(
+        svg.contains("panic: queried key was written before"),
+        "the finding is marked"
+    );
+    assert!(svg.contains(">Query<"), "message types in the legend");
+    let html = std::fs::read_to_string(tmp.path().join("report.html")).unwrap();
+    assert!(html.contains("timeline.svg"));
+    // Without --trace there is no diagram, and the report says how to get one.
+    let plain = tempfile::tempdir().unwrap();
+    run_to(plain.path(), "register-healthy", "1");
+    assert!(!plain.path().join("timeline.svg").exists());
+    let html = std::fs::read_to_string(plain.path().join("report.html")).unwrap();
+    assert!(html.contains("--trace"));
+}
