@@ -12,7 +12,9 @@
 //!
 //! A violation names the interval and who was connected.
 
-use sim_core::{Finding, Nanos, NodeId, NodeStatus, Sim};
+use std::collections::BTreeMap;
+
+use sim_core::{Finding, Nanos, NodeId, NodeStatus, OpType, Sim};
 
 use super::client::RaftClient;
 use super::msg::RaftMsg;
@@ -36,8 +38,14 @@ pub struct LivenessChecker {
     since: Nanos,
     leader_seen: bool,
     clients_seen: bool,
-    /// Answers each connected client had at the interval's start.
-    answered_at_start: Vec<u64>,
+    /// History entries read so far.
+    history_cursor: usize,
+    /// Open invocation time per history process.
+    invoked: BTreeMap<u64, Nanos>,
+    /// Per client node: the latest invocation time of an operation that got
+    /// a definite answer (ok or fail). Counting by invocation time keeps an
+    /// answer already on its way when the interval began from counting.
+    fresh_answer: BTreeMap<NodeId, Nanos>,
     /// Longest time from an interval's start to its leader, for reports.
     leader_delays: Vec<Nanos>,
 }
@@ -59,7 +67,9 @@ impl LivenessChecker {
             since: 0,
             leader_seen: false,
             clients_seen: false,
-            answered_at_start: Vec::new(),
+            history_cursor: 0,
+            invoked: BTreeMap::new(),
+            fresh_answer: BTreeMap::new(),
             leader_delays: Vec::new(),
         }
     }
@@ -174,8 +184,29 @@ impl LivenessChecker {
         Some((group, clients))
     }
 
-    fn answered(sim: &Sim<RaftMsg>, c: NodeId) -> Option<u64> {
-        sim.process_as::<RaftClient>(c).map(RaftClient::answered)
+    /// Reads the history entries recorded since the last look.
+    fn read_history(&mut self, sim: &Sim<RaftMsg>) {
+        let entries = &sim.history().entries;
+        let nodes = u64::from(sim.node_count().max(1));
+        for e in &entries[self.history_cursor.min(entries.len())..] {
+            match e.op_type {
+                OpType::Invoke => {
+                    self.invoked.insert(e.process, e.time);
+                }
+                OpType::Ok | OpType::Fail => {
+                    if let Some(at) = self.invoked.remove(&e.process) {
+                        // A client's history process is `boots * nodes + node`.
+                        let node = (e.process % nodes) as NodeId;
+                        let latest = self.fresh_answer.entry(node).or_insert(0);
+                        *latest = (*latest).max(at);
+                    }
+                }
+                OpType::Info => {
+                    self.invoked.remove(&e.process);
+                }
+            }
+        }
+        self.history_cursor = entries.len();
     }
 
     pub fn check(&mut self, sim: &Sim<RaftMsg>) -> Option<Finding> {
@@ -189,16 +220,9 @@ impl LivenessChecker {
                 self.since = now;
                 self.leader_seen = false;
                 self.clients_seen = false;
-                self.answered_at_start = match &self.group {
-                    Some((_, clients)) => clients
-                        .iter()
-                        .map(|&c| Self::answered(sim, c).unwrap_or(0))
-                        .collect(),
-                    None => Vec::new(),
-                };
             }
         }
-        let (_, clients) = self.group.as_ref()?;
+        let (_, clients) = self.group.clone()?;
         if !self.leader_seen {
             // Connected majorities may overlap (a bridge node): a leader
             // whose term is the highest of any one of them will do.
@@ -221,18 +245,19 @@ impl LivenessChecker {
             }
         }
         if !self.clients_seen {
-            let active: Vec<(usize, NodeId)> = clients
+            self.read_history(sim);
+            let active: Vec<NodeId> = clients
                 .iter()
                 .copied()
-                .enumerate()
-                .filter(|&(_, c)| {
+                .filter(|&c| {
                     sim.process_as::<RaftClient>(c)
                         .is_some_and(|p| !p.finished())
                 })
                 .collect();
-            let progressed = active.iter().any(|&(i, c)| {
-                Self::answered(sim, c).is_some_and(|a| a != self.answered_at_start[i])
-            });
+            let since = self.since;
+            let progressed = active
+                .iter()
+                .any(|c| self.fresh_answer.get(c).is_some_and(|&at| at >= since));
             if progressed || active.is_empty() {
                 self.clients_seen = progressed;
             } else if now - self.since > self.clients_within {

@@ -1,0 +1,126 @@
+//! Driver of Raft (`protocols::raft`): replicas `0..n`, then the clients.
+//!
+//! Scenario `[options]` (all optional; durations in milliseconds):
+//! `election_timeout_min_ms`, `election_timeout_max_ms`, `heartbeat_ms`,
+//! `snapshot_threshold`, `max_batch`, `pre_vote`, `check_quorum` for the
+//! replicas; `max_attempts`, `retry_backoff_ms` for the clients. Unknown
+//! options, wrong types and bad values are input errors naming the field.
+
+use protocols::raft::{
+    self, Bugs, Checks, ClientConfig, RaftConfig, RaftMsg, INVARIANTS, LIVENESS,
+};
+use sim_core::{Finding, NodeId, Sim, Topology, MILLIS};
+
+use crate::driver::Driver;
+use crate::error::InputError;
+use crate::scenario::Scenario;
+
+pub struct Raft {
+    raft: RaftConfig,
+    client: ClientConfig,
+    checks: Option<Checks>,
+    replicas: Vec<NodeId>,
+}
+
+fn option_error(scenario: &Scenario, key: &str, message: impl Into<String>) -> InputError {
+    InputError::new(&scenario.source, message).with_field(format!("options.{key}"))
+}
+
+impl Raft {
+    pub fn new(scenario: &Scenario) -> Result<Self, InputError> {
+        let bugs = Bugs::parse(&scenario.bugs)
+            .map_err(|m| InputError::new(&scenario.source, m).with_field("bugs"))?;
+        let members: Vec<NodeId> = (0..scenario.replicas).collect();
+        let mut raft = RaftConfig::new(members.clone());
+        raft.bugs = bugs;
+        let mut client = ClientConfig::new(members.clone(), scenario.workload.clone());
+        for (key, value) in &scenario.options {
+            let int = || {
+                value
+                    .as_integer()
+                    .filter(|&v| v >= 0)
+                    .map(|v| v as u64)
+                    .ok_or_else(|| {
+                        option_error(
+                            scenario,
+                            key,
+                            format!("{key} must be a non-negative integer, got {value}"),
+                        )
+                    })
+            };
+            let boolean = || {
+                value.as_bool().ok_or_else(|| {
+                    option_error(
+                        scenario,
+                        key,
+                        format!("{key} must be true or false, got {value}"),
+                    )
+                })
+            };
+            match key.as_str() {
+                "election_timeout_min_ms" => raft.election_timeout_min = int()? * MILLIS,
+                "election_timeout_max_ms" => raft.election_timeout_max = int()? * MILLIS,
+                "heartbeat_ms" => raft.heartbeat_interval = int()? * MILLIS,
+                "snapshot_threshold" => raft.snapshot_threshold = int()?,
+                "max_batch" => raft.max_batch = int()? as usize,
+                "pre_vote" => raft.pre_vote = boolean()?,
+                "check_quorum" => raft.check_quorum = boolean()?,
+                "max_attempts" => client.max_attempts = int()?.min(u32::MAX as u64) as u32,
+                "retry_backoff_ms" => client.retry_backoff = int()? * MILLIS,
+                other => {
+                    return Err(option_error(
+                        scenario,
+                        other,
+                        format!(
+                            "raft has no option `{other}` (known: election_timeout_min_ms, \
+                             election_timeout_max_ms, heartbeat_ms, snapshot_threshold, max_batch, \
+                             pre_vote, check_quorum, max_attempts, retry_backoff_ms)"
+                        ),
+                    ))
+                }
+            }
+        }
+        raft.validate()
+            .map_err(|m| InputError::new(&scenario.source, m).with_field("options"))?;
+        client
+            .validate()
+            .map_err(|m| InputError::new(&scenario.source, m).with_field("workload"))?;
+        Ok(Self {
+            raft,
+            client,
+            checks: None,
+            replicas: members,
+        })
+    }
+}
+
+impl Driver for Raft {
+    type Msg = RaftMsg;
+
+    fn build(&mut self, _scenario: &Scenario, sim: &mut Sim<RaftMsg>) -> Topology {
+        // `new` validated both configurations and the runner hands over an
+        // empty simulation, so this cannot fail.
+        let topology = raft::build_cluster(sim, &self.raft, &self.client)
+            .expect("raft configuration validated in Raft::new");
+        self.checks = Some(Checks::new(&topology, &self.raft, &self.client));
+        topology
+    }
+
+    fn check_step(&mut self, sim: &Sim<RaftMsg>) -> Option<Finding> {
+        self.checks.as_mut()?.check(sim)
+    }
+
+    fn invariants(&self) -> Vec<&'static str> {
+        let mut names = INVARIANTS.to_vec();
+        names.push(LIVENESS);
+        names
+    }
+
+    fn leader(&self, sim: &Sim<RaftMsg>) -> Option<NodeId> {
+        raft::leader(sim, &self.replicas)
+    }
+
+    fn model(&self) -> Option<&'static str> {
+        Some("cas-register")
+    }
+}
