@@ -1,3 +1,8 @@
+//! Exploration tools, ignored by default: which fault patterns catch which
+//! bug, how often. `cargo test --release -p protocols --test raft_explore --
+//! --ignored --nocapture`, with `BUGS`, `PROFILES`, `GAPS`, `RAFT_SEEDS`,
+//! `COUNT`, `NOPREVOTE`, `NARROW` as described at `explore_grid`.
+
 mod raft_support;
 use raft_support::*;
 
@@ -68,69 +73,6 @@ fn explore_healthy() {
             "{faults:?}: {bad} violations, {events} events, {:?}",
             t.elapsed()
         );
-    }
-}
-
-#[test]
-#[ignore]
-fn debug_unreliable() {
-    use protocols::raft::{self, RaftMsg};
-    use sim_core::*;
-    let spec = RunSpec::new(1, Faults::Unreliable);
-    let mut sim: Sim<RaftMsg> = Sim::new(1, link(Faults::Unreliable));
-    let (rc, cc) = raft::default_configs(5, &spec.workload, spec.bugs);
-    let topo = raft::build_cluster(&mut sim, &rc, &cc).unwrap();
-    let mut checks = raft::Checks::new(&topo, &rc, &cc);
-    for step in 1..=10 {
-        sim.run_until_checked(step * 500 * MILLIS, |s| checks.check(s));
-        let oks = sim
-            .history()
-            .entries
-            .iter()
-            .filter(|e| e.op_type == OpType::Ok)
-            .count();
-        println!(
-            "t={} events={} oks={oks} leader={:?} counters={:?} finding={:?}",
-            step * 500,
-            sim.events_handled(),
-            raft::leader(&sim, &topo.replicas),
-            sim.counters(),
-            sim.finding()
-        );
-    }
-}
-
-#[test]
-#[ignore]
-fn explore_volatile() {
-    for (gap, prevote) in [
-        ((10, 60), true),
-        ((30, 150), true),
-        ((100, 400), false),
-        ((30, 150), false),
-    ] {
-        for faults in [Faults::Bounce, Faults::Partitions, Faults::Crashes] {
-            let found = first_violation(seeds(200), |seed| {
-                let mut s = RunSpec::new(seed, faults).bugs(&["volatile-vote"]);
-                s.fault_gap = (gap.0 * sim_core::MILLIS, gap.1 * sim_core::MILLIS);
-                if !prevote {
-                    s.tweak = |c| c.pre_vote = false;
-                }
-                s
-            });
-            println!(
-                "gap {gap:?} prevote {prevote} {faults:?}: {:?}",
-                found.map(|(s, r)| (
-                    s,
-                    r.violation()
-                        .unwrap()
-                        .1
-                        .chars()
-                        .take(150)
-                        .collect::<String>()
-                ))
-            );
-        }
     }
 }
 
@@ -214,71 +156,4 @@ fn explore_grid() {
             }
         }
     }
-}
-
-#[test]
-#[ignore]
-fn debug_stuck() {
-    use protocols::raft::{self, RaftMsg, RaftNode};
-    use sim_core::*;
-    let seed: u64 = std::env::var("SEED").unwrap().parse().unwrap();
-    let mut spec = RunSpec::new(seed, profile(&std::env::var("PROFILE").unwrap()));
-    spec.tweak = |c| c.pre_vote = false;
-    spec.chaos = 3 * SECONDS;
-    spec.settle = 0;
-    let mut sim: Sim<RaftMsg> = Sim::new(seed, link(spec.faults));
-    let (mut rc, cc) = raft::default_configs(5, &spec.workload, spec.bugs);
-    (spec.tweak)(&mut rc);
-    let r = run_with(&spec, &mut sim, rc, cc);
-    println!("{:?}", r.violation());
-    sim.network_mut().heal_all();
-    for n in 0..5 {
-        if sim.status(n) == NodeStatus::Down {
-            sim.restart(n, false);
-        }
-    }
-    for step in 0..30 {
-        sim.run_until(3 * SECONDS + step * 50 * MILLIS);
-        let st: Vec<String> = (0..5)
-            .map(|n| {
-                sim.process_as::<RaftNode>(n)
-                    .map(|r| {
-                        format!(
-                            "n{n}:{:?}/t{}/v{:?}/l{:?}/last({},{})",
-                            r.role(),
-                            r.term(),
-                            r.voted_for(),
-                            r.leader_hint(),
-                            r.log().last_index(),
-                            r.log().last_term()
-                        )
-                    })
-                    .unwrap_or("down".into())
-            })
-            .collect();
-        println!("{} {}", 3000 + step * 50, st.join(" "));
-    }
-}
-
-#[test]
-#[ignore]
-fn debug_bridge() {
-    use protocols::raft::{self, RaftMsg, RaftNode};
-    use sim_core::*;
-    let seed: u64 = std::env::var("SEED").unwrap().parse().unwrap();
-    let mut spec = RunSpec::new(seed, Faults::Bridge).bugs(&["volatile-vote"]);
-    spec.tweak = |c| c.election_timeout_max = c.election_timeout_min + 10 * MILLIS;
-    spec.fault_gap = (10 * MILLIS, 60 * MILLIS);
-    spec.chaos = 600 * MILLIS;
-    spec.settle = 0;
-    let mut sim: Sim<RaftMsg> = Sim::new(seed, link(spec.faults));
-    sim.set_trace_output(Box::new(
-        std::fs::File::create("/tmp/bridge-trace.jsonl").unwrap(),
-    ));
-    let (mut rc, cc) = raft::default_configs(5, &spec.workload, spec.bugs);
-    (spec.tweak)(&mut rc);
-    let r = run_with(&spec, &mut sim, rc, cc);
-    println!("{:?}", r.violation());
-    let _ = sim.finish_trace();
-    let _ = RaftNode::boot;
 }
