@@ -141,29 +141,66 @@ pub fn render_timeline(dir: &Path, summary: &Value) -> Result<Option<PathBuf>, R
     Ok(Some(path))
 }
 
-/// The window shown: from the send of the `MAX_MESSAGES`-th message before
-/// the end (the finding, if any) to that end.
-fn window(trace: &Trace, finding: Option<u64>) -> (u64, u64) {
-    let end = finding.unwrap_or(trace.last).max(1);
+/// When and what went wrong: the finding that stopped the run, else the
+/// earliest failed check that knows when its violation shows.
+fn violation(summary: &Value) -> Option<(u64, String)> {
+    if let Some(f) = summary.get("finding").filter(|f| !f.is_null()) {
+        let t = f.get("time").and_then(Value::as_u64)?;
+        return Some((t, format!("{}: {}", text(f, "kind"), text(f, "message"))));
+    }
+    summary
+        .get("verdicts")?
+        .as_array()?
+        .iter()
+        .filter(|v| v.get("result").and_then(Value::as_str) == Some("fail"))
+        .filter_map(|v| {
+            let t = v.get("time").and_then(Value::as_u64)?;
+            let detail = text(v, "detail");
+            let first = detail.lines().next().unwrap_or_default();
+            Some((t, format!("{} violated: {first}", text(v, "check"))))
+        })
+        .min_by_key(|(t, _)| *t)
+}
+
+/// The window shown: the last [`MAX_MESSAGES`] messages before the end (the
+/// violation, if any), stretched back to the two faults or crashes before it
+/// when that stays under four times as many messages: a bug usually shows
+/// some time after the faults that caused it.
+fn window(trace: &Trace, violation: Option<u64>) -> (u64, u64) {
+    let end = violation.unwrap_or(trace.last).max(1);
     let sends: Vec<u64> = trace
         .sends
         .values()
         .map(|s| s.t)
         .filter(|&t| t <= end)
         .collect();
-    let start = if sends.len() > MAX_MESSAGES {
+    let mut start = if sends.len() > MAX_MESSAGES {
         sends[sends.len() - MAX_MESSAGES]
     } else {
         0
     };
+    let mut disruptions: Vec<u64> = trace
+        .faults
+        .iter()
+        .map(|(t, _)| *t)
+        .chain(trace.crashes.iter().map(|(t, _)| *t))
+        .chain(trace.pauses.iter().map(|(t, _, _)| *t))
+        .filter(|&t| t < start)
+        .collect();
+    disruptions.sort_unstable();
+    if let Some(&earlier) = disruptions.iter().rev().nth(1).or(disruptions.last()) {
+        let shown = sends.iter().filter(|&&t| t >= earlier).count();
+        if shown <= 4 * MAX_MESSAGES {
+            start = earlier.saturating_sub((end - earlier) / 50);
+        }
+    }
     let start = start.min(end.saturating_sub(1));
     // A little air after the end, so the last arrows are visible.
     (start, end + (end - start) / 50 + 1)
 }
 
 fn draw(trace: &Trace, summary: &Value) -> String {
-    let finding = summary.get("finding").filter(|f| !f.is_null());
-    let finding_time = finding.and_then(|f| f.get("time")).and_then(Value::as_u64);
+    let (finding_time, finding_label) = violation(summary).unzip();
     let (start, end) = window(trace, finding_time);
     let replicas = summary
         .pointer("/cluster/replicas")
@@ -282,9 +319,8 @@ fn draw(trace: &Trace, summary: &Value) -> String {
             escape(what)
         );
     }
-    if let (Some(t), Some(f)) = (finding_time, finding) {
+    if let (Some(t), Some(label)) = (finding_time, finding_label) {
         let fx = x(t);
-        let label = format!("{}: {}", text(f, "kind"), text(f, "message"));
         let _ = writeln!(
             s,
             r##"<line x1="{fx:.1}" y1="{:.1}" x2="{fx:.1}" y2="{:.1}" stroke="#d62728" stroke-width="2"/>"##,
@@ -430,6 +466,24 @@ mod tests {
                 &serde_json::json!({"cluster": {"replicas": [0, 1], "clients": [2]}})
             )
         );
+    }
+
+    #[test]
+    fn the_window_stretches_back_to_the_faults_before_the_violation() {
+        let mut t = Trace::default();
+        for i in 0..1000u64 {
+            t.add(&serde_json::json!({"ev": "send", "t": i * 10, "from": 0, "to": 1, "id": i, "msg": "M"}));
+        }
+        t.add(&serde_json::json!({"ev": "crash", "t": 1_000, "node": 1, "lost_writes": 0}));
+        t.add(&serde_json::json!({"ev": "crash", "t": 2_000, "node": 0, "lost_writes": 0}));
+        let (start, _) = window(&t, Some(5_000));
+        assert!(start <= 1_000 && start > 900, "{start}");
+        // A fault too far back (more than 4x the messages) is not reached for.
+        for i in 1000..2000u64 {
+            t.add(&serde_json::json!({"ev": "send", "t": i * 10, "from": 0, "to": 1, "id": i, "msg": "M"}));
+        }
+        let (start, _) = window(&t, Some(19_990));
+        assert_eq!(start, (1999 - MAX_MESSAGES as u64) * 10 + 10);
     }
 
     #[test]

@@ -384,7 +384,11 @@ fn print_summary(outcome: &RunOutcome, dir: &Path, wall: std::time::Duration) {
         } else {
             format!("  {}", first_line(&v.detail))
         };
-        println!("check        {mark:<7} {}{detail}", v.check);
+        let at = v
+            .time
+            .map(|t| format!(" (shows at {:.6} s)", t as f64 / 1e9))
+            .unwrap_or_default();
+        println!("check        {mark:<7} {}{detail}{at}", v.check);
     }
     println!("fingerprint  {}", s.fingerprint);
     println!("written to   {}", dir.display());

@@ -19,6 +19,10 @@ pub struct Verdict {
     pub result: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub detail: String,
+    /// True time at which the violation shows, when the check knows it (for
+    /// linearizability: when the operation that cannot be placed completed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<sim_core::Nanos>,
 }
 
 impl Verdict {
@@ -27,6 +31,7 @@ impl Verdict {
             check: check.into(),
             result: "pass".into(),
             detail: String::new(),
+            time: None,
         }
     }
 
@@ -35,6 +40,7 @@ impl Verdict {
             check: check.into(),
             result: "fail".into(),
             detail: detail.into(),
+            time: None,
         }
     }
 
@@ -43,7 +49,14 @@ impl Verdict {
             check: check.into(),
             result: "unknown".into(),
             detail: detail.into(),
+            time: None,
         }
+    }
+
+    /// The same verdict, placed at true time `time`.
+    pub fn at(mut self, time: Option<sim_core::Nanos>) -> Self {
+        self.time = time;
+        self
     }
 
     pub fn failed(&self) -> bool {

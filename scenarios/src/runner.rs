@@ -160,12 +160,12 @@ fn linearizability(model: &str, history: &History, budget: u64) -> Verdict {
                 report.unknown_reason.unwrap_or_default()
             )),
             checkers::Verdict::NotLinearizable => {
-                let detail = report
-                    .counterexamples
-                    .first()
+                let first = report.counterexamples.first();
+                let detail = first
                     .map(|c| c.render())
                     .unwrap_or_else(|| "not linearizable".into());
-                return Verdict::fail(CHECK, format!("{label}{detail}"));
+                let shows_at = first.and_then(|c| c.unplaceable.complete_time);
+                return Verdict::fail(CHECK, format!("{label}{detail}")).at(shows_at);
             }
         }
     }
