@@ -1,13 +1,12 @@
-//! Exploration tools, ignored by default: which fault patterns catch which
-//! bug, how often. `cargo test --release -p protocols --test raft_explore --
-//! --ignored --nocapture`, with `BUGS`, `PROFILES`, `GAPS`, `RAFT_SEEDS`,
+//! Exploration tools (not tests): which fault patterns catch which bug, how
+//! often. `cargo run --release -p protocols --example raft_explore -- NAME`,
+//! NAME one of the functions below, with `BUGS`, `PROFILES`, `GAPS`, `RAFT_SEEDS`,
 //! `COUNT`, `NOPREVOTE`, `NARROW` as described at `explore_grid`.
 
+#[path = "../tests/raft_support/mod.rs"]
 mod raft_support;
 use raft_support::*;
 
-#[test]
-#[ignore]
 fn explore_bugs() {
     let bugs = std::env::var("BUGS")
         .unwrap_or("vote-without-log-check,figure8,volatile-vote,bad-majority,no-dedup".into());
@@ -40,8 +39,6 @@ fn explore_bugs() {
     }
 }
 
-#[test]
-#[ignore]
 fn explore_healthy() {
     for faults in [
         Faults::None,
@@ -92,8 +89,6 @@ fn profile(name: &str) -> Faults {
 
 /// BUGS=a,b PROFILES=x,y GAPS=10-60,30-150 RAFT_SEEDS=n: first catching seed per cell
 /// (BUGS=none: count violations of the correct protocol instead).
-#[test]
-#[ignore]
 fn explore_grid() {
     let bugs = std::env::var("BUGS").unwrap_or("none".into());
     let profiles = std::env::var("PROFILES").unwrap_or("partitions".into());
@@ -155,5 +150,15 @@ fn explore_grid() {
                 }
             }
         }
+    }
+}
+
+fn main() {
+    let which = std::env::args().nth(1).unwrap_or_default();
+    match which.as_str() {
+        "explore_bugs" => explore_bugs(),
+        "explore_healthy" => explore_healthy(),
+        "explore_grid" => explore_grid(),
+        _ => eprintln!("usage: raft_explore explore_bugs|explore_healthy|explore_grid"),
     }
 }
