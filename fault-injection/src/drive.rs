@@ -137,6 +137,8 @@ struct State {
     n: u32,
     /// Nodes partitions act on when none are named.
     pool: Vec<NodeId>,
+    /// The clients, for partitions that put them on one side.
+    clients: Vec<NodeId>,
     base_links: Vec<LinkConfig>,
     base_cuts: Vec<bool>,
     /// Partitions in force: action → cut links.
@@ -249,6 +251,7 @@ impl State {
         Self {
             n,
             pool: resolve::pool(topology),
+            clients: topology.clients.clone(),
             base_links,
             base_cuts,
             cuts: BTreeMap::new(),
@@ -411,6 +414,24 @@ impl State {
                 }
                 None => (
                     "isolate leader: no leader, nothing isolated".into(),
+                    vec![],
+                    None,
+                ),
+            },
+            Fault::IsolateLeaderWithClients => match observer.leader(sim).filter(|&x| x < self.n) {
+                Some(x) => {
+                    let mut side: Vec<NodeId> = vec![x];
+                    side.extend(self.clients.iter().copied().filter(|&c| c < self.n));
+                    let rest: Vec<NodeId> = self.pool.iter().copied().filter(|&n| n != x).collect();
+                    self.partition(sim, i, group_cuts(&[&side, &rest]));
+                    (
+                        format!("isolate leader {} with the clients", label::node(x)),
+                        side,
+                        Some(Undo::Cuts),
+                    )
+                }
+                None => (
+                    "isolate leader with clients: no leader, nothing isolated".into(),
                     vec![],
                     None,
                 ),

@@ -59,11 +59,13 @@ pub enum GenKind {
     ClockDrift,
     ClockJump,
     Byzantine,
+    /// Last, so that adding it shifted no other kind's stream.
+    IsolateLeaderWithClients,
 }
 
 impl GenKind {
     /// Every kind, in the fixed order their random streams are drawn.
-    pub const ALL: [GenKind; 19] = [
+    pub const ALL: [GenKind; 20] = [
         GenKind::PartitionHalves,
         GenKind::PartitionMajority,
         GenKind::Isolate,
@@ -83,6 +85,7 @@ impl GenKind {
         GenKind::ClockDrift,
         GenKind::ClockJump,
         GenKind::Byzantine,
+        GenKind::IsolateLeaderWithClients,
     ];
 }
 
@@ -475,6 +478,9 @@ impl Placer<'_> {
                 .filter(|&x| fits(&[x], 0))
                 .map(|x| (Fault::Isolate { node: Some(x) }, vec![x], 0)),
             GenKind::IsolateLeader => fits(&[], 1).then_some((Fault::IsolateLeader, vec![], 1)),
+            GenKind::IsolateLeaderWithClients => {
+                fits(&[], 1).then_some((Fault::IsolateLeaderWithClients, vec![], 1))
+            }
             GenKind::Bridge if n >= 3 => (0..PARTITION_TRIES).find_map(|_| {
                 let (a, b, x) = resolve::bridge(&self.pool, rng);
                 let small = a.clone();

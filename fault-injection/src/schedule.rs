@@ -76,6 +76,11 @@ pub enum Fault {
     /// The replica that leads when the action applies (asked of the
     /// [`crate::Observer`]), cut off from the other replicas.
     IsolateLeader,
+    /// The leader cut off from the other replicas with every client on its
+    /// side: the clients keep talking to a leader that can no longer commit,
+    /// while the majority elects a new one that hears no client (the
+    /// situation of the Raft paper's Figure 8).
+    IsolateLeaderWithClients,
     /// Two sides that cannot hear each other, and one `bridge` node that hears
     /// and is heard by both.
     Bridge {
@@ -203,6 +208,7 @@ impl Fault {
             Fault::PartitionMajority { .. } => "partition_majority",
             Fault::Isolate { .. } => "isolate",
             Fault::IsolateLeader => "isolate_leader",
+            Fault::IsolateLeaderWithClients => "isolate_leader_with_clients",
             Fault::Bridge { .. } => "bridge",
             Fault::Ring { .. } => "ring",
             Fault::OneWay { .. } => "one_way",
@@ -279,7 +285,7 @@ impl Fault {
                 add("node", node.as_slice());
                 add("behavior.peers", behavior.peers());
             }
-            Fault::IsolateLeader | Fault::Heal => {}
+            Fault::IsolateLeader | Fault::IsolateLeaderWithClients | Fault::Heal => {}
         }
         out
     }

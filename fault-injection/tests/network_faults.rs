@@ -479,3 +479,36 @@ fn a_protocol_that_does_not_check_lets_corruption_through_undetected() {
         "every corrupted note reached the protocol altered"
     );
 }
+
+#[test]
+fn isolate_leader_with_clients_keeps_the_clients_on_the_old_leaders_side() {
+    let config = fault_injection::FaultConfig::from_toml(
+        "[faults]\nschedule = [ { at_ms = 10, duration_ms = 10, kind = \"isolate_leader_with_clients\" } ]",
+    )
+    .unwrap();
+    // Nodes 0..3 are replicas and 3..5 clients; the leader is node 0.
+    let (mut sim, _, log) = cluster(1, 5, false);
+    let topology = Topology {
+        replicas: vec![0, 1, 2],
+        clients: vec![3, 4],
+    };
+    let schedule = config.schedule(&topology, ms(40), 1).unwrap();
+    let applied = fault_injection::drive(
+        &mut sim,
+        &schedule,
+        &topology,
+        ms(40),
+        &mut common::Watch::default(),
+    );
+    assert_eq!(applied[0].kind, "isolate_leader_with_clients");
+    assert_eq!(applied[0].nodes, [0, 3, 4]);
+    assert!(applied[0]
+        .label
+        .starts_with("isolate leader n0 with the clients"));
+    let (side, rest) = ([0, 3, 4], [1, 2]);
+    assert_cut(&log, &side, &rest, ms(10), ms(21));
+    assert_cut(&log, &rest, &side, ms(10), ms(21));
+    assert_flows(&log, &side, &side, ms(10), ms(21));
+    assert_flows(&log, &rest, &rest, ms(10), ms(21));
+    assert_flows(&log, &ALL5, &ALL5, ms(21), ms(40));
+}

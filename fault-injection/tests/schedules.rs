@@ -267,7 +267,7 @@ fn faulty(fault: &Fault) -> (Vec<NodeId>, usize) {
             0,
         ),
         Fault::OneWay { from: Some(f), .. } => (f.clone(), 0),
-        Fault::IsolateLeader => (vec![], 1),
+        Fault::IsolateLeader | Fault::IsolateLeaderWithClients => (vec![], 1),
         Fault::Ring { .. } => (vec![], 99),
         _ => (vec![], 0),
     }
