@@ -37,6 +37,20 @@ pub(crate) trait Figure {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn<DB>;
 }
 
+/// Draws the legend box of `chart`'s labelled series, the same on every plot.
+pub(crate) fn draw_legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> Drawn<DB> {
+    chart
+        .configure_series_labels()
+        .label_font(text(13))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .position(position)
+        .draw()
+}
+
 /// The text style of titles, axes and labels at `size` pixels.
 pub(crate) fn text(size: u32) -> TextStyle<'static> {
     (font::FAMILY, size).into_font().into()

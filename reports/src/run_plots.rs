@@ -8,7 +8,9 @@ use plotters::prelude::*;
 use sim_core::{Nanos, OpType};
 
 use crate::fault_band::Band;
-use crate::figure::{short_number, text, Drawn, Figure, FAIL, FAULT, FAULT_OPACITY, INFO, OK};
+use crate::figure::{
+    draw_legend, short_number, text, Drawn, Figure, FAIL, FAULT, FAULT_OPACITY, INFO, OK,
+};
 use crate::run_input::{Op, RunData};
 
 /// Outcomes in legend order, with their colour and name.
@@ -146,14 +148,7 @@ impl Figure for LatencyPlot<'_> {
         if !run.faults.is_empty() {
             fault_legend(&mut chart)?;
         }
-        chart
-            .configure_series_labels()
-            .label_font(text(13))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()?;
-        Ok(())
+        draw_legend(&mut chart, SeriesLabelPosition::UpperRight)
     }
 }
 
@@ -235,14 +230,7 @@ impl Figure for ThroughputPlot<'_> {
         if !run.faults.is_empty() {
             fault_legend(&mut chart)?;
         }
-        chart
-            .configure_series_labels()
-            .label_font(text(13))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()?;
-        Ok(())
+        draw_legend(&mut chart, SeriesLabelPosition::UpperRight)
     }
 }
 
@@ -308,13 +296,6 @@ impl Figure for LatencyCdf<'_> {
                     PathElement::new([(x - 8, y), (x + 8, y)], colour.stroke_width(2))
                 });
         }
-        chart
-            .configure_series_labels()
-            .label_font(text(13))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::LowerRight)
-            .draw()?;
-        Ok(())
+        draw_legend(&mut chart, SeriesLabelPosition::LowerRight)
     }
 }

@@ -4,7 +4,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::figure::{short_number, text, Drawn, Figure, FAIL, OK};
+use crate::figure::{draw_legend, short_number, text, Drawn, Figure, FAIL, OK};
 use crate::sweep_input::Category;
 
 /// Bars of the metric histogram.
@@ -194,14 +194,7 @@ impl Figure for MetricHistogram {
                 .filter(|(_, (p, f))| p + f > 0)
                 .map(|(i, &(p, f))| Rectangle::new(bar(i, 0, p + f), WHITE.stroke_width(1))),
         )?;
-        chart
-            .configure_series_labels()
-            .label_font(text(13))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()?;
-        Ok(())
+        draw_legend(&mut chart, SeriesLabelPosition::UpperRight)
     }
 }
 

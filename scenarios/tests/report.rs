@@ -2,25 +2,13 @@
 //! `report DIR` re-renders a run or a sweep, fault intervals are shaded and
 //! labelled, and a failure to write is exit 2.
 
+mod common;
+use common::*;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
-
-fn clustersim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_clustersim"))
-        .args(args)
-        .output()
-        .expect("clustersim runs")
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exited, not killed")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 const SHORT: &str = "duration=\"1s\"";
 

@@ -1,21 +1,10 @@
 //! `clustersim shrink`: a failing run shrunk to the faults that matter,
 //! written as a run that replays; `run --faults` replays a schedule.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
+use common::*;
 
 use serde_json::Value;
-
-fn clustersim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_clustersim"))
-        .args(args)
-        .output()
-        .expect("clustersim runs")
-}
-
-fn summary(dir: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
-}
 
 #[test]
 fn a_failing_run_shrinks_to_fewer_faults_that_still_fail_and_replay() {

@@ -3,26 +3,14 @@
 //! failing seeds listed with the command that replays them, and a panicking
 //! runner recorded as a failure of its seed while the sweep goes on.
 
+mod common;
+use common::*;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use scenarios::sweep::{self, SeedRange, Shard, SweepPlan, RUNNER_PANIC};
 use serde_json::Value;
-
-fn clustersim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_clustersim"))
-        .args(args)
-        .output()
-        .expect("clustersim runs")
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exited, not killed")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 /// Keeps each seed's run short: the sweep is what is under test.
 const SHORT: &str = "duration=\"1s\"";

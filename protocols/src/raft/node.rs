@@ -302,6 +302,22 @@ impl RaftNode {
         }
     }
 
+    /// The common start of a leader's handling of a follower's answer: a
+    /// higher term ends this leadership; an answer from another term, or to a
+    /// node that no longer leads, is stale. Otherwise the follower is noted as
+    /// heard (check-quorum) and the answer is to be handled: `true`.
+    fn leader_hears(&mut self, ctx: &mut Ctx<'_, RaftMsg>, from: NodeId, term: u64) -> bool {
+        if term > self.term {
+            self.become_follower(ctx, term, None);
+            return false;
+        }
+        if self.role != Role::Leader || term != self.term {
+            return false;
+        }
+        self.heard.insert(from);
+        true
+    }
+
     /// Adopts `term` (if newer) and follows `leader` (if known).
     fn become_follower(&mut self, ctx: &mut Ctx<'_, RaftMsg>, term: u64, leader: Option<NodeId>) {
         if term > self.term {
@@ -557,14 +573,9 @@ impl RaftNode {
         conflict_term: Option<u64>,
         conflict_index: u64,
     ) {
-        if term > self.term {
-            self.become_follower(ctx, term, None);
+        if !self.leader_hears(ctx, from, term) {
             return;
         }
-        if self.role != Role::Leader || term != self.term {
-            return;
-        }
-        self.heard.insert(from);
         let last = self.log.last_index();
         let matched = self.match_index.get(&from).copied().unwrap_or(0);
         let next = self.next_index.get(&from).copied().unwrap_or(1);
@@ -797,14 +808,9 @@ impl RaftNode {
         term: u64,
         last_index: u64,
     ) {
-        if term > self.term {
-            self.become_follower(ctx, term, None);
+        if !self.leader_hears(ctx, from, term) {
             return;
         }
-        if self.role != Role::Leader || term != self.term {
-            return;
-        }
-        self.heard.insert(from);
         let matched = self
             .match_index
             .get(&from)
