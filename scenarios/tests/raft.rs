@@ -58,6 +58,7 @@ fn the_other_correct_raft_scenarios_pass() {
         "raft-leader-isolation",
         "raft-unreliable",
         "raft-clock-pauses",
+        "raft-swarm",
     ] {
         for seed in 0..10 {
             let o = run_seed(name, seed);
