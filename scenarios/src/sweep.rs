@@ -15,7 +15,6 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -397,19 +396,10 @@ fn run_one<F>(seed: u64, scenario: &str, run_seed: &F) -> SeedResult
 where
     F: Fn(u64) -> Result<RunOutcome, InputError>,
 {
-    match catch_unwind(AssertUnwindSafe(|| run_seed(seed))) {
+    match sim_core::panics::catch(|| run_seed(seed)) {
         Ok(Ok(outcome)) => SeedResult::of(seed, &outcome),
         Ok(Err(e)) => SeedResult::broken(seed, scenario, RUNNER_ERROR, e.to_string()),
-        Err(payload) => {
-            let message = if let Some(s) = payload.downcast_ref::<&str>() {
-                (*s).to_string()
-            } else if let Some(s) = payload.downcast_ref::<String>() {
-                s.clone()
-            } else {
-                "panic with a non-string payload".to_string()
-            };
-            SeedResult::broken(seed, scenario, RUNNER_PANIC, message)
-        }
+        Err(message) => SeedResult::broken(seed, scenario, RUNNER_PANIC, message),
     }
 }
 

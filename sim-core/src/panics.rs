@@ -31,16 +31,18 @@ pub fn install_hook() {
     });
 }
 
-/// Runs `f` with the hook silenced for this thread.
-pub(crate) fn quietly<T>(f: impl FnOnce() -> T) -> T {
+/// Runs `f`; a panic inside it is caught, kept off stderr, and returned as
+/// its message with the location it was raised at.
+pub fn catch<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    install_hook();
     let was = INSIDE.with(|i| i.replace(true));
-    let out = f();
+    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
     INSIDE.with(|i| i.set(was));
-    out
+    out.map_err(describe)
 }
 
 /// The panic's message, with its location when the hook saw it.
-pub(crate) fn describe(payload: Box<dyn std::any::Any + Send>) -> String {
+fn describe(payload: Box<dyn std::any::Any + Send>) -> String {
     let message = if let Some(s) = payload.downcast_ref::<&str>() {
         (*s).to_string()
     } else if let Some(s) = payload.downcast_ref::<String>() {

@@ -1,7 +1,5 @@
 //! The simulator: the event loop that drives processes through the kernel.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
-
 use serde::{Deserialize, Serialize};
 
 use crate::byzantine::SendInterceptor;
@@ -185,13 +183,11 @@ impl<M: Message> Sim<M> {
             kernel: &mut self.kernel,
             node,
         };
-        let result =
-            panics::quietly(|| catch_unwind(AssertUnwindSafe(|| f(process.as_mut(), &mut ctx))));
+        let result = panics::catch(|| f(process.as_mut(), &mut ctx));
         crate::logging::clear_current();
         match result {
             Ok(()) => self.processes[node as usize] = Some(process),
-            Err(payload) => {
-                let message = panics::describe(payload);
+            Err(message) => {
                 let t = self.kernel.now;
                 self.kernel.recorder.record::<M>(TraceEvent::Panic {
                     t,
