@@ -36,21 +36,13 @@ pub struct Bugs {
 
 impl Bugs {
     pub fn parse(names: &[String]) -> Result<Self, String> {
-        let mut bugs = Bugs::default();
-        for name in names {
-            match name.as_str() {
-                "replace-merge" => bugs.replace_merge = true,
-                "sum-merge" => bugs.sum_merge = true,
-                "no-sync" => bugs.no_sync = true,
-                other => {
-                    return Err(format!(
-                        "unknown bug `{other}` for crdt (known: {})",
-                        BUGS.join(", ")
-                    ))
-                }
-            }
-        }
-        Ok(bugs)
+        let [replace_merge, sum_merge, no_sync] =
+            crate::bug_names::switched_on("crdt", names, BUGS)?;
+        Ok(Bugs {
+            replace_merge,
+            sum_merge,
+            no_sync,
+        })
     }
 }
 

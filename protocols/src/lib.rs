@@ -1,6 +1,7 @@
 //! Protocols that run as simulated nodes. Each module holds a replica, its
 //! client, its invariants and its known-bug variants.
 
+pub mod bug_names;
 pub mod crdt;
 pub mod quorum_register;
 pub mod raft;

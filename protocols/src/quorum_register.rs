@@ -68,21 +68,13 @@ pub struct Bugs {
 impl Bugs {
     /// Parses bug names; an unknown name is an error that lists the known ones.
     pub fn parse(names: &[String]) -> Result<Self, String> {
-        let mut bugs = Bugs::default();
-        for name in names {
-            match name.as_str() {
-                "no-write-back" => bugs.no_write_back = true,
-                "no-sync" => bugs.no_sync = true,
-                "unwrap-missing-key" => bugs.unwrap_missing_key = true,
-                other => {
-                    return Err(format!(
-                        "unknown bug `{other}` for quorum-register (known: {})",
-                        BUGS.join(", ")
-                    ))
-                }
-            }
-        }
-        Ok(bugs)
+        let [no_write_back, no_sync, unwrap_missing_key] =
+            crate::bug_names::switched_on("quorum-register", names, BUGS)?;
+        Ok(Bugs {
+            no_write_back,
+            no_sync,
+            unwrap_missing_key,
+        })
     }
 }
 
