@@ -5,4 +5,5 @@ pub mod bug_names;
 pub mod crdt;
 pub mod quorum_register;
 pub mod raft;
+pub mod redlock;
 pub mod workload;

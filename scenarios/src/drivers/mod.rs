@@ -4,6 +4,7 @@
 mod crdt;
 mod quorum_register;
 mod raft;
+mod redlock;
 
 use crate::error::InputError;
 use crate::runner::{run_with, RunOptions, RunOutcome};
@@ -23,6 +24,10 @@ pub const PROTOCOLS: &[(&str, &str)] = &[
         "crdt",
         "state-based grow-only set and counter converging by gossip",
     ),
+    (
+        "redlock",
+        "Redlock: a lease lock over independent lock servers, judged as a mutex",
+    ),
 ];
 
 /// Runs `scenario` with the driver of its protocol.
@@ -40,6 +45,7 @@ pub fn run_protocol(
         ),
         "crdt" => run_with(crdt::Crdt::new(scenario)?, scenario, seed, options),
         "raft" => run_with(raft::Raft::new(scenario)?, scenario, seed, options),
+        "redlock" => run_with(redlock::Redlock::new(scenario)?, scenario, seed, options),
         // Scenario::validate accepts only names in PROTOCOLS.
         other => Err(InputError::new(
             &scenario.source,

@@ -1,0 +1,93 @@
+//! Driver of Redlock (`protocols::redlock`): its history is judged as a mutex.
+
+use protocols::redlock::{Bugs, Client, ClientConfig, LockMsg, Server};
+use serde::Deserialize;
+use sim_core::time::duration as dur;
+use sim_core::{Nanos, Sim, Topology, MILLIS};
+
+use crate::driver::Driver;
+use crate::error::InputError;
+use crate::scenario::Scenario;
+
+/// The `[options]` of a redlock scenario.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct Options {
+    #[serde(with = "dur")]
+    ttl: Nanos,
+    #[serde(with = "dur")]
+    hold: Nanos,
+    /// Clock-drift allowance; by default 1% of the ttl plus 2 ms.
+    #[serde(default, with = "dur")]
+    drift: Nanos,
+    #[serde(with = "dur")]
+    timeout: Nanos,
+    #[serde(with = "dur")]
+    backoff: Nanos,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            ttl: 100 * MILLIS,
+            hold: 30 * MILLIS,
+            drift: 0,
+            timeout: 50 * MILLIS,
+            backoff: 20 * MILLIS,
+        }
+    }
+}
+
+pub struct Redlock {
+    cfg: ClientConfig,
+}
+
+impl Redlock {
+    pub fn new(scenario: &Scenario) -> Result<Self, InputError> {
+        let err = |field: &str, m: String| InputError::new(&scenario.source, m).with_field(field);
+        let bugs = Bugs::parse(&scenario.bugs).map_err(|m| err("bugs", m))?;
+        let o: Options = toml::Value::Table(scenario.options.clone())
+            .try_into()
+            .map_err(|e: toml::de::Error| err("options", e.message().to_string()))?;
+        if o.ttl == 0 || o.timeout == 0 {
+            return Err(err("options.ttl", "ttl and timeout must be above 0".into()));
+        }
+        let drift = if o.drift == 0 {
+            o.ttl / 100 + 2 * MILLIS
+        } else {
+            o.drift
+        };
+        Ok(Self {
+            cfg: ClientConfig {
+                servers: (0..scenario.replicas).collect(),
+                ttl: o.ttl,
+                drift,
+                hold: o.hold,
+                timeout: o.timeout,
+                backoff: o.backoff,
+                bugs,
+            },
+        })
+    }
+}
+
+impl Driver for Redlock {
+    type Msg = LockMsg;
+
+    fn build(&mut self, scenario: &Scenario, sim: &mut Sim<LockMsg>) -> Topology {
+        let replicas = (0..scenario.replicas)
+            .map(|_| sim.add_node(Server::default))
+            .collect();
+        let clients = (0..scenario.workload.clients)
+            .map(|_| {
+                let cfg = self.cfg.clone();
+                sim.add_node(move || Client::new(cfg.clone()))
+            })
+            .collect();
+        Topology { replicas, clients }
+    }
+
+    fn model(&self) -> Option<&'static str> {
+        Some("lock")
+    }
+}

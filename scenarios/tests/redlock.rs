@@ -1,0 +1,51 @@
+//! Redlock judged as a mutex: safe on a healthy cluster, and broken — as its
+//! critics showed — by process pauses and clock jumps, which the checker sees.
+
+use scenarios::catalogue;
+use scenarios::runner::{run, RunOptions};
+
+fn failed_checks(name: &str, seed: u64, sets: &[&str]) -> Vec<String> {
+    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+    let scenario = catalogue::resolve(name, &sets).unwrap();
+    let outcome = run(&scenario, seed, &RunOptions::default()).unwrap();
+    let s = outcome.summary;
+    s.verdicts
+        .iter()
+        .filter(|v| v.failed())
+        .map(|v| v.check.clone())
+        .collect()
+}
+
+/// The first seed in `1..=limit` at which `name` fails, and what failed.
+fn first_failure(name: &str, limit: u64, sets: &[&str]) -> Option<(u64, Vec<String>)> {
+    (1..=limit).find_map(|seed| {
+        let failed = failed_checks(name, seed, sets);
+        (!failed.is_empty()).then_some((seed, failed))
+    })
+}
+
+#[test]
+fn a_healthy_cluster_keeps_mutual_exclusion_through_server_crashes_and_loss() {
+    assert_eq!(first_failure("redlock-healthy", 10, &[]), None);
+}
+
+#[test]
+fn client_pauses_longer_than_the_lease_break_mutual_exclusion() {
+    let (seed, failed) = first_failure("redlock-client-pauses", 10, &[]).expect("caught");
+    assert_eq!(failed, ["linearizability"]);
+    // The pauses are the cause: without them the same seed is safe.
+    assert!(failed_checks("redlock-client-pauses", seed, &["faults.schedule=[]"]).is_empty());
+}
+
+#[test]
+fn server_clock_jumps_break_mutual_exclusion() {
+    let (_, failed) = first_failure("redlock-clock-jumps", 20, &[]).expect("caught");
+    assert_eq!(failed, ["linearizability"]);
+}
+
+#[test]
+fn skipping_the_validity_check_is_caught() {
+    let (seed, failed) = first_failure("redlock-bug-no-validity-check", 5, &[]).expect("caught");
+    assert_eq!(failed, ["linearizability"]);
+    assert!(failed_checks("redlock-bug-no-validity-check", seed, &["bugs=[]"]).is_empty());
+}
