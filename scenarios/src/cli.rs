@@ -354,6 +354,13 @@ fn print_summary(outcome: &RunOutcome, dir: &Path, wall: std::time::Duration) {
         "messages     {} sent, {} delivered, {} dropped, {} duplicated, {} corrupted",
         m.sent, m.delivered, m.dropped, m.duplicated, m.corrupted
     );
+    let c = &s.corruption;
+    if c.injected > 0 {
+        println!(
+            "corruption   {} injected: {} delivered, {} detected, {} undetected, {} dropped",
+            c.injected, c.delivered, c.detected, c.undetected, c.dropped
+        );
+    }
     println!(
         "operations   {} invoked: {} ok, {} fail, {} info; {:.1} ok/s",
         s.ops.invoked, s.ops.ok, s.ops.fail, s.ops.info, s.throughput

@@ -64,7 +64,10 @@ pub fn run_with<D: Driver>(
         &schedule,
         &topology,
         scenario.duration,
-        &mut DriverObserver(&mut driver),
+        &mut DriverObserver {
+            driver: &mut driver,
+            max_events: scenario.checks.max_events,
+        },
     );
     sim.finish_trace()
         .map_err(|e| InputError::new("trace", format!("writing the trace failed: {e}")))?;
@@ -73,12 +76,13 @@ pub fn run_with<D: Driver>(
     let finding = sim.finding().cloned();
     let stopped_by = finding.as_ref().map(|f| f.kind.as_str());
     verdicts.push(match finding.as_ref().filter(|f| f.kind == "panic") {
-        Some(f) => Verdict::fail("no-panic", f.message.clone()),
+        Some(f) => Verdict::fail("no-panic", f.message.clone()).at(Some(f.time)),
         None => Verdict::pass("no-panic"),
     });
-    for name in driver.invariants() {
+    let invariants = driver.invariants();
+    for &name in &invariants {
         verdicts.push(match &finding {
-            Some(f) if f.kind == name => Verdict::fail(name, f.message.clone()),
+            Some(f) if f.kind == name => Verdict::fail(name, f.message.clone()).at(Some(f.time)),
             // A run stopped early by another finding did not see this one out.
             Some(_) => Verdict::unknown(
                 name,
@@ -86,6 +90,14 @@ pub fn run_with<D: Driver>(
             ),
             None => Verdict::pass(name),
         });
+    }
+    // A finding that is neither a panic nor a watched invariant (the event
+    // budget, say) is a failed check of its own.
+    if let Some(f) = finding
+        .as_ref()
+        .filter(|f| f.kind != "panic" && !invariants.contains(&f.kind.as_str()))
+    {
+        verdicts.push(Verdict::fail(&f.kind, f.message.clone()).at(Some(f.time)));
     }
     if finding.is_none() {
         verdicts.extend(driver.check_end(&sim));
@@ -112,16 +124,32 @@ pub fn run_with<D: Driver>(
     })
 }
 
-/// Lets the fault driver ask the protocol's driver for invariants and the leader.
-struct DriverObserver<'a, D>(&'a mut D);
+/// Lets the fault driver ask the protocol's driver for invariants and the
+/// leader, and stops a run that exceeds its event budget.
+struct DriverObserver<'a, D> {
+    driver: &'a mut D,
+    max_events: u64,
+}
 
 impl<D: Driver> Observer<D::Msg> for DriverObserver<'_, D> {
     fn check(&mut self, sim: &Sim<D::Msg>) -> Option<sim_core::Finding> {
-        self.0.check_step(sim)
+        if sim.events_handled() > self.max_events {
+            return Some(sim_core::Finding {
+                kind: "event-budget".into(),
+                time: sim.now(),
+                node: None,
+                message: format!(
+                    "more than {} events by {:.6} s of virtual time: a livelock, or raise checks.max_events",
+                    self.max_events,
+                    sim.now() as f64 / 1e9
+                ),
+            });
+        }
+        self.driver.check_step(sim)
     }
 
     fn leader(&self, sim: &Sim<D::Msg>) -> Option<sim_core::NodeId> {
-        self.0.leader(sim)
+        self.driver.leader(sim)
     }
 }
 

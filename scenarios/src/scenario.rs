@@ -75,6 +75,10 @@ pub struct Checks {
     pub linearizability: bool,
     /// Search steps the linearizability checker may take before it answers `unknown`.
     pub linearizability_budget: u64,
+    /// Events a run may handle: a protocol that livelocks (messages bouncing
+    /// at one instant, timers re-armed at zero delay) is stopped with an
+    /// `event-budget` finding instead of running for ever.
+    pub max_events: u64,
 }
 
 impl Default for Checks {
@@ -82,6 +86,7 @@ impl Default for Checks {
         Self {
             linearizability: true,
             linearizability_budget: 20_000_000,
+            max_events: 50_000_000,
         }
     }
 }

@@ -451,3 +451,28 @@ fn bad_fault_schedules_exit_2_naming_the_action_and_field() {
         assert!(err.contains(line), "names line {line}: {err}");
     }
 }
+
+#[test]
+fn a_run_past_its_event_budget_is_stopped_with_a_finding() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().to_str().unwrap();
+    let out = clustersim(&[
+        "run",
+        "register-healthy",
+        "--set",
+        "checks.max_events=5000",
+        "--out",
+        d,
+    ]);
+    assert_eq!(code(&out), 1, "{}", text(&out.stdout));
+    let s = summary(tmp.path());
+    assert_eq!(s["finding"]["kind"], "event-budget");
+    let v = s["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["check"] == "event-budget")
+        .unwrap();
+    assert_eq!(v["result"], "fail");
+    assert!(s["events"]["handled"].as_u64().unwrap() <= 5001);
+}

@@ -59,6 +59,7 @@ fn the_other_correct_raft_scenarios_pass() {
         "raft-unreliable",
         "raft-clock-pauses",
         "raft-swarm",
+        "raft-corruption",
     ] {
         for seed in 0..10 {
             let o = run_seed(name, seed);
@@ -124,6 +125,36 @@ fn bug_bad_majority_scenario_is_caught() {
 #[test]
 fn bug_no_dedup_scenario_is_caught() {
     first_catch("raft-bug-no-dedup", &["linearizability"]);
+}
+
+#[test]
+fn bug_no_checksum_scenario_is_caught() {
+    first_catch(
+        "raft-bug-no-checksum",
+        &[
+            "log-matching",
+            "leader-completeness",
+            "state-machine-safety",
+            "election-safety",
+            "linearizability",
+            "no-panic",
+        ],
+    );
+}
+
+#[test]
+fn checksums_catch_every_corrupted_message_that_arrives() {
+    for seed in 0..5 {
+        let o = run_seed("raft-corruption", seed);
+        let c = &o.summary.corruption;
+        assert!(o.summary.passed, "seed {seed}: {:?}", failures(&o));
+        assert!(
+            c.delivered > 20,
+            "seed {seed}: corruption reached the nodes: {c:?}"
+        );
+        assert_eq!(c.detected, c.delivered, "seed {seed}: {c:?}");
+        assert_eq!(c.undetected, 0);
+    }
 }
 
 #[test]

@@ -30,15 +30,19 @@ pub enum Bug {
     /// requests by (session, sequence number): a retried write can apply
     /// twice, the second time after the client saw it complete.
     NoDedup,
+    /// Messages are not checked against their checksum: a bit flipped in
+    /// flight (a term, an index, an entry's term) is believed.
+    NoChecksum,
 }
 
 impl Bug {
-    pub const ALL: [Bug; 5] = [
+    pub const ALL: [Bug; 6] = [
         Bug::VoteWithoutLogCheck,
         Bug::Figure8,
         Bug::VolatileVote,
         Bug::BadMajority,
         Bug::NoDedup,
+        Bug::NoChecksum,
     ];
 
     /// The name used in scenario files (`bugs = ["figure8"]`).
@@ -49,6 +53,7 @@ impl Bug {
             Bug::VolatileVote => "volatile-vote",
             Bug::BadMajority => "bad-majority",
             Bug::NoDedup => "no-dedup",
+            Bug::NoChecksum => "no-checksum",
         }
     }
 

@@ -13,7 +13,7 @@ use serde_json::Value;
 use sim_core::{Ctx, Nanos, NodeId, OpId, OpType, Process, TimerId, MILLIS};
 
 use super::kv::Outcome;
-use super::msg::RaftMsg;
+use super::msg::{RaftMsg, Rpc};
 use crate::workload::{ClientOp, WorkloadSpec};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -155,11 +155,11 @@ impl RaftClient {
         let (seq, op) = (cur.seq, cur.op);
         ctx.send(
             target,
-            RaftMsg::ClientRequest {
+            RaftMsg::seal(Rpc::ClientRequest {
                 session: self.session,
                 seq,
                 op,
-            },
+            }),
         );
         let timeout = self.cfg.workload.timeout();
         self.arm(ctx, timeout, TIMEOUT, seq);
@@ -263,9 +263,12 @@ impl Process for RaftClient {
     }
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, RaftMsg>, from: NodeId, msg: RaftMsg) {
+        let Some(msg) = msg.open(ctx, true) else {
+            return;
+        };
         match msg {
-            RaftMsg::ClientReply { seq, outcome } => self.on_reply(ctx, from, seq, outcome),
-            RaftMsg::NotLeader { seq, leader } => self.on_not_leader(ctx, from, seq, leader),
+            Rpc::ClientReply { seq, outcome } => self.on_reply(ctx, from, seq, outcome),
+            Rpc::NotLeader { seq, leader } => self.on_not_leader(ctx, from, seq, leader),
             _ => {}
         }
     }

@@ -30,7 +30,7 @@ pub use bugs::{Bug, Bugs};
 pub use client::{ClientConfig, RaftClient};
 pub use invariants::{SafetyChecker, INVARIANTS};
 pub use liveness::{LivenessChecker, LIVENESS};
-pub use msg::RaftMsg;
+pub use msg::{RaftMsg, Rpc};
 pub use node::{RaftConfig, RaftNode, Role};
 
 use sim_core::{Finding, Nanos, NodeId, NodeStatus, Sim, Topology};

@@ -1,8 +1,11 @@
 //! What Raft nodes and their clients say to each other, and what the log holds.
 
+use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sim_core::fingerprint::StableHasher;
-use sim_core::{Message, NodeId};
+use sim_core::integrity::{checksum, flip_random_bit, CORRUPT_DETECTED};
+use sim_core::rng::SimRng;
+use sim_core::{Ctx, Message, NodeId};
 
 use super::kv::{KvState, Outcome};
 use crate::workload::ClientOp;
@@ -49,8 +52,9 @@ pub struct Snapshot {
     pub state: KvState,
 }
 
+/// One Raft RPC (or client request/answer), before it is put on the wire.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum RaftMsg {
+pub enum Rpc {
     /// Pre-vote (dissertation §9.6): "would you vote for me in `term`?" —
     /// asked before a real election, changing no one's term.
     PreVote {
@@ -113,6 +117,97 @@ pub enum RaftMsg {
     },
 }
 
-// A corrupted Raft message is dropped (as a failed checksum would drop it):
-// the default `corrupt` returns false.
-impl Message for RaftMsg {}
+impl Rpc {
+    /// The numbers a bit flip can hit: terms, indices, sequence numbers, the
+    /// terms of carried entries and the values clients write.
+    fn numbers(&mut self) -> Vec<&mut u64> {
+        match self {
+            Rpc::PreVote {
+                term,
+                last_log_index,
+                last_log_term,
+            }
+            | Rpc::RequestVote {
+                term,
+                last_log_index,
+                last_log_term,
+            } => {
+                vec![term, last_log_index, last_log_term]
+            }
+            Rpc::PreVoteReply { term, .. } | Rpc::RequestVoteReply { term, .. } => vec![term],
+            Rpc::AppendEntries {
+                term,
+                prev_log_index,
+                prev_log_term,
+                entries,
+                leader_commit,
+            } => {
+                let mut n: Vec<&mut u64> = vec![term, prev_log_index, prev_log_term, leader_commit];
+                n.extend(entries.iter_mut().map(|e| &mut e.term));
+                n
+            }
+            Rpc::AppendEntriesReply {
+                term,
+                match_index,
+                conflict_index,
+                ..
+            } => {
+                vec![term, match_index, conflict_index]
+            }
+            Rpc::InstallSnapshot { term, snapshot, .. } => {
+                vec![term, &mut snapshot.last_index, &mut snapshot.last_term]
+            }
+            Rpc::InstallSnapshotReply { term, last_index } => vec![term, last_index],
+            Rpc::ClientRequest { session, seq, op } => {
+                let mut n: Vec<&mut u64> = vec![session, seq];
+                match op {
+                    ClientOp::Write { value, .. } => n.push(value),
+                    ClientOp::Cas { expected, new, .. } => n.extend([expected, new]),
+                    ClientOp::Read { .. } => {}
+                }
+                n
+            }
+            Rpc::ClientReply { seq, .. } | Rpc::NotLeader { seq, .. } => vec![seq],
+        }
+    }
+}
+
+/// What travels on the wire: an RPC and a checksum over it. A bit flipped in
+/// flight lands in the RPC (or in the checksum); the receiver recomputes the
+/// checksum and drops what does not match, counting it as detected. The
+/// `no-checksum` bug skips that check, and the corrupted number is believed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RaftMsg {
+    pub rpc: Rpc,
+    pub sum: u64,
+}
+
+impl RaftMsg {
+    pub fn seal(rpc: Rpc) -> Self {
+        let sum = checksum(&rpc);
+        Self { rpc, sum }
+    }
+
+    /// The RPC if its checksum holds (or if `verify` is off); a corrupted one
+    /// is counted and dropped.
+    pub fn open(self, ctx: &mut Ctx<'_, RaftMsg>, verify: bool) -> Option<Rpc> {
+        if verify && checksum(&self.rpc) != self.sum {
+            ctx.count(CORRUPT_DETECTED, 1);
+            return None;
+        }
+        Some(self.rpc)
+    }
+}
+
+impl Message for RaftMsg {
+    fn corrupt(&mut self, rng: &mut SimRng) -> bool {
+        let mut numbers = self.rpc.numbers();
+        // One more slot for the checksum itself.
+        let pick = rng.next_u64() % (numbers.len() as u64 + 1);
+        match numbers.get_mut(pick as usize) {
+            Some(n) => flip_random_bit(n, rng),
+            None => flip_random_bit(&mut self.sum, rng),
+        }
+        true
+    }
+}

@@ -23,7 +23,7 @@ use sim_core::{Ctx, Nanos, NodeId, Process, TimerId, MILLIS};
 use super::bugs::{Bug, Bugs};
 use super::kv::{KvState, Outcome};
 use super::log::RaftLog;
-use super::msg::{Command, Entry, RaftMsg, Snapshot};
+use super::msg::{Command, Entry, RaftMsg, Rpc, Snapshot};
 use super::persist::{self, HardState};
 
 /// The tunables of a Raft cluster. Durations are in local nanoseconds.
@@ -157,7 +157,7 @@ pub struct RaftNode {
     election_timer: Option<TimerId>,
     heartbeat_timer: Option<TimerId>,
     quorum_timer: Option<TimerId>,
-    outbox: Vec<(NodeId, RaftMsg)>,
+    outbox: Vec<(NodeId, Rpc)>,
     /// Set if durable state could not be read: the node then stays silent.
     broken: Option<String>,
     // Verification ghosts, read by the invariant checker only.
@@ -245,7 +245,7 @@ impl RaftNode {
         self.cfg.members.iter().copied().filter(move |&p| p != me)
     }
 
-    fn send(&mut self, to: NodeId, msg: RaftMsg) {
+    fn send(&mut self, to: NodeId, msg: Rpc) {
         self.outbox.push((to, msg));
     }
 
@@ -255,7 +255,7 @@ impl RaftNode {
             ctx.storage().sync();
         }
         for (to, msg) in std::mem::take(&mut self.outbox) {
-            ctx.send(to, msg);
+            ctx.send(to, RaftMsg::seal(msg));
         }
     }
 
@@ -354,7 +354,7 @@ impl RaftNode {
         if self.cfg.pre_vote {
             self.role = Role::PreCandidate;
             self.votes = BTreeSet::from([self.id]);
-            let msg = RaftMsg::PreVote {
+            let msg = Rpc::PreVote {
                 term: self.term + 1,
                 last_log_index: self.log.last_index(),
                 last_log_term: self.log.last_term(),
@@ -370,7 +370,7 @@ impl RaftNode {
         }
     }
 
-    fn broadcast(&mut self, msg: RaftMsg) {
+    fn broadcast(&mut self, msg: Rpc) {
         let peers: Vec<NodeId> = self.peers().collect();
         for p in peers {
             self.send(p, msg.clone());
@@ -384,7 +384,7 @@ impl RaftNode {
         self.role = Role::Candidate;
         self.leader = None;
         self.votes = BTreeSet::from([self.id]);
-        let msg = RaftMsg::RequestVote {
+        let msg = Rpc::RequestVote {
             term: self.term,
             last_log_index: self.log.last_index(),
             last_log_term: self.log.last_term(),
@@ -413,7 +413,7 @@ impl RaftNode {
         let reply_term = if granted { term } else { self.term };
         self.send(
             from,
-            RaftMsg::PreVoteReply {
+            Rpc::PreVoteReply {
                 term: reply_term,
                 granted,
             },
@@ -456,7 +456,7 @@ impl RaftNode {
             let t = self.term;
             self.send(
                 from,
-                RaftMsg::RequestVoteReply {
+                Rpc::RequestVoteReply {
                     term: t,
                     granted: false,
                 },
@@ -474,7 +474,7 @@ impl RaftNode {
             self.reset_election_timer(ctx);
         }
         let t = self.term;
-        self.send(from, RaftMsg::RequestVoteReply { term: t, granted });
+        self.send(from, Rpc::RequestVoteReply { term: t, granted });
     }
 
     fn on_request_vote_reply(
@@ -543,7 +543,7 @@ impl RaftNode {
         if next <= self.log.snapshot_index() {
             if let Some(snapshot) = self.snapshot.clone() {
                 let term = self.term;
-                self.send(peer, RaftMsg::InstallSnapshot { term, snapshot });
+                self.send(peer, Rpc::InstallSnapshot { term, snapshot });
                 return;
             }
         }
@@ -552,7 +552,7 @@ impl RaftNode {
             return; // unreachable: prev is at or above the snapshot point
         };
         let entries = self.log.entries_from(next, self.cfg.max_batch);
-        let msg = RaftMsg::AppendEntries {
+        let msg = Rpc::AppendEntries {
             term: self.term,
             prev_log_index: prev,
             prev_log_term: prev_term,
@@ -632,7 +632,7 @@ impl RaftNode {
         match self.role {
             Role::Leader => self.replicate_all(),
             Role::Candidate => {
-                let msg = RaftMsg::RequestVote {
+                let msg = Rpc::RequestVote {
                     term: self.term,
                     last_log_index: self.log.last_index(),
                     last_log_term: self.log.last_term(),
@@ -748,7 +748,7 @@ impl RaftNode {
             let t = self.term;
             self.send(
                 from,
-                RaftMsg::InstallSnapshotReply {
+                Rpc::InstallSnapshotReply {
                     term: t,
                     last_index: 0,
                 },
@@ -765,7 +765,7 @@ impl RaftNode {
         let t = self.term;
         self.send(
             from,
-            RaftMsg::InstallSnapshotReply {
+            Rpc::InstallSnapshotReply {
                 term: t,
                 last_index,
             },
@@ -854,7 +854,7 @@ impl RaftNode {
                 let outcome = self.kv.apply(session, seq, &op, dedup);
                 ctx.count("raft.applied_commands", 1);
                 if self.role == Role::Leader && outcome != Outcome::Stale {
-                    self.send(client, RaftMsg::ClientReply { seq, outcome });
+                    self.send(client, Rpc::ClientReply { seq, outcome });
                 }
             }
         }
@@ -891,14 +891,14 @@ impl RaftNode {
     ) {
         if self.role != Role::Leader {
             let leader = self.leader;
-            self.send(client, RaftMsg::NotLeader { seq, leader });
+            self.send(client, Rpc::NotLeader { seq, leader });
             return;
         }
         if !self.cfg.bugs.has(Bug::NoDedup) {
             match self.kv.cached(session, seq) {
                 Some(Outcome::Stale) => return,
                 Some(outcome) => {
-                    self.send(client, RaftMsg::ClientReply { seq, outcome });
+                    self.send(client, Rpc::ClientReply { seq, outcome });
                     return;
                 }
                 None => {}
@@ -932,8 +932,8 @@ impl RaftNode {
     }
 }
 
-fn ok_reply(term: u64, match_index: u64) -> RaftMsg {
-    RaftMsg::AppendEntriesReply {
+fn ok_reply(term: u64, match_index: u64) -> Rpc {
+    Rpc::AppendEntriesReply {
         term,
         success: true,
         match_index,
@@ -942,8 +942,8 @@ fn ok_reply(term: u64, match_index: u64) -> RaftMsg {
     }
 }
 
-fn fail_reply(term: u64, conflict_index: u64, conflict_term: Option<u64>) -> RaftMsg {
-    RaftMsg::AppendEntriesReply {
+fn fail_reply(term: u64, conflict_index: u64, conflict_term: Option<u64>) -> Rpc {
+    Rpc::AppendEntriesReply {
         term,
         success: false,
         match_index: 0,
@@ -989,24 +989,26 @@ impl Process for RaftNode {
         if self.broken.is_some() {
             return;
         }
+        let verify = !self.cfg.bugs.has(Bug::NoChecksum);
+        let Some(msg) = msg.open(ctx, verify) else {
+            return;
+        };
         match msg {
-            RaftMsg::PreVote {
+            Rpc::PreVote {
                 term,
                 last_log_index,
                 last_log_term,
             } => self.on_pre_vote(from, term, last_log_index, last_log_term),
-            RaftMsg::PreVoteReply { term, granted } => {
-                self.on_pre_vote_reply(ctx, from, term, granted)
-            }
-            RaftMsg::RequestVote {
+            Rpc::PreVoteReply { term, granted } => self.on_pre_vote_reply(ctx, from, term, granted),
+            Rpc::RequestVote {
                 term,
                 last_log_index,
                 last_log_term,
             } => self.on_request_vote(ctx, from, term, last_log_index, last_log_term),
-            RaftMsg::RequestVoteReply { term, granted } => {
+            Rpc::RequestVoteReply { term, granted } => {
                 self.on_request_vote_reply(ctx, from, term, granted)
             }
-            RaftMsg::AppendEntries {
+            Rpc::AppendEntries {
                 term,
                 prev_log_index,
                 prev_log_term,
@@ -1021,7 +1023,7 @@ impl Process for RaftNode {
                 entries,
                 leader_commit,
             ),
-            RaftMsg::AppendEntriesReply {
+            Rpc::AppendEntriesReply {
                 term,
                 success,
                 match_index,
@@ -1036,17 +1038,17 @@ impl Process for RaftNode {
                 conflict_term,
                 conflict_index,
             ),
-            RaftMsg::InstallSnapshot { term, snapshot } => {
+            Rpc::InstallSnapshot { term, snapshot } => {
                 self.on_install_snapshot(ctx, from, term, snapshot)
             }
-            RaftMsg::InstallSnapshotReply { term, last_index } => {
+            Rpc::InstallSnapshotReply { term, last_index } => {
                 self.on_snapshot_reply(ctx, from, term, last_index)
             }
-            RaftMsg::ClientRequest { session, seq, op } => {
+            Rpc::ClientRequest { session, seq, op } => {
                 self.on_client_request(ctx, from, session, seq, op)
             }
             // Meant for clients; a replica ignores them.
-            RaftMsg::ClientReply { .. } | RaftMsg::NotLeader { .. } => {}
+            Rpc::ClientReply { .. } | Rpc::NotLeader { .. } => {}
         }
         self.flush(ctx);
     }

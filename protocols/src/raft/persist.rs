@@ -64,8 +64,19 @@ pub fn remove_entries(storage: &mut Storage, from: u64, to: u64) {
 /// skips).
 pub fn save_snapshot(storage: &mut Storage, snapshot: &Snapshot, covered_from: u64) {
     storage.write(SNAP, encode(snapshot));
-    for index in covered_from..=snapshot.last_index {
-        storage.delete(&log_key(index));
+    // Delete the log entries that exist in the covered range, not every index
+    // of the range: a corrupted `last_index` may be astronomically large.
+    let covered: Vec<String> = storage
+        .scan(LOG_PREFIX)
+        .filter(|(key, _)| {
+            key[LOG_PREFIX.len()..]
+                .parse::<u64>()
+                .is_ok_and(|i| (covered_from..=snapshot.last_index).contains(&i))
+        })
+        .map(|(key, _)| key.to_string())
+        .collect();
+    for key in covered {
+        storage.delete(&key);
     }
 }
 
