@@ -354,6 +354,10 @@ fn print_summary(outcome: &RunOutcome, dir: &Path, wall: std::time::Duration) {
         "messages     {} sent, {} delivered, {} dropped, {} duplicated, {} corrupted",
         m.sent, m.delivered, m.dropped, m.duplicated, m.corrupted
     );
+    if !s.stats.is_empty() {
+        let stats: Vec<String> = s.stats.iter().map(|(k, v)| format!("{k} {v:.3}")).collect();
+        println!("stats        {}", stats.join(", "));
+    }
     let c = &s.corruption;
     if c.injected > 0 {
         println!(

@@ -89,6 +89,12 @@ pub trait Driver {
         Vec::new()
     }
 
+    /// Protocol measurements for `summary.json` (`stats`), by name, e.g. how
+    /// long elections took.
+    fn stats(&self, _sim: &Sim<Self::Msg>) -> Vec<(String, f64)> {
+        Vec::new()
+    }
+
     /// The node that leads now, for faults that target the leader.
     fn leader(&self, _sim: &Sim<Self::Msg>) -> Option<NodeId> {
         None

@@ -117,6 +117,7 @@ pub fn run_with<D: Driver>(
     summary.corruption = fault_injection::corruption_summary(&sim);
     summary.fault_mix = schedule.mix.clone();
     summary.faults_applied = applied;
+    summary.stats = driver.stats(&sim).into_iter().collect();
     Ok(RunOutcome {
         summary,
         history,
@@ -245,6 +246,7 @@ fn summarize<M: sim_core::Message>(
             .iter()
             .map(|(k, v)| (k.to_string(), *v))
             .collect(),
+        stats: Default::default(),
         faults_applied: Vec::new(),
         fault_mix: None,
         corruption: Default::default(),

@@ -30,6 +30,9 @@ pub struct Summary {
     /// `ok` operations per virtual second.
     pub throughput: f64,
     pub counters: BTreeMap<String, i64>,
+    /// Protocol measurements (`Driver::stats`), e.g. election delays.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub stats: BTreeMap<String, f64>,
     /// Every fault as applied, with its interval and a label (for reports).
     #[serde(default)]
     pub faults_applied: Vec<AppliedFault>,

@@ -192,3 +192,20 @@ fn unknown_bugs_and_options_are_input_errors_naming_the_field() {
         .to_string();
     assert!(err.contains("heartbeat"), "{err}");
 }
+
+#[test]
+fn election_delays_are_reported_in_the_summary() {
+    let o = run_seed("raft-partitions", 3);
+    let stats = &o.summary.stats;
+    let elections = stats["raft.elections"];
+    assert!(
+        elections >= 1.0,
+        "partitions and crashes force elections: {stats:?}"
+    );
+    let (p50, max) = (
+        stats["raft.leader_delay_ms.p50"],
+        stats["raft.leader_delay_ms.max"],
+    );
+    assert!(0.0 < p50 && p50 <= max, "{stats:?}");
+    assert!(max < 1_200.0, "within the liveness bound: {stats:?}");
+}

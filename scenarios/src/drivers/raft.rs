@@ -120,6 +120,34 @@ impl Driver for Raft {
         raft::leader(sim, &self.replicas)
     }
 
+    /// How long the cluster went without a leader each time a connected
+    /// majority had none (after a heal, a crash of the leader, ...); intervals
+    /// that began with a leader in place are not elections and are left out.
+    fn stats(&self, _sim: &Sim<RaftMsg>) -> Vec<(String, f64)> {
+        let Some(checks) = &self.checks else {
+            return Vec::new();
+        };
+        let mut delays: Vec<u64> = checks
+            .liveness
+            .leader_delays()
+            .iter()
+            .copied()
+            .filter(|&d| d > 0)
+            .collect();
+        delays.sort_unstable();
+        let mut stats = vec![("raft.elections".to_string(), delays.len() as f64)];
+        if !delays.is_empty() {
+            let ms = |ns: u64| ns as f64 / 1e6;
+            let p50 = delays[(delays.len() - 1) / 2];
+            stats.push(("raft.leader_delay_ms.p50".into(), ms(p50)));
+            stats.push((
+                "raft.leader_delay_ms.max".into(),
+                ms(*delays.last().expect("non-empty")),
+            ));
+        }
+        stats
+    }
+
     fn model(&self) -> Option<&'static str> {
         Some("cas-register")
     }
