@@ -92,6 +92,32 @@ fn page(run: &RunData, timeline: bool) -> String {
         ("clustersim version", cell(s, "clustersim")),
     ]);
 
+    if let Some(stats) = s
+        .get("stats")
+        .and_then(Value::as_object)
+        .filter(|m| !m.is_empty())
+    {
+        page.heading("Protocol measurements");
+        let rows: Vec<(&str, String)> = stats
+            .iter()
+            .map(|(k, v)| (k.as_str(), escape(&v.to_string())))
+            .collect();
+        page.key_values(&rows);
+    }
+    if let Some(c) = s
+        .get("corruption")
+        .filter(|c| c.get("injected").and_then(Value::as_u64) > Some(0))
+    {
+        page.heading("Corrupted messages");
+        page.key_values(&[
+            ("injected by the network", cell(c, "injected")),
+            ("delivered altered", cell(c, "delivered")),
+            ("detected by the protocol", cell(c, "detected")),
+            ("undetected", cell(c, "undetected")),
+            ("dropped (type cannot be altered)", cell(c, "dropped")),
+        ]);
+    }
+
     page.heading("Verdicts");
     let verdicts = s.get("verdicts").and_then(Value::as_array);
     let rows: Vec<Vec<String>> = verdicts
@@ -100,11 +126,12 @@ fn page(run: &RunData, timeline: bool) -> String {
         .map(|v| {
             let result = v.get("result").and_then(Value::as_str).unwrap_or("?");
             let detail = v.get("detail").and_then(Value::as_str).unwrap_or("");
-            vec![
-                cell(v, "check"),
-                html::verdict(result),
-                format!("<pre>{}</pre>", escape(detail)),
-            ]
+            let detail = if detail.is_empty() {
+                String::new()
+            } else {
+                format!("<pre>{}</pre>", escape(detail))
+            };
+            vec![cell(v, "check"), html::verdict(result), detail]
         })
         .collect();
     page.table(&["check", "result", "detail"], &rows);
