@@ -3,6 +3,7 @@
 
 pub mod bug_names;
 pub mod crdt;
+pub mod pbft;
 pub mod quorum_register;
 pub mod raft;
 pub mod redlock;

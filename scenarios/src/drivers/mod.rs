@@ -2,6 +2,7 @@
 //! [`run_protocol`] and in [`PROTOCOLS`].
 
 mod crdt;
+mod pbft;
 mod quorum_register;
 mod raft;
 mod redlock;
@@ -28,6 +29,10 @@ pub const PROTOCOLS: &[(&str, &str)] = &[
         "redlock",
         "Redlock: a lease lock over independent lock servers, judged as a mutex",
     ),
+    (
+        "pbft",
+        "PBFT: Byzantine-fault-tolerant replication over 3f+1 replicas, with view changes",
+    ),
 ];
 
 /// Runs `scenario` with the driver of its protocol.
@@ -46,6 +51,7 @@ pub fn run_protocol(
         "crdt" => run_with(crdt::Crdt::new(scenario)?, scenario, seed, options),
         "raft" => run_with(raft::Raft::new(scenario)?, scenario, seed, options),
         "redlock" => run_with(redlock::Redlock::new(scenario)?, scenario, seed, options),
+        "pbft" => run_with(pbft::Pbft::new(scenario)?, scenario, seed, options),
         // Scenario::validate accepts only names in PROTOCOLS.
         other => Err(InputError::new(
             &scenario.source,
