@@ -128,4 +128,9 @@ fn bad_options_are_named() {
     let scenario = catalogue::resolve("pbft-healthy", &sets).unwrap();
     let err = run(&scenario, 1, &RunOptions::default()).unwrap_err();
     assert!(err.to_string().contains("small-prepare-quorum"), "{err}");
+    // The agreement check must know the Byzantine replicas in advance.
+    let sets = ["faults.generator={ mode = \"random\", rates = { byzantine = 1.0 } }".to_string()];
+    let scenario = catalogue::resolve("pbft-healthy", &sets).unwrap();
+    let err = run(&scenario, 1, &RunOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("faults.schedule"), "{err}");
 }

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use fault_injection::schedule::Fault;
+use fault_injection::{Fault, GenKind};
 use protocols::pbft::{Bugs, Client, ClientConfig, PbftMsg, Replica, ReplicaConfig};
 use serde::Deserialize;
 use sim_core::time::duration as dur;
@@ -83,6 +83,17 @@ impl Pbft {
                 })?;
                 byzantine.insert(node);
             }
+        }
+        let drawn = scenario.faults.generator.as_ref().is_some_and(|g| {
+            g.rates
+                .get(&GenKind::Byzantine)
+                .is_some_and(|&rate| rate > 0.0)
+        });
+        if drawn {
+            return Err(err(
+                "faults.generator",
+                "a pbft scenario cannot draw byzantine faults (the agreement check must know which replicas to skip): name them in faults.schedule".into(),
+            ));
         }
         let replicas: Vec<NodeId> = (0..scenario.replicas).collect();
         Ok(Self {
