@@ -1,0 +1,73 @@
+//! PBFT (Castro & Liskov, OSDI 1999): a key-value store replicated over
+//! n = 3f+1 replicas that stays safe with f of them Byzantine.
+//!
+//! Normal case: a client sends its request to the primary of the current view
+//! (`view mod n`), which assigns it a sequence number and multicasts
+//! PRE-PREPARE; backups multicast PREPARE. A replica holding the pre-prepare
+//! and 2f matching prepares from different backups has the request
+//! *prepared*, multicasts COMMIT, and with 2f+1 matching commits it is
+//! *committed-local*: requests execute in sequence order on the store, and
+//! each replica replies to the client, which takes a result once f+1 replicas
+//! sent the same one (at least one of them is honest).
+//!
+//! View change: a replica waiting for a request to execute runs a timer; on
+//! expiry it multicasts VIEW-CHANGE(v+1) with its prepared certificates (the
+//! signed pre-prepare and prepares). The new primary, with 2f+1 of them,
+//! multicasts NEW-VIEW carrying them as proof, and re-proposes at every
+//! sequence number the request prepared in the highest view (a no-op where
+//! none was). Replicas recompute that choice from the proof, so a Byzantine
+//! primary cannot drop a committed request. There are no checkpoints: logs
+//! are kept whole and a new view re-proposes from sequence 1. A replica keeps
+//! its state in memory only: a restarted replica has forgotten its votes and
+//! counts against f.
+//!
+//! Authentication: every message carries `mac(key(sender), body)` (see
+//! `sim_core::integrity::mac`); requests carry their client's MAC inside, so
+//! a relayed or pre-prepared request cannot be altered. Since the MAC stands
+//! for a signature, certificates can be checked by anyone.
+//!
+//! Known-bug variants: `small-prepare-quorum` (prepared with f prepares
+//! instead of 2f: two different requests can both be "prepared" at one
+//! sequence number, and a view change may pick the one that was not
+//! committed), `no-mac-check` (nothing is authenticated: a Byzantine primary
+//! slips in requests no client made), `first-reply` (the client believes the
+//! first reply instead of waiting for f+1 matching ones: one lying replica
+//! suffices).
+
+mod client;
+mod msg;
+mod replica;
+
+use sim_core::NodeId;
+
+pub use client::*;
+pub use msg::*;
+pub use replica::*;
+
+pub const BUGS: [&str; 3] = ["small-prepare-quorum", "no-mac-check", "first-reply"];
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Bugs {
+    pub small_prepare_quorum: bool,
+    pub no_mac_check: bool,
+    pub first_reply: bool,
+}
+
+impl Bugs {
+    pub fn parse(names: &[String]) -> Result<Self, String> {
+        let [small_prepare_quorum, no_mac_check, first_reply] =
+            crate::bug_names::switched_on("pbft", names, BUGS)?;
+        Ok(Bugs {
+            small_prepare_quorum,
+            no_mac_check,
+            first_reply,
+        })
+    }
+}
+
+/// The key node `id` signs with. Holding a key is a convention in the
+/// simulation: a node only ever uses its own (a forger cannot compute
+/// another node's MAC, so its forgeries carry wrong ones).
+pub fn node_key(id: NodeId) -> u64 {
+    0x7062_6674_0000_0000 ^ (id as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}

@@ -1,0 +1,233 @@
+//! What PBFT replicas and clients say to each other, signed.
+
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use sim_core::integrity::{checksum, mac};
+use sim_core::rng::SimRng;
+use sim_core::{Message, NodeId};
+
+use crate::workload::ClientOp;
+
+use super::node_key;
+
+/// A client's request, signed by the client.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Request {
+    pub client: NodeId,
+    pub id: u64,
+    pub op: ClientOp,
+    pub mac: u64,
+}
+
+impl Request {
+    pub fn new(client: NodeId, id: u64, op: ClientOp) -> Self {
+        let mac = mac(node_key(client), &(client, id, op));
+        Self {
+            client,
+            id,
+            op,
+            mac,
+        }
+    }
+
+    pub(crate) fn authentic(&self) -> bool {
+        self.mac == mac(node_key(self.client), &(self.client, self.id, self.op))
+    }
+}
+
+/// What executing a request returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Outcome {
+    /// A read's value.
+    Value(Option<u64>),
+    /// A write, or a cas whose expected value matched.
+    Done,
+    /// A cas whose expected value did not match.
+    CasFailed,
+}
+
+/// The digest of a proposal (`None`: a no-op filling a gap after a view change).
+pub fn digest(req: &Option<Request>) -> u64 {
+    checksum(req)
+}
+
+/// A prepared certificate: the primary's pre-prepare and the prepares.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Cert {
+    pub pre_prepare: PbftMsg,
+    pub prepares: Vec<PbftMsg>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Body {
+    Request(Request),
+    PrePrepare {
+        view: u64,
+        seq: u64,
+        req: Option<Request>,
+    },
+    Prepare {
+        view: u64,
+        seq: u64,
+        digest: u64,
+    },
+    Commit {
+        view: u64,
+        seq: u64,
+        digest: u64,
+    },
+    Reply {
+        view: u64,
+        seq: u64,
+        client: NodeId,
+        id: u64,
+        result: Outcome,
+    },
+    /// "I move to `view`; here is what I prepared" (highest view per sequence).
+    ViewChange {
+        view: u64,
+        prepared: Vec<Cert>,
+    },
+    /// The new primary's proof (2f+1 view-changes) and its pre-prepares.
+    NewView {
+        view: u64,
+        view_changes: Vec<PbftMsg>,
+        pre_prepares: Vec<PbftMsg>,
+    },
+}
+
+/// A message: the claimed sender, the body and the sender's MAC over it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PbftMsg {
+    pub from: NodeId,
+    pub body: Body,
+    pub mac: u64,
+}
+
+impl PbftMsg {
+    pub fn signed(from: NodeId, body: Body) -> Self {
+        let mac = mac(node_key(from), &body);
+        Self { from, body, mac }
+    }
+
+    pub fn authentic(&self) -> bool {
+        self.mac == mac(node_key(self.from), &self.body)
+    }
+
+    /// Another sender id than ours, always a valid replica id when there are
+    /// at least two replicas (a forger impersonates a neighbour).
+    fn neighbour(&self) -> NodeId {
+        if self.from > 0 {
+            self.from - 1
+        } else {
+            1
+        }
+    }
+}
+
+/// Values no client ever writes (workload values are small): what a
+/// Byzantine node's variants and forgeries put in, so that a client that
+/// believes one sees a value out of nowhere.
+const BOGUS: u64 = 1_000_000;
+
+impl Message for PbftMsg {
+    /// Variants the sender may sign itself: a no-op instead of the request in
+    /// a pre-prepare, votes for that no-op, another result in a reply, an
+    /// empty view-change. All are consistent with one another, so that the
+    /// peers that get variants see one coherent alternative history.
+    fn equivocate(&self, rng: &mut SimRng) -> Option<Self> {
+        let noop = digest(&None);
+        let body = match &self.body {
+            Body::PrePrepare {
+                view,
+                seq,
+                req: Some(_),
+            } => Body::PrePrepare {
+                view: *view,
+                seq: *seq,
+                req: None,
+            },
+            Body::Prepare { view, seq, digest } if *digest != noop => Body::Prepare {
+                view: *view,
+                seq: *seq,
+                digest: noop,
+            },
+            Body::Commit { view, seq, digest } if *digest != noop => Body::Commit {
+                view: *view,
+                seq: *seq,
+                digest: noop,
+            },
+            Body::Reply {
+                view,
+                seq,
+                client,
+                id,
+                result,
+            } => Body::Reply {
+                view: *view,
+                seq: *seq,
+                client: *client,
+                id: *id,
+                result: match result {
+                    Outcome::Value(_) => Outcome::Value(Some(BOGUS + rng.random_range(0..1000))),
+                    Outcome::Done => Outcome::CasFailed,
+                    Outcome::CasFailed => Outcome::Done,
+                },
+            },
+            Body::ViewChange { view, prepared } if !prepared.is_empty() => Body::ViewChange {
+                view: *view,
+                prepared: Vec::new(),
+            },
+            _ => return None,
+        };
+        Some(PbftMsg::signed(self.from, body))
+    }
+
+    /// Forgeries: a pre-prepare whose request was altered under its client's
+    /// MAC (the primary re-signs the outer message, which it may), a request
+    /// relayed with an altered operation, and anything else re-attributed to
+    /// a neighbour under the forger's own MAC.
+    fn forge(&self, _rng: &mut SimRng) -> Option<Self> {
+        // The fabricated write depends only on the request, so that every
+        // peer that gets a forgery of one pre-prepare gets the same one (they
+        // could agree on it if nobody checked the client's MAC).
+        // The same kind of operation (so that the client takes the result as
+        // its own) with other content: another value, or another key to read.
+        let fabricate = |req: &Request| {
+            let bogus = 2 * BOGUS + checksum(req) % 1000;
+            let op = match req.op {
+                ClientOp::Read { key } => ClientOp::Read {
+                    key: key.wrapping_add(1),
+                },
+                ClientOp::Write { key, .. } => ClientOp::Write { key, value: bogus },
+                ClientOp::Cas { key, expected, .. } => ClientOp::Cas {
+                    key,
+                    expected,
+                    new: bogus,
+                },
+            };
+            Request { op, ..req.clone() }
+        };
+        match &self.body {
+            Body::PrePrepare {
+                view,
+                seq,
+                req: Some(req),
+            } => {
+                let req = Some(fabricate(req));
+                let body = Body::PrePrepare {
+                    view: *view,
+                    seq: *seq,
+                    req,
+                };
+                Some(PbftMsg::signed(self.from, body))
+            }
+            Body::Request(req) => Some(PbftMsg::signed(self.from, Body::Request(fabricate(req)))),
+            _ => Some(PbftMsg {
+                from: self.neighbour(),
+                body: self.body.clone(),
+                mac: mac(node_key(self.from), &self.body),
+            }),
+        }
+    }
+}

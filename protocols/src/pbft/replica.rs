@@ -1,0 +1,611 @@
+//! A PBFT replica: normal case, execution, view change.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sim_core::integrity::AUTH_REJECTED;
+use sim_core::{Ctx, Nanos, NodeId, Process, TimerId};
+
+use crate::workload::ClientOp;
+
+use super::msg::*;
+use super::Bugs;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplicaConfig {
+    pub replicas: Vec<NodeId>,
+    /// A replica waiting this long for a request to execute asks for a new
+    /// view; the wait doubles with each view change that does not complete.
+    pub view_change_timeout: Nanos,
+    pub bugs: Bugs,
+}
+
+mod view_change;
+
+impl ReplicaConfig {
+    fn n(&self) -> usize {
+        self.replicas.len()
+    }
+
+    fn f(&self) -> usize {
+        (self.n() - 1) / 3
+    }
+
+    fn primary(&self, view: u64) -> NodeId {
+        self.replicas[(view % self.n() as u64) as usize]
+    }
+
+    /// Prepares needed besides the pre-prepare.
+    fn prepare_quorum(&self) -> usize {
+        if self.bugs.small_prepare_quorum {
+            self.f()
+        } else {
+            2 * self.f()
+        }
+    }
+
+    fn quorum(&self) -> usize {
+        2 * self.f() + 1
+    }
+}
+
+/// One (view, sequence number) slot of the log.
+#[derive(Default)]
+struct Slot {
+    pre_prepare: Option<PbftMsg>,
+    req: Option<Request>,
+    digest: u64,
+    /// Prepares by sender (as received, for certificates).
+    prepares: BTreeMap<NodeId, PbftMsg>,
+    commits: BTreeMap<NodeId, u64>,
+    prepared: bool,
+    committed: bool,
+}
+
+const TIMER_VIEW_CHANGE: u64 = 1;
+
+pub struct Replica {
+    cfg: ReplicaConfig,
+    id: NodeId,
+    view: u64,
+    /// Between sending VIEW-CHANGE and accepting a NEW-VIEW.
+    changing: bool,
+    log: BTreeMap<(u64, u64), Slot>,
+    /// The highest-view prepared certificate per sequence number.
+    certs: BTreeMap<u64, (u64, Cert)>,
+    view_changes: BTreeMap<u64, BTreeMap<NodeId, PbftMsg>>,
+    /// Committed proposals waiting for their turn to execute.
+    committed: BTreeMap<u64, Option<Request>>,
+    /// Digest of what executed at each sequence number (1..=last_exec).
+    executed: BTreeMap<u64, u64>,
+    last_exec: u64,
+    store: BTreeMap<u32, u64>,
+    /// Per client, the last request executed and its reply (dedup).
+    last_reply: BTreeMap<NodeId, (u64, u64, Outcome)>,
+    /// Requests known and not yet executed.
+    pending: BTreeMap<(NodeId, u64), Request>,
+    /// Primary only: requests given a sequence number in this view.
+    assigned: BTreeSet<(NodeId, u64)>,
+    next_seq: u64,
+    timer: Option<TimerId>,
+    timeout: Nanos,
+    /// Messages for views not entered yet.
+    early: Vec<PbftMsg>,
+}
+
+impl Replica {
+    pub fn new(cfg: ReplicaConfig) -> Self {
+        let timeout = cfg.view_change_timeout;
+        Self {
+            cfg,
+            id: 0,
+            view: 0,
+            changing: false,
+            log: BTreeMap::new(),
+            certs: BTreeMap::new(),
+            view_changes: BTreeMap::new(),
+            committed: BTreeMap::new(),
+            executed: BTreeMap::new(),
+            last_exec: 0,
+            store: BTreeMap::new(),
+            last_reply: BTreeMap::new(),
+            pending: BTreeMap::new(),
+            assigned: BTreeSet::new(),
+            next_seq: 1,
+            timer: None,
+            timeout,
+            early: Vec::new(),
+        }
+    }
+
+    /// Digest of the proposal executed at each sequence number, in order.
+    pub fn executed(&self) -> &BTreeMap<u64, u64> {
+        &self.executed
+    }
+
+    pub fn view(&self) -> u64 {
+        self.view
+    }
+
+    pub fn is_primary(&self) -> bool {
+        !self.changing && self.cfg.primary(self.view) == self.id
+    }
+
+    fn others(&self) -> Vec<NodeId> {
+        let me = self.id;
+        self.cfg
+            .replicas
+            .iter()
+            .copied()
+            .filter(|&r| r != me)
+            .collect()
+    }
+
+    /// Checks a message's MAC against its claimed sender; counts a failure.
+    fn check(&self, ctx: &mut Ctx<'_, PbftMsg>, msg: &PbftMsg) -> bool {
+        if self.cfg.bugs.no_mac_check || msg.authentic() {
+            return true;
+        }
+        ctx.count(AUTH_REJECTED, 1);
+        false
+    }
+
+    fn check_request(&self, ctx: &mut Ctx<'_, PbftMsg>, req: &Request) -> bool {
+        if self.cfg.bugs.no_mac_check || req.authentic() {
+            return true;
+        }
+        ctx.count(AUTH_REJECTED, 1);
+        false
+    }
+
+    fn is_replica(&self, node: NodeId) -> bool {
+        self.cfg.replicas.contains(&node)
+    }
+
+    fn done(&self, req: &Request) -> bool {
+        self.last_reply
+            .get(&req.client)
+            .is_some_and(|&(id, _, _)| id >= req.id)
+    }
+
+    // ---- timers: run while a client request this replica knows of is not
+    // executed. Not for a slot stuck on a no-op nobody waits for: as in the
+    // paper, such a replica stays in its view and catches up at the next view
+    // change, instead of running ahead alone into views nobody else joins.
+
+    fn waiting(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    fn update_timer(&mut self, ctx: &mut Ctx<'_, PbftMsg>, restart: bool) {
+        if self.changing {
+            return;
+        }
+        if restart || !self.waiting() {
+            if let Some(t) = self.timer.take() {
+                ctx.cancel_timer(t);
+            }
+        }
+        if self.waiting() && self.timer.is_none() {
+            self.timer = Some(ctx.set_timer(self.timeout, TIMER_VIEW_CHANGE));
+        }
+    }
+
+    // ---- normal case
+
+    fn on_request(&mut self, ctx: &mut Ctx<'_, PbftMsg>, req: Request) {
+        if !self.check_request(ctx, &req) {
+            return;
+        }
+        if self.done(&req) {
+            // A retry of what executed already: answer again from the cache.
+            if let Some(&(id, seq, result)) = self.last_reply.get(&req.client) {
+                if id == req.id {
+                    self.reply(ctx, seq, &req, result);
+                }
+            }
+            return;
+        }
+        self.pending.insert((req.client, req.id), req.clone());
+        if self.is_primary() {
+            self.assign(ctx, req);
+        } else if !self.changing {
+            // Relay to the primary (the client may not know who it is).
+            let primary = self.cfg.primary(self.view);
+            ctx.send(primary, PbftMsg::signed(self.id, Body::Request(req)));
+        }
+        self.update_timer(ctx, false);
+    }
+
+    fn assign(&mut self, ctx: &mut Ctx<'_, PbftMsg>, req: Request) {
+        if !self.assigned.insert((req.client, req.id)) {
+            return;
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let pp = PbftMsg::signed(
+            self.id,
+            Body::PrePrepare {
+                view: self.view,
+                seq,
+                req: Some(req),
+            },
+        );
+        ctx.send_all(self.others(), &pp);
+        self.accept_pre_prepare(ctx, pp);
+    }
+
+    fn on_pre_prepare(&mut self, ctx: &mut Ctx<'_, PbftMsg>, msg: PbftMsg) {
+        let Body::PrePrepare { view, req, .. } = &msg.body else {
+            return;
+        };
+        if self.changing || *view != self.view || msg.from != self.cfg.primary(*view) {
+            return;
+        }
+        if let Some(req) = req {
+            if !self.check_request(ctx, req) {
+                return;
+            }
+        }
+        self.accept_pre_prepare(ctx, msg);
+    }
+
+    /// Logs a pre-prepare (the first one for its slot only) and prepares it.
+    fn accept_pre_prepare(&mut self, ctx: &mut Ctx<'_, PbftMsg>, msg: PbftMsg) {
+        let Body::PrePrepare { view, seq, req } = msg.body.clone() else {
+            return;
+        };
+        let slot = self.log.entry((view, seq)).or_default();
+        if slot.pre_prepare.is_some() {
+            return;
+        }
+        slot.digest = digest(&req);
+        slot.req = req.clone();
+        slot.pre_prepare = Some(msg);
+        if let Some(req) = req {
+            if !self.done(&req) {
+                self.pending.insert((req.client, req.id), req);
+            }
+        }
+        if self.cfg.primary(view) != self.id {
+            let d = self.log[&(view, seq)].digest;
+            let prepare = PbftMsg::signed(
+                self.id,
+                Body::Prepare {
+                    view,
+                    seq,
+                    digest: d,
+                },
+            );
+            ctx.send_all(self.others(), &prepare);
+            self.log
+                .get_mut(&(view, seq))
+                .expect("just logged")
+                .prepares
+                .insert(self.id, prepare);
+        }
+        self.progress(ctx, view, seq);
+        self.update_timer(ctx, false);
+    }
+
+    fn on_prepare(&mut self, ctx: &mut Ctx<'_, PbftMsg>, msg: PbftMsg) {
+        let Body::Prepare { view, seq, .. } = msg.body else {
+            return;
+        };
+        if self.changing || view != self.view || msg.from == self.cfg.primary(view) {
+            return;
+        }
+        let slot = self.log.entry((view, seq)).or_default();
+        slot.prepares.entry(msg.from).or_insert(msg);
+        self.progress(ctx, view, seq);
+    }
+
+    fn on_commit(&mut self, ctx: &mut Ctx<'_, PbftMsg>, from: NodeId, body: Body) {
+        let Body::Commit { view, seq, digest } = body else {
+            return;
+        };
+        if self.changing || view != self.view {
+            return;
+        }
+        let slot = self.log.entry((view, seq)).or_default();
+        slot.commits.entry(from).or_insert(digest);
+        self.progress(ctx, view, seq);
+    }
+
+    /// Moves a slot on: prepared → commit sent; committed-local → execute.
+    fn progress(&mut self, ctx: &mut Ctx<'_, PbftMsg>, view: u64, seq: u64) {
+        let me = self.id;
+        let (prepare_quorum, quorum) = (self.cfg.prepare_quorum(), self.cfg.quorum());
+        let Some(slot) = self.log.get_mut(&(view, seq)) else {
+            return;
+        };
+        let Some(pp) = &slot.pre_prepare else {
+            return;
+        };
+        let d = slot.digest;
+        if !slot.prepared {
+            let matching: Vec<PbftMsg> = slot
+                .prepares
+                .values()
+                .filter(|p| matches!(p.body, Body::Prepare { digest, .. } if digest == d))
+                .cloned()
+                .collect();
+            if matching.len() < prepare_quorum {
+                return;
+            }
+            slot.prepared = true;
+            let cert = Cert {
+                pre_prepare: pp.clone(),
+                prepares: matching,
+            };
+            self.certs.insert(seq, (view, cert));
+            let commit = Body::Commit {
+                view,
+                seq,
+                digest: d,
+            };
+            ctx.send_all(self.others(), &PbftMsg::signed(me, commit));
+            let slot = self.log.get_mut(&(view, seq)).expect("present");
+            slot.commits.insert(me, d);
+        }
+        let slot = self.log.get_mut(&(view, seq)).expect("present");
+        let commits = slot.commits.values().filter(|&&c| c == d).count();
+        if slot.committed || commits < quorum {
+            return;
+        }
+        slot.committed = true;
+        let req = slot.req.clone();
+        if seq > self.last_exec {
+            self.committed.insert(seq, req);
+        }
+        self.execute(ctx);
+    }
+
+    fn execute(&mut self, ctx: &mut Ctx<'_, PbftMsg>) {
+        let mut ran = false;
+        while let Some(req) = self.committed.remove(&(self.last_exec + 1)) {
+            ran = true;
+            self.last_exec += 1;
+            let seq = self.last_exec;
+            self.executed.insert(seq, digest(&req));
+            let Some(req) = req else { continue };
+            self.pending.remove(&(req.client, req.id));
+            if self.done(&req) {
+                // Proposed twice (a retry after a view change): applied once.
+                continue;
+            }
+            let result = self.apply(req.op);
+            self.last_reply.insert(req.client, (req.id, seq, result));
+            self.reply(ctx, seq, &req, result);
+        }
+        if ran {
+            self.update_timer(ctx, true);
+            // A view change that worked: the next one may be quick again.
+            self.timeout = self.cfg.view_change_timeout;
+        }
+    }
+
+    fn apply(&mut self, op: ClientOp) -> Outcome {
+        match op {
+            ClientOp::Read { key } => Outcome::Value(self.store.get(&key).copied()),
+            ClientOp::Write { key, value } => {
+                self.store.insert(key, value);
+                Outcome::Done
+            }
+            ClientOp::Cas { key, expected, new } => {
+                if self.store.get(&key) == Some(&expected) {
+                    self.store.insert(key, new);
+                    Outcome::Done
+                } else {
+                    Outcome::CasFailed
+                }
+            }
+        }
+    }
+
+    fn reply(&self, ctx: &mut Ctx<'_, PbftMsg>, seq: u64, req: &Request, result: Outcome) {
+        let body = Body::Reply {
+            view: self.view,
+            seq,
+            client: req.client,
+            id: req.id,
+            result,
+        };
+        ctx.send(req.client, PbftMsg::signed(self.id, body));
+    }
+}
+
+impl Process for Replica {
+    type Msg = PbftMsg;
+
+    fn on_start(&mut self, ctx: &mut Ctx<'_, PbftMsg>) {
+        self.id = ctx.id();
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_, PbftMsg>, from: NodeId, msg: PbftMsg) {
+        // The claimed sender must be who the network delivered it from and
+        // must have signed it (both skipped by `no-mac-check`).
+        if !self.cfg.bugs.no_mac_check && msg.from != from {
+            ctx.count(AUTH_REJECTED, 1);
+            return;
+        }
+        if !self.check(ctx, &msg) {
+            return;
+        }
+        self.dispatch(ctx, msg);
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, PbftMsg>, tag: u64) {
+        if tag == TIMER_VIEW_CHANGE {
+            self.timer = None;
+            let next = self.view + 1;
+            self.start_view_change(ctx, next);
+        }
+    }
+}
+
+impl Replica {
+    /// Handles an authenticated message.
+    fn dispatch(&mut self, ctx: &mut Ctx<'_, PbftMsg>, msg: PbftMsg) {
+        let sender_is_replica = self.is_replica(msg.from);
+        if let Body::PrePrepare { view, .. }
+        | Body::Prepare { view, .. }
+        | Body::Commit { view, .. } = msg.body
+        {
+            // Normal-case traffic of a view this replica has not entered yet
+            // (the NEW-VIEW may arrive after the pre-prepares and prepares
+            // sent just behind it): kept until the view starts.
+            if view > self.view || (view == self.view && self.changing) {
+                self.early.push(msg);
+                return;
+            }
+        }
+        match msg.body {
+            Body::Request(req) => self.on_request(ctx, req),
+            Body::PrePrepare { .. } if sender_is_replica => self.on_pre_prepare(ctx, msg),
+            Body::Prepare { .. } if sender_is_replica => self.on_prepare(ctx, msg),
+            Body::Commit { .. } if sender_is_replica => self.on_commit(ctx, msg.from, msg.body),
+            Body::ViewChange { .. } => self.on_view_change(ctx, msg),
+            Body::NewView { .. } => self.on_new_view(ctx, msg),
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sim_core::Message;
+
+    fn request() -> Request {
+        Request::new(5, 7, ClientOp::Write { key: 0, value: 3 })
+    }
+
+    fn inner_request(m: &PbftMsg) -> Option<&Request> {
+        match &m.body {
+            Body::PrePrepare { req, .. } => req.as_ref(),
+            Body::Request(req) => Some(req),
+            _ => None,
+        }
+    }
+
+    /// What an honest replica would accept: the MAC checks for the claimed
+    /// sender and any request inside checks for its client.
+    fn acceptable(m: &PbftMsg, sender: NodeId) -> bool {
+        m.from == sender && m.authentic() && inner_request(m).is_none_or(Request::authentic)
+    }
+
+    fn samples() -> Vec<PbftMsg> {
+        let d = digest(&Some(request()));
+        let bodies = [
+            Body::Request(request()),
+            Body::PrePrepare {
+                view: 0,
+                seq: 1,
+                req: Some(request()),
+            },
+            Body::Prepare {
+                view: 0,
+                seq: 1,
+                digest: d,
+            },
+            Body::Commit {
+                view: 0,
+                seq: 1,
+                digest: d,
+            },
+            Body::Reply {
+                view: 0,
+                seq: 1,
+                client: 5,
+                id: 7,
+                result: Outcome::Value(Some(3)),
+            },
+        ];
+        bodies.into_iter().map(|b| PbftMsg::signed(2, b)).collect()
+    }
+
+    #[test]
+    fn equivocations_are_other_messages_the_sender_could_sign() {
+        let mut rng = sim_core::rng::stream(1, "t");
+        for m in samples() {
+            assert!(acceptable(&m, 2));
+            let Some(v) = m.equivocate(&mut rng) else {
+                assert!(matches!(m.body, Body::Request(_)), "{m:?}");
+                continue;
+            };
+            assert_ne!(v, m);
+            assert!(acceptable(&v, 2), "a variant is well-formed: {v:?}");
+        }
+    }
+
+    #[test]
+    fn forgeries_are_never_acceptable() {
+        let mut rng = sim_core::rng::stream(1, "t");
+        for m in samples() {
+            let forged = m.forge(&mut rng).expect("every message has a forgery");
+            assert_ne!(forged, m);
+            assert!(!acceptable(&forged, 2), "{forged:?}");
+        }
+    }
+
+    #[test]
+    fn new_views_re_propose_the_highest_prepared_and_fill_gaps() {
+        let cfg = ReplicaConfig {
+            replicas: vec![0, 1, 2, 3],
+            view_change_timeout: 1,
+            bugs: Bugs::default(),
+        };
+        let cert = |view: u64, seq: u64, req: Option<Request>| {
+            let d = digest(&req);
+            let pre_prepare =
+                PbftMsg::signed(cfg.primary(view), Body::PrePrepare { view, seq, req });
+            let prepares = cfg
+                .replicas
+                .iter()
+                .filter(|&&r| r != cfg.primary(view))
+                .map(|&r| {
+                    PbftMsg::signed(
+                        r,
+                        Body::Prepare {
+                            view,
+                            seq,
+                            digest: d,
+                        },
+                    )
+                })
+                .collect();
+            Cert {
+                pre_prepare,
+                prepares,
+            }
+        };
+        let other = Request::new(6, 1, ClientOp::Read { key: 0 });
+        let vcs = [
+            PbftMsg::signed(
+                1,
+                Body::ViewChange {
+                    view: 2,
+                    prepared: vec![cert(0, 1, Some(other.clone())), cert(0, 3, None)],
+                },
+            ),
+            PbftMsg::signed(
+                2,
+                Body::ViewChange {
+                    view: 2,
+                    prepared: vec![cert(1, 1, Some(request()))],
+                },
+            ),
+        ];
+        let replica = Replica::new(cfg.clone());
+        assert!(vcs.iter().all(|vc| replica.valid_view_change(vc, 2)));
+        let p = Replica::proposals(&vcs);
+        assert_eq!(
+            p.into_iter().collect::<Vec<_>>(),
+            [(1, Some(request())), (2, None), (3, None)]
+        );
+        // A certificate short of 2f prepares does not check.
+        let mut short = cert(0, 1, Some(other));
+        short.prepares.truncate(1);
+        assert!(!replica.valid_cert(&short));
+    }
+}
