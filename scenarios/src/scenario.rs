@@ -180,6 +180,19 @@ impl Scenario {
         Ok(())
     }
 
+    /// An input error about `field` of this scenario, naming its file.
+    pub fn error(&self, field: &str, message: impl Into<String>) -> InputError {
+        InputError::new(&self.source, message).with_field(field)
+    }
+
+    /// The `[options]` table read as a protocol's options type (which should
+    /// deny unknown fields, so that a misspelt option is an error).
+    pub fn protocol_options<T: serde::de::DeserializeOwned>(&self) -> Result<T, InputError> {
+        toml::Value::Table(self.options.clone())
+            .try_into()
+            .map_err(|e: toml::de::Error| self.error("options", e.message().trim()))
+    }
+
     /// The node ids a driver gives this scenario's cluster: replicas first,
     /// then clients (the `Driver::build` contract).
     pub fn topology(&self) -> Topology {

@@ -43,11 +43,9 @@ pub struct Crdt {
 
 impl Crdt {
     pub fn new(scenario: &Scenario) -> Result<Self, InputError> {
-        let err = |field: &str, m: String| InputError::new(&scenario.source, m).with_field(field);
+        let err = |field: &str, m: String| scenario.error(field, m);
         let bugs = Bugs::parse(&scenario.bugs).map_err(|m| err("bugs", m))?;
-        let options: Options = toml::Value::Table(scenario.options.clone())
-            .try_into()
-            .map_err(|e: toml::de::Error| err("options", e.message().to_string()))?;
+        let options: Options = scenario.protocol_options()?;
         if options.gossip == 0 {
             return Err(err(
                 "options.gossip",

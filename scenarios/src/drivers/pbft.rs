@@ -50,11 +50,9 @@ pub struct Pbft {
 
 impl Pbft {
     pub fn new(scenario: &Scenario) -> Result<Self, InputError> {
-        let err = |field: &str, m: String| InputError::new(&scenario.source, m).with_field(field);
+        let err = |field: &str, m: String| scenario.error(field, m);
         let bugs = Bugs::parse(&scenario.bugs).map_err(|m| err("bugs", m))?;
-        let o: Options = toml::Value::Table(scenario.options.clone())
-            .try_into()
-            .map_err(|e: toml::de::Error| err("options", e.message().to_string()))?;
+        let o: Options = scenario.protocol_options()?;
         if scenario.replicas < 4 || !(scenario.replicas - 1).is_multiple_of(3) {
             return Err(err(
                 "replicas",

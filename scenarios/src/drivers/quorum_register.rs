@@ -13,20 +13,16 @@ pub struct QuorumRegister {
 
 impl QuorumRegister {
     pub fn new(scenario: &Scenario) -> Result<Self, InputError> {
-        let bugs = Bugs::parse(&scenario.bugs)
-            .map_err(|m| InputError::new(&scenario.source, m).with_field("bugs"))?;
+        let bugs = Bugs::parse(&scenario.bugs).map_err(|m| scenario.error("bugs", m))?;
         if scenario.workload.cas_fraction > 0.0 {
-            return Err(InputError::new(
-                &scenario.source,
+            return Err(scenario.error(
+                "workload.cas_fraction",
                 "quorum-register has no compare-and-set: set workload.cas_fraction = 0",
-            )
-            .with_field("workload.cas_fraction"));
+            ));
         }
         if let Some(key) = scenario.options.keys().next() {
-            return Err(
-                InputError::new(&scenario.source, "quorum-register takes no options")
-                    .with_field(format!("options.{key}")),
-            );
+            let field = format!("options.{key}");
+            return Err(scenario.error(&field, "quorum-register takes no options"));
         }
         Ok(Self { bugs })
     }

@@ -23,13 +23,12 @@ pub struct Raft {
 }
 
 fn option_error(scenario: &Scenario, key: &str, message: impl Into<String>) -> InputError {
-    InputError::new(&scenario.source, message).with_field(format!("options.{key}"))
+    scenario.error(&format!("options.{key}"), message)
 }
 
 impl Raft {
     pub fn new(scenario: &Scenario) -> Result<Self, InputError> {
-        let bugs = Bugs::parse(&scenario.bugs)
-            .map_err(|m| InputError::new(&scenario.source, m).with_field("bugs"))?;
+        let bugs = Bugs::parse(&scenario.bugs).map_err(|m| scenario.error("bugs", m))?;
         let members: Vec<NodeId> = (0..scenario.replicas).collect();
         let mut raft = RaftConfig::new(members.clone());
         raft.bugs = bugs;
@@ -80,11 +79,10 @@ impl Raft {
                 }
             }
         }
-        raft.validate()
-            .map_err(|m| InputError::new(&scenario.source, m).with_field("options"))?;
+        raft.validate().map_err(|m| scenario.error("options", m))?;
         client
             .validate()
-            .map_err(|m| InputError::new(&scenario.source, m).with_field("workload"))?;
+            .map_err(|m| scenario.error("workload", m))?;
         Ok(Self {
             raft,
             client,

@@ -44,11 +44,9 @@ pub struct Redlock {
 
 impl Redlock {
     pub fn new(scenario: &Scenario) -> Result<Self, InputError> {
-        let err = |field: &str, m: String| InputError::new(&scenario.source, m).with_field(field);
+        let err = |field: &str, m: String| scenario.error(field, m);
         let bugs = Bugs::parse(&scenario.bugs).map_err(|m| err("bugs", m))?;
-        let o: Options = toml::Value::Table(scenario.options.clone())
-            .try_into()
-            .map_err(|e: toml::de::Error| err("options", e.message().to_string()))?;
+        let o: Options = scenario.protocol_options()?;
         if o.ttl == 0 || o.timeout == 0 {
             return Err(err("options.ttl", "ttl and timeout must be above 0".into()));
         }
