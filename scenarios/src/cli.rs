@@ -79,6 +79,9 @@ pub enum Command {
         /// Override a scenario field: --set network.loss=0.1 (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         sets: Vec<String>,
+        /// The metric of the report's histogram, a field of sweep.jsonl.
+        #[arg(long, default_value = reports::DEFAULT_METRIC)]
+        metric: String,
     },
     /// (Re)render the plots and report.html of a run or sweep directory.
     Report {
@@ -125,7 +128,16 @@ pub fn main() -> ExitCode {
             shard,
             out,
             sets,
-        } => run_sweep(&scenario, &seeds, jobs, shard.as_deref(), out, &sets),
+            metric,
+        } => run_sweep(
+            &scenario,
+            &seeds,
+            jobs,
+            shard.as_deref(),
+            out,
+            &sets,
+            &metric,
+        ),
         Command::Report { dir, metric } => report(&dir, &metric),
         Command::Check {
             history,
@@ -233,6 +245,7 @@ fn run_sweep(
     shard: Option<&str>,
     out: Option<PathBuf>,
     sets: &[String],
+    metric: &str,
 ) -> i32 {
     let plan = match sweep_plan(name, seeds, jobs, shard, sets) {
         Ok(p) => p,
@@ -270,7 +283,15 @@ fn run_sweep(
     }
     print!("{}", summary.render());
     println!("written to   {}", dir.display());
-    if let Err(code) = render(reports::render_sweep(&dir, reports::DEFAULT_METRIC)) {
+    let rendered = reports::render_sweep(&dir, metric);
+    // A --metric that names no field is bad input, like any other flag.
+    if let Err(e) = rendered.as_ref() {
+        if e.path == "--metric" {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    }
+    if let Err(code) = render(rendered) {
         return code;
     }
     if summary.failed > 0 {

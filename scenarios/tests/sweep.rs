@@ -278,3 +278,30 @@ fn a_shard_runs_only_its_seeds() {
     let seeds: Vec<u64> = outcome.results.iter().map(|r| r.seed).collect();
     assert_eq!(seeds, [2, 5, 8, 11, 14, 17]);
 }
+
+#[test]
+fn the_histogram_metric_is_chosen_on_the_sweep_and_a_bad_one_is_bad_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = sweep_to(
+        tmp.path(),
+        "register-healthy",
+        "0..4",
+        &["--metric", "throughput"],
+    );
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let svg = std::fs::read_to_string(tmp.path().join("histogram.svg")).unwrap();
+    assert!(svg.contains("throughput across 4 seeds"));
+    let bad = tempfile::tempdir().unwrap();
+    let out = sweep_to(
+        bad.path(),
+        "register-healthy",
+        "0..2",
+        &["--metric", "bogus"],
+    );
+    assert_eq!(code(&out), 2);
+    assert!(
+        text(&out.stderr).contains("--metric"),
+        "{}",
+        text(&out.stderr)
+    );
+}
