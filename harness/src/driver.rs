@@ -2,9 +2,10 @@
 //!
 //! The runner is generic over the message type, so each protocol has a small
 //! driver: it builds the protocol's replicas and clients into a simulation and
-//! knows how to judge them. Adding a protocol means a file in `drivers/`, a
-//! line in `drivers/mod.rs`, and catalogue entries; the runner does the rest
-//! (faults, trace, history, checkers, summary).
+//! knows how to judge them. Adding a protocol means a folder holding its
+//! processes and its driver, a `register` function (see [`crate::Registrar`])
+//! and scenario files; the runner does the rest (faults, trace, history,
+//! checkers, summary).
 
 use sim_core::{Finding, Message, NodeId, Sim, Topology};
 
@@ -26,6 +27,12 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// The check passed.
+    ///
+    /// ```
+    /// let v = harness::Verdict::fail("liveness", "no leader for 2 s").at(Some(3_000_000_000));
+    /// assert!(v.failed() && !harness::Verdict::pass("liveness").failed());
+    /// ```
     pub fn pass(check: &str) -> Self {
         Self {
             check: check.into(),
@@ -35,6 +42,7 @@ impl Verdict {
         }
     }
 
+    /// The check found a violation, described by `detail`.
     pub fn fail(check: &str, detail: impl Into<String>) -> Self {
         Self {
             check: check.into(),
@@ -44,6 +52,8 @@ impl Verdict {
         }
     }
 
+    /// The check could not judge (a search budget ran out, the network was
+    /// too slow for the protocol's timeouts): never a false failure.
     pub fn unknown(check: &str, detail: impl Into<String>) -> Self {
         Self {
             check: check.into(),
@@ -59,12 +69,62 @@ impl Verdict {
         self
     }
 
+    /// Whether this is a `fail`.
     pub fn failed(&self) -> bool {
         self.result == "fail"
     }
 }
 
+/// A protocol as the runner sees it: how to build it and how to judge it.
+///
+/// Only [`Driver::build`] is required. What the other methods return decides
+/// which faults and checks apply:
+///
+/// | provide | and get |
+/// |---|---|
+/// | [`Driver::leader`] | faults that target the leader (`leader` as a node, leader isolation) |
+/// | [`Driver::model`] | linearizability of the client history against that model (default `cas-register`; `None` turns it off) |
+/// | [`Driver::check_step`] + [`Driver::invariants`] | safety invariants after every event, the run stopped at the first violation |
+/// | [`Driver::check_end`] | end-of-run verdicts: liveness, convergence (see `checkers::convergence`) |
+/// | [`Driver::stats`] | protocol measurements in `summary.json` |
+///
+/// Every protocol gets, without providing anything: crashes, restarts,
+/// pauses, partitions, clock faults, network faults and Byzantine send
+/// interception (a protocol offers forgeries and equivocations through
+/// `sim_core::Message`), the `no-panic` check and the event budget.
+///
+/// ```
+/// use harness::sim_core::{Finding, NodeId, Sim, Topology};
+/// use harness::{Driver, Scenario, Verdict};
+/// # #[derive(Clone, Debug, Hash, serde::Serialize)] struct Msg;
+/// # impl harness::sim_core::Message for Msg {}
+///
+/// /// A driver that builds nothing and watches one invariant that always holds.
+/// struct Empty;
+///
+/// impl Driver for Empty {
+///     type Msg = Msg;
+///     fn build(&mut self, _: &Scenario, _: &mut Sim<Msg>) -> Topology {
+///         Topology { replicas: vec![], clients: vec![] }
+///     }
+///     fn invariants(&self) -> Vec<&'static str> {
+///         vec!["nothing-happens"]
+///     }
+///     fn check_step(&mut self, sim: &Sim<Msg>) -> Option<Finding> {
+///         // Return Some(Finding { kind: "nothing-happens".into(), .. }) to stop the run.
+///         let _ = sim;
+///         None
+///     }
+///     fn check_end(&mut self, _: &Sim<Msg>) -> Vec<Verdict> {
+///         vec![Verdict::pass("liveness")]
+///     }
+///     fn model(&self) -> Option<&'static str> {
+///         None // no client history to check
+///     }
+/// }
+/// ```
 pub trait Driver {
+    /// The protocol's message type.
     type Msg: Message;
 
     /// Adds the replicas and clients to `sim` (replicas first, so that they are
@@ -100,8 +160,9 @@ pub trait Driver {
         None
     }
 
-    /// The sequential model the client history is checked against
-    /// (`cas-register` for read/write/cas on keys), or none.
+    /// The sequential model the client history is checked against, one of
+    /// `checkers::MODEL_NAMES` (`cas-register` for read/write/cas on keys,
+    /// `lock`, `set`, `counter`, ...), or none.
     fn model(&self) -> Option<&'static str> {
         Some("cas-register")
     }

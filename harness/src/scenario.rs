@@ -28,9 +28,8 @@ use serde::{Deserialize, Serialize};
 use sim_core::time::duration as dur;
 use sim_core::{LinkConfig, Nanos, Topology, SECONDS};
 
-use protocols::workload::WorkloadSpec;
-
 use crate::error::InputError;
+use crate::workload::WorkloadSpec;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -100,8 +99,34 @@ fn default_duration() -> Nanos {
 }
 
 impl Scenario {
-    /// Parses scenario text; `source` names it in errors.
+    /// Parses scenario text; `source` names it in errors. Any `protocol` name
+    /// is accepted: [`Scenario::parse_for`] also checks it against the
+    /// protocols a registry knows.
+    ///
+    /// ```
+    /// use harness::Scenario;
+    ///
+    /// let text = "protocol = \"counter\"\nreplicas = 2\n[workload]\nclients = 1\n";
+    /// let s = Scenario::parse(text, "counter.toml", &["duration=\"1s\"".into()]).unwrap();
+    /// assert_eq!((s.name.as_str(), s.replicas, s.duration), ("counter", 2, 1_000_000_000));
+    ///
+    /// let bad = Scenario::parse("protocol = \"counter\"\nreplicas = 0\n", "c.toml", &[]);
+    /// let e = bad.unwrap_err();
+    /// assert_eq!((e.line, e.field.as_deref()), (Some(2), Some("replicas")));
+    /// assert_eq!(e.to_string(), "c.toml:2:1: field `replicas`: a cluster needs at least one replica");
+    /// ```
     pub fn parse(text: &str, source: &str, overrides: &[String]) -> Result<Self, InputError> {
+        Self::parse_for(text, source, overrides, None)
+    }
+
+    /// [`Scenario::parse`], and when `protocols` is given, an unknown
+    /// `protocol` is an error at its line that lists the known ones.
+    pub fn parse_for(
+        text: &str,
+        source: &str,
+        overrides: &[String],
+        protocols: Option<&[&str]>,
+    ) -> Result<Self, InputError> {
         let mut table: toml::Table =
             toml::from_str(text).map_err(|e| toml_error(text, source, &e))?;
         for set in overrides {
@@ -124,13 +149,19 @@ impl Scenario {
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "scenario".into());
         }
-        scenario.validate().map_err(|(field, message)| {
-            let err = InputError::new(source, message).with_field(field.clone());
-            match line_of_field(text, &field) {
-                Some(line) => err.at(line, 1),
-                None => err,
-            }
-        })?;
+        let known = match protocols {
+            Some(names) => scenario.validate_protocol(names),
+            None => Ok(()),
+        };
+        known
+            .and_then(|()| scenario.validate())
+            .map_err(|(field, message)| {
+                let err = InputError::new(source, message).with_field(field.clone());
+                match line_of_field(text, &field) {
+                    Some(line) => err.at(line, 1),
+                    None => err,
+                }
+            })?;
         Ok(scenario)
     }
 
@@ -142,16 +173,6 @@ impl Scenario {
     /// Checks what serde cannot: ranges and cross-field rules. The error is
     /// (dotted field path, message).
     pub fn validate(&self) -> Result<(), (String, String)> {
-        let protocols = crate::drivers::PROTOCOLS;
-        if !protocols.iter().any(|(name, _)| *name == self.protocol) {
-            let known: Vec<&str> = protocols.iter().map(|(n, _)| *n).collect();
-            let message = format!(
-                "unknown protocol `{}` (known: {})",
-                self.protocol,
-                known.join(", ")
-            );
-            return Err(("protocol".into(), message));
-        }
         if self.replicas == 0 {
             return Err((
                 "replicas".into(),
@@ -178,6 +199,19 @@ impl Scenario {
             .schedule(&self.topology(), self.duration, 0)
             .map_err(|e| (e.path, e.message))?;
         Ok(())
+    }
+
+    /// Whether `protocol` is one of `known`; the error is (field, message).
+    pub fn validate_protocol(&self, known: &[&str]) -> Result<(), (String, String)> {
+        if known.contains(&self.protocol.as_str()) {
+            return Ok(());
+        }
+        let message = format!(
+            "unknown protocol `{}` (known: {})",
+            self.protocol,
+            known.join(", ")
+        );
+        Err(("protocol".into(), message))
     }
 
     /// An input error about `field` of this scenario, naming its file.
@@ -407,6 +441,18 @@ latency = { kind = "constant", ns = "1ms" }
             (Some(6), Some("network.loss")),
             "{e}"
         );
+    }
+
+    #[test]
+    fn unknown_protocols_are_named_at_their_line() {
+        let e = Scenario::parse_for(GOOD, "f.toml", &[], Some(&["raft", "crdt"])).unwrap_err();
+        assert_eq!(
+            (e.line, e.field.as_deref()),
+            (Some(2), Some("protocol")),
+            "{e}"
+        );
+        assert!(e.message.contains("known: raft, crdt"), "{e}");
+        assert!(Scenario::parse_for(GOOD, "f.toml", &[], Some(&["quorum-register"])).is_ok());
     }
 
     #[test]

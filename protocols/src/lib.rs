@@ -1,5 +1,7 @@
-//! Protocols that run as simulated nodes. Each module holds a replica, its
-//! client, its invariants and its known-bug variants.
+//! Protocols that run as simulated nodes. Each folder holds one protocol:
+//! its replica, its client, its invariants, its known-bug variants and its
+//! driver (`driver.rs`, the `harness::Driver` the runner builds it with),
+//! and exports `register`, which makes it known to a `harness::Registrar`.
 
 pub mod bug_names;
 pub mod crdt;
@@ -7,4 +9,16 @@ pub mod pbft;
 pub mod quorum_register;
 pub mod raft;
 pub mod redlock;
-pub mod workload;
+
+/// The shared client workload (it lives in `harness`, below the protocols,
+/// because a scenario's `[workload]` table is made of it).
+pub use harness::workload;
+
+/// Registers every built-in protocol, in the order `clustersim` lists them.
+pub fn register(registrar: &mut impl harness::Registrar) {
+    quorum_register::register(registrar);
+    raft::register(registrar);
+    crdt::register(registrar);
+    redlock::register(registrar);
+    pbft::register(registrar);
+}

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::catalogue;
 use crate::error::InputError;
+use crate::registry::Registry;
 use crate::runner::{self, RunOptions, RunOutcome};
 use crate::summary::Summary;
 use crate::sweep::{self, SeedRange, Shard, SweepPlan, SweepSummary};
@@ -28,7 +28,7 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// List the built-in scenarios, one line each.
+    /// List the scenarios, one line each, then the protocols.
     List,
     /// Run a scenario (a built-in name or a .toml file) at one seed.
     Run {
@@ -105,12 +105,22 @@ pub enum Command {
     },
 }
 
-/// Parses the arguments and runs the command; returns the exit code.
+/// Parses the arguments and runs the command with the built-in protocols
+/// and catalogue; returns the exit code.
 pub fn main() -> ExitCode {
+    main_with(Registry::builtin())
+}
+
+/// The whole command line (`run`, `replay`, `sweep`, `shrink`, `report`,
+/// `check`, `list`) over the protocols and scenarios of `registry`: what an
+/// outside crate's binary calls to run its own protocol (see
+/// `examples/own-protocol/`).
+pub fn main_with(registry: Registry) -> ExitCode {
     let cli = Cli::parse();
+    let registry = &registry;
     sim_core::logging::install(cli.log);
     let code = match cli.command {
-        Command::List => list(),
+        Command::List => list(registry),
         Command::Run {
             scenario,
             seed,
@@ -118,9 +128,17 @@ pub fn main() -> ExitCode {
             trace,
             sets,
             faults,
-        } => run(&scenario, seed, out, trace, &sets, faults.as_deref()),
-        Command::Shrink { dir, out, max_runs } => shrink(&dir, out, max_runs),
-        Command::Replay { dir } => replay(&dir),
+        } => run(
+            registry,
+            &scenario,
+            seed,
+            out,
+            trace,
+            &sets,
+            faults.as_deref(),
+        ),
+        Command::Shrink { dir, out, max_runs } => shrink(registry, &dir, out, max_runs),
+        Command::Replay { dir } => replay(registry, &dir),
         Command::Sweep {
             scenario,
             seeds,
@@ -129,15 +147,10 @@ pub fn main() -> ExitCode {
             out,
             sets,
             metric,
-        } => run_sweep(
-            &scenario,
-            &seeds,
-            jobs,
-            shard.as_deref(),
-            out,
-            &sets,
-            &metric,
-        ),
+        } => match sweep_plan(registry, &scenario, &seeds, jobs, shard.as_deref(), &sets) {
+            Ok(plan) => run_sweep(registry, &plan, out, &metric),
+            Err(e) => bad_input(&e),
+        },
         Command::Report { dir, metric } => report(&dir, &metric),
         Command::Check {
             history,
@@ -149,10 +162,20 @@ pub fn main() -> ExitCode {
     ExitCode::from(code as u8)
 }
 
-fn list() -> i32 {
-    let entries = catalogue::list();
-    let width = entries.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
-    for (name, description) in entries {
+fn list(registry: &Registry) -> i32 {
+    let scenarios = registry.scenarios();
+    let protocols = registry.protocols();
+    let width = scenarios
+        .iter()
+        .map(|(n, _)| n.len())
+        .chain(protocols.iter().map(|(n, _)| n.len()))
+        .max()
+        .unwrap_or(0);
+    for (name, description) in &scenarios {
+        println!("{name:<width$}  {description}");
+    }
+    println!("\nprotocols:");
+    for (name, description) in protocols {
         println!("{name:<width$}  {description}");
     }
     0
@@ -165,6 +188,7 @@ fn bad_input(e: &InputError) -> i32 {
 }
 
 fn run(
+    registry: &Registry,
     name: &str,
     seed: u64,
     out: Option<PathBuf>,
@@ -172,7 +196,7 @@ fn run(
     sets: &[String],
     faults: Option<&Path>,
 ) -> i32 {
-    let mut scenario = match catalogue::resolve(name, sets) {
+    let mut scenario = match registry.resolve(name, sets) {
         Ok(s) => s,
         Err(e) => return bad_input(&e),
     };
@@ -198,7 +222,7 @@ fn run(
         trace: trace.then(|| dir.join("trace.jsonl")),
     };
     let started = std::time::Instant::now();
-    let outcome = match runner::run(&scenario, seed, &options) {
+    let outcome = match registry.run(&scenario, seed, &options) {
         Ok(o) => o,
         Err(e) => return bad_input(&e),
     };
@@ -238,19 +262,7 @@ fn render(rendered: Result<Vec<PathBuf>, reports::ReportError>) -> Result<(), i3
     }
 }
 
-fn run_sweep(
-    name: &str,
-    seeds: &str,
-    jobs: Option<usize>,
-    shard: Option<&str>,
-    out: Option<PathBuf>,
-    sets: &[String],
-    metric: &str,
-) -> i32 {
-    let plan = match sweep_plan(name, seeds, jobs, shard, sets) {
-        Ok(p) => p,
-        Err(e) => return bad_input(&e),
-    };
+fn run_sweep(registry: &Registry, plan: &SweepPlan, out: Option<PathBuf>, metric: &str) -> i32 {
     let dir = out.unwrap_or_else(|| {
         let shard = plan
             .shard
@@ -271,11 +283,12 @@ fn run_sweep(
         Err(e) => return bad_input(&cannot_write(&jsonl_path, e)),
     };
     let mut jsonl = std::io::BufWriter::new(file);
-    let outcome = match sweep::sweep(&plan, Some(&mut jsonl)) {
+    let run_seed = |seed| registry.run(&plan.scenario, seed, &RunOptions::default());
+    let outcome = match sweep::sweep_with(plan, Some(&mut jsonl), run_seed) {
         Ok(o) => o,
         Err(e) => return bad_input(&cannot_write(&jsonl_path, e)),
     };
-    let summary = SweepSummary::of(&plan, &outcome);
+    let summary = SweepSummary::of(plan, &outcome);
     let summary_path = dir.join("sweep-summary.json");
     let text = serde_json::to_string_pretty(&summary).unwrap_or_default() + "\n";
     if let Err(e) = std::fs::write(&summary_path, text) {
@@ -303,6 +316,7 @@ fn run_sweep(
 
 /// Checks a sweep's arguments; every error names its flag.
 fn sweep_plan(
+    registry: &Registry,
     name: &str,
     seeds: &str,
     jobs: Option<usize>,
@@ -319,7 +333,7 @@ fn sweep_plan(
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
     Ok(SweepPlan {
-        scenario: catalogue::resolve(name, sets)?,
+        scenario: registry.resolve(name, sets)?,
         scenario_arg: name.to_string(),
         sets: sets.to_vec(),
         seeds,
@@ -442,7 +456,7 @@ fn read_schedule(path: &Path) -> Result<fault_injection::FaultSchedule, InputErr
 
 /// `clustersim shrink DIR`: exit 1 with the smaller failing run written out,
 /// 0 if the run passes (nothing to shrink), 2 on bad input.
-fn shrink(dir: &Path, out: Option<PathBuf>, max_runs: usize) -> i32 {
+fn shrink(registry: &Registry, dir: &Path, out: Option<PathBuf>, max_runs: usize) -> i32 {
     let recorded = match read_summary(dir) {
         Ok(s) => s,
         Err(e) => return bad_input(&e),
@@ -460,10 +474,11 @@ fn shrink(dir: &Path, out: Option<PathBuf>, max_runs: usize) -> i32 {
     };
     let mut scenario = recorded.scenario.clone();
     scenario.source = dir.join("summary.json").display().to_string();
-    let shrunk = match crate::shrink::shrink(&scenario, recorded.seed, &schedule, max_runs) {
-        Ok(s) => s,
-        Err(e) => return bad_input(&e),
-    };
+    let shrunk =
+        match crate::shrink::shrink(registry, &scenario, recorded.seed, &schedule, max_runs) {
+            Ok(s) => s,
+            Err(e) => return bad_input(&e),
+        };
     let out = out.unwrap_or_else(|| dir.join("shrunk"));
     if let Err(e) = runner::write_run_dir(&out, &shrunk.outcome) {
         return bad_input(&InputError::new(
@@ -511,12 +526,12 @@ pub fn read_summary(dir: &Path) -> Result<Summary, InputError> {
     })
 }
 
-fn replay(dir: &Path) -> i32 {
+fn replay(registry: &Registry, dir: &Path) -> i32 {
     let recorded = match read_summary(dir) {
         Ok(s) => s,
         Err(e) => return bad_input(&e),
     };
-    let outcome = match runner::run(&recorded.scenario, recorded.seed, &RunOptions::default()) {
+    let outcome = match registry.run(&recorded.scenario, recorded.seed, &RunOptions::default()) {
         Ok(o) => o,
         Err(e) => return bad_input(&e),
     };

@@ -31,9 +31,10 @@ pub struct RunOutcome {
     pub schedule: FaultSchedule,
 }
 
-/// Runs `scenario` at `seed` with the driver its `protocol` names.
+/// Runs `scenario` at `seed` with the built-in driver its `protocol` names
+/// (see [`crate::registry::Registry::run`] for other protocols).
 pub fn run(scenario: &Scenario, seed: u64, options: &RunOptions) -> Result<RunOutcome, InputError> {
-    crate::drivers::run_protocol(scenario, seed, options)
+    crate::registry::Registry::builtin().run(scenario, seed, options)
 }
 
 /// Runs `scenario` at `seed` with `driver`: the part every protocol shares.

@@ -17,7 +17,8 @@ use fault_injection::{FaultAction, FaultConfig, FaultSchedule};
 use sim_core::{Nanos, MILLIS};
 
 use crate::error::InputError;
-use crate::runner::{run, RunOptions, RunOutcome};
+use crate::registry::Registry;
+use crate::runner::{RunOptions, RunOutcome};
 use crate::scenario::Scenario;
 use crate::summary::Summary;
 
@@ -45,21 +46,25 @@ pub fn failed_checks(summary: &Summary) -> BTreeSet<String> {
 }
 
 /// Tries candidates against the original failure, counting runs.
-struct Oracle {
+struct Oracle<'r> {
+    registry: &'r Registry,
     seed: u64,
     target: BTreeSet<String>,
     runs: usize,
     max_runs: usize,
 }
 
-impl Oracle {
+impl Oracle<'_> {
     /// The run of `scenario` if it fails one of the target checks.
     fn fails(&mut self, scenario: &Scenario) -> Option<RunOutcome> {
         if self.runs >= self.max_runs {
             return None;
         }
         self.runs += 1;
-        let outcome = run(scenario, self.seed, &RunOptions::default()).ok()?;
+        let outcome = self
+            .registry
+            .run(scenario, self.seed, &RunOptions::default())
+            .ok()?;
         let failed = failed_checks(&outcome.summary);
         (!failed.is_disjoint(&self.target)).then_some(outcome)
     }
@@ -75,14 +80,16 @@ impl Oracle {
 }
 
 /// Shrinks the failing run of `scenario` at `seed`, whose concrete schedule
-/// was `schedule`, spending at most `max_runs` runs.
+/// was `schedule`, spending at most `max_runs` runs of the protocol
+/// `registry` names.
 pub fn shrink(
+    registry: &Registry,
     scenario: &Scenario,
     seed: u64,
     schedule: &FaultSchedule,
     max_runs: usize,
 ) -> Result<Shrunk, InputError> {
-    let original = run(scenario, seed, &RunOptions::default())?;
+    let original = registry.run(scenario, seed, &RunOptions::default())?;
     let target = failed_checks(&original.summary);
     if target.is_empty() {
         return Err(InputError::new(
@@ -91,6 +98,7 @@ pub fn shrink(
         ));
     }
     let mut oracle = Oracle {
+        registry,
         seed,
         target,
         runs: 1,

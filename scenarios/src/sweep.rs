@@ -298,7 +298,7 @@ impl SweepOutcome {
     }
 }
 
-/// Runs the plan with the runner; each result is written to `jsonl` (when
+/// Runs the plan with the built-in protocols; each result is written to `jsonl` (when
 /// given) as soon as every lower seed's is.
 pub fn sweep(plan: &SweepPlan, jsonl: Option<&mut dyn Write>) -> std::io::Result<SweepOutcome> {
     let scenario = &plan.scenario;
@@ -307,8 +307,8 @@ pub fn sweep(plan: &SweepPlan, jsonl: Option<&mut dyn Write>) -> std::io::Result
     })
 }
 
-/// [`sweep`] with another way to run one seed (tests use it to inject a
-/// panicking runner).
+/// [`sweep`] with another way to run one seed: a registry's protocols (the
+/// command line), or a panicking runner (tests).
 pub fn sweep_with<F>(
     plan: &SweepPlan,
     mut jsonl: Option<&mut dyn Write>,

@@ -1,18 +1,17 @@
 //! Driver of the CRDT replicas (`protocols::crdt`): judged by convergence,
 //! not linearizability (a CRDT promises eventual agreement, not a total order).
 
+use crate::crdt::{Bugs, Client, CrdtMsg, Replica};
 use checkers::convergence::{
     check_convergence, ConvergenceSpec, Counter, GrowOnlySet, ReplicaState,
 };
-use protocols::crdt::{Bugs, Client, CrdtMsg, Replica};
 use serde::Deserialize;
 use serde_json::Value;
 use sim_core::time::duration as dur;
 use sim_core::{History, Nanos, NodeStatus, Sim, Topology, MILLIS, SECONDS};
 
-use crate::driver::{Driver, Verdict};
-use crate::error::InputError;
-use crate::scenario::Scenario;
+use harness::{Driver, Verdict};
+use harness::{InputError, Registrar, Scenario};
 
 /// The `[options]` of a crdt scenario.
 #[derive(Debug, Clone, Deserialize)]
@@ -150,4 +149,13 @@ impl Driver for Crdt {
     fn model(&self) -> Option<&'static str> {
         None
     }
+}
+
+/// Makes `crdt` known to `registrar`.
+pub fn register(registrar: &mut impl Registrar) {
+    registrar.protocol(
+        "crdt",
+        "state-based grow-only set and counter converging by gossip",
+        Crdt::new,
+    );
 }

@@ -16,6 +16,9 @@
 //! gossip counts again), and `no-sync` (updates are acknowledged before they
 //! are durable: a power loss forgets acknowledged updates nobody else had).
 
+mod driver;
+pub use driver::register;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use rand::Rng;

@@ -4,15 +4,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::pbft::{Bugs, Client, ClientConfig, PbftMsg, Replica, ReplicaConfig};
 use fault_injection::{Fault, GenKind};
-use protocols::pbft::{Bugs, Client, ClientConfig, PbftMsg, Replica, ReplicaConfig};
 use serde::Deserialize;
 use sim_core::time::duration as dur;
 use sim_core::{Finding, Nanos, NodeId, Sim, Topology, MILLIS};
 
-use crate::driver::Driver;
-use crate::error::InputError;
-use crate::scenario::Scenario;
+use harness::Driver;
+use harness::{InputError, Registrar, Scenario};
 
 const AGREEMENT: &str = "agreement";
 
@@ -176,4 +175,13 @@ impl Driver for Pbft {
             .copied()
             .find(|&r| sim.process_as::<Replica>(r).is_some_and(|p| p.is_primary()))
     }
+}
+
+/// Makes `pbft` known to `registrar`.
+pub fn register(registrar: &mut impl Registrar) {
+    registrar.protocol(
+        "pbft",
+        "PBFT: Byzantine-fault-tolerant replication over 3f+1 replicas, with view changes",
+        Pbft::new,
+    );
 }

@@ -34,6 +34,9 @@
 //! first reply instead of waiting for f+1 matching ones: one lying replica
 //! suffices).
 
+mod driver;
+pub use driver::register;
+
 mod client;
 mod msg;
 mod replica;

@@ -1,11 +1,10 @@
 //! Driver of the quorum-replicated register (`protocols::quorum_register`).
 
-use protocols::quorum_register::{Bugs, Client, RegisterMsg, Replica};
+use crate::quorum_register::{Bugs, Client, RegisterMsg, Replica};
 use sim_core::{Sim, Topology};
 
-use crate::driver::Driver;
-use crate::error::InputError;
-use crate::scenario::Scenario;
+use harness::Driver;
+use harness::{InputError, Registrar, Scenario};
 
 pub struct QuorumRegister {
     bugs: Bugs,
@@ -44,4 +43,13 @@ impl Driver for QuorumRegister {
             .collect();
         Topology { replicas, clients }
     }
+}
+
+/// Makes `quorum-register` known to `registrar`.
+pub fn register(registrar: &mut impl Registrar) {
+    registrar.protocol(
+        "quorum-register",
+        "multi-writer atomic register on majority quorums (ABD), one per key",
+        QuorumRegister::new,
+    );
 }

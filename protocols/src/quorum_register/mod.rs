@@ -19,6 +19,9 @@
 //! and panics on a key nobody wrote yet — the kind of panic the simulator must
 //! report as a finding with its seed, not die of).
 
+mod driver;
+pub use driver::register;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};

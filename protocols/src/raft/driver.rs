@@ -6,14 +6,11 @@
 //! replicas; `max_attempts`, `retry_backoff_ms` for the clients. Unknown
 //! options, wrong types and bad values are input errors naming the field.
 
-use protocols::raft::{
-    self, Bugs, Checks, ClientConfig, RaftConfig, RaftMsg, INVARIANTS, LIVENESS,
-};
+use crate::raft::{self, Bugs, Checks, ClientConfig, RaftConfig, RaftMsg, INVARIANTS, LIVENESS};
 use sim_core::{Finding, NodeId, Sim, Topology, MILLIS};
 
-use crate::driver::Driver;
-use crate::error::InputError;
-use crate::scenario::Scenario;
+use harness::Driver;
+use harness::{InputError, Registrar, Scenario};
 
 pub struct Raft {
     raft: RaftConfig,
@@ -149,4 +146,13 @@ impl Driver for Raft {
     fn model(&self) -> Option<&'static str> {
         Some("cas-register")
     }
+}
+
+/// Makes `raft` known to `registrar`.
+pub fn register(registrar: &mut impl Registrar) {
+    registrar.protocol(
+        "raft",
+        "Raft: elections with pre-vote and check-quorum, snapshots, a key-value store with sessions",
+        Raft::new,
+    );
 }

@@ -16,6 +16,9 @@
 //! A cluster is built into a [`sim_core::Sim`] with [`build_cluster`] and
 //! judged after every event by [`Checks::check`].
 
+mod driver;
+pub use driver::register;
+
 pub mod bugs;
 pub mod client;
 pub mod invariants;

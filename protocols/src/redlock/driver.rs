@@ -1,13 +1,12 @@
 //! Driver of Redlock (`protocols::redlock`): its history is judged as a mutex.
 
-use protocols::redlock::{Bugs, Client, ClientConfig, LockMsg, Server};
+use crate::redlock::{Bugs, Client, ClientConfig, LockMsg, Server};
 use serde::Deserialize;
 use sim_core::time::duration as dur;
 use sim_core::{Nanos, Sim, Topology, MILLIS};
 
-use crate::driver::Driver;
-use crate::error::InputError;
-use crate::scenario::Scenario;
+use harness::Driver;
+use harness::{InputError, Registrar, Scenario};
 
 /// The `[options]` of a redlock scenario.
 #[derive(Debug, Clone, Deserialize)]
@@ -88,4 +87,13 @@ impl Driver for Redlock {
     fn model(&self) -> Option<&'static str> {
         Some("lock")
     }
+}
+
+/// Makes `redlock` known to `registrar`.
+pub fn register(registrar: &mut impl Registrar) {
+    registrar.protocol(
+        "redlock",
+        "Redlock: a lease lock over independent lock servers, judged as a mutex",
+        Redlock::new,
+    );
 }

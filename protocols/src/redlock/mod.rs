@@ -21,6 +21,9 @@
 //! Known-bug variant: `no-validity-check` (a client takes a majority of
 //! grants as the lock even when its lease ran out while it was collecting them).
 
+mod driver;
+pub use driver::register;
+
 use std::collections::BTreeSet;
 
 use rand::Rng;
