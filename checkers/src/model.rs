@@ -53,6 +53,71 @@ pub struct Partition {
 }
 
 /// A sequential specification.
+///
+/// A model of your own: a write-once cell (`set` succeeds only on an empty
+/// cell, `get` reads it), checked with [`crate::check_history`] once it can
+/// read history entries ([`HistoryModel`]).
+///
+/// ```
+/// use checkers::{check_history, CheckOptions, HistoryModel, Model, Verdict};
+/// use sim_core::history::{History, HistoryEntry, OpType};
+/// use serde_json::json;
+///
+/// struct WriteOnce;
+///
+/// #[derive(Clone, Debug)]
+/// enum In { Set(u64), Get }
+///
+/// impl Model for WriteOnce {
+///     type State = Option<u64>;
+///     type Input = In;
+///     type Output = Option<u64>; // what `get` saw; `set`: whether it won (Some(1)) or not (None)
+///     fn name(&self) -> &'static str { "write-once" }
+///     fn init(&self) -> Option<u64> { None }
+///     fn step(&self, state: &Option<u64>, input: &In, output: Option<&Option<u64>>) -> Option<Option<u64>> {
+///         match (input, output) {
+///             (In::Get, Some(seen)) => (seen == state).then_some(*state),
+///             (In::Get, None) => Some(*state),
+///             (In::Set(v), Some(Some(_))) => state.is_none().then_some(Some(*v)),
+///             (In::Set(_), Some(None)) => state.is_some().then_some(*state),
+///             (In::Set(v), None) => Some(state.or(Some(*v))),
+///         }
+///     }
+///     fn is_read_only(&self, input: &In) -> bool { matches!(input, In::Get) }
+/// }
+///
+/// impl HistoryModel for WriteOnce {
+///     fn decode_input(&self, e: &HistoryEntry) -> Result<In, String> {
+///         match e.f.as_str() {
+///             "set" => e.value.as_u64().map(In::Set).ok_or("set needs a number".into()),
+///             "get" => Ok(In::Get),
+///             f => Err(format!("unknown function {f}")),
+///         }
+///     }
+///     fn decode_output(&self, input: &In, e: &HistoryEntry) -> Result<Option<u64>, String> {
+///         Ok(match input {
+///             In::Get => e.value.as_u64(),
+///             In::Set(_) => e.value.as_bool().and_then(|won| won.then_some(1)),
+///         })
+///     }
+/// }
+///
+/// let entry = |process, op_type, f: &str, value, time| HistoryEntry {
+///     process, op_type, f: f.into(), key: None, value, time,
+/// };
+/// let mut history = History::new();
+/// // Two sets both claim to have won: only one can have.
+/// history.push(entry(0, OpType::Invoke, "set", json!(1), 10));
+/// history.push(entry(1, OpType::Invoke, "set", json!(2), 11));
+/// history.push(entry(0, OpType::Ok, "set", json!(true), 20));
+/// history.push(entry(1, OpType::Ok, "set", json!(true), 21));
+/// let report = check_history(&WriteOnce, &history, &CheckOptions::default()).unwrap();
+/// assert_eq!(report.verdict, Verdict::NotLinearizable);
+///
+/// history.entries[3].value = json!(false); // the second one lost
+/// let report = check_history(&WriteOnce, &history, &CheckOptions::default()).unwrap();
+/// assert_eq!(report.verdict, Verdict::Linearizable);
+/// ```
 pub trait Model {
     type State: Clone + Eq + Hash + Debug;
     type Input: Clone + Debug;

@@ -46,6 +46,33 @@ pub fn is_model_name(name: &str) -> bool {
 }
 
 /// Checks `history` for linearizability against the model called `model`.
+///
+/// A write of 1 that completed before a read began, and the read saw
+/// nothing: no order of the two explains it.
+///
+/// ```
+/// use checkers::{check_history_named, CheckOptions, Verdict};
+/// use sim_core::history::{History, HistoryEntry, OpType};
+/// use serde_json::json;
+///
+/// let entry = |process, op_type, f: &str, value, time| HistoryEntry {
+///     process, op_type, f: f.into(), key: None, value, time,
+/// };
+/// let mut history = History::new();
+/// history.push(entry(0, OpType::Invoke, "write", json!(1), 10));
+/// history.push(entry(0, OpType::Ok, "write", json!(1), 20));
+/// history.push(entry(1, OpType::Invoke, "read", json!(null), 30));
+/// history.push(entry(1, OpType::Ok, "read", json!(null), 40));
+///
+/// let report = check_history_named("register", &history, &CheckOptions::default()).unwrap();
+/// assert_eq!(report.verdict, Verdict::NotLinearizable);
+///
+/// // Had the read begun before the write completed, it could have come first.
+/// history.entries[2].time = 15;
+/// let report = check_history_named("register", &history, &CheckOptions::default()).unwrap();
+/// assert_eq!(report.verdict, Verdict::Linearizable);
+/// assert!(check_history_named("queue", &history, &CheckOptions::default()).is_err());
+/// ```
 pub fn check_history_named(
     model: &str,
     history: &History,

@@ -61,6 +61,58 @@ pub struct TimerId {
 
 /// A simulated process. `Any` lets a harness look inside a node (invariant
 /// checks, "who is leader?") by downcasting.
+///
+/// A pinger and a ponger, run for one virtual second: every step is decided
+/// by the seed, so the same seed gives the same fingerprint.
+///
+/// ```
+/// use sim_core::{Ctx, LinkConfig, Message, NodeId, Process, Sim, MILLIS, SECONDS};
+///
+/// #[derive(Clone, Debug, Hash, serde::Serialize)]
+/// struct Ping(u32);
+/// impl Message for Ping {}
+///
+/// /// Sends a ping every 10 ms of its own clock; counts the answers.
+/// struct Pinger { peer: NodeId, answers: u32 }
+///
+/// impl Process for Pinger {
+///     type Msg = Ping;
+///     fn on_start(&mut self, ctx: &mut Ctx<'_, Ping>) {
+///         ctx.set_timer(10 * MILLIS, 0);
+///     }
+///     fn on_message(&mut self, _: &mut Ctx<'_, Ping>, _: NodeId, _: Ping) {
+///         self.answers += 1;
+///     }
+///     fn on_timer(&mut self, ctx: &mut Ctx<'_, Ping>, _tag: u64) {
+///         ctx.send(self.peer, Ping(self.answers));
+///         ctx.set_timer(10 * MILLIS, 0);
+///     }
+/// }
+///
+/// /// Answers every ping.
+/// struct Ponger;
+///
+/// impl Process for Ponger {
+///     type Msg = Ping;
+///     fn on_start(&mut self, _: &mut Ctx<'_, Ping>) {}
+///     fn on_message(&mut self, ctx: &mut Ctx<'_, Ping>, from: NodeId, msg: Ping) {
+///         ctx.send(from, msg);
+///     }
+///     fn on_timer(&mut self, _: &mut Ctx<'_, Ping>, _: u64) {}
+/// }
+///
+/// let run = |seed| {
+///     let mut sim: Sim<Ping> = Sim::new(seed, LinkConfig::default());
+///     let pinger = sim.add_node(|| Pinger { peer: 1, answers: 0 });
+///     sim.add_node(|| Ponger);
+///     sim.run_until(SECONDS);
+///     let answers = sim.process_as::<Pinger>(pinger).unwrap().answers;
+///     (answers, sim.fingerprint())
+/// };
+/// let (answers, fingerprint) = run(7);
+/// assert!(answers > 90, "{answers}");
+/// assert_eq!(run(7).1, fingerprint);
+/// ```
 pub trait Process: Any {
     type Msg: Message;
 
