@@ -7,4 +7,5 @@ pub mod pbft;
 pub mod quorum_register;
 pub mod raft;
 pub mod redlock;
+pub mod request_ids;
 pub mod workload;
