@@ -9,6 +9,7 @@ pub mod pbft;
 pub mod quorum_register;
 pub mod raft;
 pub mod redlock;
+pub mod request_ids;
 
 /// The shared client workload (it lives in `harness`, below the protocols,
 /// because a scenario's `[workload]` table is made of it).
@@ -22,3 +23,4 @@ pub fn register(registrar: &mut impl harness::Registrar) {
     redlock::register(registrar);
     pbft::register(registrar);
 }
+

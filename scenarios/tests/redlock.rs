@@ -49,3 +49,22 @@ fn skipping_the_validity_check_is_caught() {
     assert_eq!(failed, ["linearizability"]);
     assert!(failed_checks("redlock-bug-no-validity-check", seed, &["bugs=[]"]).is_empty());
 }
+
+#[test]
+fn lease_validity_on_the_monotonic_clock_survives_client_clock_jumps() {
+    for seed in 1..=200 {
+        let failed = failed_checks("redlock-client-clock-jumps", seed, &[]);
+        assert!(failed.is_empty(), "seed {seed}: {failed:?}");
+    }
+}
+
+#[test]
+fn lease_validity_on_the_wall_clock_is_caught() {
+    let (seed, failed) = first_failure("redlock-bug-wall-clock-lease", 20, &[]).expect("caught");
+    assert_eq!(failed, ["linearizability"]);
+    assert!(failed_checks("redlock-bug-wall-clock-lease", seed, &["bugs=[]"]).is_empty());
+    // The jumps are the cause: without them the buggy client is safe too.
+    let only_delay =
+        ["faults.schedule=[{at_ms = 0, kind = \"delay\", extra_ms = 70, nodes = [5]}]"];
+    assert!(failed_checks("redlock-bug-wall-clock-lease", seed, &only_delay).is_empty());
+}

@@ -14,8 +14,18 @@ use crate::network::{LinkConfig, Network};
 use crate::process::{Message, NodeId, TimerId};
 use crate::rng::{self, SimRng};
 use crate::storage::Storage;
-use crate::time::{Nanos, NodeClock};
+use crate::time::{Nanos, NodeClock, MAX_MESSAGE_DELAY};
 use crate::trace::{DropReason, Recorder, TraceEvent};
+
+/// Bits of a request id that count requests within one incarnation.
+pub const REQUEST_SEQ_BITS: u32 = 40;
+
+/// When a message sent at `now`, held back `hold` by its sender and delayed
+/// `delay` by its link, arrives: never more than [`MAX_MESSAGE_DELAY`] after
+/// `now`, and never past the end of time.
+fn arrival(now: Nanos, hold: Nanos, delay: Nanos) -> Nanos {
+    now.saturating_add(hold.saturating_add(delay).min(MAX_MESSAGE_DELAY))
+}
 
 /// What a scheduled event does when its time comes.
 pub(crate) enum Event<M> {
@@ -72,6 +82,8 @@ pub(crate) struct NodeState {
     pub status: NodeStatus,
     /// Bumped by every crash; events of an older incarnation are discarded.
     pub incarnation: u32,
+    /// Request ids handed out in this incarnation (see [`Kernel::request_id`]).
+    pub requests: u64,
     /// No event is handled before this true time (a stop-the-world pause).
     pub paused_until: Nanos,
     pub clock: NodeClock,
@@ -129,10 +141,15 @@ impl<M: Message> Kernel<M> {
     }
 
     pub(crate) fn add_node(&mut self) -> NodeId {
+        assert!(
+            self.history.entries.is_empty(),
+            "nodes are added before the first operation: history processes are numbered by node count"
+        );
         let id = self.nodes.len() as NodeId;
         self.nodes.push(NodeState {
             status: NodeStatus::Up,
             incarnation: 0,
+            requests: 0,
             paused_until: 0,
             clock: NodeClock::new(),
             storage: Storage::new(),
@@ -145,6 +162,37 @@ impl<M: Message> Kernel<M> {
 
     pub(crate) fn local_time(&self, node: NodeId) -> Nanos {
         self.nodes[node as usize].clock.local(self.now)
+    }
+
+    pub(crate) fn monotonic_time(&self, node: NodeId) -> Nanos {
+        self.nodes[node as usize].clock.monotonic(self.now)
+    }
+
+    // ---- identities that survive restarts ----
+
+    /// The history process of `node`'s current incarnation:
+    /// `incarnation × node count + node`. Each incarnation of a client is a
+    /// process of its own, so an operation its crash left open stays open
+    /// (indeterminate) and the restarted client starts with none open; and
+    /// `process % node count` still names the node.
+    pub(crate) fn history_process(&self, node: NodeId) -> u64 {
+        let incarnation = u64::from(self.nodes[node as usize].incarnation);
+        incarnation * self.nodes.len() as u64 + u64::from(node)
+    }
+
+    /// A request id `node` has never used, in any incarnation, and larger
+    /// than every one it used before: `incarnation << 40 | n` for its `n`-th
+    /// request in this incarnation. What a real client builds from a boot
+    /// counter on disk and a counter in memory, kept here so that no
+    /// protocol can get it wrong.
+    pub(crate) fn request_id(&mut self, node: NodeId) -> u64 {
+        let n = &mut self.nodes[node as usize];
+        n.requests += 1;
+        assert!(
+            n.requests < 1 << REQUEST_SEQ_BITS,
+            "node {node} used up the request ids of one incarnation"
+        );
+        u64::from(n.incarnation) << REQUEST_SEQ_BITS | n.requests
     }
 
     // ---- the event queue ----
@@ -332,7 +380,7 @@ impl<M: Message> Kernel<M> {
             });
             let copy = msg.clone();
             self.schedule(
-                now + hold + dup_delay,
+                arrival(now, hold, dup_delay),
                 Event::Deliver {
                     from,
                     to,
@@ -343,7 +391,7 @@ impl<M: Message> Kernel<M> {
             );
         }
         self.schedule(
-            now + hold + delay,
+            arrival(now, hold, delay),
             Event::Deliver {
                 from,
                 to,
@@ -371,15 +419,15 @@ impl<M: Message> Kernel<M> {
     pub(crate) fn invoke(
         &mut self,
         node: NodeId,
-        process: u64,
         f: &str,
         key: Option<String>,
         value: Value,
     ) -> OpId {
+        let process = self.history_process(node);
         let index = self.history.entries.len() as u64;
         if self.open_ops.insert(process, index).is_some() {
             panic!(
-                "client process {process} invoked {f} while its previous operation is still open"
+                "client process {process} (node {node}) invoked {f} while its previous operation is still open"
             );
         }
         self.push_op(node, process, OpType::Invoke, f.to_string(), key, value);

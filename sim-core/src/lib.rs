@@ -21,8 +21,9 @@ pub mod trace;
 
 pub use history::{History, HistoryEntry, OpId, OpType};
 pub use kernel::NodeStatus;
+pub use kernel::REQUEST_SEQ_BITS;
 pub use network::{Latency, LinkConfig, LinkStats, Network};
 pub use process::{Ctx, Message, NodeId, Process, TimerId};
 pub use sim::{CrashMode, Finding, Sim, Step};
-pub use time::{Nanos, NodeClock, MICROS, MILLIS, SECONDS};
+pub use time::{Nanos, NodeClock, MAX_MESSAGE_DELAY, MICROS, MILLIS, SECONDS};
 pub use topology::Topology;

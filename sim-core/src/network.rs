@@ -10,9 +10,11 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
 use crate::rng::{between, chance, standard_normal, unit};
-use crate::time::{duration as dur, Nanos};
+use crate::time::{duration as dur, Nanos, MAX_MESSAGE_DELAY};
 
 /// The distribution one message's latency is drawn from, in nanoseconds.
+/// Whatever is drawn, a message's whole delay is capped at
+/// [`MAX_MESSAGE_DELAY`] (one virtual hour).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Latency {
@@ -74,6 +76,7 @@ impl Latency {
             Latency::Uniform { min, max } => between(rng, min, max),
             Latency::Normal { mean, stddev, min } => {
                 let x = mean as f64 + stddev as f64 * standard_normal(rng);
+                // `as` saturates: a draw beyond u64 reads as u64::MAX.
                 (x.max(min as f64)) as Nanos
             }
             Latency::LogNormal { median, sigma, min } => {
@@ -336,16 +339,18 @@ impl LinkConfig {
                 corrupt: false,
             };
         }
-        let mut delay = self.latency.sample(rng) + self.extra_delay;
+        let mut delay = self.latency.sample(rng).saturating_add(self.extra_delay);
         let reordered = chance(rng, self.reorder);
         if reordered {
-            delay += between(rng, 1, self.reorder_window.max(1));
+            delay = delay.saturating_add(between(rng, 1, self.reorder_window.max(1)));
         }
         let duplicate = if chance(rng, self.duplicate) {
-            Some(self.latency.sample(rng) + self.extra_delay)
+            let copy = self.latency.sample(rng).saturating_add(self.extra_delay);
+            Some(copy.min(MAX_MESSAGE_DELAY))
         } else {
             None
         };
+        let delay = delay.min(MAX_MESSAGE_DELAY);
         let corrupt = chance(rng, self.corrupt);
         Fate {
             first: Some(delay),

@@ -143,10 +143,37 @@ impl<M: Message> Ctx<'_, M> {
         self.kernel.nodes.len() as u32
     }
 
-    /// This node's local clock, in nanoseconds. Skew, drift and jumps show here;
-    /// true time is never visible to a process.
+    /// This node's wall clock, in nanoseconds. Skew, drift and jumps show here;
+    /// true time is never visible to a process. Use it for what is compared
+    /// across nodes (timestamps, expiry times sent to others), never to
+    /// measure how long something took: a jump makes that wrong.
     pub fn now(&self) -> Nanos {
         self.kernel.local_time(self.node)
+    }
+
+    /// This node's monotonic clock, in nanoseconds: it drifts with the node's
+    /// oscillator but skew and jumps never move it, so the difference of two
+    /// readings is elapsed time (leases, timeouts, deadlines). Its value means
+    /// nothing to another node.
+    pub fn monotonic_now(&self) -> Nanos {
+        self.kernel.monotonic_time(self.node)
+    }
+
+    /// How many times this node has crashed before this incarnation.
+    pub fn incarnation(&self) -> u32 {
+        self.kernel.nodes[self.node as usize].incarnation
+    }
+
+    /// The history process this incarnation's operations are recorded under.
+    pub fn history_process(&self) -> u64 {
+        self.kernel.history_process(self.node)
+    }
+
+    /// A fresh request id: never used by this node before, in this or an
+    /// earlier incarnation, and above every id it used before. Use it for
+    /// whatever servers deduplicate or match replies by.
+    pub fn request_id(&mut self) -> u64 {
+        self.kernel.request_id(self.node)
     }
 
     pub fn send(&mut self, to: NodeId, msg: M) {
@@ -181,9 +208,10 @@ impl<M: Message> Ctx<'_, M> {
         &mut self.kernel.nodes[self.node as usize].storage
     }
 
-    /// Records the invocation of a client operation by logical client `process`.
-    pub fn invoke(&mut self, process: u64, f: &str, key: Option<String>, value: Value) -> OpId {
-        self.kernel.invoke(self.node, process, f, key, value)
+    /// Records the invocation of a client operation by this incarnation's
+    /// history process (one open operation at a time).
+    pub fn invoke(&mut self, f: &str, key: Option<String>, value: Value) -> OpId {
+        self.kernel.invoke(self.node, f, key, value)
     }
 
     /// Records the completion of `op`: `Ok`, `Fail` or `Info`.

@@ -209,6 +209,7 @@ impl<M: Message> Sim<M> {
         let n = &mut self.kernel.nodes[node as usize];
         n.status = NodeStatus::Down;
         n.incarnation += 1;
+        n.requests = 0;
         n.paused_until = 0;
         self.processes[node as usize] = None;
     }
@@ -357,6 +358,21 @@ impl<M: Message> Sim<M> {
     /// The node's local clock reading now.
     pub fn local_time(&self, node: NodeId) -> Nanos {
         self.kernel.local_time(node)
+    }
+
+    /// The node's monotonic clock reading now.
+    pub fn monotonic_time(&self, node: NodeId) -> Nanos {
+        self.kernel.monotonic_time(node)
+    }
+
+    /// How many times `node` has crashed (its current incarnation).
+    pub fn incarnation(&self, node: NodeId) -> u32 {
+        self.kernel.nodes[node as usize].incarnation
+    }
+
+    /// The history process of `node`'s current incarnation (see [`Ctx::history_process`]).
+    pub fn history_process(&self, node: NodeId) -> u64 {
+        self.kernel.history_process(node)
     }
 
     /// Changes a node's clock (skew, drift, jump) through `f(clock, now)`.

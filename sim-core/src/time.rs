@@ -4,6 +4,18 @@
 //! belongs to the harness (history, trace, reports). Each node sees only its own
 //! clock, which runs at `1 + drift` times the true rate from an offset, the way a
 //! quartz clock with a bad crystal and a wrong setting does.
+//!
+//! A node reads that clock two ways, as a real machine does:
+//! - the **wall clock** ([`NodeClock::local`], `Ctx::now`): offset, drift,
+//!   skew and jumps all show. It is what a node may compare with another
+//!   node's readings (timestamps, expiry times written into messages).
+//! - the **monotonic clock** ([`NodeClock::monotonic`], `Ctx::monotonic_now`):
+//!   the same oscillator, so it drifts, but skew settings and jumps never move
+//!   it. It serves elapsed time on one node: leases, timeouts, deadlines.
+//!
+//! Time arithmetic on the simulation path saturates: a message is never
+//! delayed by more than [`MAX_MESSAGE_DELAY`], so event times stay far from
+//! the end of `u64` and every build computes the same times.
 
 use serde::{Deserialize, Serialize};
 
@@ -14,6 +26,12 @@ pub const MICROS: Nanos = 1_000;
 pub const MILLIS: Nanos = 1_000_000;
 pub const SECONDS: Nanos = 1_000_000_000;
 
+/// The longest a message can take from send to delivery, whatever the link's
+/// latency distribution, extra delay, reordering or a Byzantine hold-back
+/// add up to: one virtual hour. Longer than any run, so a message held this
+/// long is as good as lost, and event times can never overflow.
+pub const MAX_MESSAGE_DELAY: Nanos = 3_600 * SECONDS;
+
 /// Parts per million: the unit of clock drift.
 const PPM: i128 = 1_000_000;
 
@@ -23,10 +41,15 @@ const PPM: i128 = 1_000_000;
 /// Changing the drift re-anchors at the current true time, so the local clock is
 /// continuous across a drift change; a jump moves it by a signed amount at once.
 /// Local time never goes below zero.
+///
+/// The monotonic reading shares the anchor and the drift but has its own
+/// anchor value, which offsets and jumps leave alone: it starts at zero and
+/// advances at the drifting rate, nothing else.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeClock {
     anchor_true: Nanos,
     anchor_local: i128,
+    anchor_monotonic: i128,
     drift_ppm: i64,
 }
 
@@ -42,15 +65,34 @@ impl NodeClock {
         Self {
             anchor_true: 0,
             anchor_local: 0,
+            anchor_monotonic: 0,
             drift_ppm: 0,
         }
     }
 
-    /// The local reading at true time `now`.
-    pub fn local(&self, now: Nanos) -> Nanos {
+    /// Local nanoseconds elapsed since the anchor, at true time `now`.
+    fn since_anchor(&self, now: Nanos) -> i128 {
         let elapsed = now.saturating_sub(self.anchor_true) as i128;
-        let local = self.anchor_local + elapsed * (PPM + self.drift_ppm as i128) / PPM;
+        elapsed * (PPM + self.drift_ppm as i128) / PPM
+    }
+
+    /// The wall-clock reading at true time `now`.
+    pub fn local(&self, now: Nanos) -> Nanos {
+        let local = self.anchor_local + self.since_anchor(now);
         local.clamp(0, u64::MAX as i128) as Nanos
+    }
+
+    /// The monotonic reading at true time `now`: drift shows, offsets and
+    /// jumps do not, and it never goes back.
+    pub fn monotonic(&self, now: Nanos) -> Nanos {
+        let mono = self.anchor_monotonic + self.since_anchor(now);
+        mono.clamp(0, u64::MAX as i128) as Nanos
+    }
+
+    /// Moves the anchor to `now`, carrying the monotonic reading over.
+    fn reanchor(&mut self, now: Nanos) {
+        self.anchor_monotonic += self.since_anchor(now);
+        self.anchor_true = now;
     }
 
     /// The signed difference between local and true time at `now`.
@@ -60,14 +102,14 @@ impl NodeClock {
 
     /// Sets the local clock to read `true + offset` at true time `now`, keeping the drift.
     pub fn set_offset(&mut self, now: Nanos, offset: i64) {
-        self.anchor_true = now;
+        self.reanchor(now);
         self.anchor_local = now as i128 + offset as i128;
     }
 
     /// Moves the local clock by `delta` (forward if positive) at true time `now`.
     pub fn jump(&mut self, now: Nanos, delta: i64) {
         let local = self.local(now) as i128;
-        self.anchor_true = now;
+        self.reanchor(now);
         self.anchor_local = local + delta as i128;
     }
 
@@ -76,7 +118,7 @@ impl NodeClock {
     /// to -999_999.
     pub fn set_drift(&mut self, now: Nanos, drift_ppm: i64) {
         let local = self.local(now) as i128;
-        self.anchor_true = now;
+        self.reanchor(now);
         self.anchor_local = local;
         self.drift_ppm = drift_ppm.max(-999_999);
     }
@@ -116,6 +158,21 @@ mod tests {
         assert_eq!(c.local(4_000), 4_100);
         // A timer of 1100 local ns takes 1000 true ns on a clock 10% fast.
         assert_eq!(c.true_duration(1_100), 1_000);
+    }
+
+    #[test]
+    fn the_monotonic_reading_drifts_but_ignores_offsets_and_jumps() {
+        let mut c = NodeClock::new();
+        c.set_offset(1_000, 5_000);
+        assert_eq!((c.local(1_000), c.monotonic(1_000)), (6_000, 1_000));
+        c.set_drift(2_000, 100_000);
+        assert_eq!(c.monotonic(3_000), 2_000 + 1_100);
+        c.jump(3_000, -4_000);
+        assert_eq!(c.local(3_000), 8_100 - 4_000);
+        assert_eq!(c.monotonic(3_000), 3_100);
+        assert_eq!(c.monotonic(4_000), 4_200);
+        c.set_offset(4_000, -3_000);
+        assert_eq!((c.local(4_000), c.monotonic(5_000)), (1_000, 5_300));
     }
 
     #[test]

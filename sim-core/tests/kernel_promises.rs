@@ -497,7 +497,7 @@ fn history_records_invoke_and_completion_in_true_time() {
     sim.add_node(probe(
         &Log::default(),
         |ctx| {
-            let op = ctx.invoke(7, "write", None, json!(3));
+            let op = ctx.invoke("write", None, json!(3));
             ctx.set_timer(500, op.0);
         },
         |ctx, op| ctx.complete(OpId(op), OpType::Ok, json!(3)),
@@ -512,6 +512,126 @@ fn history_records_invoke_and_completion_in_true_time() {
     assert_eq!((h.entries[1].op_type, h.entries[1].time), (OpType::Ok, 500));
     let ops = h.operations().unwrap();
     assert_eq!(ops[0].latency(), Some(500));
+}
+
+#[test]
+fn each_incarnation_is_a_history_process_of_its_own_and_request_ids_never_repeat() {
+    let log = Log::default();
+    let mut sim = Sim::new(1, constant(100));
+    let ids: Rc<RefCell<Vec<(u32, u64, u64)>>> = Rc::default();
+    let seen = ids.clone();
+    sim.add_node(idle(&log));
+    let client = sim.add_node(probe(
+        &log,
+        move |ctx| {
+            // Invoke at once; a crash before the timer leaves it open.
+            let op = ctx.invoke("write", None, json!(1));
+            let id = ctx.request_id();
+            seen.borrow_mut()
+                .push((ctx.incarnation(), ctx.history_process(), id));
+            ctx.set_timer(MILLIS, op.0);
+        },
+        |ctx, op| ctx.complete(OpId(op), OpType::Ok, json!(1)),
+    ));
+    sim.run_until(MILLIS / 2);
+    // Crash with the operation open, restart: no panic, a new process.
+    sim.crash(client, CrashMode::LoseUnsynced);
+    sim.restart(client, true);
+    sim.run_until(3 * MILLIS);
+    sim.crash(client, CrashMode::KeepUnsynced);
+    sim.restart(client, false);
+    sim.run_until(10 * MILLIS);
+    assert!(sim.finding().is_none(), "{:?}", sim.finding());
+    let seen = ids.borrow().clone();
+    let processes: Vec<u64> = seen.iter().map(|s| s.1).collect();
+    assert_eq!(processes, [1, 3, 5], "incarnation × 2 nodes + node 1");
+    assert_eq!(seen.iter().map(|s| s.0).collect::<Vec<_>>(), [0, 1, 2]);
+    let ids: Vec<u64> = seen.iter().map(|s| s.2).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids increase: {ids:?}");
+    assert_eq!(ids[0], 1);
+    assert_eq!(ids[1], 1 << REQUEST_SEQ_BITS | 1);
+    // The first incarnation's operation stays open; the others complete.
+    let ops = sim.history().operations().unwrap();
+    let outcome: Vec<(u64, Option<OpType>)> = ops
+        .iter()
+        .map(|o| (o.invoke.process, o.completion.map(|c| c.op_type)))
+        .collect();
+    assert_eq!(
+        outcome,
+        [(1, None), (3, Some(OpType::Ok)), (5, Some(OpType::Ok))]
+    );
+}
+
+#[test]
+fn the_monotonic_clock_drifts_but_never_jumps() {
+    let seen: Rc<RefCell<Vec<(Nanos, Nanos)>>> = Rc::default();
+    let s2 = seen.clone();
+    let mut sim = Sim::new(1, constant(100));
+    let n = sim.add_node(probe(
+        &Log::default(),
+        |ctx| {
+            ctx.set_timer(MILLIS, 0);
+        },
+        move |ctx, _| {
+            s2.borrow_mut().push((ctx.now(), ctx.monotonic_now()));
+            ctx.set_timer(MILLIS, 0);
+        },
+    ));
+    sim.run_until(MILLIS);
+    sim.adjust_clock(n, |c, t| c.jump(t, -(500 * MILLIS as i64)));
+    sim.run_until(2 * MILLIS);
+    sim.adjust_clock(n, |c, t| c.set_offset(t, 7 * SECONDS as i64));
+    sim.adjust_clock(n, |c, t| c.set_drift(t, 100_000));
+    sim.run_until(3 * MILLIS + MILLIS / 2);
+    let seen = seen.borrow().clone();
+    let mono: Vec<Nanos> = seen.iter().map(|s| s.1).collect();
+    // The wall clock was set back and forward; the monotonic one ran on,
+    // 10 % fast after the drift change at 2 ms (the 1.1 ms timer fires at 3 ms true).
+    assert_eq!(mono, [MILLIS, 2 * MILLIS, 3_100_000]);
+    assert_eq!(seen[0].0, MILLIS);
+    assert_eq!(seen[2].0, 7 * SECONDS + 3 * MILLIS + 100_000);
+}
+
+/// A node that sends one ping per start to node 0.
+fn one_ping_to(to: NodeId) -> impl Fn() -> Probe + 'static {
+    probe(&Log::default(), move |ctx| ctx.send(to, Ping(1)), |_, _| {})
+}
+
+#[test]
+fn huge_latencies_are_capped_at_one_virtual_hour_without_overflow() {
+    for latency in [
+        Latency::Constant { ns: u64::MAX },
+        Latency::LogNormal {
+            median: SECONDS,
+            sigma: 1_000.0,
+            min: u64::MAX - 1,
+        },
+        Latency::Uniform {
+            min: u64::MAX / 2,
+            max: u64::MAX,
+        },
+    ] {
+        let link = LinkConfig {
+            latency,
+            extra_delay: u64::MAX,
+            reorder: 1.0,
+            reorder_window: u64::MAX,
+            duplicate: 1.0,
+            ..Default::default()
+        };
+        let log = Log::default();
+        let mut sim = Sim::new(3, link);
+        sim.add_node(idle(&log));
+        sim.add_node(one_ping_to(0));
+        sim.run_until(SECONDS);
+        assert!(log.borrow().is_empty(), "not yet delivered");
+        assert!(sim.run_until(u64::MAX));
+        assert_eq!(sim.network().stats(1, 0).delivered, 2, "sent and copied");
+        assert_eq!(
+            *log.borrow(),
+            vec![format!("n0 got 1 from n1 at {MAX_MESSAGE_DELAY}"); 2]
+        );
+    }
 }
 
 fn chatty_run(seed: u64) -> (u64, u64) {

@@ -105,7 +105,7 @@ impl Driver for Crdt {
         let clients = (0..scenario.workload.clients)
             .map(|_| {
                 let (replicas, spec) = (peers.clone(), scenario.workload.clone());
-                sim.add_node(move || Client::new(replicas.clone(), spec.clone(), stop_at))
+                sim.add_node(move || Client::new(replicas.clone(), spec.clone(), stop_at, bugs))
             })
             .collect();
         self.replicas = peers.clone();

@@ -14,7 +14,9 @@
 //! that looks newer instead of merging: updates only it had are lost),
 //! `sum-merge` (counter entries are added instead of maxed: every repeated
 //! gossip counts again), and `no-sync` (updates are acknowledged before they
-//! are durable: a power loss forgets acknowledged updates nobody else had).
+//! are durable: a power loss forgets acknowledged updates nobody else had),
+//! and `reuse-request-ids` (a restarted client numbers its updates from 1
+//! again: replicas acknowledge them as duplicates without applying them).
 
 mod driver;
 pub use driver::register;
@@ -26,25 +28,33 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sim_core::{Ctx, Message, Nanos, NodeId, OpId, OpType, Process, TimerId};
 
+use crate::request_ids::RequestIds;
 use crate::workload::WorkloadSpec;
 
-pub const BUGS: [&str; 3] = ["replace-merge", "sum-merge", "no-sync"];
+pub const BUGS: [&str; 4] = [
+    "replace-merge",
+    "sum-merge",
+    "no-sync",
+    crate::request_ids::REUSE_REQUEST_IDS,
+];
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Bugs {
     pub replace_merge: bool,
     pub sum_merge: bool,
     pub no_sync: bool,
+    pub reuse_request_ids: bool,
 }
 
 impl Bugs {
     pub fn parse(names: &[String]) -> Result<Self, String> {
-        let [replace_merge, sum_merge, no_sync] =
+        let [replace_merge, sum_merge, no_sync, reuse_request_ids] =
             crate::bug_names::switched_on("crdt", names, BUGS)?;
         Ok(Bugs {
             replace_merge,
             sum_merge,
             no_sync,
+            reuse_request_ids,
         })
     }
 }
@@ -230,7 +240,7 @@ pub struct Client {
     replicas: Vec<NodeId>,
     spec: WorkloadSpec,
     stop_at: Nanos,
-    req: u64,
+    ids: RequestIds,
     open: Option<(u64, OpId, TimerId)>,
     next_element: u64,
 }
@@ -239,12 +249,12 @@ const TIMER_NEXT: u64 = 0;
 const TIMER_TIMEOUT: u64 = 1;
 
 impl Client {
-    pub fn new(replicas: Vec<NodeId>, spec: WorkloadSpec, stop_at: Nanos) -> Self {
+    pub fn new(replicas: Vec<NodeId>, spec: WorkloadSpec, stop_at: Nanos, bugs: Bugs) -> Self {
         Self {
             replicas,
             spec,
             stop_at,
-            req: 0,
+            ids: RequestIds::new(bugs.reuse_request_ids),
             open: None,
             next_element: 0,
         }
@@ -254,10 +264,10 @@ impl Client {
         if ctx.now() >= self.stop_at {
             return;
         }
-        // Half adds of fresh elements (unique per client), half increments.
+        // Half adds of fresh elements (unique per client incarnation), half increments.
         let update = if ctx.rng().random_bool(0.5) {
             self.next_element += 1;
-            Update::Add(ctx.id() as u64 * 1_000_000 + self.next_element)
+            Update::Add(ctx.history_process() * 1_000_000 + self.next_element)
         } else {
             Update::Incr(ctx.rng().random_range(1..=5))
         };
@@ -265,18 +275,12 @@ impl Client {
             Update::Add(x) => ("add", json!(x)),
             Update::Incr(n) => ("incr", json!(n)),
         };
-        let op = ctx.invoke(ctx.id() as u64, f, None, value);
-        self.req += 1;
+        let op = ctx.invoke(f, None, value);
+        let req = self.ids.next(ctx);
         let to = self.replicas[ctx.rng().random_range(0..self.replicas.len())];
-        ctx.send(
-            to,
-            CrdtMsg::Update {
-                req: self.req,
-                update,
-            },
-        );
+        ctx.send(to, CrdtMsg::Update { req, update });
         let timer = ctx.set_timer(self.spec.timeout(), TIMER_TIMEOUT);
-        self.open = Some((self.req, op, timer));
+        self.open = Some((req, op, timer));
     }
 
     fn finish(&mut self, ctx: &mut Ctx<'_, CrdtMsg>, outcome: OpType) {

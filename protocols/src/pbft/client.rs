@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 use sim_core::integrity::AUTH_REJECTED;
 use sim_core::{Ctx, NodeId, OpId, OpType, Process, TimerId};
 
+use crate::request_ids::RequestIds;
 use crate::workload::{ClientOp, WorkloadSpec};
 
 use super::msg::*;
@@ -34,7 +35,7 @@ struct Current {
 
 pub struct Client {
     cfg: ClientConfig,
-    next_id: u64,
+    ids: RequestIds,
     /// The highest view a reply showed: its primary gets the first try.
     view: u64,
     current: Option<Current>,
@@ -45,8 +46,8 @@ pub struct Client {
 impl Client {
     pub fn new(cfg: ClientConfig) -> Self {
         Self {
+            ids: RequestIds::new(cfg.bugs.reuse_request_ids),
             cfg,
-            next_id: 0,
             view: 0,
             current: None,
             timer: None,
@@ -64,14 +65,9 @@ impl Client {
         }
         self.issued += 1;
         let op = self.cfg.spec.next_op(ctx.rng());
-        let op_id = ctx.invoke(
-            ctx.id() as u64,
-            op.f(),
-            self.cfg.spec.history_key(&op),
-            op.invoke_value(),
-        );
-        self.next_id += 1;
-        let req = Request::new(ctx.id(), self.next_id, op);
+        let op_id = ctx.invoke(op.f(), self.cfg.spec.history_key(&op), op.invoke_value());
+        let id = self.ids.next(ctx);
+        let req = Request::new(ctx.id(), id, op);
         let n = self.cfg.replicas.len() as u64;
         let primary = self.cfg.replicas[(self.view % n) as usize];
         ctx.send(

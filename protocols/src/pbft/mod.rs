@@ -32,7 +32,9 @@
 //! committed), `no-mac-check` (nothing is authenticated: a Byzantine primary
 //! slips in requests no client made), `first-reply` (the client believes the
 //! first reply instead of waiting for f+1 matching ones: one lying replica
-//! suffices).
+//! suffices), `reuse-request-ids` (a restarted client numbers its requests
+//! from 1 again: replicas take them for old ones and drop them, or answer
+//! from their reply cache with another operation's result).
 
 mod driver;
 pub use driver::register;
@@ -47,23 +49,30 @@ pub use client::*;
 pub use msg::*;
 pub use replica::*;
 
-pub const BUGS: [&str; 3] = ["small-prepare-quorum", "no-mac-check", "first-reply"];
+pub const BUGS: [&str; 4] = [
+    "small-prepare-quorum",
+    "no-mac-check",
+    "first-reply",
+    crate::request_ids::REUSE_REQUEST_IDS,
+];
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Bugs {
     pub small_prepare_quorum: bool,
     pub no_mac_check: bool,
     pub first_reply: bool,
+    pub reuse_request_ids: bool,
 }
 
 impl Bugs {
     pub fn parse(names: &[String]) -> Result<Self, String> {
-        let [small_prepare_quorum, no_mac_check, first_reply] =
+        let [small_prepare_quorum, no_mac_check, first_reply, reuse_request_ids] =
             crate::bug_names::switched_on("pbft", names, BUGS)?;
         Ok(Bugs {
             small_prepare_quorum,
             no_mac_check,
             first_reply,
+            reuse_request_ids,
         })
     }
 }

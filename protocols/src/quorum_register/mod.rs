@@ -2,9 +2,13 @@
 //! Attiya, Bar-Noy and Dolev ("ABD"), one register per key.
 //!
 //! Each replica keeps, per key, a value tagged with a timestamp
-//! `(counter, writer)`. Clients coordinate their own operations:
+//! `(counter, writer, request)`. Clients coordinate their own operations:
 //! - a write asks a majority for their timestamps, picks one above them all,
-//!   and stores the value at a majority;
+//!   and stores the value at a majority. The timestamp carries the write's
+//!   request id (never reused, not even across the writer's restarts), so two
+//!   writes never share one: a write that timed out after reaching a minority
+//!   may be missed by the next write's query, which then picks the same
+//!   counter, but not the same timestamp;
 //! - a read asks a majority for (timestamp, value), takes the newest, and
 //!   writes it back to a majority before returning it, so that no later read
 //!   can see an older value.
@@ -12,7 +16,10 @@
 //! Replicas persist and sync before acknowledging a store, so a crashed and
 //! restarted replica still holds everything it acknowledged.
 //!
-//! Known-bug variants: `no-write-back` (reads return without the write-back
+//! Known-bug variants: `reuse-timestamp` (a write's timestamp is only
+//! `(counter, writer)`: after a write that timed out on a minority, the same
+//! writer's next write can store another value under the same timestamp, and
+//! reads flip between the two), `no-write-back` (reads return without the write-back
 //! phase: a later read may return an older value), `no-sync` (replicas
 //! acknowledge stores before they are durable: a power loss forgets them), and
 //! `unwrap-missing-key` (a replica answers a query with `unwrap()` on its map,
@@ -31,10 +38,15 @@ use sim_core::{Ctx, Message, NodeId, OpId, OpType, Process, TimerId};
 use crate::workload::{ClientOp, WorkloadSpec};
 
 /// The bug variants this protocol knows.
-pub const BUGS: [&str; 3] = ["no-write-back", "no-sync", "unwrap-missing-key"];
+pub const BUGS: [&str; 4] = [
+    "no-write-back",
+    "no-sync",
+    "unwrap-missing-key",
+    "reuse-timestamp",
+];
 
-/// (counter, writer): totally ordered, unique per write.
-pub type Timestamp = (u64, u32);
+/// (counter, writer, the write's request id): totally ordered, unique per write.
+pub type Timestamp = (u64, u32, u64);
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum RegisterMsg {
@@ -66,17 +78,19 @@ pub struct Bugs {
     pub no_write_back: bool,
     pub no_sync: bool,
     pub unwrap_missing_key: bool,
+    pub reuse_timestamp: bool,
 }
 
 impl Bugs {
     /// Parses bug names; an unknown name is an error that lists the known ones.
     pub fn parse(names: &[String]) -> Result<Self, String> {
-        let [no_write_back, no_sync, unwrap_missing_key] =
+        let [no_write_back, no_sync, unwrap_missing_key, reuse_timestamp] =
             crate::bug_names::switched_on("quorum-register", names, BUGS)?;
         Ok(Bugs {
             no_write_back,
             no_sync,
             unwrap_missing_key,
+            reuse_timestamp,
         })
     }
 }
@@ -99,7 +113,10 @@ impl Replica {
 
     /// The stored (timestamp, value) of `key`.
     pub fn register(&self, key: u32) -> (Timestamp, Option<u64>) {
-        self.registers.get(&key).copied().unwrap_or(((0, 0), None))
+        self.registers
+            .get(&key)
+            .copied()
+            .unwrap_or(((0, 0, 0), None))
     }
 }
 
@@ -178,7 +195,8 @@ pub struct Client {
     replicas: Vec<NodeId>,
     spec: WorkloadSpec,
     bugs: Bugs,
-    /// Request id; replies to older requests are ignored.
+    /// The current phase's request id (from the kernel: never reused, not
+    /// even by a restarted client); replies to other requests are ignored.
     req: u64,
     current: Option<(OpId, ClientOp)>,
     phase: Phase,
@@ -213,15 +231,9 @@ impl Client {
         }
         self.issued += 1;
         let op = self.spec.next_op(ctx.rng());
-        let process = ctx.id() as u64;
-        let id = ctx.invoke(
-            process,
-            op.f(),
-            self.spec.history_key(&op),
-            op.invoke_value(),
-        );
+        let id = ctx.invoke(op.f(), self.spec.history_key(&op), op.invoke_value());
         self.current = Some((id, op));
-        self.req += 1;
+        self.req = ctx.request_id();
         self.phase = Phase::Query {
             replies: BTreeMap::new(),
         };
@@ -240,7 +252,6 @@ impl Client {
         if let Some(t) = self.timeout.take() {
             ctx.cancel_timer(t);
         }
-        self.req += 1;
         self.phase = Phase::Idle;
         ctx.set_timer(self.spec.think(), TIMER_NEXT_OP);
     }
@@ -275,11 +286,17 @@ impl Client {
                 (newest.0, newest.1, result)
             }
             ClientOp::Write { value, .. } => {
-                ((newest.0 .0 + 1, ctx.id()), Some(value), json!(value))
+                let unique = if self.bugs.reuse_timestamp {
+                    0
+                } else {
+                    self.req
+                };
+                let ts = (newest.0 .0 + 1, ctx.id(), unique);
+                (ts, Some(value), json!(value))
             }
             ClientOp::Cas { .. } => unreachable!("validated: quorum-register runs no cas"),
         };
-        self.req += 1;
+        self.req = ctx.request_id();
         self.phase = Phase::Store {
             acks: Vec::new(),
             result,

@@ -133,7 +133,7 @@ impl RaftClient {
         let key = spec.history_key(&op);
         self.seq += 1;
         self.started += 1;
-        let op_id = ctx.invoke(self.process, op.f(), key, op.invoke_value());
+        let op_id = ctx.invoke(op.f(), key, op.invoke_value());
         self.current = Some(InFlight {
             op,
             op_id,
@@ -242,17 +242,9 @@ impl Process for RaftClient {
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, RaftMsg>) {
         self.session = ctx.rng().next_u64();
-        // Count incarnations on storage so each gets its own history process
-        // (an operation left open by a crash stays open, as in Jepsen).
-        let boots = ctx
-            .storage()
-            .read("client/boots")
-            .and_then(|b| b.try_into().ok())
-            .map_or(0, u64::from_le_bytes);
-        ctx.storage()
-            .write("client/boots", (boots + 1).to_le_bytes().to_vec());
-        ctx.storage().sync();
-        self.process = boots * u64::from(ctx.node_count()) + u64::from(ctx.id());
+        // Each incarnation is a history process of its own (the kernel's
+        // numbering): an operation left open by a crash stays open, as in Jepsen.
+        self.process = ctx.history_process();
         let n = self.cfg.replicas.len() as u64;
         self.next_target = (ctx.rng().next_u64() % n) as usize;
         // Start at a random point of the first think time, so that clients

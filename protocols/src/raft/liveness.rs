@@ -195,7 +195,7 @@ impl LivenessChecker {
                 }
                 OpType::Ok | OpType::Fail => {
                     if let Some(at) = self.invoked.remove(&e.process) {
-                        // A client's history process is `boots * nodes + node`.
+                        // A client's history process is `incarnation * nodes + node` (the kernel's numbering).
                         let node = (e.process % nodes) as NodeId;
                         let latest = self.fresh_answer.entry(node).or_insert(0);
                         *latest = (*latest).max(at);

@@ -5,7 +5,8 @@
 //! server's own clock (`SET key owner NX PX ttl`). A client picks a random
 //! owner value, asks every server, and holds the lock if a majority granted
 //! it and time is left: validity = ttl − elapsed − drift allowance, elapsed
-//! measured on the client's own clock. It then works for a while and
+//! measured on the client's own monotonic clock (a wall clock set back while
+//! grants are in flight would make an expired lease look valid). It then works for a while and
 //! releases (servers delete the key only if the owner matches). A client that
 //! fails to get a majority releases what it got and retries after a random
 //! back-off.
@@ -18,8 +19,11 @@
 //! sweep finds in seconds. Redlock issues no fencing token that would let the
 //! resource reject the stale holder, so acquires return `null`.
 //!
-//! Known-bug variant: `no-validity-check` (a client takes a majority of
-//! grants as the lock even when its lease ran out while it was collecting them).
+//! Known-bug variants: `no-validity-check` (a client takes a majority of
+//! grants as the lock even when its lease ran out while it was collecting
+//! them), `wall-clock-lease` (elapsed time measured on the wall clock: a
+//! client whose clock jumps back while it collects grants believes a lease
+//! that expired on the servers is still valid).
 
 mod driver;
 pub use driver::register;
@@ -31,17 +35,22 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sim_core::{Ctx, Message, Nanos, NodeId, OpId, OpType, Process, TimerId};
 
-pub const BUGS: [&str; 1] = ["no-validity-check"];
+pub const BUGS: [&str; 2] = ["no-validity-check", "wall-clock-lease"];
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Bugs {
     pub no_validity_check: bool,
+    pub wall_clock_lease: bool,
 }
 
 impl Bugs {
     pub fn parse(names: &[String]) -> Result<Self, String> {
-        let [no_validity_check] = crate::bug_names::switched_on("redlock", names, BUGS)?;
-        Ok(Bugs { no_validity_check })
+        let [no_validity_check, wall_clock_lease] =
+            crate::bug_names::switched_on("redlock", names, BUGS)?;
+        Ok(Bugs {
+            no_validity_check,
+            wall_clock_lease,
+        })
     }
 }
 
@@ -91,7 +100,7 @@ impl Process for Server {
             LockMsg::Lock { owner, ttl } => {
                 let granted = self.held.is_none();
                 if granted {
-                    self.held = Some((owner, now + ttl));
+                    self.held = Some((owner, now.saturating_add(ttl)));
                 }
                 ctx.send(from, LockMsg::LockReply { owner, granted });
             }
@@ -131,6 +140,7 @@ enum Phase {
     Idle,
     Acquiring {
         op: OpId,
+        /// When the first request went out, on [`Client::elapsed_clock`].
         started: Nanos,
         granted: BTreeSet<NodeId>,
         replied: BTreeSet<NodeId>,
@@ -173,10 +183,20 @@ impl Client {
         ctx.rng().random_range(b..=2 * b)
     }
 
+    /// The clock lease validity is measured on: monotonic, or the wall
+    /// clock with the `wall-clock-lease` bug.
+    fn elapsed_clock(&self, ctx: &Ctx<'_, LockMsg>) -> Nanos {
+        if self.cfg.bugs.wall_clock_lease {
+            ctx.now()
+        } else {
+            ctx.monotonic_now()
+        }
+    }
+
     fn acquire(&mut self, ctx: &mut Ctx<'_, LockMsg>) {
         self.owner = ctx.rng().random();
-        let op = ctx.invoke(ctx.id() as u64, "acquire", None, Value::Null);
-        let started = ctx.now();
+        let op = ctx.invoke("acquire", None, Value::Null);
+        let started = self.elapsed_clock(ctx);
         self.phase = Phase::Acquiring {
             op,
             started,
@@ -202,8 +222,11 @@ impl Client {
         else {
             return;
         };
-        let elapsed = ctx.now().saturating_sub(*started);
-        let validity = self.cfg.ttl.saturating_sub(elapsed + self.cfg.drift);
+        let elapsed = self.elapsed_clock(ctx).saturating_sub(*started);
+        let validity = self
+            .cfg
+            .ttl
+            .saturating_sub(elapsed.saturating_add(self.cfg.drift));
         let valid = validity > 0 || self.cfg.bugs.no_validity_check;
         let op = *op;
         if let Some(t) = self.timeout.take() {
@@ -236,7 +259,7 @@ impl Client {
     }
 
     fn release(&mut self, ctx: &mut Ctx<'_, LockMsg>) {
-        let op = ctx.invoke(ctx.id() as u64, "release", None, Value::Null);
+        let op = ctx.invoke("release", None, Value::Null);
         self.phase = Phase::Releasing {
             op,
             replied: BTreeSet::new(),
