@@ -1,4 +1,5 @@
-//! What `clustersim check FILE --model MODEL [--format FMT] [--json]` runs.
+//! What `clustersim check FILE --model MODEL [--format FMT] [--json]
+//! [--budget STEPS] [--memory MB] [--timeout S]` runs.
 //!
 //! Prints the verdict (and, on failure, a counterexample) to stdout and any
 //! error to stderr, and returns the process exit code:
@@ -8,10 +9,11 @@
 //! | 0 | linearizable |
 //! | 1 | not linearizable |
 //! | 2 | bad input or usage (the message names the file and 1-based line) |
-//! | 3 | unknown: the search budget ran out before a decision |
+//! | 3 | unknown: a limit (steps, memory, time) ran out before a decision |
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -24,17 +26,62 @@ pub const EXIT_NOT_LINEARIZABLE: i32 = 1;
 pub const EXIT_BAD_INPUT: i32 = 2;
 pub const EXIT_UNKNOWN: i32 = 3;
 
-/// The subcommand, printing to the process's stdout and stderr, with the
-/// default budget ([`CheckOptions::default`]).
-pub fn check_command(file: &Path, model: &str, format: Option<&str>, json: bool) -> i32 {
+/// Everything `clustersim check` takes from its command line.
+#[derive(Debug, Clone, Default)]
+pub struct CheckArgs {
+    pub file: PathBuf,
+    pub model: String,
+    pub format: Option<String>,
+    pub json: bool,
+    /// `--budget STEPS`: search steps over all partitions.
+    pub budget: Option<u64>,
+    /// `--memory MB`: megabytes (10^6 bytes) for all search tables.
+    pub memory_mb: Option<u64>,
+    /// `--timeout S`: seconds of wall-clock time.
+    pub timeout_s: Option<f64>,
+}
+
+impl CheckArgs {
+    /// The limits: the defaults ([`CheckOptions::default`]) where no flag
+    /// is given. The clock starts now.
+    pub fn options(&self) -> Result<CheckOptions, String> {
+        let mut options = CheckOptions::default();
+        if let Some(steps) = self.budget {
+            options.max_steps = Some(steps);
+        }
+        if let Some(mb) = self.memory_mb {
+            options.max_memory_bytes =
+                Some(usize::try_from(mb.saturating_mul(1_000_000)).unwrap_or(usize::MAX));
+        }
+        if let Some(s) = self.timeout_s {
+            if !(s.is_finite() && s >= 0.0) {
+                return Err(format!(
+                    "--timeout must be a number of seconds >= 0, got {s}"
+                ));
+            }
+            options.deadline = Some(Instant::now() + Duration::from_secs_f64(s));
+        }
+        Ok(options)
+    }
+}
+
+/// The subcommand, printing to the process's stdout and stderr.
+pub fn check_command(args: &CheckArgs) -> i32 {
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
+    let options = match args.options() {
+        Ok(o) => o,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return EXIT_BAD_INPUT;
+        }
+    };
     check_command_with(
-        file,
-        model,
-        format,
-        json,
-        &CheckOptions::default(),
+        &args.file,
+        &args.model,
+        args.format.as_deref(),
+        args.json,
+        &options,
         &mut stdout.lock(),
         &mut stderr.lock(),
     )
@@ -147,22 +194,35 @@ pub fn render_report(name: &str, report: &CheckReport) -> String {
         text.push_str(&c.render());
     }
     if report.verdict == Verdict::Unknown {
-        let parts: Vec<String> = report
-            .unknown_partitions
-            .iter()
-            .map(|p| {
-                if p.is_empty() {
-                    "(whole history)".to_string()
-                } else {
-                    format!("{p:?}")
-                }
-            })
-            .collect();
         text.push_str(&format!(
-            "unknown: the search hit its {} before deciding; undecided: {}\n",
+            "unknown: the search hit its {} before deciding\n",
             report.unknown_reason.as_deref().unwrap_or("budget"),
-            parts.join(", ")
         ));
+        text.push_str(&render_partitions(report));
+    }
+    text
+}
+
+/// One line per partition: what was decided, and for an undecided one the
+/// longest linearizable prefix its search found.
+pub fn render_partitions(report: &CheckReport) -> String {
+    let mut text = String::new();
+    for p in &report.partition_reports {
+        let name = match &p.label {
+            Some(key) => format!("key {key:?}"),
+            None => "(no key)".to_string(),
+        };
+        text.push_str(&format!(
+            "  {name}: {} ({} operations, {} steps",
+            p.status, p.operations, p.steps
+        ));
+        if p.status.is_undecided() {
+            text.push_str(&format!(
+                ", longest linearizable prefix {} of {} completed operations",
+                p.longest_prefix, p.completed
+            ));
+        }
+        text.push_str(")\n");
     }
     text
 }

@@ -102,6 +102,15 @@ pub enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Search steps allowed over all keys (default 50 000 000).
+        #[arg(long, value_name = "STEPS")]
+        budget: Option<u64>,
+        /// Memory for all search tables, in MB (default 1074).
+        #[arg(long, value_name = "MB")]
+        memory: Option<u64>,
+        /// Wall-clock limit in seconds (the verdict is then `unknown`, exit 3).
+        #[arg(long, value_name = "S")]
+        timeout: Option<f64>,
     },
 }
 
@@ -144,7 +153,18 @@ pub fn main() -> ExitCode {
             model,
             format,
             json,
-        } => checkers::cli::check_command(&history, &model, format.as_deref(), json),
+            budget,
+            memory,
+            timeout,
+        } => checkers::cli::check_command(&checkers::cli::CheckArgs {
+            file: history,
+            model,
+            format,
+            json,
+            budget,
+            memory_mb: memory,
+            timeout_s: timeout,
+        }),
     };
     ExitCode::from(code as u8)
 }
