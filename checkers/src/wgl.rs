@@ -219,8 +219,11 @@ pub(crate) struct Search<'a, M: Model> {
     linearized: Bitset,
     set_hash: (u64, u64),
     cache: ConfigCache,
-    /// (call event lifted, state before it)
-    stack: Vec<(u32, u32)>,
+    /// (call event lifted, state before it, placed by the read rule)
+    stack: Vec<(u32, u32, bool)>,
+    /// The walk restarted at a new configuration: look for a read to place
+    /// first (see `place_a_read`).
+    scan_reads: bool,
     /// The walk's position in the event list.
     at: u32,
     /// Completed operations not yet linearized, and their total.
@@ -264,6 +267,7 @@ impl<'a, M: Model> Search<'a, M> {
             set_hash: (0, 0),
             cache: ConfigCache::new(n),
             stack: Vec::with_capacity(n),
+            scan_reads: true,
             remaining: total,
             total,
             best_done: 0,
@@ -350,6 +354,25 @@ impl<'a, M: Model> Search<'a, M> {
                     }
                 }
             }
+            if self.scan_reads {
+                self.scan_reads = false;
+                match self.place_a_read() {
+                    ReadRule::Placed => {
+                        if self.remaining == 0 {
+                            return Progress::Decided(Outcome::Linearizable);
+                        }
+                        self.scan_reads = true;
+                        continue;
+                    }
+                    ReadRule::DeadEnd => {
+                        if let Some(failure) = self.backtrack(NIL) {
+                            return Progress::Decided(Outcome::NotLinearizable(failure));
+                        }
+                        continue;
+                    }
+                    ReadRule::None => {}
+                }
+            }
             let e = self.at;
             if e != NIL && self.ev.is_call[e as usize] {
                 let o = self.ev.op[e as usize];
@@ -364,25 +387,11 @@ impl<'a, M: Model> Search<'a, M> {
                     let key = next_hash.0 ^ mix64(u64::from(next_state) + 1);
                     let words = if exact { self.linearized.words() } else { &[] };
                     if self.cache.insert(key, next_hash.1, next_state, words) {
-                        self.stack.push((e, self.state));
-                        self.state = next_state;
-                        self.set_hash = next_hash;
-                        self.ev.lift(e);
-                        if op.ret.is_some() {
-                            self.remaining -= 1;
-                            if self.remaining == 0 {
-                                return Progress::Decided(Outcome::Linearizable);
-                            }
+                        self.push(e, next_state, next_hash, false);
+                        if self.remaining == 0 {
+                            return Progress::Decided(Outcome::Linearizable);
                         }
-                        // Progress is measured in completed operations placed:
-                        // indeterminate ones are optional, so placing them is
-                        // no sign of getting further.
-                        let done = self.total - self.remaining;
-                        if done > self.best_done || (done == self.best_done && self.at_best) {
-                            self.best_done = done;
-                            self.at_best = true;
-                        }
-                        self.at = self.ev.next[HEAD as usize];
+                        self.scan_reads = true;
                         continue;
                     }
                     self.linearized.clear(o as usize);
@@ -392,6 +401,70 @@ impl<'a, M: Model> Search<'a, M> {
                 return Progress::Decided(Outcome::NotLinearizable(failure));
             }
         }
+    }
+
+    /// Linearizes the operation of call event `e` (already in the cache),
+    /// leading to `next_state`, and restarts the walk from the head.
+    fn push(&mut self, e: u32, next_state: u32, next_hash: (u64, u64), by_read_rule: bool) {
+        let o = self.ev.op[e as usize];
+        self.stack.push((e, self.state, by_read_rule));
+        self.state = next_state;
+        self.set_hash = next_hash;
+        self.ev.lift(e);
+        if self.ops[o as usize].ret.is_some() {
+            self.remaining -= 1;
+        }
+        // Progress is measured in completed operations placed: indeterminate
+        // ones are optional, so placing them is no sign of getting further.
+        let done = self.total - self.remaining;
+        if done > self.best_done || (done == self.best_done && self.at_best) {
+            self.best_done = done;
+            self.at_best = true;
+        }
+        self.at = self.ev.next[HEAD as usize];
+    }
+
+    /// The read rule: a read-only operation that was called before every
+    /// pending operation returned, and whose result the current state
+    /// gives, can be linearized right now without loss of generality. In any
+    /// linearization from here that places it later, moving it to the front
+    /// keeps every step valid (it reads the current state and changes
+    /// nothing) and breaks no real-time order (nothing pending returned
+    /// before its call). So it is placed with no alternative tried: when the
+    /// search backtracks over it, it backtracks further; and if the
+    /// configuration with it placed was already explored, this one is a
+    /// dead end too.
+    fn place_a_read(&mut self) -> ReadRule {
+        let model = self.model;
+        let mut e = self.ev.next[HEAD as usize];
+        while e != NIL && self.ev.is_call[e as usize] {
+            let o = self.ev.op[e as usize];
+            let op = self.ops[o as usize];
+            if model.is_read_only(&op.input) {
+                if let Some(next_state) =
+                    self.states
+                        .step(model, self.state, o, &op.input, op.output.as_ref())
+                {
+                    let (k1, k2) = self.zobrist_keys[o as usize];
+                    let next_hash = (self.set_hash.0 ^ k1, self.set_hash.1 ^ k2);
+                    self.linearized.set(o as usize);
+                    let key = next_hash.0 ^ mix64(u64::from(next_state) + 1);
+                    let words = if self.cache.is_exact() {
+                        self.linearized.words()
+                    } else {
+                        &[]
+                    };
+                    if !self.cache.insert(key, next_hash.1, next_state, words) {
+                        self.linearized.clear(o as usize);
+                        return ReadRule::DeadEnd;
+                    }
+                    self.push(e, next_state, next_hash, true);
+                    return ReadRule::Placed;
+                }
+            }
+            e = self.ev.next[e as usize];
+        }
+        ReadRule::None
     }
 
     /// A completed operation was reached at event `e` without being
@@ -406,7 +479,7 @@ impl<'a, M: Model> Search<'a, M> {
             self.best_prefix.extend(
                 self.stack[agree..]
                     .iter()
-                    .map(|&(c, _)| ev.op[c as usize] as usize),
+                    .map(|&(c, _, _)| ev.op[c as usize] as usize),
             );
             self.agree = self.stack.len();
             let mut candidates = Vec::new();
@@ -421,28 +494,43 @@ impl<'a, M: Model> Search<'a, M> {
             self.failure_at_best = Some((stuck as usize, candidates));
         }
         self.at_best = false;
-        let popped = self.stack.pop();
-        self.agree = self.agree.min(self.stack.len());
-        let Some((call, before)) = popped else {
-            let (stuck, candidates) = self.failure_at_best.take().unwrap_or((0, Vec::new()));
-            return Some(Failure {
-                prefix: std::mem::take(&mut self.best_prefix),
-                stuck,
-                candidates,
-            });
-        };
-        let o = self.ev.op[call as usize];
-        self.linearized.clear(o as usize);
-        let (k1, k2) = self.zobrist_keys[o as usize];
-        self.set_hash = (self.set_hash.0 ^ k1, self.set_hash.1 ^ k2);
-        self.state = before;
-        self.ev.unlift(call);
-        if self.ops[o as usize].ret.is_some() {
-            self.remaining += 1;
+        loop {
+            let popped = self.stack.pop();
+            self.agree = self.agree.min(self.stack.len());
+            let Some((call, before, by_read_rule)) = popped else {
+                let (stuck, candidates) = self.failure_at_best.take().unwrap_or((0, Vec::new()));
+                return Some(Failure {
+                    prefix: std::mem::take(&mut self.best_prefix),
+                    stuck,
+                    candidates,
+                });
+            };
+            let o = self.ev.op[call as usize];
+            self.linearized.clear(o as usize);
+            let (k1, k2) = self.zobrist_keys[o as usize];
+            self.set_hash = (self.set_hash.0 ^ k1, self.set_hash.1 ^ k2);
+            self.state = before;
+            self.ev.unlift(call);
+            if self.ops[o as usize].ret.is_some() {
+                self.remaining += 1;
+            }
+            if !by_read_rule {
+                self.at = self.ev.next[call as usize];
+                return None;
+            }
         }
-        self.at = self.ev.next[call as usize];
-        None
     }
+}
+
+/// What the read rule did at a configuration.
+enum ReadRule {
+    /// Placed a read; the walk restarts from the head.
+    Placed,
+    /// The configuration with the read placed was explored already: this
+    /// one leads nowhere either.
+    DeadEnd,
+    /// No read can be placed now.
+    None,
 }
 
 /// Statistics of one search, for reports and benchmarks.
