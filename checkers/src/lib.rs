@@ -61,6 +61,7 @@ pub mod models;
 pub mod named;
 pub mod prepare;
 pub(crate) mod states;
+pub mod synthetic;
 pub mod value;
 pub(crate) mod wgl;
 

@@ -564,3 +564,27 @@ fn the_memory_limit_bounds_every_table() {
         );
     }
 }
+
+/// The 50-client class: a KV history shaped like Porcupine's `kv/c10-bad`
+/// with 50 clients, 10 keys, 1 700 operations and one stale read. It is
+/// decided (`not linearizable`, the stale read's key named) with search
+/// tables that stay under 200 MB (the figure counts every table).
+#[test]
+fn fifty_clients_stale_read_is_decided() {
+    use checkers::synthetic::{stale_read, Shape};
+    let shape = Shape::kv(50, 1);
+    let (h, client, call) = stale_read(&shape).unwrap();
+    assert_eq!(h.entries.len(), 2 * 1700);
+    let report = check_history(&Kv, &h, &CheckOptions::default()).unwrap();
+    assert_eq!(report.verdict, NOT);
+    assert!(
+        report.peak_memory_bytes < 200_000_000,
+        "{}",
+        report.peak_memory_bytes
+    );
+    let c = &report.counterexamples[0];
+    assert_eq!(
+        (c.unplaceable.process, c.unplaceable.invoke_time),
+        (client, call)
+    );
+}
