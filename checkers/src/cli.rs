@@ -19,7 +19,8 @@ use serde::Serialize;
 
 use crate::import::{self, Format};
 use crate::linearizability::{CheckOptions, CheckReport, Verdict};
-use crate::named::{check_history_named, is_model_name, NamedCheckError, MODEL_NAMES};
+use crate::named::{check_history_named_from, is_model_name, NamedCheckError, MODEL_NAMES};
+use crate::value::Scalar;
 
 pub const EXIT_LINEARIZABLE: i32 = 0;
 pub const EXIT_NOT_LINEARIZABLE: i32 = 1;
@@ -39,6 +40,9 @@ pub struct CheckArgs {
     pub memory_mb: Option<u64>,
     /// `--timeout S`: seconds of wall-clock time.
     pub timeout_s: Option<f64>,
+    /// `--write-edn FILE`: also write the history read as an EDN vector
+    /// (the Knossos shape), for Jepsen's tools.
+    pub write_edn: Option<PathBuf>,
 }
 
 impl CheckArgs {
@@ -76,6 +80,13 @@ pub fn check_command(args: &CheckArgs) -> i32 {
             return EXIT_BAD_INPUT;
         }
     };
+    let mut err = stderr.lock();
+    if let Some(out) = &args.write_edn {
+        if let Err(message) = write_edn(&args.file, args.format.as_deref(), out) {
+            let _ = writeln!(err, "error: {message}");
+            return EXIT_BAD_INPUT;
+        }
+    }
     check_command_with(
         &args.file,
         &args.model,
@@ -83,8 +94,22 @@ pub fn check_command(args: &CheckArgs) -> i32 {
         args.json,
         &options,
         &mut stdout.lock(),
-        &mut stderr.lock(),
+        &mut err,
     )
+}
+
+/// Reads `file` (in `format`, or the detected one) and writes it to `out` as
+/// EDN ([`import::knossos::write`]).
+pub fn write_edn(file: &Path, format: Option<&str>, out: &Path) -> Result<(), String> {
+    let format = match format {
+        None => None,
+        Some(name) => {
+            Some(Format::from_name(name).ok_or_else(|| format!("unknown format `{name}`"))?)
+        }
+    };
+    let loaded = import::load(file, format)?;
+    std::fs::write(out, import::knossos::write(&loaded.history))
+        .map_err(|e| format!("{}: cannot write: {e}", out.display()))
 }
 
 #[derive(Serialize)]
@@ -139,14 +164,19 @@ pub fn check_command_with(
         Ok(l) => l,
         Err(message) => return fail(err, message),
     };
-    let mut report = match check_history_named(model, &loaded.history, options) {
-        Ok(r) => r,
-        Err(NamedCheckError::BadHistory(e)) => {
-            let line = loaded.line_of(e.index).unwrap_or(0);
-            return fail(err, format!("{}:{line}: {}", file.display(), e.message));
-        }
-        Err(e) => return fail(err, e.to_string()),
-    };
+    // A Knossos file's registers start at 0 (ours at nil).
+    let initial = loaded
+        .knossos_conventions
+        .then_some(Scalar::Int(import::knossos::KNOSSOS_REGISTER_INITIAL));
+    let mut report =
+        match check_history_named_from(model, initial.as_ref(), &loaded.history, options) {
+            Ok(r) => r,
+            Err(NamedCheckError::BadHistory(e)) => {
+                let line = loaded.line_of(e.index).unwrap_or(0);
+                return fail(err, format!("{}:{line}: {}", file.display(), e.message));
+            }
+            Err(e) => return fail(err, e.to_string()),
+        };
     report.set_lines(&|entry| loaded.line_of(entry));
 
     if json {

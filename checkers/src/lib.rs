@@ -70,5 +70,5 @@ pub use linearizability::{
     check_history, check_ops, CheckOptions, CheckReport, PartitionReport, PartitionStatus, Verdict,
 };
 pub use model::{HistoryModel, Model, Op, Partition};
-pub use named::{check_history_named, NamedCheckError, MODEL_NAMES};
+pub use named::{check_history_named, check_history_named_from, NamedCheckError, MODEL_NAMES};
 pub use prepare::prepare_ops;

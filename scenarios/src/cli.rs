@@ -96,7 +96,7 @@ pub enum Command {
         /// register, cas-register, kv, lock, lease, set, counter.
         #[arg(long)]
         model: String,
-        /// jepsen-log, jepsen-edn or jsonl (detected when not given).
+        /// jepsen-log, jepsen-edn, knossos-edn or jsonl (detected when not given).
         #[arg(long)]
         format: Option<String>,
         /// Print the report as JSON.
@@ -111,6 +111,9 @@ pub enum Command {
         /// Wall-clock limit in seconds (the verdict is then `unknown`, exit 3).
         #[arg(long, value_name = "S")]
         timeout: Option<f64>,
+        /// Also write the history as EDN (one vector, Knossos's shape).
+        #[arg(long, value_name = "FILE")]
+        write_edn: Option<PathBuf>,
     },
 }
 
@@ -156,6 +159,7 @@ pub fn main() -> ExitCode {
             budget,
             memory,
             timeout,
+            write_edn,
         } => checkers::cli::check_command(&checkers::cli::CheckArgs {
             file: history,
             model,
@@ -164,6 +168,7 @@ pub fn main() -> ExitCode {
             budget,
             memory_mb: memory,
             timeout_s: timeout,
+            write_edn,
         }),
     };
     ExitCode::from(code as u8)
