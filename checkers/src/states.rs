@@ -66,6 +66,11 @@ impl<S: Clone + Eq + std::hash::Hash> StateTable<S> {
         self.states.len()
     }
 
+    /// Memoised transitions (every new state comes with one).
+    pub(crate) fn memo_len(&self) -> usize {
+        self.memo.len()
+    }
+
     /// Every byte of the table: states (inline and heap), chains, lookups.
     pub(crate) fn bytes(&self) -> usize {
         self.states.capacity() * std::mem::size_of::<S>()

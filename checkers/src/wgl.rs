@@ -224,6 +224,8 @@ pub(crate) struct Search<'a, M: Model> {
     /// The walk restarted at a new configuration: look for a read to place
     /// first (see `place_a_read`).
     scan_reads: bool,
+    /// Cache and memo entries when the memory was last checked.
+    entries_at_check: usize,
     /// The walk's position in the event list.
     at: u32,
     /// Completed operations not yet linearized, and their total.
@@ -268,6 +270,7 @@ impl<'a, M: Model> Search<'a, M> {
             cache: ConfigCache::new(n),
             stack: Vec::with_capacity(n),
             scan_reads: true,
+            entries_at_check: usize::MAX,
             remaining: total,
             total,
             best_done: 0,
@@ -336,13 +339,20 @@ impl<'a, M: Model> Search<'a, M> {
         // In fingerprint mode the bitset is not stored; an empty slice is passed.
         let exact = self.cache.is_exact();
         let mut left = slice.steps;
+        // The limit may have changed since the last slice: check it first.
+        self.entries_at_check = usize::MAX;
         loop {
             if left == 0 {
                 return Progress::Paused(Paused::Slice);
             }
-            if let Some(max) = slice.memory {
-                if self.bytes() + self.growth() > max {
-                    return Progress::Paused(Paused::Memory);
+            // Tables grow only with new entries: count them when there are.
+            let entries = self.cache.len() + self.states.memo_len();
+            if entries != self.entries_at_check {
+                self.entries_at_check = entries;
+                if let Some(max) = slice.memory {
+                    if self.bytes() + self.growth() > max {
+                        return Progress::Paused(Paused::Memory);
+                    }
                 }
             }
             left -= 1;
