@@ -20,6 +20,7 @@ use serde::Serialize;
 use crate::import::{self, Format};
 use crate::linearizability::{CheckOptions, CheckReport, Verdict};
 use crate::named::{check_history_named_from, is_model_name, NamedCheckError, MODEL_NAMES};
+use crate::picture::counterexample_html;
 use crate::value::Scalar;
 
 pub const EXIT_LINEARIZABLE: i32 = 0;
@@ -43,6 +44,9 @@ pub struct CheckArgs {
     /// `--write-edn FILE`: also write the history read as an EDN vector
     /// (the Knossos shape), for Jepsen's tools.
     pub write_edn: Option<PathBuf>,
+    /// `--html FILE`: also write the verdict as a page, with a picture of
+    /// the counterexample when there is one.
+    pub html: Option<PathBuf>,
 }
 
 impl CheckArgs {
@@ -87,12 +91,13 @@ pub fn check_command(args: &CheckArgs) -> i32 {
             return EXIT_BAD_INPUT;
         }
     }
-    check_command_with(
+    run_check(
         &args.file,
         &args.model,
         args.format.as_deref(),
         args.json,
         &options,
+        args.html.as_deref(),
         &mut stdout.lock(),
         &mut err,
     )
@@ -128,6 +133,21 @@ pub fn check_command_with(
     format: Option<&str>,
     json: bool,
     options: &CheckOptions,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
+    run_check(file, model, format, json, options, None, out, err)
+}
+
+/// The subcommand, writing the HTML page to `html` when given.
+#[allow(clippy::too_many_arguments)]
+pub fn run_check(
+    file: &Path,
+    model: &str,
+    format: Option<&str>,
+    json: bool,
+    options: &CheckOptions,
+    html: Option<&Path>,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> i32 {
@@ -194,6 +214,21 @@ pub fn check_command_with(
             "{}",
             render_report(&file.display().to_string(), &report)
         );
+    }
+    if let Some(path) = html {
+        let name = file.display().to_string();
+        let page = match report.counterexamples.first() {
+            Some(c) => counterexample_html(&name, c),
+            None => format!(
+                "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"></head><body><pre>{}</pre></body></html>\n",
+                render_report(&name, &report)
+                    .replace('&', "&amp;")
+                    .replace('<', "&lt;")
+            ),
+        };
+        if let Err(e) = std::fs::write(path, page) {
+            return fail(err, format!("{}: cannot write: {e}", path.display()));
+        }
     }
     if report.verdict == Verdict::Unknown {
         let _ = writeln!(

@@ -59,6 +59,7 @@ pub mod linearizability;
 pub mod model;
 pub mod models;
 pub mod named;
+pub mod picture;
 pub mod prepare;
 pub(crate) mod states;
 pub mod synthetic;

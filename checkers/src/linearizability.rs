@@ -400,6 +400,11 @@ fn op_report<M: Model>(model: &M, op: &Op<M::Input, M::Output>) -> OpReport {
     }
 }
 
+/// How many linearized operations the picture shows before the failure.
+const SHOWN_PREFIX: usize = 12;
+/// At most this many operations are drawn.
+const MAX_WINDOW: usize = 300;
+
 /// Turns the search's failure (local indices) into a readable counterexample,
 /// replaying the prefix to show the state after each step.
 fn explain<M: Model>(
@@ -422,8 +427,28 @@ fn explain<M: Model>(
             state_after: model.describe_state(&state),
         });
     }
+    let unplaceable = sub[failure.stuck];
+    // The picture's window: from the earliest call among the last shown
+    // prefix steps, the candidates and the unplaceable op, to its return.
+    let shown = failure.prefix.len().saturating_sub(SHOWN_PREFIX);
+    let from = failure.prefix[shown..]
+        .iter()
+        .chain(&failure.candidates)
+        .map(|&i| sub[i].call)
+        .chain([unplaceable.call])
+        .min()
+        .unwrap_or(0);
+    let to = unplaceable.ret.unwrap_or(u64::MAX);
+    let mut window: Vec<OpReport> = sub
+        .iter()
+        .filter(|op| op.call <= to && op.ret.is_none_or(|r| r >= from))
+        .map(|op| op_report(model, op))
+        .collect();
+    window.sort_by_key(|o| (o.invoke_time, o.op));
+    window.truncate(MAX_WINDOW);
     Counterexample {
         partition,
+        window,
         initial_state: model.describe_state(&init),
         prefix,
         state: model.describe_state(&state),

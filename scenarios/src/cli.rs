@@ -114,6 +114,10 @@ pub enum Command {
         /// Also write the history as EDN (one vector, Knossos's shape).
         #[arg(long, value_name = "FILE")]
         write_edn: Option<PathBuf>,
+        /// Also write the verdict as an HTML page with a picture of the
+        /// counterexample (operations per client on a time axis).
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
     },
 }
 
@@ -160,6 +164,7 @@ pub fn main() -> ExitCode {
             memory,
             timeout,
             write_edn,
+            html,
         } => checkers::cli::check_command(&checkers::cli::CheckArgs {
             file: history,
             model,
@@ -169,6 +174,7 @@ pub fn main() -> ExitCode {
             memory_mb: memory,
             timeout_s: timeout,
             write_edn,
+            html,
         }),
     };
     ExitCode::from(code as u8)
