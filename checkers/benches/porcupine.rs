@@ -1,6 +1,10 @@
 //! Times the linearizability checker on every history of the shared
 //! Porcupine folder and prints JSON: time per file, total, slowest file,
 //! per category. Parsing and decoding are done before the clock starts.
+//! Then the 50-client class (a `kv/c10-bad`-shaped history with 50 clients,
+//! 10 keys, 1 700 operations, one stale read; each key also checked alone)
+//! and a concurrency sweep over synthetic histories (clients -> verdict,
+//! steps, time, memory of the search tables).
 //!
 //! `cargo bench -p checkers` (release mode). Speed is reported, not asserted.
 
@@ -8,8 +12,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use checkers::models::{Kv, Register};
+use checkers::synthetic::{self, stale_read, Shape};
 use checkers::{check_ops, prepare_ops, CheckOptions, CheckReport, HistoryModel};
 use serde_json::json;
+use sim_core::history::History;
 
 /// Median time of one check, measured over batches of at least `MIN_BATCH`.
 fn time_check<M: HistoryModel>(
@@ -44,13 +50,83 @@ fn time_check<M: HistoryModel>(
     (samples[BATCHES / 2], report)
 }
 
+/// One timed check: verdict, steps, seconds, peak bytes of search tables.
+fn once<M: HistoryModel>(model: &M, h: &History, options: &CheckOptions) -> serde_json::Value {
+    let ops = prepare_ops(model, h).expect("synthetic history decodes");
+    let start = Instant::now();
+    let report = check_ops(model, &ops, options);
+    let secs = start.elapsed().as_secs_f64();
+    json!({
+        "operations": report.operations,
+        "verdict": report.verdict.to_string(),
+        "steps": report.steps,
+        "seconds": secs,
+        "memory_mb": report.peak_memory_bytes as f64 / 1e6,
+    })
+}
+
+/// The 50-client class, whole and key by key.
+fn fifty_clients() -> serde_json::Value {
+    let shape = Shape::kv(50, 1);
+    let (bad, _, _) = stale_read(&shape).expect("a read to make stale");
+    let whole = once(&Kv, &bad, &CheckOptions::default());
+    eprintln!("50 clients, kv, stale read: {whole}");
+    // Every key alone, each with 5 M steps: which keys can be decided.
+    let per_key = CheckOptions::with_max_steps(5_000_000);
+    let mut keys = Vec::new();
+    for key in 0..shape.keys {
+        let mut sub = History::new();
+        for e in bad
+            .entries
+            .iter()
+            .filter(|e| e.key.as_deref() == Some(&key.to_string()))
+        {
+            sub.push(e.clone());
+        }
+        let mut r = once(&Kv, &sub, &per_key);
+        r["key"] = json!(key.to_string());
+        eprintln!("  key {key} alone: {r}");
+        keys.push(r);
+    }
+    json!({"clients": 50, "keys": shape.keys, "whole": whole, "each_key_alone": keys})
+}
+
+/// Clients -> verdict, steps, time, memory, on linearizable synthetic
+/// histories (the hard case: the search must find a linearization) with a
+/// 5 M step budget per check.
+fn concurrency_sweep() -> serde_json::Value {
+    let options = CheckOptions::with_max_steps(5_000_000);
+    let mut rows = Vec::new();
+    for clients in [5usize, 10, 15, 20, 30, 40, 50] {
+        let reg = Shape::register(clients, 7);
+        let mut r = once(&Register, &synthetic::history(&reg), &options);
+        r["clients"] = json!(clients);
+        r["history"] = json!("register, 1 key, unique values");
+        eprintln!("  sweep {r}");
+        rows.push(r);
+        let kv = Shape::kv(clients, 7);
+        let mut r = once(&Kv, &synthetic::history(&kv), &options);
+        r["clients"] = json!(clients);
+        r["history"] = json!("kv appends, 10 keys");
+        eprintln!("  sweep {r}");
+        rows.push(r);
+    }
+    json!(rows)
+}
+
 fn main() {
     let dir = Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../shared/data/porcupine"
     ));
     let Ok(listing) = std::fs::read_to_string(dir.join("verdicts.txt")) else {
-        println!("shared data not found at {}, skipping", dir.display());
+        let doc = json!({
+            "benchmark": "checkers/porcupine",
+            "porcupine": format!("shared data not found at {}, skipped", dir.display()),
+            "fifty_clients": fifty_clients(),
+            "concurrency_sweep": concurrency_sweep(),
+        });
+        println!("{}", serde_json::to_string_pretty(&doc).expect("json"));
         return;
     };
     let mut files = Vec::new();
@@ -103,6 +179,8 @@ fn main() {
         "slowest": {"file": slowest.0, "seconds": slowest.1},
         "unknown_verdicts": unknown,
         "wrong_verdicts": wrong,
+        "fifty_clients": fifty_clients(),
+        "concurrency_sweep": concurrency_sweep(),
     });
     println!("{}", serde_json::to_string_pretty(&doc).expect("json"));
     eprintln!(

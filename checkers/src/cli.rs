@@ -1,4 +1,5 @@
-//! What `clustersim check FILE --model MODEL [--format FMT] [--json]` runs.
+//! What `clustersim check FILE --model MODEL [--format FMT] [--json]
+//! [--budget STEPS] [--memory MB] [--timeout S]` runs.
 //!
 //! Prints the verdict (and, on failure, a counterexample) to stdout and any
 //! error to stderr, and returns the process exit code:
@@ -8,36 +9,112 @@
 //! | 0 | linearizable |
 //! | 1 | not linearizable |
 //! | 2 | bad input or usage (the message names the file and 1-based line) |
-//! | 3 | unknown: the search budget ran out before a decision |
+//! | 3 | unknown: a limit (steps, memory, time) ran out before a decision |
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 use crate::import::{self, Format};
 use crate::linearizability::{CheckOptions, CheckReport, Verdict};
-use crate::named::{check_history_named, is_model_name, NamedCheckError, MODEL_NAMES};
+use crate::named::{check_history_named_from, is_model_name, NamedCheckError, MODEL_NAMES};
+use crate::picture::counterexample_html;
+use crate::value::Scalar;
 
 pub const EXIT_LINEARIZABLE: i32 = 0;
 pub const EXIT_NOT_LINEARIZABLE: i32 = 1;
 pub const EXIT_BAD_INPUT: i32 = 2;
 pub const EXIT_UNKNOWN: i32 = 3;
 
-/// The subcommand, printing to the process's stdout and stderr, with the
-/// default budget ([`CheckOptions::default`]).
-pub fn check_command(file: &Path, model: &str, format: Option<&str>, json: bool) -> i32 {
+/// Everything `clustersim check` takes from its command line.
+#[derive(Debug, Clone, Default)]
+pub struct CheckArgs {
+    pub file: PathBuf,
+    pub model: String,
+    pub format: Option<String>,
+    pub json: bool,
+    /// `--budget STEPS`: search steps over all partitions.
+    pub budget: Option<u64>,
+    /// `--memory MB`: megabytes (10^6 bytes) for all search tables.
+    pub memory_mb: Option<u64>,
+    /// `--timeout S`: seconds of wall-clock time.
+    pub timeout_s: Option<f64>,
+    /// `--write-edn FILE`: also write the history read as an EDN vector
+    /// (the Knossos shape), for Jepsen's tools.
+    pub write_edn: Option<PathBuf>,
+    /// `--html FILE`: also write the verdict as a page, with a picture of
+    /// the counterexample when there is one.
+    pub html: Option<PathBuf>,
+}
+
+impl CheckArgs {
+    /// The limits: the defaults ([`CheckOptions::default`]) where no flag
+    /// is given. The clock starts now.
+    pub fn options(&self) -> Result<CheckOptions, String> {
+        let mut options = CheckOptions::default();
+        if let Some(steps) = self.budget {
+            options.max_steps = Some(steps);
+        }
+        if let Some(mb) = self.memory_mb {
+            options.max_memory_bytes =
+                Some(usize::try_from(mb.saturating_mul(1_000_000)).unwrap_or(usize::MAX));
+        }
+        if let Some(s) = self.timeout_s {
+            if !(s.is_finite() && s >= 0.0) {
+                return Err(format!(
+                    "--timeout must be a number of seconds >= 0, got {s}"
+                ));
+            }
+            options.deadline = Some(Instant::now() + Duration::from_secs_f64(s));
+        }
+        Ok(options)
+    }
+}
+
+/// The subcommand, printing to the process's stdout and stderr.
+pub fn check_command(args: &CheckArgs) -> i32 {
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
-    check_command_with(
-        file,
-        model,
-        format,
-        json,
-        &CheckOptions::default(),
+    let options = match args.options() {
+        Ok(o) => o,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let mut err = stderr.lock();
+    if let Some(out) = &args.write_edn {
+        if let Err(message) = write_edn(&args.file, args.format.as_deref(), out) {
+            let _ = writeln!(err, "error: {message}");
+            return EXIT_BAD_INPUT;
+        }
+    }
+    run_check(
+        &args.file,
+        &args.model,
+        args.format.as_deref(),
+        args.json,
+        &options,
+        args.html.as_deref(),
         &mut stdout.lock(),
-        &mut stderr.lock(),
+        &mut err,
     )
+}
+
+/// Reads `file` (in `format`, or the detected one) and writes it to `out` as
+/// EDN ([`import::knossos::write`]).
+pub fn write_edn(file: &Path, format: Option<&str>, out: &Path) -> Result<(), String> {
+    let format = match format {
+        None => None,
+        Some(name) => {
+            Some(Format::from_name(name).ok_or_else(|| format!("unknown format `{name}`"))?)
+        }
+    };
+    let loaded = import::load(file, format)?;
+    std::fs::write(out, import::knossos::write(&loaded.history))
+        .map_err(|e| format!("{}: cannot write: {e}", out.display()))
 }
 
 #[derive(Serialize)]
@@ -56,6 +133,21 @@ pub fn check_command_with(
     format: Option<&str>,
     json: bool,
     options: &CheckOptions,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
+    run_check(file, model, format, json, options, None, out, err)
+}
+
+/// The subcommand, writing the HTML page to `html` when given.
+#[allow(clippy::too_many_arguments)]
+pub fn run_check(
+    file: &Path,
+    model: &str,
+    format: Option<&str>,
+    json: bool,
+    options: &CheckOptions,
+    html: Option<&Path>,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> i32 {
@@ -92,14 +184,19 @@ pub fn check_command_with(
         Ok(l) => l,
         Err(message) => return fail(err, message),
     };
-    let mut report = match check_history_named(model, &loaded.history, options) {
-        Ok(r) => r,
-        Err(NamedCheckError::BadHistory(e)) => {
-            let line = loaded.line_of(e.index).unwrap_or(0);
-            return fail(err, format!("{}:{line}: {}", file.display(), e.message));
-        }
-        Err(e) => return fail(err, e.to_string()),
-    };
+    // A Knossos file's registers start at 0 (ours at nil).
+    let initial = loaded
+        .knossos_conventions
+        .then_some(Scalar::Int(import::knossos::KNOSSOS_REGISTER_INITIAL));
+    let mut report =
+        match check_history_named_from(model, initial.as_ref(), &loaded.history, options) {
+            Ok(r) => r,
+            Err(NamedCheckError::BadHistory(e)) => {
+                let line = loaded.line_of(e.index).unwrap_or(0);
+                return fail(err, format!("{}:{line}: {}", file.display(), e.message));
+            }
+            Err(e) => return fail(err, e.to_string()),
+        };
     report.set_lines(&|entry| loaded.line_of(entry));
 
     if json {
@@ -117,6 +214,21 @@ pub fn check_command_with(
             "{}",
             render_report(&file.display().to_string(), &report)
         );
+    }
+    if let Some(path) = html {
+        let name = file.display().to_string();
+        let page = match report.counterexamples.first() {
+            Some(c) => counterexample_html(&name, c),
+            None => format!(
+                "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"></head><body><pre>{}</pre></body></html>\n",
+                render_report(&name, &report)
+                    .replace('&', "&amp;")
+                    .replace('<', "&lt;")
+            ),
+        };
+        if let Err(e) = std::fs::write(path, page) {
+            return fail(err, format!("{}: cannot write: {e}", path.display()));
+        }
     }
     if report.verdict == Verdict::Unknown {
         let _ = writeln!(
@@ -147,22 +259,35 @@ pub fn render_report(name: &str, report: &CheckReport) -> String {
         text.push_str(&c.render());
     }
     if report.verdict == Verdict::Unknown {
-        let parts: Vec<String> = report
-            .unknown_partitions
-            .iter()
-            .map(|p| {
-                if p.is_empty() {
-                    "(whole history)".to_string()
-                } else {
-                    format!("{p:?}")
-                }
-            })
-            .collect();
         text.push_str(&format!(
-            "unknown: the search hit its {} before deciding; undecided: {}\n",
+            "unknown: the search hit its {} before deciding\n",
             report.unknown_reason.as_deref().unwrap_or("budget"),
-            parts.join(", ")
         ));
+        text.push_str(&render_partitions(report));
+    }
+    text
+}
+
+/// One line per partition: what was decided, and for an undecided one the
+/// longest linearizable prefix its search found.
+pub fn render_partitions(report: &CheckReport) -> String {
+    let mut text = String::new();
+    for p in &report.partition_reports {
+        let name = match &p.label {
+            Some(key) => format!("key {key:?}"),
+            None => "(no key)".to_string(),
+        };
+        text.push_str(&format!(
+            "  {name}: {} ({} operations, {} steps",
+            p.status, p.operations, p.steps
+        ));
+        if p.status.is_undecided() {
+            text.push_str(&format!(
+                ", longest linearizable prefix {} of {} completed operations",
+                p.longest_prefix, p.completed
+            ));
+        }
+        text.push_str(")\n");
     }
     text
 }

@@ -49,6 +49,10 @@ pub struct Counterexample {
     pub unplaceable: OpReport,
     /// The other operations that could have been linearized next.
     pub candidates: Vec<OpReport>,
+    /// The partition's operations around the failure (from the calls of the
+    /// last prefix steps and candidates to the unplaceable op's return), in
+    /// call order: what the picture draws.
+    pub window: Vec<OpReport>,
 }
 
 impl OpReport {
@@ -90,7 +94,7 @@ impl Counterexample {
             step.op.set_lines(line_of);
         }
         self.unplaceable.set_lines(line_of);
-        for c in &mut self.candidates {
+        for c in self.candidates.iter_mut().chain(&mut self.window) {
             c.set_lines(line_of);
         }
     }

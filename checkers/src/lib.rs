@@ -2,8 +2,9 @@
 //!
 //! * [`model`]: the sequential-model trait; [`models`]: register (with CAS),
 //!   key-value store (per key), lock/lease with fencing tokens, set, counter.
-//! * [`linearizability`]: the WGL search (module `wgl`) with P-compositionality,
-//!   a configuration cache and a step budget; verdict + counterexample.
+//! * [`linearizability`]: the partition scheduler over WGL searches (module
+//!   `wgl`, resumable) with P-compositionality (every model splits by key),
+//!   a configuration cache, step/memory/time limits; verdict + counterexample.
 //! * [`convergence`]: do all live replicas agree, and agree with the
 //!   acknowledged operations? (grow-only set, counter, or your own spec).
 //! * [`import`]: Jepsen etcd logs, Jepsen-style EDN, our `history.jsonl`.
@@ -12,12 +13,13 @@
 //! # Entry points
 //!
 //! ```text
-//! // `clustersim check FILE --model MODEL [--format FMT] [--json]`:
+//! // `clustersim check FILE --model MODEL [--format FMT] [--json] [--budget STEPS]
+//! //  [--memory MB] [--timeout S]`:
 //! // prints the verdict (and counterexample) to stdout, errors to stderr.
 //! // Returns 0 linearizable, 1 not linearizable, 2 bad input/usage (message
-//! // names file and 1-based line), 3 unknown (search budget spent).
+//! // names file and 1-based line), 3 unknown (a limit ran out first).
 //! // FMT: jsonl | jepsen-log | jepsen-edn, detected from the content if None.
-//! pub fn checkers::cli::check_command(file: &Path, model: &str, format: Option<&str>, json: bool) -> i32;
+//! pub fn checkers::cli::check_command(args: &CheckArgs) -> i32;
 //! // Same, with explicit limits and output streams:
 //! pub fn checkers::cli::check_command_with(file, model, format, json,
 //!     options: &CheckOptions, out: &mut dyn Write, err: &mut dyn Write) -> i32;
@@ -27,8 +29,9 @@
 //! pub fn checkers::check_history_named(model: &str, history: &History, options: &CheckOptions)
 //!     -> Result<CheckReport, NamedCheckError>;
 //! // or with a model value: checkers::check_history(&checkers::models::Kv, &history, &options)
-//! // CheckOptions::default(): 50 M steps, no deadline, 1 GiB cache per partition.
-//! // CheckReport { verdict: Verdict, counterexamples: Vec<Counterexample>, steps, ... }
+//! // CheckOptions::default(): 50 M steps, no deadline, 1 GiB for all search tables.
+//! // CheckReport { verdict: Verdict, counterexamples: Vec<Counterexample>, steps,
+//! //   partition_reports (each key: status, steps, longest prefix), ... }
 //! //   is Serialize; Counterexample::render() gives the text form.
 //!
 //! // Reading files of other tools (or ours):
@@ -41,9 +44,10 @@
 //! ```
 //!
 //! Determinism: the search's tables are hash maps used for lookups only
-//! (never iterated); partitions are checked in key order; the step budget is
-//! the deterministic limit (a deadline is optional and checked every 16 k
-//! steps).
+//! (never iterated); partitions (keys) are interleaved round-robin in key
+//! order with slices of steps that double every round, and the check ends at
+//! the first failing partition; the step budget is the deterministic limit
+//! (a deadline is optional and checked every 16 k steps).
 
 pub(crate) mod cache;
 pub mod cli;
@@ -55,13 +59,17 @@ pub mod linearizability;
 pub mod model;
 pub mod models;
 pub mod named;
+pub mod picture;
 pub mod prepare;
 pub(crate) mod states;
+pub mod synthetic;
 pub mod value;
 pub(crate) mod wgl;
 
 pub use counterexample::{Counterexample, OpReport};
-pub use linearizability::{check_history, check_ops, CheckOptions, CheckReport, Verdict};
+pub use linearizability::{
+    check_history, check_ops, CheckOptions, CheckReport, PartitionReport, PartitionStatus, Verdict,
+};
 pub use model::{HistoryModel, Model, Op, Partition};
-pub use named::{check_history_named, NamedCheckError, MODEL_NAMES};
+pub use named::{check_history_named, check_history_named_from, NamedCheckError, MODEL_NAMES};
 pub use prepare::prepare_ops;

@@ -1,9 +1,24 @@
 //! The linearizability checker: partitions, budget, verdict, counterexample.
 //!
 //! A history is split by the model into independent sub-histories (one per
-//! key for the KV store), each searched alone by [`crate::wgl`]; the history
-//! is linearizable iff every sub-history is. Partitions are checked in label
-//! order and share one budget, so the verdict is reproducible.
+//! key), each searched alone by [`crate::wgl`]; the history is linearizable
+//! iff every sub-history is.
+//!
+//! # The partition scheduler
+//!
+//! One hard partition must not hide an easy failing one, so partitions are
+//! interleaved: round-robin in label order, each undecided partition getting
+//! a slice of steps that doubles every round ([`FIRST_SLICE`], then twice as
+//! many, ...). A partition that is decided leaves the rotation and frees its
+//! tables; the first partition found not linearizable ends the whole check
+//! with its counterexample. Every decision depends only on step counts, never
+//! on a clock or on threads, so the verdict is reproducible; the optional
+//! deadline only turns the verdict into `unknown`.
+//!
+//! Memory: the limit covers every table of every live search (configuration
+//! cache, state table, event list, stack). A search that would exceed what
+//! the others leave it is stopped (its partition ran out of memory) and its
+//! memory returned to the rest.
 
 use std::fmt;
 use std::time::Instant;
@@ -14,17 +29,18 @@ use sim_core::history::{History, HistoryError};
 use crate::counterexample::{Counterexample, OpReport, PrefixStep};
 use crate::model::{HistoryModel, Model, Op};
 use crate::prepare::prepare_ops;
-use crate::wgl::{search, Budget, Exhausted, Failure, Outcome};
+use crate::wgl::{Failure, Outcome, Paused, Progress, Search, Slice};
 
 /// The default step budget: far above what real histories need (the
 /// hardest Porcupine history takes well under a million steps), low enough
 /// to end a hopeless search in seconds.
 pub const DEFAULT_MAX_STEPS: u64 = 50_000_000;
 
-/// The default memory limit of one partition's configuration cache. Each
-/// entry holds a bitset of the partition's operations, so a partition of
-/// 100 000 operations stores 12.5 kB per configuration.
-pub const DEFAULT_MAX_CACHE_BYTES: usize = 1 << 30;
+/// The default memory limit of a check, over all its searches' tables.
+pub const DEFAULT_MAX_MEMORY_BYTES: usize = 1 << 30;
+
+/// Steps of a partition's first slice; each round doubles it.
+pub const FIRST_SLICE: u64 = 1 << 12;
 
 /// Limits on a check. Exceeding one gives [`Verdict::Unknown`].
 #[derive(Debug, Clone)]
@@ -35,8 +51,8 @@ pub struct CheckOptions {
     /// A wall-clock deadline, checked every few thousand steps. Makes the
     /// verdict machine-dependent when it triggers; prefer `max_steps`.
     pub deadline: Option<Instant>,
-    /// Bytes one partition's configuration cache may use (`None`: no limit).
-    pub max_cache_bytes: Option<usize>,
+    /// Bytes all searches' tables may hold together (`None`: no limit).
+    pub max_memory_bytes: Option<usize>,
 }
 
 impl Default for CheckOptions {
@@ -44,7 +60,7 @@ impl Default for CheckOptions {
         CheckOptions {
             max_steps: Some(DEFAULT_MAX_STEPS),
             deadline: None,
-            max_cache_bytes: Some(DEFAULT_MAX_CACHE_BYTES),
+            max_memory_bytes: Some(DEFAULT_MAX_MEMORY_BYTES),
         }
     }
 }
@@ -80,6 +96,62 @@ impl fmt::Display for Verdict {
     }
 }
 
+/// Where one partition's search ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum PartitionStatus {
+    #[serde(rename = "linearizable")]
+    Linearizable,
+    #[serde(rename = "not linearizable")]
+    NotLinearizable,
+    /// The check's step budget ran out while it was undecided.
+    #[serde(rename = "out of steps")]
+    OutOfSteps,
+    /// Its search would have exceeded the memory the others left it.
+    #[serde(rename = "out of memory")]
+    OutOfMemory,
+    #[serde(rename = "out of time")]
+    OutOfTime,
+    /// Not decided because another partition failed first (which decides
+    /// the verdict).
+    #[serde(rename = "not needed")]
+    NotNeeded,
+}
+
+impl PartitionStatus {
+    /// Out of steps, memory or time: the partition's verdict is unknown.
+    pub fn is_undecided(self) -> bool {
+        matches!(
+            self,
+            PartitionStatus::OutOfSteps | PartitionStatus::OutOfMemory | PartitionStatus::OutOfTime
+        )
+    }
+}
+
+impl fmt::Display for PartitionStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        f.write_str(&text)
+    }
+}
+
+/// What the check decided about one partition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PartitionReport {
+    /// The key; `None` for operations without one.
+    pub label: Option<String>,
+    pub status: PartitionStatus,
+    /// Operations searched (after dropping unobservable ones).
+    pub operations: usize,
+    pub steps: u64,
+    /// Completed operations in the longest linearizable prefix found, and
+    /// the partition's completed operations.
+    pub longest_prefix: usize,
+    pub completed: usize,
+}
+
 /// The result of a check, ready to print or serialise.
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckReport {
@@ -94,9 +166,14 @@ pub struct CheckReport {
     pub configurations: usize,
     /// Distinct model states met, summed over partitions.
     pub states: usize,
-    /// One per failing partition, in partition order.
+    /// The most bytes the searches' tables held at once (at slice ends).
+    pub peak_memory_bytes: usize,
+    /// The failing partition's counterexample (at most one: the check ends
+    /// at the first failing partition).
     pub counterexamples: Vec<Counterexample>,
-    /// Labels of partitions left undecided by the budget ("" if unlabelled).
+    /// Every partition, in label order.
+    pub partition_reports: Vec<PartitionReport>,
+    /// Labels of partitions left undecided by a limit ("" if unlabelled).
     pub unknown_partitions: Vec<String>,
     /// Which limit left partitions undecided, e.g. `step budget (1000 steps)`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -111,20 +188,53 @@ impl CheckReport {
     }
 }
 
+/// One partition under the scheduler.
+struct Slot<'a, M: Model> {
+    label: Option<String>,
+    ops: &'a [&'a Op<M::Input, M::Output>],
+    /// The search while it is live (created at its first slice).
+    search: Option<Search<'a, M>>,
+    /// Its bytes at the end of its last slice.
+    bytes: usize,
+    status: Option<PartitionStatus>,
+    steps: u64,
+    longest_prefix: usize,
+    completed: usize,
+}
+
 /// Checks prepared operations against a model.
 pub fn check_ops<M: Model>(
     model: &M,
     ops: &[Op<M::Input, M::Output>],
     options: &CheckOptions,
 ) -> CheckReport {
-    let mut budget = Budget {
-        steps_left: options.max_steps,
-        deadline: options.deadline,
-        max_cache_bytes: options.max_cache_bytes,
-        steps_done: 0,
-        exhausted: None,
-    };
     let partitions = model.partition(ops);
+    // Each partition's operations, without those no one could observe.
+    let subs: Vec<Vec<&Op<M::Input, M::Output>>> = partitions
+        .iter()
+        .map(|part| {
+            let mut sub: Vec<&Op<M::Input, M::Output>> =
+                part.ops.iter().map(|&i| &ops[i]).collect();
+            let unobservable = model.unobservable(&sub);
+            let mut keep = unobservable.iter().map(|&u| !u);
+            sub.retain(|_| keep.next().unwrap_or(true));
+            sub
+        })
+        .collect();
+    let mut slots: Vec<Slot<M>> = partitions
+        .iter()
+        .zip(&subs)
+        .map(|(part, sub)| Slot {
+            label: part.label.clone(),
+            ops: sub,
+            search: None,
+            bytes: 0,
+            status: None,
+            steps: 0,
+            longest_prefix: 0,
+            completed: sub.iter().filter(|op| op.ret.is_some()).count(),
+        })
+        .collect();
     let mut report = CheckReport {
         verdict: Verdict::Linearizable,
         model: model.name().to_string(),
@@ -133,48 +243,129 @@ pub fn check_ops<M: Model>(
         steps: 0,
         configurations: 0,
         states: 0,
+        peak_memory_bytes: 0,
         counterexamples: Vec::new(),
+        partition_reports: Vec::new(),
         unknown_partitions: Vec::new(),
         unknown_reason: None,
     };
-    for part in &partitions {
-        let mut sub: Vec<&Op<M::Input, M::Output>> = part.ops.iter().map(|&i| &ops[i]).collect();
-        let unobservable = model.unobservable(&sub);
-        let mut keep = unobservable.iter().map(|&u| !u);
-        sub.retain(|_| keep.next().unwrap_or(true));
-        let (outcome, stats) = search(model, &sub, &mut budget);
-        report.configurations += stats.configurations;
-        report.states += stats.states;
-        match outcome {
-            Outcome::Linearizable => {}
-            Outcome::NotLinearizable(failure) => {
-                report
-                    .counterexamples
-                    .push(explain(model, &sub, part.label.clone(), &failure));
+    let mut steps_left = options.max_steps;
+    let mut slice_steps = FIRST_SLICE;
+    // Set when a limit common to all partitions ends the check.
+    let mut stop: Option<PartitionStatus> = None;
+    'rounds: while stop.is_none() {
+        let mut any_pending = false;
+        for i in 0..slots.len() {
+            if slots[i].status.is_some() {
+                continue;
             }
-            Outcome::Unknown => {
-                report
-                    .unknown_partitions
-                    .push(part.label.clone().unwrap_or_default());
-                // A memory limit is per partition: the next one starts afresh.
-                if budget.exhausted == Some(Exhausted::Memory) {
-                    budget.exhausted = None;
-                    report.unknown_reason = Some(format!(
-                        "memory limit ({} bytes of configuration cache)",
-                        options.max_cache_bytes.unwrap_or(0)
-                    ));
+            let steps = match steps_left {
+                Some(0) => {
+                    stop = Some(PartitionStatus::OutOfSteps);
+                    break 'rounds;
                 }
+                Some(left) => left.min(slice_steps),
+                None => slice_steps,
+            };
+            let others: usize = slots.iter().map(|s| s.bytes).sum::<usize>() - slots[i].bytes;
+            let slot = &mut slots[i];
+            let search = slot
+                .search
+                .get_or_insert_with(|| Search::new(model, slot.ops));
+            let before = search.steps();
+            let progress = search.run(Slice {
+                steps,
+                deadline: options.deadline,
+                memory: options.max_memory_bytes.map(|m| m.saturating_sub(others)),
+            });
+            let spent = search.steps() - before;
+            if let Some(left) = &mut steps_left {
+                *left -= spent.min(*left);
+            }
+            slot.steps = search.steps();
+            slot.longest_prefix = search.longest_prefix().0;
+            slot.bytes = search.bytes();
+            report.peak_memory_bytes = report.peak_memory_bytes.max(others + slot.bytes);
+            let status = match progress {
+                Progress::Paused(Paused::Slice) => {
+                    any_pending = true;
+                    continue;
+                }
+                Progress::Paused(Paused::Deadline) => {
+                    stop = Some(PartitionStatus::OutOfTime);
+                    break 'rounds;
+                }
+                Progress::Paused(Paused::Memory) => PartitionStatus::OutOfMemory,
+                Progress::Decided(Outcome::Linearizable) => {
+                    slot.longest_prefix = slot.completed;
+                    PartitionStatus::Linearizable
+                }
+                Progress::Decided(Outcome::NotLinearizable(failure)) => {
+                    report.counterexamples.push(explain(
+                        model,
+                        slot.ops,
+                        slot.label.clone(),
+                        &failure,
+                    ));
+                    PartitionStatus::NotLinearizable
+                }
+            };
+            // Decided or out of memory: the partition leaves the rotation
+            // and frees its tables.
+            let stats = search.stats();
+            report.configurations += stats.configurations;
+            report.states += stats.states;
+            slot.search = None;
+            slot.bytes = 0;
+            slot.status = Some(status);
+            if status == PartitionStatus::NotLinearizable {
+                stop = Some(PartitionStatus::NotNeeded);
+                break 'rounds;
             }
         }
-    }
-    report.steps = budget.steps_done;
-    match budget.exhausted {
-        Some(Exhausted::Steps) => {
-            report.unknown_reason = Some(format!("step budget ({} steps)", budget.steps_done));
+        if !any_pending {
+            break;
         }
-        Some(Exhausted::Deadline) => report.unknown_reason = Some("deadline passed".to_string()),
-        _ => {}
+        slice_steps = slice_steps.saturating_mul(2);
     }
+
+    for slot in &mut slots {
+        if let Some(search) = slot.search.take() {
+            let stats = search.stats();
+            report.configurations += stats.configurations;
+            report.states += stats.states;
+        }
+        let status = *slot
+            .status
+            .get_or_insert(stop.unwrap_or(PartitionStatus::NotNeeded));
+        report.steps += slot.steps;
+        if status.is_undecided() {
+            report
+                .unknown_partitions
+                .push(slot.label.clone().unwrap_or_default());
+        }
+        report.partition_reports.push(PartitionReport {
+            label: slot.label.clone(),
+            status,
+            operations: slot.ops.len(),
+            steps: slot.steps,
+            longest_prefix: slot.longest_prefix,
+            completed: slot.completed,
+        });
+    }
+    let statuses = || report.partition_reports.iter().map(|p| p.status);
+    report.unknown_reason = if statuses().any(|s| s == PartitionStatus::OutOfTime) {
+        Some("deadline passed".to_string())
+    } else if statuses().any(|s| s == PartitionStatus::OutOfSteps) {
+        Some(format!("step budget ({} steps)", report.steps))
+    } else if statuses().any(|s| s == PartitionStatus::OutOfMemory) {
+        Some(format!(
+            "memory limit ({} bytes of search tables)",
+            options.max_memory_bytes.unwrap_or(0)
+        ))
+    } else {
+        None
+    };
     report.verdict = if !report.counterexamples.is_empty() {
         Verdict::NotLinearizable
     } else if !report.unknown_partitions.is_empty() {
@@ -209,6 +400,11 @@ fn op_report<M: Model>(model: &M, op: &Op<M::Input, M::Output>) -> OpReport {
     }
 }
 
+/// How many linearized operations the picture shows before the failure.
+const SHOWN_PREFIX: usize = 12;
+/// At most this many operations are drawn.
+const MAX_WINDOW: usize = 300;
+
 /// Turns the search's failure (local indices) into a readable counterexample,
 /// replaying the prefix to show the state after each step.
 fn explain<M: Model>(
@@ -231,8 +427,28 @@ fn explain<M: Model>(
             state_after: model.describe_state(&state),
         });
     }
+    let unplaceable = sub[failure.stuck];
+    // The picture's window: from the earliest call among the last shown
+    // prefix steps, the candidates and the unplaceable op, to its return.
+    let shown = failure.prefix.len().saturating_sub(SHOWN_PREFIX);
+    let from = failure.prefix[shown..]
+        .iter()
+        .chain(&failure.candidates)
+        .map(|&i| sub[i].call)
+        .chain([unplaceable.call])
+        .min()
+        .unwrap_or(0);
+    let to = unplaceable.ret.unwrap_or(u64::MAX);
+    let mut window: Vec<OpReport> = sub
+        .iter()
+        .filter(|op| op.call <= to && op.ret.is_none_or(|r| r >= from))
+        .map(|op| op_report(model, op))
+        .collect();
+    window.sort_by_key(|o| (o.invoke_time, o.op));
+    window.truncate(MAX_WINDOW);
     Counterexample {
         partition,
+        window,
         initial_state: model.describe_state(&init),
         prefix,
         state: model.describe_state(&state),

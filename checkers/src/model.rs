@@ -10,6 +10,7 @@
 //! the checker can search each one alone. When a model partitions, its `State`
 //! describes one partition (for the KV store: one key's value).
 
+use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::hash::Hash;
 
@@ -28,6 +29,10 @@ pub struct Op<I, O> {
     pub input: I,
     /// The observed output; `None` when unknown (indeterminate operation).
     pub output: Option<O>,
+    /// The object the operation acts on (the history entry's `key`), if any.
+    /// Operations on different keys are independent: the default partition
+    /// checks each key alone.
+    pub key: Option<String>,
     /// Index of the invocation entry in the history (for error messages).
     pub invoke_entry: usize,
     /// Index of the completion entry in the history, if any.
@@ -140,12 +145,22 @@ pub trait Model {
     ) -> Option<Self::State>;
 
     /// Splits operations into independent sub-histories, ordered
-    /// deterministically (by label). Default: one partition with everything.
+    /// deterministically (by label). Default: one partition per key (objects
+    /// named by different keys are independent: a register store is
+    /// linearizable iff each register is), the operations without a key
+    /// forming one partition of their own, labelled `None`.
     fn partition(&self, ops: &[Op<Self::Input, Self::Output>]) -> Vec<Partition> {
-        vec![Partition {
-            label: None,
-            ops: (0..ops.len()).collect(),
-        }]
+        let mut by_key: BTreeMap<Option<&str>, Vec<usize>> = BTreeMap::new();
+        for (i, op) in ops.iter().enumerate() {
+            by_key.entry(op.key.as_deref()).or_default().push(i);
+        }
+        by_key
+            .into_iter()
+            .map(|(key, ops)| Partition {
+                label: key.map(str::to_string),
+                ops,
+            })
+            .collect()
     }
 
     /// True if the operation never changes the state (a read). An
@@ -164,6 +179,12 @@ pub trait Model {
     /// failing search must rule out double with each one still pending.
     fn unobservable(&self, ops: &[&Op<Self::Input, Self::Output>]) -> Vec<bool> {
         vec![false; ops.len()]
+    }
+
+    /// Heap bytes a state owns beyond its inline size (a string's text, a
+    /// set's nodes), for the search's memory limit. Default: none.
+    fn state_heap_bytes(&self, _state: &Self::State) -> usize {
+        0
     }
 
     /// Human-readable form of an operation, e.g. `write 3` or `read -> 2`.

@@ -5,7 +5,8 @@ use std::fmt;
 use sim_core::history::{History, HistoryError};
 
 use crate::linearizability::{check_history, CheckOptions, CheckReport};
-use crate::models::{Counter, Kv, Lock, Register, Set};
+use crate::models::{Counter, Kv, Lock, Register, Set, StartingAt};
+use crate::value::Scalar;
 
 /// Every model name accepted by [`check_history_named`].
 pub const MODEL_NAMES: &[&str] = &[
@@ -78,14 +79,32 @@ pub fn check_history_named(
     history: &History,
     options: &CheckOptions,
 ) -> Result<CheckReport, NamedCheckError> {
-    let result = match model {
-        "register" | "cas-register" => check_history(&Register, history, options),
-        "kv" => check_history(&Kv, history, options),
-        "lock" => check_history(&Lock::mutex(), history, options),
-        "lease" => check_history(&Lock::lease(), history, options),
-        "set" => check_history(&Set, history, options),
-        "counter" => check_history(&Counter, history, options),
-        other => return Err(NamedCheckError::UnknownModel(other.to_string())),
+    check_history_named_from(model, None, history, options)
+}
+
+/// The same, with registers starting from `register_initial` instead of nil
+/// (Knossos's `cas-register` starts at 0); other models ignore it.
+pub fn check_history_named_from(
+    model: &str,
+    register_initial: Option<&Scalar>,
+    history: &History,
+    options: &CheckOptions,
+) -> Result<CheckReport, NamedCheckError> {
+    let result = match (model, register_initial) {
+        ("register" | "cas-register", Some(initial)) => {
+            let model = StartingAt {
+                model: Register,
+                initial: initial.clone(),
+            };
+            check_history(&model, history, options)
+        }
+        ("register" | "cas-register", None) => check_history(&Register, history, options),
+        ("kv", _) => check_history(&Kv, history, options),
+        ("lock", _) => check_history(&Lock::mutex(), history, options),
+        ("lease", _) => check_history(&Lock::lease(), history, options),
+        ("set", _) => check_history(&Set, history, options),
+        ("counter", _) => check_history(&Counter, history, options),
+        (other, _) => return Err(NamedCheckError::UnknownModel(other.to_string())),
     };
     result.map_err(NamedCheckError::BadHistory)
 }

@@ -102,6 +102,7 @@ pub fn prepare_ops<M: HistoryModel>(
             ret,
             input,
             output,
+            key: invoke.key.clone(),
             invoke_entry: inv,
             complete_entry: done,
         });

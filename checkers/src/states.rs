@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use crate::fasthash::{hash_of, MixedBuild, PassThroughBuild};
 use crate::model::Model;
+use crate::wgl::{table_bytes, table_growth, vec_growth};
 
 const NIL: u32 = u32::MAX;
 /// Memo value for "the step is not allowed".
@@ -22,6 +23,9 @@ pub(crate) struct StateTable<S> {
     same_hash: Vec<u32>,
     /// (state id << 32 | op) -> next state id or FORBIDDEN. Lookup only.
     memo: HashMap<u64, u32, MixedBuild>,
+    /// Heap bytes the states own beyond their inline size (a KV value's
+    /// text, say), as the model reports them.
+    heap_bytes: usize,
 }
 
 impl<S: Clone + Eq + std::hash::Hash> StateTable<S> {
@@ -31,10 +35,11 @@ impl<S: Clone + Eq + std::hash::Hash> StateTable<S> {
             by_hash: HashMap::default(),
             same_hash: Vec::new(),
             memo: HashMap::default(),
+            heap_bytes: 0,
         }
     }
 
-    pub(crate) fn intern(&mut self, state: S) -> u32 {
+    pub(crate) fn intern<M: Model<State = S>>(&mut self, model: &M, state: S) -> u32 {
         let h = hash_of(&state);
         let head = self.by_hash.get(&h).copied().unwrap_or(NIL);
         let mut i = head;
@@ -45,6 +50,7 @@ impl<S: Clone + Eq + std::hash::Hash> StateTable<S> {
             i = self.same_hash[i as usize];
         }
         let id = self.states.len() as u32;
+        self.heap_bytes += model.state_heap_bytes(&state);
         self.states.push(state);
         self.same_hash.push(head);
         self.by_hash.insert(h, id);
@@ -58,6 +64,30 @@ impl<S: Clone + Eq + std::hash::Hash> StateTable<S> {
 
     pub(crate) fn len(&self) -> usize {
         self.states.len()
+    }
+
+    /// Memoised transitions (every new state comes with one).
+    pub(crate) fn memo_len(&self) -> usize {
+        self.memo.len()
+    }
+
+    /// Every byte of the table: states (inline and heap), chains, lookups.
+    pub(crate) fn bytes(&self) -> usize {
+        self.states.capacity() * std::mem::size_of::<S>()
+            + self.heap_bytes
+            + self.same_hash.capacity() * 4
+            + table_bytes(&self.by_hash)
+            + table_bytes(&self.memo)
+    }
+
+    /// What the next insertion may allocate (see `Search::growth`); a new
+    /// state's own heap data is bounded by the model's largest step, not
+    /// counted ahead.
+    pub(crate) fn growth(&self) -> usize {
+        vec_growth(&self.states)
+            + vec_growth(&self.same_hash)
+            + table_growth(&self.by_hash)
+            + table_growth(&self.memo)
     }
 
     /// The state after operation `op` (input, output) from state `from`.
@@ -75,7 +105,7 @@ impl<S: Clone + Eq + std::hash::Hash> StateTable<S> {
             Some(&to) => to,
             None => {
                 let to = match model.step(&self.states[from as usize], input, output) {
-                    Some(next) => self.intern(next),
+                    Some(next) => self.intern(model, next),
                     None => FORBIDDEN,
                 };
                 self.memo.insert(key, to);
@@ -94,8 +124,8 @@ mod tests {
     #[test]
     fn interning_and_memo() {
         let mut t = StateTable::new();
-        let zero = t.intern(0i64);
-        assert_eq!(t.intern(0i64), zero);
+        let zero = t.intern(&Counter, 0i64);
+        assert_eq!(t.intern(&Counter, 0i64), zero);
         let add = CounterInput::Add(2);
         let two = t.step(&Counter, zero, 0, &add, None).unwrap();
         assert_eq!(*t.get(two), 2);

@@ -33,6 +33,14 @@ impl Scalar {
         }
     }
 
+    /// Bytes of text this value owns on the heap.
+    pub fn heap_bytes(&self) -> usize {
+        match self {
+            Scalar::Str(s) | Scalar::Json(s) => s.capacity(),
+            _ => 0,
+        }
+    }
+
     pub fn is_null(&self) -> bool {
         matches!(self, Scalar::Null)
     }

@@ -22,6 +22,7 @@
 //! an optional deadline checked every [`DEADLINE_EVERY`] steps), no
 //! iteration over hash tables.
 
+use std::collections::HashMap;
 use std::time::Instant;
 
 use crate::cache::{Bitset, ConfigCache};
@@ -38,62 +39,31 @@ const MAX_CANDIDATES: usize = 32;
 /// How often (in steps) the optional deadline is compared with the clock.
 pub(crate) const DEADLINE_EVERY: u64 = 1 << 14;
 
-/// Which limit ended a search early.
+/// Why a search slice ended without a decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Exhausted {
-    Steps,
-    Deadline,
+pub(crate) enum Paused {
+    /// The slice's steps are spent; `run` may be called again.
+    Slice,
+    /// The search's tables would exceed the memory it was allowed.
     Memory,
+    /// The wall-clock deadline passed.
+    Deadline,
 }
 
-/// The work a search may still do, shared by every partition of a check.
-#[derive(Debug, Clone)]
-pub(crate) struct Budget {
-    pub steps_left: Option<u64>,
+/// What one call of [`Search::run`] ended with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Progress {
+    Decided(Outcome),
+    Paused(Paused),
+}
+
+/// Limits of one slice of a search, set by the scheduler.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Slice {
+    pub steps: u64,
     pub deadline: Option<Instant>,
-    /// Bytes one partition's configuration cache may hold.
-    pub max_cache_bytes: Option<usize>,
-    pub steps_done: u64,
-    pub exhausted: Option<Exhausted>,
-}
-
-impl Budget {
-    /// Counts one step; false when the budget is spent.
-    #[inline]
-    fn spend(&mut self) -> bool {
-        if self.exhausted.is_some() {
-            return false;
-        }
-        if let Some(left) = &mut self.steps_left {
-            if *left == 0 {
-                self.exhausted = Some(Exhausted::Steps);
-                return false;
-            }
-            *left -= 1;
-        }
-        self.steps_done += 1;
-        if self.steps_done.is_multiple_of(DEADLINE_EVERY) {
-            if let Some(deadline) = self.deadline {
-                if Instant::now() >= deadline {
-                    self.exhausted = Some(Exhausted::Deadline);
-                    return false;
-                }
-            }
-        }
-        true
-    }
-
-    /// Checks the cache size after an insertion; false when over the limit.
-    #[inline]
-    fn fits(&mut self, cache_bytes: usize) -> bool {
-        match self.max_cache_bytes {
-            Some(max) if cache_bytes > max => {
-                self.exhausted = Some(Exhausted::Memory);
-                false
-            }
-            _ => true,
-        }
-    }
+    /// Bytes this search may hold in all (`None`: no limit).
+    pub memory: Option<usize>,
 }
 
 /// Why a sub-history is not linearizable, in local operation indices.
@@ -112,7 +82,6 @@ pub(crate) struct Failure {
 pub(crate) enum Outcome {
     Linearizable,
     NotLinearizable(Failure),
-    Unknown,
 }
 
 /// The event list, as parallel arrays; index 0 is the head sentinel.
@@ -199,157 +168,384 @@ impl Events {
     }
 }
 
+/// Heap bytes of a hash table: its buckets (a power of two, at least 8/7 of
+/// its capacity) times an entry and one control byte.
+pub(crate) fn table_bytes<K, V, S>(table: &HashMap<K, V, S>) -> usize {
+    let cap = table.capacity();
+    if cap == 0 {
+        return 0;
+    }
+    let buckets = (cap * 8 / 7).next_power_of_two();
+    buckets * (std::mem::size_of::<(K, V)>() + 1)
+}
+
+fn vec_bytes<T>(v: &Vec<T>) -> usize {
+    v.capacity() * std::mem::size_of::<T>()
+}
+
+/// What the next insertion into a full hash table may allocate: the new
+/// buckets (twice as many) while the old ones are still held.
+pub(crate) fn table_growth<K, V, S>(table: &HashMap<K, V, S>) -> usize {
+    if table.len() < table.capacity() {
+        0
+    } else {
+        2 * table_bytes(table).max(16 * (std::mem::size_of::<(K, V)>() + 1))
+    }
+}
+
+/// What the next push onto a full vector may allocate: the new buffer
+/// (twice as large) while the old one is still held.
+pub(crate) fn vec_growth<T>(v: &Vec<T>) -> usize {
+    if v.len() < v.capacity() {
+        0
+    } else {
+        2 * vec_bytes(v).max(8 * std::mem::size_of::<T>())
+    }
+}
+
+/// One sub-history's search, resumable: [`Search::run`] takes a number of
+/// steps and either decides or pauses where it stopped, so a scheduler can
+/// interleave many searches. A search is a pure function of its operations
+/// and the total number of steps it was given, however they were sliced.
+pub(crate) struct Search<'a, M: Model> {
+    model: &'a M,
+    ops: &'a [&'a Op<M::Input, M::Output>],
+    ev: Events,
+    /// Two independent keys per operation: the first addresses the cache,
+    /// the second identifies the set in fingerprint mode (see `cache`).
+    zobrist_keys: Vec<(u64, u64)>,
+    states: StateTable<M::State>,
+    state: u32,
+    linearized: Bitset,
+    set_hash: (u64, u64),
+    cache: ConfigCache,
+    /// (call event lifted, state before it, placed by the read rule)
+    stack: Vec<(u32, u32, bool)>,
+    /// The walk restarted at a new configuration: look for a read to place
+    /// first (see `place_a_read`).
+    scan_reads: bool,
+    /// Cache and memo entries when the memory was last checked.
+    entries_at_check: usize,
+    /// The walk's position in the event list.
+    at: u32,
+    /// Completed operations not yet linearized, and their total.
+    remaining: usize,
+    total: usize,
+    /// The best linearization seen, for the counterexample. `at_best`: no
+    /// backtrack since the search reached it. The prefix is copied lazily,
+    /// at the backtrack, and only the part of the stack that changed since
+    /// the last copy (`agree` entries still match), so long searches stay
+    /// linear.
+    best_done: usize,
+    best_prefix: Vec<usize>,
+    agree: usize,
+    at_best: bool,
+    failure_at_best: Option<(usize, Vec<usize>)>,
+    steps: u64,
+}
+
+impl<'a, M: Model> Search<'a, M> {
+    pub(crate) fn new(model: &'a M, ops: &'a [&'a Op<M::Input, M::Output>]) -> Self {
+        let n = ops.len();
+        let mut zobrist_keys = Vec::with_capacity(n);
+        // A fixed seed: the keys, like everything else here, are reproducible.
+        let mut rng = SplitMix64(0x5eed_0fc1_u64 << 8);
+        for _ in 0..n {
+            zobrist_keys.push((rng.next_u64(), rng.next_u64()));
+        }
+        let mut states = StateTable::new();
+        let state = states.intern(model, model.init());
+        let ev = Events::build(ops);
+        let total = ops.iter().filter(|op| op.ret.is_some()).count();
+        Search {
+            model,
+            ops,
+            at: ev.next[HEAD as usize],
+            ev,
+            zobrist_keys,
+            states,
+            state,
+            linearized: Bitset::new(n),
+            set_hash: (0, 0),
+            cache: ConfigCache::new(n),
+            stack: Vec::with_capacity(n),
+            scan_reads: true,
+            entries_at_check: usize::MAX,
+            remaining: total,
+            total,
+            best_done: 0,
+            best_prefix: Vec::new(),
+            agree: 0,
+            at_best: true,
+            failure_at_best: None,
+            steps: 0,
+        }
+    }
+
+    /// Steps taken so far.
+    pub(crate) fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// Completed operations in the longest linearizable prefix found so far,
+    /// and how many completed operations there are.
+    pub(crate) fn longest_prefix(&self) -> (usize, usize) {
+        (self.best_done, self.total)
+    }
+
+    pub(crate) fn stats(&self) -> SearchStats {
+        SearchStats {
+            configurations: self.cache.len(),
+            states: self.states.len(),
+        }
+    }
+
+    /// Every table of the search, in bytes: the configuration cache, the
+    /// state table (states, their heap data, memo), the event list, the
+    /// stack and the counterexample's prefix.
+    pub(crate) fn bytes(&self) -> usize {
+        let ev = &self.ev;
+        vec_bytes(&ev.next)
+            + vec_bytes(&ev.prev)
+            + vec_bytes(&ev.op)
+            + vec_bytes(&ev.is_call)
+            + vec_bytes(&ev.ret_of)
+            + vec_bytes(&self.zobrist_keys)
+            + self.states.bytes()
+            + self.linearized.words().len() * 8
+            + self.cache.bytes()
+            + vec_bytes(&self.stack)
+            + vec_bytes(&self.best_prefix)
+    }
+
+    /// What the next step may allocate at most: each table that is full
+    /// grows on its next insertion, and a step inserts at most once into
+    /// each. The search keeps `bytes() + growth()` within its limit, so the
+    /// memory it actually holds never exceeds it.
+    fn growth(&self) -> usize {
+        self.states.growth()
+            + self.cache.growth()
+            + vec_growth(&self.stack)
+            + vec_growth(&self.best_prefix)
+    }
+
+    /// Searches for at most `slice.steps` more steps.
+    pub(crate) fn run(&mut self, slice: Slice) -> Progress {
+        if self.remaining == 0 {
+            return Progress::Decided(Outcome::Linearizable);
+        }
+        let model = self.model;
+        let ops = self.ops;
+        // In fingerprint mode the bitset is not stored; an empty slice is passed.
+        let exact = self.cache.is_exact();
+        let mut left = slice.steps;
+        // The limit may have changed since the last slice: check it first.
+        self.entries_at_check = usize::MAX;
+        loop {
+            if left == 0 {
+                return Progress::Paused(Paused::Slice);
+            }
+            // Tables grow only with new entries: count them when there are.
+            let entries = self.cache.len() + self.states.memo_len();
+            if entries != self.entries_at_check {
+                self.entries_at_check = entries;
+                if let Some(max) = slice.memory {
+                    if self.bytes() + self.growth() > max {
+                        return Progress::Paused(Paused::Memory);
+                    }
+                }
+            }
+            left -= 1;
+            self.steps += 1;
+            if self.steps.is_multiple_of(DEADLINE_EVERY) {
+                if let Some(deadline) = slice.deadline {
+                    if Instant::now() >= deadline {
+                        return Progress::Paused(Paused::Deadline);
+                    }
+                }
+            }
+            if self.scan_reads {
+                self.scan_reads = false;
+                match self.place_a_read() {
+                    ReadRule::Placed => {
+                        if self.remaining == 0 {
+                            return Progress::Decided(Outcome::Linearizable);
+                        }
+                        self.scan_reads = true;
+                        continue;
+                    }
+                    ReadRule::DeadEnd => {
+                        if let Some(failure) = self.backtrack(NIL) {
+                            return Progress::Decided(Outcome::NotLinearizable(failure));
+                        }
+                        continue;
+                    }
+                    ReadRule::None => {}
+                }
+            }
+            let e = self.at;
+            if e != NIL && self.ev.is_call[e as usize] {
+                let o = self.ev.op[e as usize];
+                let op = ops[o as usize];
+                if let Some(next_state) =
+                    self.states
+                        .step(model, self.state, o, &op.input, op.output.as_ref())
+                {
+                    let (k1, k2) = self.zobrist_keys[o as usize];
+                    let next_hash = (self.set_hash.0 ^ k1, self.set_hash.1 ^ k2);
+                    self.linearized.set(o as usize);
+                    let key = next_hash.0 ^ mix64(u64::from(next_state) + 1);
+                    let words = if exact { self.linearized.words() } else { &[] };
+                    if self.cache.insert(key, next_hash.1, next_state, words) {
+                        self.push(e, next_state, next_hash, false);
+                        if self.remaining == 0 {
+                            return Progress::Decided(Outcome::Linearizable);
+                        }
+                        self.scan_reads = true;
+                        continue;
+                    }
+                    self.linearized.clear(o as usize);
+                }
+                self.at = self.ev.next[e as usize];
+            } else if let Some(failure) = self.backtrack(e) {
+                return Progress::Decided(Outcome::NotLinearizable(failure));
+            }
+        }
+    }
+
+    /// Linearizes the operation of call event `e` (already in the cache),
+    /// leading to `next_state`, and restarts the walk from the head.
+    fn push(&mut self, e: u32, next_state: u32, next_hash: (u64, u64), by_read_rule: bool) {
+        let o = self.ev.op[e as usize];
+        self.stack.push((e, self.state, by_read_rule));
+        self.state = next_state;
+        self.set_hash = next_hash;
+        self.ev.lift(e);
+        if self.ops[o as usize].ret.is_some() {
+            self.remaining -= 1;
+        }
+        // Progress is measured in completed operations placed: indeterminate
+        // ones are optional, so placing them is no sign of getting further.
+        let done = self.total - self.remaining;
+        if done > self.best_done || (done == self.best_done && self.at_best) {
+            self.best_done = done;
+            self.at_best = true;
+        }
+        self.at = self.ev.next[HEAD as usize];
+    }
+
+    /// The read rule: a read-only operation that was called before every
+    /// pending operation returned, and whose result the current state
+    /// gives, can be linearized right now without loss of generality. In any
+    /// linearization from here that places it later, moving it to the front
+    /// keeps every step valid (it reads the current state and changes
+    /// nothing) and breaks no real-time order (nothing pending returned
+    /// before its call). So it is placed with no alternative tried: when the
+    /// search backtracks over it, it backtracks further; and if the
+    /// configuration with it placed was already explored, this one is a
+    /// dead end too.
+    fn place_a_read(&mut self) -> ReadRule {
+        let model = self.model;
+        let mut e = self.ev.next[HEAD as usize];
+        while e != NIL && self.ev.is_call[e as usize] {
+            let o = self.ev.op[e as usize];
+            let op = self.ops[o as usize];
+            if model.is_read_only(&op.input) {
+                if let Some(next_state) =
+                    self.states
+                        .step(model, self.state, o, &op.input, op.output.as_ref())
+                {
+                    let (k1, k2) = self.zobrist_keys[o as usize];
+                    let next_hash = (self.set_hash.0 ^ k1, self.set_hash.1 ^ k2);
+                    self.linearized.set(o as usize);
+                    let key = next_hash.0 ^ mix64(u64::from(next_state) + 1);
+                    let words = if self.cache.is_exact() {
+                        self.linearized.words()
+                    } else {
+                        &[]
+                    };
+                    if !self.cache.insert(key, next_hash.1, next_state, words) {
+                        self.linearized.clear(o as usize);
+                        return ReadRule::DeadEnd;
+                    }
+                    self.push(e, next_state, next_hash, true);
+                    return ReadRule::Placed;
+                }
+            }
+            e = self.ev.next[e as usize];
+        }
+        ReadRule::None
+    }
+
+    /// A completed operation was reached at event `e` without being
+    /// linearized (`e == NIL` cannot happen while a return remains; it is
+    /// treated alike): undoes the last choice, or gives the failure when
+    /// there is none left.
+    fn backtrack(&mut self, e: u32) -> Option<Failure> {
+        if self.at_best && e != NIL {
+            let agree = self.agree;
+            self.best_prefix.truncate(agree);
+            let ev = &self.ev;
+            self.best_prefix.extend(
+                self.stack[agree..]
+                    .iter()
+                    .map(|&(c, _, _)| ev.op[c as usize] as usize),
+            );
+            self.agree = self.stack.len();
+            let mut candidates = Vec::new();
+            let stuck = ev.op[e as usize];
+            let mut c = ev.next[HEAD as usize];
+            while c != e && candidates.len() < MAX_CANDIDATES {
+                if ev.op[c as usize] != stuck {
+                    candidates.push(ev.op[c as usize] as usize);
+                }
+                c = ev.next[c as usize];
+            }
+            self.failure_at_best = Some((stuck as usize, candidates));
+        }
+        self.at_best = false;
+        loop {
+            let popped = self.stack.pop();
+            self.agree = self.agree.min(self.stack.len());
+            let Some((call, before, by_read_rule)) = popped else {
+                let (stuck, candidates) = self.failure_at_best.take().unwrap_or((0, Vec::new()));
+                return Some(Failure {
+                    prefix: std::mem::take(&mut self.best_prefix),
+                    stuck,
+                    candidates,
+                });
+            };
+            let o = self.ev.op[call as usize];
+            self.linearized.clear(o as usize);
+            let (k1, k2) = self.zobrist_keys[o as usize];
+            self.set_hash = (self.set_hash.0 ^ k1, self.set_hash.1 ^ k2);
+            self.state = before;
+            self.ev.unlift(call);
+            if self.ops[o as usize].ret.is_some() {
+                self.remaining += 1;
+            }
+            if !by_read_rule {
+                self.at = self.ev.next[call as usize];
+                return None;
+            }
+        }
+    }
+}
+
+/// What the read rule did at a configuration.
+enum ReadRule {
+    /// Placed a read; the walk restarts from the head.
+    Placed,
+    /// The configuration with the read placed was explored already: this
+    /// one leads nowhere either.
+    DeadEnd,
+    /// No read can be placed now.
+    None,
+}
+
 /// Statistics of one search, for reports and benchmarks.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct SearchStats {
     pub configurations: usize,
     pub states: usize,
-}
-
-/// Decides whether `ops` (one independent sub-history) is linearizable.
-pub(crate) fn search<M: Model>(
-    model: &M,
-    ops: &[&Op<M::Input, M::Output>],
-    budget: &mut Budget,
-) -> (Outcome, SearchStats) {
-    let n = ops.len();
-    let mut remaining = ops.iter().filter(|op| op.ret.is_some()).count();
-    if remaining == 0 {
-        return (Outcome::Linearizable, SearchStats::default());
-    }
-    let mut ev = Events::build(ops);
-    // Two independent keys per operation: the first addresses the cache, the
-    // second identifies the set in fingerprint mode (see `cache`).
-    let mut zobrist_keys: Vec<(u64, u64)> = Vec::with_capacity(n);
-    // A fixed seed: the keys, like everything else here, are reproducible.
-    let mut rng = SplitMix64(0x5eed_0fc1_u64 << 8);
-    for _ in 0..n {
-        zobrist_keys.push((rng.next_u64(), rng.next_u64()));
-    }
-
-    let mut states = StateTable::new();
-    let mut state = states.intern(model.init());
-    let mut linearized = Bitset::new(n);
-    let mut set_hash = (0u64, 0u64);
-    let mut cache = ConfigCache::new(n);
-    // In fingerprint mode the bitset is not stored; an empty slice is passed.
-    let exact = cache.is_exact();
-    // (call event lifted, state before it)
-    let mut stack: Vec<(u32, u32)> = Vec::with_capacity(n);
-
-    // The best linearization seen, for the counterexample. `at_best`: no
-    // backtrack since the search reached it. The prefix is copied lazily, at
-    // the backtrack, and only the part of the stack that changed since the
-    // last copy (`agree` entries still match), so long searches stay linear.
-    let total = remaining;
-    let mut best_done = 0;
-    let mut best_prefix: Vec<usize> = Vec::new();
-    let mut agree = 0;
-    let mut at_best = true;
-    let mut failure_at_best: Option<(usize, Vec<usize>)> = None;
-
-    let mut e = ev.next[HEAD as usize];
-    loop {
-        if !budget.spend() {
-            let stats = SearchStats {
-                configurations: cache.len(),
-                states: states.len(),
-            };
-            return (Outcome::Unknown, stats);
-        }
-        if e != NIL && ev.is_call[e as usize] {
-            let o = ev.op[e as usize];
-            let op = ops[o as usize];
-            if let Some(next_state) = states.step(model, state, o, &op.input, op.output.as_ref()) {
-                let (k1, k2) = zobrist_keys[o as usize];
-                let next_hash = (set_hash.0 ^ k1, set_hash.1 ^ k2);
-                linearized.set(o as usize);
-                let key = next_hash.0 ^ mix64(u64::from(next_state) + 1);
-                let words = if exact { linearized.words() } else { &[] };
-                if cache.insert(key, next_hash.1, next_state, words) {
-                    if !budget.fits(cache.bytes()) {
-                        let stats = SearchStats {
-                            configurations: cache.len(),
-                            states: states.len(),
-                        };
-                        return (Outcome::Unknown, stats);
-                    }
-                    stack.push((e, state));
-                    state = next_state;
-                    set_hash = next_hash;
-                    ev.lift(e);
-                    if op.ret.is_some() {
-                        remaining -= 1;
-                        if remaining == 0 {
-                            let stats = SearchStats {
-                                configurations: cache.len(),
-                                states: states.len(),
-                            };
-                            return (Outcome::Linearizable, stats);
-                        }
-                    }
-                    // Progress is measured in completed operations placed:
-                    // indeterminate ones are optional, so placing them is no
-                    // sign of getting further.
-                    let done = total - remaining;
-                    if done > best_done || (done == best_done && at_best) {
-                        best_done = done;
-                        at_best = true;
-                    }
-                    e = ev.next[HEAD as usize];
-                    continue;
-                }
-                linearized.clear(o as usize);
-            }
-            e = ev.next[e as usize];
-        } else {
-            // A completed operation was reached without being linearized
-            // (e == NIL cannot happen while a return remains; treat it alike).
-            if at_best && e != NIL {
-                best_prefix.truncate(agree);
-                best_prefix.extend(
-                    stack[agree..]
-                        .iter()
-                        .map(|&(c, _)| ev.op[c as usize] as usize),
-                );
-                agree = stack.len();
-                let mut candidates = Vec::new();
-                let stuck = ev.op[e as usize];
-                let mut c = ev.next[HEAD as usize];
-                while c != e && candidates.len() < MAX_CANDIDATES {
-                    if ev.op[c as usize] != stuck {
-                        candidates.push(ev.op[c as usize] as usize);
-                    }
-                    c = ev.next[c as usize];
-                }
-                failure_at_best = Some((stuck as usize, candidates));
-            }
-            at_best = false;
-            let popped = stack.pop();
-            agree = agree.min(stack.len());
-            let Some((call, before)) = popped else {
-                let (stuck, candidates) = failure_at_best.unwrap_or((0, Vec::new()));
-                let failure = Failure {
-                    prefix: best_prefix,
-                    stuck,
-                    candidates,
-                };
-                let stats = SearchStats {
-                    configurations: cache.len(),
-                    states: states.len(),
-                };
-                return (Outcome::NotLinearizable(failure), stats);
-            };
-            let o = ev.op[call as usize];
-            linearized.clear(o as usize);
-            let (k1, k2) = zobrist_keys[o as usize];
-            set_hash = (set_hash.0 ^ k1, set_hash.1 ^ k2);
-            state = before;
-            ev.unlift(call);
-            if ops[o as usize].ret.is_some() {
-                remaining += 1;
-            }
-            e = ev.next[call as usize];
-        }
-    }
 }

@@ -226,3 +226,79 @@ fn exit_codes_for_verdicts() {
     assert!(err.contains("verdict unknown"), "{err}");
     assert!(err.contains("step budget (500 steps)"), "{err}");
 }
+
+/// `--budget`, `--memory` and `--timeout` become the check's limits; a
+/// negative timeout is bad input.
+#[test]
+fn limits_from_the_command_line() {
+    use checkers::cli::CheckArgs;
+    let args = CheckArgs {
+        budget: Some(1234),
+        memory_mb: Some(5),
+        timeout_s: Some(0.0),
+        ..CheckArgs::default()
+    };
+    let options = args.options().unwrap();
+    assert_eq!(options.max_steps, Some(1234));
+    assert_eq!(options.max_memory_bytes, Some(5_000_000));
+    assert!(options.deadline.is_some());
+    let bad = CheckArgs {
+        timeout_s: Some(-1.0),
+        ..CheckArgs::default()
+    };
+    assert!(bad.options().unwrap_err().contains("--timeout"));
+    // A deadline already passed gives unknown (exit 3) on a history whose
+    // search takes more than one deadline check (16 k steps).
+    let mut lines = Vec::new();
+    for p in 0..24 {
+        lines.push(format!(
+            r#"{{"process":{p},"type":"invoke","f":"write","value":{p},"time":{p}}}"#
+        ));
+        lines.push(format!(
+            r#"{{"process":{},"type":"invoke","f":"read","value":null,"time":{p}}}"#,
+            100 + p
+        ));
+    }
+    for p in 0..24 {
+        lines.push(format!(
+            r#"{{"process":{},"type":"ok","f":"read","value":{p},"time":{}}}"#,
+            100 + p,
+            50 + p
+        ));
+    }
+    lines.push(r#"{"process":99,"type":"invoke","f":"read","value":null,"time":100}"#.to_string());
+    lines.push(r#"{"process":99,"type":"ok","f":"read","value":777,"time":101}"#.to_string());
+    let hard = file("hard-timeout.jsonl", &lines.join("\n"));
+    let timeout_only = CheckArgs {
+        timeout_s: Some(0.0),
+        ..CheckArgs::default()
+    };
+    let (code, _, err) = run_with(&hard, "register", None, &timeout_only.options().unwrap());
+    assert_eq!(code, EXIT_UNKNOWN, "{err}");
+    assert!(err.contains("deadline passed"), "{err}");
+}
+
+/// A multi-key history (as a run's `history.jsonl` has) checked as a
+/// cas-register: each key is its own register, so it passes; a stale read on
+/// one key fails and names the key.
+#[test]
+fn cas_register_on_a_multi_key_history() {
+    let lines = [
+        r#"{"process":1,"type":"invoke","f":"write","key":"a","value":1,"time":0}"#,
+        r#"{"process":1,"type":"ok","f":"write","key":"a","value":1,"time":1}"#,
+        r#"{"process":2,"type":"invoke","f":"cas","key":"b","value":[null,2],"time":2}"#,
+        r#"{"process":2,"type":"ok","f":"cas","key":"b","value":[null,2],"time":3}"#,
+        r#"{"process":1,"type":"invoke","f":"read","key":"a","value":null,"time":4}"#,
+        r#"{"process":1,"type":"ok","f":"read","key":"a","value":1,"time":5}"#,
+    ];
+    let good = file("two-keys.jsonl", &lines.join("\n"));
+    let (code, out, err) = run(&good, "cas-register", None);
+    assert_eq!(code, EXIT_LINEARIZABLE, "{out}{err}");
+    let mut stale = lines.to_vec();
+    stale.push(r#"{"process":2,"type":"invoke","f":"read","key":"b","value":null,"time":6}"#);
+    stale.push(r#"{"process":2,"type":"ok","f":"read","key":"b","value":1,"time":7}"#);
+    let bad = file("two-keys-stale.jsonl", &stale.join("\n"));
+    let (code, out, _) = run(&bad, "cas-register", None);
+    assert_eq!(code, EXIT_NOT_LINEARIZABLE);
+    assert!(out.contains("key \"b\""), "{out}");
+}

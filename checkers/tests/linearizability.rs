@@ -4,7 +4,9 @@
 mod common;
 
 use checkers::models::{Counter, Kv, Lock, Register, Set};
-use checkers::{check_history, check_history_named, CheckOptions, HistoryModel, Verdict};
+use checkers::{
+    check_history, check_history_named, CheckOptions, HistoryModel, PartitionStatus, Verdict,
+};
 use common::Builder;
 use serde_json::{json, Value};
 use sim_core::history::{History, OpType};
@@ -342,15 +344,15 @@ fn a_passed_deadline_gives_unknown() {
 fn a_memory_limit_gives_unknown_per_partition() {
     let h = hard_history(20);
     let options = CheckOptions {
-        max_cache_bytes: Some(10_000),
+        max_memory_bytes: Some(10_000),
         ..CheckOptions::default()
     };
     let report = check_history_named("register", &h, &options).unwrap();
     assert_eq!(report.verdict, Verdict::Unknown);
-    assert!(report.configurations * 32 > 10_000);
+    assert!(report.peak_memory_bytes <= 10_000);
     assert!(report.unknown_reason.unwrap().starts_with("memory limit"));
-    // The limit is per partition: a violation in another key still decides
-    // the verdict.
+    // A partition out of memory gives its memory back: a violation in
+    // another key still decides the verdict.
     let mut b = Builder::new();
     for p in 0..20u64 {
         b = b.entry(p, p, OpType::Invoke, "put", Some("a"), json!(p.to_string()));
@@ -381,4 +383,208 @@ fn unknown_model_and_bad_values_are_errors() {
     let err = check_history_named("register", &h, &CheckOptions::default()).unwrap_err();
     assert!(err.to_string().contains("entry 0"), "{err}");
     assert!(check_history_named("queue", &h, &CheckOptions::default()).is_err());
+}
+
+/// Two registers named by key: each alone is linearizable, but read as one
+/// register the history is not (a read of key "b" sees 2 after key "a" was
+/// written 1). Every model splits by key.
+#[test]
+fn every_model_judges_each_key_alone() {
+    let two_registers = Builder::new()
+        .entry(0, 1, OpType::Invoke, "write", Some("a"), json!(1))
+        .entry(1, 1, OpType::Ok, "write", Some("a"), json!(1))
+        .entry(2, 2, OpType::Invoke, "write", Some("b"), json!(2))
+        .entry(3, 2, OpType::Ok, "write", Some("b"), json!(2))
+        .entry(4, 1, OpType::Invoke, "read", Some("a"), Value::Null)
+        .entry(5, 1, OpType::Ok, "read", Some("a"), json!(1))
+        .build();
+    for model in ["register", "cas-register", "kv"] {
+        let report = check_history_named(model, &two_registers, &CheckOptions::default()).unwrap();
+        assert_eq!(report.verdict, Verdict::Linearizable, "{model}");
+        assert_eq!(report.partitions, 2, "{model}");
+    }
+    // A stale read on one key is still caught, and named by its key.
+    let stale = Builder {
+        history: two_registers,
+    }
+    .entry(6, 2, OpType::Invoke, "read", Some("b"), Value::Null)
+    .entry(7, 2, OpType::Ok, "read", Some("b"), json!(1))
+    .build();
+    for model in ["register", "cas-register", "kv"] {
+        let report = check_history_named(model, &stale, &CheckOptions::default()).unwrap();
+        assert_eq!(report.verdict, NOT, "{model}");
+        assert_eq!(report.counterexamples[0].partition.as_deref(), Some("b"));
+    }
+    // Two locks: each is held by one client at a time.
+    let two_locks = Builder::new()
+        .entry(0, 1, OpType::Invoke, "acquire", Some("x"), Value::Null)
+        .entry(1, 1, OpType::Ok, "acquire", Some("x"), json!(1))
+        .entry(2, 2, OpType::Invoke, "acquire", Some("y"), Value::Null)
+        .entry(3, 2, OpType::Ok, "acquire", Some("y"), json!(1))
+        .build();
+    let report = check_history_named("lock", &two_locks, &CheckOptions::default()).unwrap();
+    assert_eq!(report.verdict, Verdict::Linearizable);
+    let double_grant = Builder { history: two_locks }
+        .entry(4, 3, OpType::Invoke, "acquire", Some("y"), Value::Null)
+        .entry(5, 3, OpType::Ok, "acquire", Some("y"), json!(2))
+        .build();
+    let report = check_history_named("lock", &double_grant, &CheckOptions::default()).unwrap();
+    assert_eq!(report.verdict, NOT);
+    assert_eq!(report.counterexamples[0].partition.as_deref(), Some("y"));
+    // Counters and sets by key.
+    let counters = Builder::new()
+        .entry(0, 1, OpType::Invoke, "add", Some("c1"), json!(5))
+        .entry(1, 1, OpType::Ok, "add", Some("c1"), json!(5))
+        .entry(2, 2, OpType::Invoke, "read", Some("c2"), Value::Null)
+        .entry(3, 2, OpType::Ok, "read", Some("c2"), json!(0))
+        .build();
+    let report = check_history_named("counter", &counters, &CheckOptions::default()).unwrap();
+    assert_eq!(report.verdict, Verdict::Linearizable);
+    let sets = Builder::new()
+        .entry(0, 1, OpType::Invoke, "add", Some("s1"), json!(5))
+        .entry(1, 1, OpType::Ok, "add", Some("s1"), json!(5))
+        .entry(2, 2, OpType::Invoke, "read", Some("s2"), Value::Null)
+        .entry(3, 2, OpType::Ok, "read", Some("s2"), json!([5]))
+        .build();
+    let report = check_history_named("set", &sets, &CheckOptions::default()).unwrap();
+    assert_eq!(report.verdict, NOT, "s2 never had 5 added");
+    assert_eq!(report.counterexamples[0].partition.as_deref(), Some("s2"));
+}
+
+/// `hard_history` on key "a", prefixed by `key` on every entry.
+fn keyed(h: History, key: &str) -> History {
+    let mut out = History::new();
+    for mut e in h.entries {
+        e.key = Some(key.to_string());
+        out.push(e);
+    }
+    out
+}
+
+/// A key that no budget decides comes first in label order; a key that
+/// fails in a few steps comes last. The scheduler interleaves them, so the
+/// failing key decides the check, well within the budget.
+#[test]
+fn a_hard_key_does_not_hide_a_failing_one() {
+    let mut h = keyed(hard_history(40), "a");
+    let failing = keyed(
+        Builder::new()
+            .invoke(2000, 7000, "write", json!(1))
+            .ok(2001, 7000, "write", json!(1))
+            .invoke(2002, 7001, "read", Value::Null)
+            .ok(2003, 7001, "read", json!(2))
+            .build(),
+        "z",
+    );
+    for e in failing.entries {
+        h.push(e);
+    }
+    let report =
+        check_history_named("register", &h, &CheckOptions::with_max_steps(5_000_000)).unwrap();
+    assert_eq!(report.verdict, NOT);
+    assert_eq!(report.counterexamples[0].partition.as_deref(), Some("z"));
+    let statuses: Vec<_> = report
+        .partition_reports
+        .iter()
+        .map(|p| (p.label.clone(), p.status))
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![
+            (Some("a".to_string()), PartitionStatus::NotNeeded),
+            (Some("z".to_string()), PartitionStatus::NotLinearizable),
+        ]
+    );
+    assert!(report.steps < 100_000, "{} steps", report.steps);
+}
+
+/// On `unknown`, the report says what each partition came to, with the
+/// longest linearizable prefix of the undecided ones.
+#[test]
+fn unknown_says_what_was_decided() {
+    let mut h = keyed(hard_history(30), "hard");
+    let easy = keyed(
+        Builder::new()
+            .invoke(3000, 8000, "write", json!(1))
+            .ok(3001, 8000, "write", json!(1))
+            .build(),
+        "easy",
+    );
+    for e in easy.entries {
+        h.push(e);
+    }
+    let report =
+        check_history_named("register", &h, &CheckOptions::with_max_steps(20_000)).unwrap();
+    assert_eq!(report.verdict, Verdict::Unknown);
+    assert_eq!(report.steps, 20_000);
+    let easy = &report.partition_reports[0];
+    assert_eq!(
+        (easy.label.as_deref(), easy.status),
+        (Some("easy"), PartitionStatus::Linearizable)
+    );
+    let hard = &report.partition_reports[1];
+    assert_eq!(hard.status, PartitionStatus::OutOfSteps);
+    assert_eq!(hard.completed, 31);
+    assert!(
+        hard.longest_prefix > 0 && hard.longest_prefix < 31,
+        "{hard:?}"
+    );
+    let text = checkers::cli::render_report("h", &report);
+    assert!(text.contains("key \"easy\": linearizable"), "{text}");
+    assert!(text.contains("key \"hard\": out of steps"), "{text}");
+    assert!(text.contains("longest linearizable prefix"), "{text}");
+}
+
+/// The memory limit covers every table of the search, and the search stops
+/// before its tables would outgrow it.
+#[test]
+fn the_memory_limit_bounds_every_table() {
+    let h = hard_history(20);
+    for limit in [50_000usize, 400_000, 3_000_000] {
+        let options = CheckOptions {
+            max_steps: None,
+            max_memory_bytes: Some(limit),
+            ..CheckOptions::default()
+        };
+        let report = check_history_named("register", &h, &options).unwrap();
+        assert_eq!(report.verdict, Verdict::Unknown, "limit {limit}");
+        assert_eq!(
+            report.partition_reports[0].status,
+            PartitionStatus::OutOfMemory
+        );
+        assert!(
+            report.peak_memory_bytes <= limit,
+            "{} > {limit}",
+            report.peak_memory_bytes
+        );
+        assert!(
+            report.peak_memory_bytes > limit / 4,
+            "{} of {limit}",
+            report.peak_memory_bytes
+        );
+    }
+}
+
+/// The 50-client class: a KV history shaped like Porcupine's `kv/c10-bad`
+/// with 50 clients, 10 keys, 1 700 operations and one stale read. It is
+/// decided (`not linearizable`, the stale read's key named) with search
+/// tables that stay under 200 MB (the figure counts every table).
+#[test]
+fn fifty_clients_stale_read_is_decided() {
+    use checkers::synthetic::{stale_read, Shape};
+    let shape = Shape::kv(50, 1);
+    let (h, client, call) = stale_read(&shape).unwrap();
+    assert_eq!(h.entries.len(), 2 * 1700);
+    let report = check_history(&Kv, &h, &CheckOptions::default()).unwrap();
+    assert_eq!(report.verdict, NOT);
+    assert!(
+        report.peak_memory_bytes < 200_000_000,
+        "{}",
+        report.peak_memory_bytes
+    );
+    let c = &report.counterexamples[0];
+    assert_eq!(
+        (c.unplaceable.process, c.unplaceable.invoke_time),
+        (client, call)
+    );
 }

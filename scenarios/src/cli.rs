@@ -96,12 +96,28 @@ pub enum Command {
         /// register, cas-register, kv, lock, lease, set, counter.
         #[arg(long)]
         model: String,
-        /// jepsen-log, jepsen-edn or jsonl (detected when not given).
+        /// jepsen-log, jepsen-edn, knossos-edn or jsonl (detected when not given).
         #[arg(long)]
         format: Option<String>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Search steps allowed over all keys (default 50 000 000).
+        #[arg(long, value_name = "STEPS")]
+        budget: Option<u64>,
+        /// Memory for all search tables, in MB (default 1074).
+        #[arg(long, value_name = "MB")]
+        memory: Option<u64>,
+        /// Wall-clock limit in seconds (the verdict is then `unknown`, exit 3).
+        #[arg(long, value_name = "S")]
+        timeout: Option<f64>,
+        /// Also write the history as EDN (one vector, Knossos's shape).
+        #[arg(long, value_name = "FILE")]
+        write_edn: Option<PathBuf>,
+        /// Also write the verdict as an HTML page with a picture of the
+        /// counterexample (operations per client on a time axis).
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
     },
 }
 
@@ -157,7 +173,22 @@ pub fn main_with(registry: Registry) -> ExitCode {
             model,
             format,
             json,
-        } => checkers::cli::check_command(&history, &model, format.as_deref(), json),
+            budget,
+            memory,
+            timeout,
+            write_edn,
+            html,
+        } => checkers::cli::check_command(&checkers::cli::CheckArgs {
+            file: history,
+            model,
+            format,
+            json,
+            budget,
+            memory_mb: memory,
+            timeout_s: timeout,
+            write_edn,
+            html,
+        }),
     };
     ExitCode::from(code as u8)
 }

@@ -155,54 +155,33 @@ impl<D: Driver> Observer<D::Msg> for DriverObserver<'_, D> {
     }
 }
 
-/// Checks the history against `model`, one key at a time: operations on
-/// different keys of a register store are independent (P-compositionality), so
-/// each key's sub-history is a plain register's.
+/// Checks the history against `model`; the checker splits it by key
+/// (P-compositionality) and schedules the keys' searches.
 fn linearizability(model: &str, history: &History, budget: u64) -> Verdict {
     const CHECK: &str = "linearizability";
-    let mut per_key: std::collections::BTreeMap<Option<&str>, History> = Default::default();
-    for entry in &history.entries {
-        per_key
-            .entry(entry.key.as_deref())
-            .or_default()
-            .push(entry.clone());
-    }
-    let options = checkers::CheckOptions {
-        max_steps: Some(budget),
-        ..Default::default()
+    let options = checkers::CheckOptions::with_max_steps(budget);
+    let report = match checkers::check_history_named(model, history, &options) {
+        Err(e) => return Verdict::fail(CHECK, format!("the history itself is malformed: {e}")),
+        Ok(report) => report,
     };
-    let mut unknown = Vec::new();
-    for (key, sub) in &per_key {
-        let label = key.map_or_else(String::new, |k| format!("key {k}: "));
-        let report = match checkers::check_history_named(model, sub, &options) {
-            Err(e) => {
-                return Verdict::fail(
-                    CHECK,
-                    format!("{label}the history itself is malformed: {e}"),
-                )
-            }
-            Ok(report) => report,
-        };
-        match report.verdict {
-            checkers::Verdict::Linearizable => {}
-            checkers::Verdict::Unknown => unknown.push(format!(
-                "{label}{}",
-                report.unknown_reason.unwrap_or_default()
-            )),
-            checkers::Verdict::NotLinearizable => {
-                let first = report.counterexamples.first();
-                let detail = first
-                    .map(|c| c.render())
-                    .unwrap_or_else(|| "not linearizable".into());
-                let shows_at = first.and_then(|c| c.unplaceable.complete_time);
-                return Verdict::fail(CHECK, format!("{label}{detail}")).at(shows_at);
-            }
+    match report.verdict {
+        checkers::Verdict::Linearizable => Verdict::pass(CHECK),
+        checkers::Verdict::Unknown => Verdict::unknown(
+            CHECK,
+            format!(
+                "{}; undecided keys: {}",
+                report.unknown_reason.unwrap_or_default(),
+                report.unknown_partitions.join(", ")
+            ),
+        ),
+        checkers::Verdict::NotLinearizable => {
+            let first = report.counterexamples.first();
+            let detail = first
+                .map(|c| c.render())
+                .unwrap_or_else(|| "not linearizable".into());
+            let shows_at = first.and_then(|c| c.unplaceable.complete_time);
+            Verdict::fail(CHECK, detail).at(shows_at)
         }
-    }
-    if unknown.is_empty() {
-        Verdict::pass(CHECK)
-    } else {
-        Verdict::unknown(CHECK, unknown.join("; "))
     }
 }
 

@@ -76,6 +76,61 @@ pub fn parse(text: &str) -> Result<Edn, String> {
     Ok(value)
 }
 
+/// Parses a text that is one EDN vector or list spanning many lines (with
+/// `;` comments), giving each element and the 1-based line it starts on.
+/// Errors give the line and a message naming the column.
+pub fn parse_collection_with_lines(text: &str) -> Result<Vec<(Edn, usize)>, (usize, String)> {
+    let mut reader = Reader {
+        text: text.as_bytes(),
+        pos: 0,
+    };
+    let fail = |r: &Reader, what: &str| (r.line(), r.error(what));
+    reader.skip_ws();
+    let close = match reader.text.get(reader.pos) {
+        Some(b'[') => b']',
+        Some(b'(') => b')',
+        _ => {
+            return Err(fail(
+                &reader,
+                "expected a vector `[...]` or list `(...)` of operations",
+            ))
+        }
+    };
+    reader.pos += 1;
+    let mut items = Vec::new();
+    // Lines are counted incrementally: the text may hold 10^5 operations.
+    let (mut line, mut counted) = (1usize, 0usize);
+    loop {
+        reader.skip_ws();
+        match reader.text.get(reader.pos) {
+            None => {
+                return Err(fail(
+                    &reader,
+                    &format!("missing closing `{}`", close as char),
+                ))
+            }
+            Some(&b) if b == close => {
+                reader.pos += 1;
+                break;
+            }
+            Some(_) => {
+                line += reader.text[counted..reader.pos]
+                    .iter()
+                    .filter(|&&b| b == b'\n')
+                    .count();
+                counted = reader.pos;
+                let value = reader.value().map_err(|e| (reader.line(), e))?;
+                items.push((value, line));
+            }
+        }
+    }
+    reader.skip_ws();
+    if reader.pos < reader.text.len() {
+        return Err(fail(&reader, "unexpected text after the collection"));
+    }
+    Ok(items)
+}
+
 struct Reader<'a> {
     text: &'a [u8],
     pos: usize,
@@ -91,7 +146,19 @@ fn is_delimiter(b: u8) -> bool {
 
 impl Reader<'_> {
     fn error(&self, what: &str) -> String {
-        format!("bad EDN at column {}: {what}", self.pos + 1)
+        let line_start = self.text[..self.pos.min(self.text.len())]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        format!("bad EDN at column {}: {what}", self.pos - line_start + 1)
+    }
+
+    /// The 1-based line of the reader's position.
+    fn line(&self) -> usize {
+        1 + self.text[..self.pos.min(self.text.len())]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
     }
 
     fn skip_ws(&mut self) {

@@ -7,6 +7,7 @@
 //! | `jsonl`      | ours: one serde-JSON `HistoryEntry` per line             |
 //! | `jepsen-log` | Jepsen etcd logs, `INFO jepsen.util - P :type :f value`  |
 //! | `jepsen-edn` | Jepsen EDN maps, one per line (`{:process 0, :type ...}`)|
+//! | `knossos-edn`| one EDN vector or list of such maps over many lines (`knossos`) |
 //!
 //! Imported entries get their line number as time: the files are in event
 //! order and carry no usable clock.
@@ -15,6 +16,7 @@ pub mod edn;
 pub mod jepsen_edn;
 pub mod jepsen_log;
 pub mod jsonl;
+pub mod knossos;
 
 use std::fmt;
 use std::path::Path;
@@ -26,16 +28,19 @@ pub enum Format {
     Jsonl,
     JepsenLog,
     JepsenEdn,
+    KnossosEdn,
 }
 
 impl Format {
-    pub const NAMES: &'static [&'static str] = &["jsonl", "jepsen-log", "jepsen-edn"];
+    pub const NAMES: &'static [&'static str] =
+        &["jsonl", "jepsen-log", "jepsen-edn", "knossos-edn"];
 
     pub fn from_name(name: &str) -> Option<Format> {
         match name {
             "jsonl" | "json" => Some(Format::Jsonl),
             "jepsen-log" | "log" => Some(Format::JepsenLog),
             "jepsen-edn" | "edn" => Some(Format::JepsenEdn),
+            "knossos-edn" | "knossos" => Some(Format::KnossosEdn),
             _ => None,
         }
     }
@@ -45,6 +50,7 @@ impl Format {
             Format::Jsonl => "jsonl",
             Format::JepsenLog => "jepsen-log",
             Format::JepsenEdn => "jepsen-edn",
+            Format::KnossosEdn => "knossos-edn",
         }
     }
 }
@@ -84,6 +90,9 @@ pub struct LoadedHistory {
     /// `lines[i]`: the 1-based line of entry `i`.
     pub lines: Vec<usize>,
     pub format: Format,
+    /// A Knossos file not written by us: its registers start at 0
+    /// ([`knossos::KNOSSOS_REGISTER_INITIAL`]).
+    pub knossos_conventions: bool,
 }
 
 impl LoadedHistory {
@@ -92,12 +101,16 @@ impl LoadedHistory {
     }
 }
 
-/// Guesses the format from the first line that looks like a history line.
+/// Guesses the format from the first line that looks like a history line
+/// (`;` comment lines skipped; one opening `[` or `(` is a Knossos file).
 pub fn detect(text: &str) -> Option<Format> {
     for line in text.lines() {
         let t = line.trim_start();
-        if t.is_empty() {
+        if t.is_empty() || t.starts_with(';') {
             continue;
+        }
+        if t.starts_with('[') || t.starts_with('(') {
+            return Some(Format::KnossosEdn);
         }
         if jepsen_log::op_fields(line).is_some() {
             return Some(Format::JepsenLog);
@@ -130,11 +143,13 @@ pub fn parse(text: &str, format: Option<Format>) -> Result<LoadedHistory, Import
         Format::Jsonl => jsonl::parse(text)?,
         Format::JepsenLog => jepsen_log::parse(text)?,
         Format::JepsenEdn => jepsen_edn::parse(text)?,
+        Format::KnossosEdn => knossos::parse(text)?,
     };
     Ok(LoadedHistory {
         history,
         lines,
         format,
+        knossos_conventions: format == Format::KnossosEdn && !knossos::is_own(text),
     })
 }
 

@@ -1,16 +1,15 @@
 //! A key-value store of strings with get, put and append, checked per key.
 //!
 //! Every key starts as the empty string. Keys are independent, so the model
-//! partitions the history by key (P-compositionality) and its state is one
+//! partitions the history by key (P-compositionality, the default
+//! partition by the entries' `key`) and its state is one
 //! key's value: the search never carries the whole store around.
-
-use std::collections::BTreeMap;
 
 use serde_json::Value;
 use sim_core::history::HistoryEntry;
 
 use super::unknown_f;
-use crate::model::{HistoryModel, Model, Op, Partition};
+use crate::model::{HistoryModel, Model};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum KvInput {
@@ -67,18 +66,8 @@ impl Model for Kv {
         }
     }
 
-    fn partition(&self, ops: &[Op<KvInput, KvOutput>]) -> Vec<Partition> {
-        let mut by_key: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-        for (i, op) in ops.iter().enumerate() {
-            by_key.entry(op.input.key()).or_default().push(i);
-        }
-        by_key
-            .into_iter()
-            .map(|(key, ops)| Partition {
-                label: Some(key.to_string()),
-                ops,
-            })
-            .collect()
+    fn state_heap_bytes(&self, state: &String) -> usize {
+        state.capacity()
     }
 
     fn is_read_only(&self, input: &KvInput) -> bool {

@@ -1,6 +1,8 @@
 //! A single register with read, write and compare-and-set.
 //!
-//! The register starts with no value (`nil`). A `cas [a b]` that succeeded
+//! The register starts with no value (`nil`). A history may hold many
+//! registers, named by the entries' `key`: each is checked alone (the
+//! default partition). A `cas [a b]` that succeeded
 //! required the value `a` and left `b`; a failed CAS never reaches the model
 //! (failed operations did not take effect and are dropped before the search).
 
@@ -93,6 +95,10 @@ impl Model for Register {
             .collect()
     }
 
+    fn state_heap_bytes(&self, state: &Scalar) -> usize {
+        state.heap_bytes()
+    }
+
     fn describe_op(&self, input: &RegisterInput, output: Option<&RegisterOutput>) -> String {
         let head = match input {
             RegisterInput::Read => "read".to_string(),
@@ -176,6 +182,7 @@ mod tests {
             ret,
             input,
             output,
+            key: None,
             invoke_entry: 0,
             complete_entry: None,
         }

@@ -60,6 +60,14 @@ impl Model for Set {
         matches!(input, SetInput::Read)
     }
 
+    /// A B-tree node per few elements; counted as the elements' size twice.
+    fn state_heap_bytes(&self, state: &BTreeSet<Scalar>) -> usize {
+        state
+            .iter()
+            .map(|x| 2 * std::mem::size_of::<Scalar>() + x.heap_bytes())
+            .sum()
+    }
+
     fn describe_op(&self, input: &SetInput, output: Option<&SetOutput>) -> String {
         match (input, output) {
             (SetInput::Add(x), Some(_)) => format!("add {x}"),
