@@ -65,7 +65,7 @@
 //! impl Client {
 //!     fn next(&mut self, ctx: &mut Ctx<'_, Msg>) {
 //!         let op = self.spec.next_op(ctx.rng());
-//!         let id = ctx.invoke(ctx.id() as u64, op.f(), self.spec.history_key(&op), op.invoke_value());
+//!         let id = ctx.invoke(op.f(), self.spec.history_key(&op), op.invoke_value());
 //!         self.open = Some((id, op));
 //!         ctx.send(self.server, Msg::Request(op));
 //!     }

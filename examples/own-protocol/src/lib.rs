@@ -230,7 +230,7 @@ impl Client {
     fn start(&mut self, ctx: &mut Ctx<'_, PbMsg>) {
         let op = self.spec.next_op(ctx.rng());
         let key = self.spec.history_key(&op);
-        let id = ctx.invoke(ctx.id() as u64, op.f(), key, op.invoke_value());
+        let id = ctx.invoke(op.f(), key, op.invoke_value());
         self.open = Some((id, op));
         self.req += 1;
         let to = match op {
