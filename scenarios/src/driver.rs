@@ -100,6 +100,13 @@ pub trait Driver {
         None
     }
 
+    /// Whether the protocol has a leader at all. Without one, faults that
+    /// target the leader are refused when the scenario is validated (they
+    /// would do nothing), and generators do not draw them.
+    fn has_leader(&self) -> bool {
+        false
+    }
+
     /// The sequential model the client history is checked against
     /// (`cas-register` for read/write/cas on keys), or none.
     fn model(&self) -> Option<&'static str> {

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod driver;
 pub mod drivers;
 pub mod error;
+pub mod out_dir;
 pub mod runner;
 pub mod scenario;
 pub mod shrink;

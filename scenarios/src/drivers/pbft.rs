@@ -169,6 +169,10 @@ impl Driver for Pbft {
         vec![AGREEMENT]
     }
 
+    fn has_leader(&self) -> bool {
+        true
+    }
+
     fn leader(&self, sim: &Sim<PbftMsg>) -> Option<NodeId> {
         self.replica
             .replicas
