@@ -64,6 +64,12 @@ pub enum GenKind {
 }
 
 impl GenKind {
+    /// The kind's name as a scenario spells it (`isolate_leader`).
+    pub fn name(self) -> String {
+        let value = serde_json::to_value(self).expect("kind serializes");
+        value.as_str().unwrap_or_default().to_string()
+    }
+
     /// Every kind, in the fixed order their random streams are drawn.
     pub const ALL: [GenKind; 20] = [
         GenKind::PartitionHalves,
@@ -215,10 +221,8 @@ impl GeneratorConfig {
     pub fn validate(&self) -> Result<(), FaultError> {
         for (kind, &r) in &self.rates {
             if !(r.is_finite() && (0.0..=MAX_RATE).contains(&r)) {
-                let name = serde_json::to_value(kind).expect("kind serializes");
-                let name = name.as_str().unwrap_or_default().to_string();
                 return Err(gen_err(
-                    &format!("rates.{name}"),
+                    &format!("rates.{}", kind.name()),
                     format!("must be a rate in [0, {MAX_RATE}] faults per second, got {r}"),
                 ));
             }
@@ -272,6 +276,26 @@ impl GeneratorConfig {
             ));
         }
         Ok(())
+    }
+
+    /// This generator for a protocol without a leader: an explicit rate for
+    /// a kind that targets the leader is refused (it would draw faults that
+    /// do nothing); the default mix loses those kinds.
+    pub fn without_leader_kinds(&self) -> Result<Self, FaultError> {
+        const LEADER_KINDS: [GenKind; 2] =
+            [GenKind::IsolateLeader, GenKind::IsolateLeaderWithClients];
+        for kind in LEADER_KINDS {
+            if self.rates.get(&kind).is_some_and(|&r| r > 0.0) {
+                return Err(gen_err(
+                    &format!("rates.{}", kind.name()),
+                    "targets the leader, and this protocol has none",
+                ));
+            }
+        }
+        let mut leaderless = self.clone();
+        leaderless.rates = self.base_rates();
+        leaderless.rates.retain(|k, _| !LEADER_KINDS.contains(k));
+        Ok(leaderless)
     }
 
     /// The kinds and base rates this generator draws from.

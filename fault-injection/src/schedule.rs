@@ -200,6 +200,12 @@ impl Fault {
         CrashMode::LoseUnsynced
     }
 
+    /// Whether this fault acts on "the leader", which only a protocol with
+    /// one can name.
+    pub fn targets_leader(&self) -> bool {
+        matches!(self, Fault::IsolateLeader | Fault::IsolateLeaderWithClients)
+    }
+
     /// The `kind` tag, as in the serde form.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -411,6 +417,58 @@ impl FaultConfig {
         };
         schedule.validate(topology)?;
         Ok(schedule)
+    }
+}
+
+impl FaultConfig {
+    /// This configuration for a protocol with or without a leader. Without
+    /// one, a fixed action or an explicit generator rate that targets the
+    /// leader would silently do nothing, so it is refused; a generator on the
+    /// default mix simply does not draw those kinds.
+    pub fn for_protocol(&self, has_leader: bool) -> Result<FaultConfig, FaultError> {
+        if has_leader {
+            return Ok(self.clone());
+        }
+        for (i, action) in self.schedule.iter().enumerate() {
+            if action.fault.targets_leader() {
+                return Err(FaultError::action(
+                    i,
+                    "kind",
+                    format!(
+                        "{} needs a protocol with a leader; this one has none",
+                        action.fault.kind()
+                    ),
+                ));
+            }
+        }
+        let generator = self
+            .generator
+            .as_ref()
+            .map(GeneratorConfig::without_leader_kinds)
+            .transpose()?;
+        Ok(FaultConfig {
+            schedule: self.schedule.clone(),
+            generator,
+        })
+    }
+
+    /// Refuses fixed actions that start at or after the run's end: they would
+    /// never be applied.
+    pub fn check_within(&self, duration: Nanos) -> Result<(), FaultError> {
+        for (i, action) in self.schedule.iter().enumerate() {
+            if action.at() >= duration {
+                return Err(FaultError::action(
+                    i,
+                    "at_ms",
+                    format!(
+                        "{} ms is not before the run's end ({} ms): the fault would never happen",
+                        action.at_ms,
+                        ms::from_nanos(duration)
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 }
 

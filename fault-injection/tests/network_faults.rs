@@ -308,7 +308,7 @@ fn a_latency_spike_replaces_the_distribution_then_it_is_restored() {
         1,
         2,
         r#"[faults]
-schedule = [ { at_ms = 10, duration_ms = 10, kind = "latency", latency = { kind = "constant", ns = 3000000 }, nodes = [0] } ]"#,
+schedule = [ { at_ms = 10, duration_ms = 10, kind = "latency", latency = { kind = "constant", ns = "3ms" }, nodes = [0] } ]"#,
         ms(40),
     );
     for (sent, latency) in latencies(&log, 1, 0) {

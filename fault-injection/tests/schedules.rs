@@ -23,7 +23,7 @@ schedule = [
   { at_ms = 7, duration_ms = 2, kind = "one_way", from = [0], to = [1, 2] },
   { at_ms = 8, kind = "heal" },
   { at_ms = 9, duration_ms = 2, kind = "delay", extra_ms = 0.25 },
-  { at_ms = 10, duration_ms = 2, kind = "latency", latency = { kind = "pareto", scale = 1000, alpha = 1.5, cap = 9000000 }, nodes = [1] },
+  { at_ms = 10, duration_ms = 2, kind = "latency", latency = { kind = "pareto", scale = "1us", alpha = 1.5, cap = "9ms" }, nodes = [1] },
   { at_ms = 11, duration_ms = 2, kind = "loss", rate = 0.3, nodes = [0, 1] },
   { at_ms = 12, duration_ms = 2, kind = "duplicate", rate = 0.1 },
   { at_ms = 13, duration_ms = 2, kind = "reorder", rate = 0.2, window_ms = 3 },
@@ -536,4 +536,60 @@ fn applied_faults_serialize_for_reports() {
     assert_eq!(by_kind["clock_jump"], "clock jump n1 +1000ms");
     assert_eq!(by_kind["kill_wipe"], "kill n0 and wipe its storage for 2ms");
     assert_eq!(by_kind["loss"], "loss 30% on links of {0,1} for 2ms");
+}
+
+#[test]
+fn a_protocol_without_a_leader_gets_no_leader_fault_and_may_name_none() {
+    let targets_leader = |s: &FaultSchedule| s.schedule.iter().any(|a| a.fault.targets_leader());
+    for mode in [GenMode::Random, GenMode::Swarm] {
+        let config = FaultConfig {
+            schedule: vec![],
+            generator: Some(GeneratorConfig {
+                mode,
+                ..GeneratorConfig::default()
+            }),
+        };
+        let leaderless = config.for_protocol(false).unwrap();
+        let (mut with_leader, mut without) = (0, 0);
+        for seed in 0..200 {
+            let draw = |c: &FaultConfig| c.schedule(&five(), 30 * SECONDS, seed).unwrap();
+            with_leader += usize::from(targets_leader(&draw(&config.for_protocol(true).unwrap())));
+            without += usize::from(targets_leader(&draw(&leaderless)));
+        }
+        assert!(
+            with_leader > 20,
+            "{mode:?}: the default mix draws leader faults"
+        );
+        assert_eq!(without, 0, "{mode:?}");
+    }
+    // Named explicitly, or in a fixed schedule, they are refused by field.
+    let mut named = GeneratorConfig::default();
+    named.rates.insert(GenKind::IsolateLeaderWithClients, 0.5);
+    let e = FaultConfig {
+        schedule: vec![],
+        generator: Some(named),
+    }
+    .for_protocol(false)
+    .unwrap_err();
+    assert_eq!(e.path, "faults.generator.rates.isolate_leader_with_clients");
+    let fixed = FaultConfig::from_toml(
+        "[faults]\nschedule = [ { at_ms = 5, kind = \"crash\", node = 1 }, { at_ms = 9, duration_ms = 3, kind = \"isolate_leader\" } ]",
+    )
+    .unwrap();
+    assert_eq!(
+        fixed.for_protocol(false).unwrap_err().path,
+        "faults.schedule[1].kind"
+    );
+    assert!(fixed.for_protocol(true).is_ok());
+}
+
+#[test]
+fn fixed_faults_at_or_after_the_end_of_the_run_are_refused() {
+    let fixed = FaultConfig::from_toml(
+        "[faults]\nschedule = [ { at_ms = 5, kind = \"crash\", node = 1 }, { at_ms = 1000, kind = \"restart\", node = 1 } ]",
+    )
+    .unwrap();
+    assert!(fixed.check_within(1001 * MILLIS).is_ok());
+    let e = fixed.check_within(SECONDS).unwrap_err();
+    assert_eq!(e.path, "faults.schedule[1].at_ms");
 }

@@ -160,6 +160,23 @@ pub trait Driver {
         None
     }
 
+    /// Defaults this protocol wants for the scenario fields a file left out
+    /// (`given` says whether a dotted field was set), where the shared
+    /// default does not fit it: every default must fit every protocol, so
+    /// that a one-line `protocol = "..."` file runs.
+    fn fill_defaults(_scenario: &mut Scenario, _given: &dyn Fn(&str) -> bool)
+    where
+        Self: Sized,
+    {
+    }
+
+    /// Whether the protocol has a leader at all. Without one, faults that
+    /// target the leader are refused when the scenario is validated (they
+    /// would do nothing), and generators do not draw them.
+    fn has_leader(&self) -> bool {
+        false
+    }
+
     /// The sequential model the client history is checked against, one of
     /// `checkers::MODEL_NAMES` (`cas-register` for read/write/cas on keys,
     /// `lock`, `set`, `counter`, ...), or none.

@@ -141,7 +141,7 @@ pub mod workload;
 pub use driver::{Driver, Verdict};
 pub use error::InputError;
 pub use registrar::Registrar;
-pub use scenario::{Checks, Scenario};
+pub use scenario::{Checks, KnownProtocols, Scenario};
 
 pub use checkers;
 pub use fault_injection;

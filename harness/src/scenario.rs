@@ -2,8 +2,11 @@
 //!
 //! A scenario is a TOML file (the built-in catalogue is a folder of them).
 //! Unknown keys are errors, never silently ignored, and every error names the
-//! file, the line and the field. Durations are strings with a unit ("5s",
-//! "250ms", "800us").
+//! file, the line and the field (or the `--set` it came from). Durations are
+//! strings with a unit ("5s", "250ms", "800us"); a bare number is an error.
+//! Every field has a default that fits the protocol (`protocol = "pbft"` alone
+//! is a scenario), and sizes are bounded ([`MAX_REPLICAS`], [`MAX_CLIENTS`],
+//! [`MAX_DURATION`]).
 //!
 //! ```toml
 //! description = "3 replicas, 3 clients, a healthy network"
@@ -41,6 +44,7 @@ pub struct Scenario {
     pub description: String,
     /// Which protocol's driver builds the cluster (`clustersim list` shows them).
     pub protocol: String,
+    /// 3 by default (4 for pbft: 3f+1 with f = 1).
     #[serde(default = "default_replicas")]
     pub replicas: u32,
     /// Virtual time the run lasts.
@@ -90,6 +94,14 @@ impl Default for Checks {
     }
 }
 
+/// Upper bounds on a scenario's sizes: beyond them a value is a typo (or a
+/// hand-edited `summary.json`), and the run would exhaust memory or never end.
+pub const MAX_REPLICAS: u32 = 1_000;
+/// See [`MAX_REPLICAS`].
+pub const MAX_CLIENTS: u32 = 1_000;
+/// A day of virtual time; see [`MAX_REPLICAS`].
+pub const MAX_DURATION: Nanos = 86_400 * SECONDS;
+
 fn default_replicas() -> u32 {
     3
 }
@@ -98,8 +110,41 @@ fn default_duration() -> Nanos {
     5 * SECONDS
 }
 
+/// What reading a scenario needs from the protocols it may name: a
+/// registry of protocols implements it.
+pub trait KnownProtocols {
+    /// The protocol names a scenario's `protocol` may take.
+    fn names(&self) -> Vec<&str>;
+
+    /// Sets the defaults the scenario's protocol wants for the fields the
+    /// file left out (`given` says whether a dotted field was set): every
+    /// default must fit every protocol, so that a one-line
+    /// `protocol = "..."` file runs.
+    fn fill_defaults(&self, scenario: &mut Scenario, given: &dyn Fn(&str) -> bool);
+
+    /// What the protocol's driver has against the scenario before any run:
+    /// its bugs and options, its workload, faults it cannot honour (a leader
+    /// fault on a leaderless protocol). Errors name the field.
+    fn check(&self, scenario: &Scenario) -> Result<(), InputError>;
+}
+
+/// A plain list of names: no defaults of their own, no driver to ask.
+impl KnownProtocols for [&str] {
+    fn names(&self) -> Vec<&str> {
+        self.to_vec()
+    }
+
+    fn fill_defaults(&self, _: &mut Scenario, _: &dyn Fn(&str) -> bool) {}
+
+    fn check(&self, _: &Scenario) -> Result<(), InputError> {
+        Ok(())
+    }
+}
+
 impl Scenario {
-    /// Parses scenario text; `source` names it in errors. Any `protocol` name
+    /// Parses scenario text; `source` names it in errors: an error in the
+    /// file names its line, an error in a `--set` override names the
+    /// override. Any `protocol` name
     /// is accepted: [`Scenario::parse_for`] also checks it against the
     /// protocols a registry knows.
     ///
@@ -125,23 +170,30 @@ impl Scenario {
         text: &str,
         source: &str,
         overrides: &[String],
-        protocols: Option<&[&str]>,
+        protocols: Option<&dyn KnownProtocols>,
     ) -> Result<Self, InputError> {
         let mut table: toml::Table =
             toml::from_str(text).map_err(|e| toml_error(text, source, &e))?;
+        let mut set_paths = Vec::with_capacity(overrides.len());
         for set in overrides {
-            apply_override(&mut table, set)?;
+            set_paths.push((apply_override(&mut table, set)?, set.as_str()));
         }
-        let overridden;
-        let text = if overrides.is_empty() {
-            text
-        } else {
-            // Re-serialize so that errors after an override still have lines.
-            overridden = toml::to_string(&table).unwrap_or_default();
-            &overridden
+        let locate = Locator {
+            text,
+            source,
+            sets: &set_paths,
         };
-        let mut scenario: Scenario =
-            toml::from_str(text).map_err(|e| toml_error(text, source, &e))?;
+        let mut scenario: Scenario = if overrides.is_empty() {
+            toml::from_str(text).map_err(|e| toml_error(text, source, &e))?
+        } else {
+            // Re-serialized only to find which field a type error is about;
+            // the error then points at the file's line or at the `--set`.
+            let merged = toml::to_string(&table).unwrap_or_default();
+            toml::from_str(&merged).map_err(|e| {
+                let field = e.span().and_then(|span| field_at(&merged, span.start));
+                locate.error(field.as_deref().unwrap_or_default(), e.message().trim())
+            })?
+        };
         scenario.source = source.to_string();
         if scenario.name.is_empty() {
             scenario.name = Path::new(source)
@@ -149,25 +201,42 @@ impl Scenario {
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "scenario".into());
         }
-        let known = match protocols {
-            Some(names) => scenario.validate_protocol(names),
-            None => Ok(()),
+        let given = |path: &str| {
+            let mut at = Some(&table);
+            let (parents, last) = path.rsplit_once('.').unwrap_or(("", path));
+            for key in parents.split('.').filter(|k| !k.is_empty()) {
+                at = at.and_then(|t| t.get(key)).and_then(toml::Value::as_table);
+            }
+            at.is_some_and(|t| t.contains_key(last))
         };
-        known
-            .and_then(|()| scenario.validate())
-            .map_err(|(field, message)| {
-                let err = InputError::new(source, message).with_field(field.clone());
-                match line_of_field(text, &field) {
-                    Some(line) => err.at(line, 1),
-                    None => err,
-                }
-            })?;
+        if let Some(known) = protocols {
+            scenario
+                .validate_protocol(&known.names())
+                .map_err(|(field, message)| locate.error(&field, message))?;
+            known.fill_defaults(&mut scenario, &given);
+        }
+        let checked = scenario.check().and_then(|()| match protocols {
+            Some(known) => known.check(&scenario),
+            None => Ok(()),
+        });
+        checked.map_err(|e| match &e.field {
+            Some(field) if e.line.is_none() => locate.error(field, e.message),
+            _ => e,
+        })?;
         Ok(scenario)
     }
 
     pub fn load(path: &Path, overrides: &[String]) -> Result<Self, InputError> {
         let text = std::fs::read_to_string(path).map_err(|e| InputError::io(path, e))?;
         Self::parse(&text, &path.display().to_string(), overrides)
+    }
+
+    /// [`Scenario::validate`], with the error naming the field and this
+    /// scenario's source. A registry adds the protocol's own checks
+    /// ([`KnownProtocols::check`]) to it.
+    pub fn check(&self) -> Result<(), InputError> {
+        self.validate()
+            .map_err(|(field, message)| self.error(&field, message))
     }
 
     /// Checks what serde cannot: ranges and cross-field rules. The error is
@@ -179,14 +248,42 @@ impl Scenario {
                 "a cluster needs at least one replica".into(),
             ));
         }
-        if self.replicas > 1_000 {
+        if self.replicas > MAX_REPLICAS {
             return Err((
                 "replicas".into(),
-                format!("{} replicas is more than the 1000 supported", self.replicas),
+                format!(
+                    "{} replicas is more than the {MAX_REPLICAS} supported",
+                    self.replicas
+                ),
             ));
         }
         if self.duration == 0 {
             return Err(("duration".into(), "the run must last longer than 0s".into()));
+        }
+        if self.duration > MAX_DURATION {
+            return Err((
+                "duration".into(),
+                format!(
+                    "{} is longer than the {} a run may last",
+                    dur::format(self.duration),
+                    dur::format(MAX_DURATION)
+                ),
+            ));
+        }
+        if self.workload.clients == 0 {
+            return Err((
+                "workload.clients".into(),
+                "a run without clients invokes no operation and tests nothing".into(),
+            ));
+        }
+        if self.workload.clients > MAX_CLIENTS {
+            return Err((
+                "workload.clients".into(),
+                format!(
+                    "{} clients is more than the {MAX_CLIENTS} supported",
+                    self.workload.clients
+                ),
+            ));
         }
         self.network
             .validate()
@@ -197,6 +294,9 @@ impl Scenario {
         // Drawing a schedule validates every fixed action and the generator.
         self.faults
             .schedule(&self.topology(), self.duration, 0)
+            .map_err(|e| (e.path, e.message))?;
+        self.faults
+            .check_within(self.duration)
             .map_err(|e| (e.path, e.message))?;
         Ok(())
     }
@@ -329,7 +429,36 @@ fn line_of_field(text: &str, field: &str) -> Option<usize> {
             return Some(i + 1);
         }
     }
-    table_line
+    table_line.or_else(|| line_of_nested_key(text, field))
+}
+
+/// For a field set inside inline tables (`generator = { rates = { loss = 1 } }`
+/// under `[faults]` for `faults.generator.rates.loss`): the first line of a
+/// section the field lies in that sets its last key, else its outermost key.
+fn line_of_nested_key(text: &str, field: &str) -> Option<usize> {
+    let segments: Vec<&str> = field.split('.').collect();
+    let sets_key = |line: &str, key: &str| {
+        line.match_indices(key).any(|(at, _)| {
+            let before = line[..at].chars().next_back();
+            let after = line[at + key.len()..].trim_start();
+            before.is_none_or(|c| !(c.is_alphanumeric() || c == '_')) && after.starts_with('=')
+        })
+    };
+    for key in [segments.last()?, segments.first()?] {
+        let mut section = String::new();
+        for (i, line) in text.lines().enumerate() {
+            let t = line.trim();
+            if t.starts_with('[') {
+                section = t.trim_matches(|c| c == '[' || c == ']').trim().to_string();
+                continue;
+            }
+            let inside = section.is_empty() || field.starts_with(&format!("{section}."));
+            if inside && sets_key(t, key) {
+                return Some(i + 1);
+            }
+        }
+    }
+    None
 }
 
 /// `faults.schedule[3].node` → 3.
@@ -361,13 +490,50 @@ fn line_of_fault_action(text: &str, index: usize) -> Option<usize> {
     None
 }
 
+/// Places an error about a field: on the `--set` that gave the field (or a
+/// table holding it), else on the line of the file that sets it.
+struct Locator<'a> {
+    text: &'a str,
+    source: &'a str,
+    /// (dotted path, `key=value` as given) of every override.
+    sets: &'a [(String, &'a str)],
+}
+
+impl Locator<'_> {
+    fn error(&self, field: &str, message: impl Into<String>) -> InputError {
+        let overridden = self.sets.iter().rev().find(|(path, _)| {
+            field == path
+                || field.starts_with(&format!("{path}."))
+                || field.starts_with(&format!("{path}["))
+        });
+        if let Some((_, set)) = overridden {
+            let err = InputError::new(format!("--set {set}"), message);
+            return if field.is_empty() {
+                err
+            } else {
+                err.with_field(field)
+            };
+        }
+        let err = InputError::new(self.source, message);
+        if field.is_empty() {
+            return err;
+        }
+        let err = err.with_field(field);
+        match line_of_field(self.text, field) {
+            Some(line) => err.at(line, 1),
+            None => err,
+        }
+    }
+}
+
 /// Applies `--set a.b=value`: the value is read as TOML (`0.1`, `true`,
-/// `"x"`, `["a"]`), or as a bare string when it is not valid TOML.
-fn apply_override(table: &mut toml::Table, set: &str) -> Result<(), InputError> {
+/// `"x"`, `["a"]`), or as a bare string when it is not valid TOML. Returns
+/// the dotted path it set.
+fn apply_override(table: &mut toml::Table, set: &str) -> Result<String, InputError> {
     let Some((path, raw)) = set.split_once('=') else {
         return Err(InputError::new(
-            "--set",
-            format!("`{set}` is not key=value"),
+            format!("--set {set}"),
+            "not key=value (e.g. --set network.loss=0.1)",
         ));
     };
     let value: toml::Value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
@@ -382,12 +548,12 @@ fn apply_override(table: &mut toml::Table, set: &str) -> Result<(), InputError> 
             .entry(key.to_string())
             .or_insert_with(|| toml::Value::Table(Default::default()));
         at = entry.as_table_mut().ok_or_else(|| {
-            InputError::new("--set", format!("`{key}` in `{path}` is not a table"))
-                .with_field(path.to_string())
+            InputError::new(format!("--set {set}"), format!("`{key}` is not a table"))
+                .with_field(path.trim().to_string())
         })?;
     }
     at.insert(last.to_string(), value);
-    Ok(())
+    Ok(keys.join("."))
 }
 
 #[cfg(test)]
@@ -445,14 +611,14 @@ latency = { kind = "constant", ns = "1ms" }
 
     #[test]
     fn unknown_protocols_are_named_at_their_line() {
-        let e = Scenario::parse_for(GOOD, "f.toml", &[], Some(&["raft", "crdt"])).unwrap_err();
+        let e = Scenario::parse_for(GOOD, "f.toml", &[], Some(&["raft", "crdt"][..])).unwrap_err();
         assert_eq!(
             (e.line, e.field.as_deref()),
             (Some(2), Some("protocol")),
             "{e}"
         );
         assert!(e.message.contains("known: raft, crdt"), "{e}");
-        assert!(Scenario::parse_for(GOOD, "f.toml", &[], Some(&["quorum-register"])).is_ok());
+        assert!(Scenario::parse_for(GOOD, "f.toml", &[], Some(&["quorum-register"][..])).is_ok());
     }
 
     #[test]
@@ -483,6 +649,131 @@ latency = { kind = "constant", ns = "1ms" }
             "{e}"
         );
         assert_eq!(e.line, Some(11), "{e}");
+    }
+
+    /// The TOML example of this module's documentation.
+    fn documented_example() -> String {
+        let source = include_str!("scenario.rs");
+        let block: Vec<&str> = source
+            .lines()
+            .skip_while(|l| *l != "//! ```toml")
+            .skip(1)
+            .take_while(|l| *l != "//! ```")
+            .map(|l| l.trim_start_matches("//!").trim_start())
+            .collect();
+        assert!(!block.is_empty(), "the module doc has a ```toml example");
+        block.join("\n")
+    }
+
+    #[test]
+    fn the_documented_example_is_accepted() {
+        let s = Scenario::parse(&documented_example(), "doc.toml", &[]).unwrap();
+        assert_eq!(
+            (s.protocol.as_str(), s.workload.clients),
+            ("quorum-register", 3)
+        );
+    }
+
+    #[test]
+    fn durations_without_a_unit_are_refused_on_their_line() {
+        let text = GOOD.replace("duration = \"2s\"", "duration = 5");
+        let e = Scenario::parse(&text, "f.toml", &[]).unwrap_err();
+        assert_eq!(
+            (e.line, e.field.as_deref()),
+            (Some(3), Some("duration")),
+            "{e}"
+        );
+        assert!(e.message.contains("no unit"), "{e}");
+        let nested = GOOD.replace("ns = \"1ms\"", "ns = 1000");
+        let e = Scenario::parse(&nested, "f.toml", &[]).unwrap_err();
+        assert_eq!(e.line, Some(7), "{e}");
+        assert!(e.message.contains("no unit"), "{e}");
+    }
+
+    #[test]
+    fn a_run_without_clients_is_refused() {
+        let text = format!("{GOOD}\n[workload]\nclients = 0\n");
+        let e = Scenario::parse(&text, "f.toml", &[]).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("workload.clients"), "{e}");
+        assert_eq!(e.line, Some(10), "{e}");
+    }
+
+    #[test]
+    fn sizes_have_upper_bounds() {
+        for (set, field) in [
+            ("replicas=4294967295", "replicas"),
+            ("workload.clients=100000", "workload.clients"),
+            ("duration=\"1000000s\"", "duration"),
+        ] {
+            let e = Scenario::parse(GOOD, "f.toml", &[set.to_string()]).unwrap_err();
+            assert_eq!(e.field.as_deref(), Some(field), "{e}");
+        }
+    }
+
+    #[test]
+    fn faults_after_the_run_are_refused_naming_the_action() {
+        let text = format!(
+            "{GOOD}\n[faults]\nschedule = [\n  {{ at_ms = 100, kind = \"crash\", node = 1 }},\n  {{ at_ms = 2000, kind = \"restart\", node = 1 }},\n]\n"
+        );
+        let e = Scenario::parse(&text, "f.toml", &[]).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("faults.schedule[1].at_ms"), "{e}");
+        assert_eq!(e.line, Some(12), "{e}");
+        let inside = text.replace("at_ms = 2000", "at_ms = 1999");
+        Scenario::parse(&inside, "f.toml", &[]).unwrap();
+    }
+
+    #[test]
+    fn leader_faults_are_refused_for_leaderless_protocols() {
+        let fixed = format!(
+            "{GOOD}\n[faults]\nschedule = [\n  {{ at_ms = 100, duration_ms = 50, kind = \"pause\", node = 1 }},\n  {{ at_ms = 200, duration_ms = 50, kind = \"isolate_leader\" }},\n]\n"
+        );
+        let e = Scenario::parse(&fixed, "f.toml", &[]).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("faults.schedule[1].kind"), "{e}");
+        assert_eq!(e.line, Some(12), "{e}");
+        let with_clients = fixed.replace("\"isolate_leader\"", "\"isolate_leader_with_clients\"");
+        let e = Scenario::parse(&with_clients, "f.toml", &[]).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("faults.schedule[1].kind"), "{e}");
+        // Raft has a leader: the same faults are fine.
+        let raft = fixed.replace("quorum-register", "raft");
+        Scenario::parse(&raft, "f.toml", &[]).unwrap();
+
+        let generated = format!(
+            "{GOOD}\n[faults]\ngenerator = {{ rates = {{ crash = 1.0, isolate_leader = 0.5 }} }}\n"
+        );
+        for protocol in ["quorum-register", "crdt", "redlock"] {
+            let text = generated.replace("quorum-register", protocol);
+            let e = Scenario::parse(&text, "f.toml", &[]).unwrap_err();
+            assert_eq!(
+                e.field.as_deref(),
+                Some("faults.generator.rates.isolate_leader"),
+                "{protocol}: {e}"
+            );
+            assert_eq!(e.line, Some(10), "{e}");
+        }
+        // The default mix is fine: it just does not draw leader faults.
+        let default_mix = format!("{GOOD}\n[faults]\ngenerator = {{}}\n");
+        Scenario::parse(&default_mix, "f.toml", &[]).unwrap();
+    }
+
+    #[test]
+    fn errors_in_overrides_name_the_override() {
+        for set in [
+            "network.loss=7",
+            "network.loss=lots",
+            "replicas=0",
+            "workload.clientz=3",
+        ] {
+            let e = Scenario::parse(GOOD, "f.toml", &[set.to_string()]).unwrap_err();
+            assert_eq!(e.source, format!("--set {set}"), "{e}");
+            assert_eq!(e.line, None, "{e}");
+        }
+        // A bad line of the file is still the file's, overrides or not.
+        let text = GOOD.replace("loss = 0.1", "loss = 0.1\nlosss = 0.2");
+        let e = Scenario::parse(&text, "f.toml", &["replicas=5".to_string()]).unwrap_err();
+        assert_eq!((e.source.as_str(), e.line), ("f.toml", Some(7)), "{e}");
+        assert_eq!(e.field.as_deref(), Some("network.losss"), "{e}");
+        let e = Scenario::parse(GOOD, "f.toml", &["nonsense".to_string()]).unwrap_err();
+        assert_eq!(e.source, "--set nonsense", "{e}");
     }
 
     #[test]

@@ -1,13 +1,16 @@
 //! The `clustersim` command line. Exit codes everywhere: 0 every check
 //! passed, 1 a check found a violation (or a replay diverged), 2 bad input.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Parser, Subcommand};
 
 use crate::error::InputError;
 use crate::registry::Registry;
+use crate::out_dir::{self, OutKind};
 use crate::runner::{self, RunOptions, RunOutcome};
 use crate::summary::Summary;
 use crate::sweep::{self, SeedRange, Shard, SweepPlan, SweepSummary};
@@ -67,7 +70,8 @@ pub enum Command {
         /// Seeds to run: A..B (B excluded) or A..=B.
         #[arg(long)]
         seeds: String,
-        /// Parallel simulations (default: the number of cores).
+        /// Parallel simulations (default: the number of cores); never more
+        /// than there are seeds, nor than 256.
         #[arg(long)]
         jobs: Option<usize>,
         /// Run only the seeds s with s % N == K, given as K/N.
@@ -119,6 +123,34 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         html: Option<PathBuf>,
     },
+}
+
+/// Whether standard output was closed under us (`clustersim list | head -1`).
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Writes to standard output; once the reader has gone (a closed pipe), the
+/// rest of the output is dropped quietly and the command finishes with its
+/// own exit code (`println!` would panic, exit 101).
+fn write_stdout(args: std::fmt::Arguments) {
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            STDOUT_CLOSED.store(true, Ordering::Relaxed);
+        } else {
+            eprintln!("error: cannot write to standard output: {e}");
+        }
+    }
+}
+
+macro_rules! out {
+    ($($arg:tt)*) => { write_stdout(format_args!($($arg)*)) };
+}
+
+macro_rules! outln {
+    ($($arg:tt)*) => { write_stdout(format_args!("{}\n", format_args!($($arg)*))) };
 }
 
 /// Parses the arguments and runs the command with the built-in protocols
@@ -203,11 +235,11 @@ fn list(registry: &Registry) -> i32 {
         .max()
         .unwrap_or(0);
     for (name, description) in &scenarios {
-        println!("{name:<width$}  {description}");
+        outln!("{name:<width$}  {description}");
     }
-    println!("\nprotocols:");
+    outln!("\nprotocols:");
     for (name, description) in protocols {
-        println!("{name:<width$}  {description}");
+        outln!("{name:<width$}  {description}");
     }
     0
 }
@@ -236,18 +268,15 @@ fn run(
             Ok(schedule) => scenario.faults = fault_injection::FaultConfig::from(schedule),
             Err(e) => return bad_input(&e),
         }
-        if let Err((field, message)) = scenario.validate() {
-            let source = path.display().to_string();
-            return bad_input(&InputError::new(source, message).with_field(field));
+        scenario.source = path.display().to_string();
+        if let Err(e) = registry.check(&scenario) {
+            return bad_input(&e);
         }
     }
     let dir =
         out.unwrap_or_else(|| PathBuf::from("runs").join(format!("{}-{seed}", scenario.name)));
-    if let Err(e) = std::fs::create_dir_all(&dir) {
-        return bad_input(&InputError::new(
-            dir.display().to_string(),
-            format!("cannot create: {e}"),
-        ));
+    if let Err(e) = out_dir::claim(&dir, OutKind::Run) {
+        return bad_input(&e);
     }
     let options = RunOptions {
         trace: trace.then(|| dir.join("trace.jsonl")),
@@ -278,7 +307,7 @@ fn render(rendered: Result<Vec<PathBuf>, reports::ReportError>) -> Result<(), i3
     match rendered {
         Ok(files) => {
             if let Some(html) = files.iter().find(|f| f.ends_with("report.html")) {
-                println!("report       {}", html.display());
+                outln!("report       {}", html.display());
             }
             Ok(())
         }
@@ -307,9 +336,11 @@ fn run_sweep(registry: &Registry, plan: &SweepPlan, out: Option<PathBuf>, metric
     let cannot_write = |path: &Path, e: std::io::Error| {
         InputError::new(path.display().to_string(), format!("cannot write: {e}"))
     };
+    if let Err(e) = out_dir::claim(&dir, OutKind::Sweep) {
+        return bad_input(&e);
+    }
     let jsonl_path = dir.join("sweep.jsonl");
-    let file = match std::fs::create_dir_all(&dir).and_then(|()| std::fs::File::create(&jsonl_path))
-    {
+    let file = match std::fs::File::create(&jsonl_path) {
         Ok(f) => f,
         Err(e) => return bad_input(&cannot_write(&jsonl_path, e)),
     };
@@ -325,8 +356,8 @@ fn run_sweep(registry: &Registry, plan: &SweepPlan, out: Option<PathBuf>, metric
     if let Err(e) = std::fs::write(&summary_path, text) {
         return bad_input(&cannot_write(&summary_path, e));
     }
-    print!("{}", summary.render());
-    println!("written to   {}", dir.display());
+    out!("{}", summary.render());
+    outln!("written to   {}", dir.display());
     let rendered = reports::render_sweep(&dir, metric);
     // A --metric that names no field is bad input, like any other flag.
     if let Err(e) = rendered.as_ref() {
@@ -378,7 +409,7 @@ fn report(dir: &Path, metric: &str) -> i32 {
     match reports::render_dir(dir, metric) {
         Ok((_, files)) => {
             for f in files {
-                println!("wrote        {}", f.display());
+                outln!("wrote        {}", f.display());
             }
             0
         }
@@ -400,11 +431,13 @@ fn exit_code(summary: &Summary) -> i32 {
 fn print_summary(outcome: &RunOutcome, dir: &Path, wall: std::time::Duration) {
     let s = &outcome.summary;
     let m = &s.messages;
-    println!(
+    outln!(
         "scenario     {} (protocol {}, seed {})",
-        s.scenario.name, s.scenario.protocol, s.seed
+        s.scenario.name,
+        s.scenario.protocol,
+        s.seed
     );
-    println!(
+    outln!(
         "cluster      {} replicas, {} clients; {:.3} s virtual in {:.3} s wall",
         s.cluster.replicas.len(),
         s.cluster.clients.len(),
@@ -412,37 +445,53 @@ fn print_summary(outcome: &RunOutcome, dir: &Path, wall: std::time::Duration) {
         wall.as_secs_f64()
     );
     let rate = s.events.handled as f64 / wall.as_secs_f64().max(1e-9);
-    println!(
+    outln!(
         "events       {} handled, {} recorded ({rate:.0} events/s)",
-        s.events.handled, s.events.recorded
+        s.events.handled,
+        s.events.recorded
     );
-    println!(
+    outln!(
         "messages     {} sent, {} delivered, {} dropped, {} duplicated, {} corrupted",
-        m.sent, m.delivered, m.dropped, m.duplicated, m.corrupted
+        m.sent,
+        m.delivered,
+        m.dropped,
+        m.duplicated,
+        m.corrupted
     );
     if !s.stats.is_empty() {
         let stats: Vec<String> = s.stats.iter().map(|(k, v)| format!("{k} {v:.3}")).collect();
-        println!("stats        {}", stats.join(", "));
+        outln!("stats        {}", stats.join(", "));
     }
     let c = &s.corruption;
     if c.injected > 0 {
-        println!(
+        outln!(
             "corruption   {} injected: {} delivered, {} detected, {} undetected, {} dropped",
-            c.injected, c.delivered, c.detected, c.undetected, c.dropped
+            c.injected,
+            c.delivered,
+            c.detected,
+            c.undetected,
+            c.dropped
         );
     }
-    println!(
+    outln!(
         "operations   {} invoked: {} ok, {} fail, {} info; {:.1} ok/s",
-        s.ops.invoked, s.ops.ok, s.ops.fail, s.ops.info, s.throughput
+        s.ops.invoked,
+        s.ops.ok,
+        s.ops.fail,
+        s.ops.info,
+        s.throughput
     );
     let l = &s.latency_ms;
-    println!(
+    outln!(
         "latency ms   p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}",
-        l.p50, l.p90, l.p99, l.max
+        l.p50,
+        l.p90,
+        l.p99,
+        l.max
     );
     if let Some(f) = &s.finding {
         let node = f.node.map(|n| format!(" on node {n}")).unwrap_or_default();
-        println!(
+        outln!(
             "FINDING      {} at {:.6} s{node} (seed {}): {}",
             f.kind,
             f.time as f64 / 1e9,
@@ -465,12 +514,12 @@ fn print_summary(outcome: &RunOutcome, dir: &Path, wall: std::time::Duration) {
             .time
             .map(|t| format!(" (shows at {:.6} s)", t as f64 / 1e9))
             .unwrap_or_default();
-        println!("check        {mark:<7} {}{detail}{at}", v.check);
+        outln!("check        {mark:<7} {}{detail}{at}", v.check);
     }
-    println!("fingerprint  {}", s.fingerprint);
-    println!("written to   {}", dir.display());
+    outln!("fingerprint  {}", s.fingerprint);
+    outln!("written to   {}", dir.display());
     if !s.passed {
-        println!("replay with  clustersim replay {}", dir.display());
+        outln!("replay with  clustersim replay {}", dir.display());
     }
 }
 
@@ -488,14 +537,15 @@ fn read_schedule(path: &Path) -> Result<fault_injection::FaultSchedule, InputErr
 /// `clustersim shrink DIR`: exit 1 with the smaller failing run written out,
 /// 0 if the run passes (nothing to shrink), 2 on bad input.
 fn shrink(registry: &Registry, dir: &Path, out: Option<PathBuf>, max_runs: usize) -> i32 {
-    let recorded = match read_summary(dir) {
+    let recorded = match read_summary(registry, dir) {
         Ok(s) => s,
         Err(e) => return bad_input(&e),
     };
     if recorded.passed {
-        println!(
+        outln!(
             "{} seed {} passes every check: nothing to shrink",
-            recorded.scenario.name, recorded.seed
+            recorded.scenario.name,
+            recorded.seed
         );
         return 0;
     }
@@ -511,6 +561,9 @@ fn shrink(registry: &Registry, dir: &Path, out: Option<PathBuf>, max_runs: usize
             Err(e) => return bad_input(&e),
         };
     let out = out.unwrap_or_else(|| dir.join("shrunk"));
+    if let Err(e) = out_dir::claim(&out, OutKind::Run) {
+        return bad_input(&e);
+    }
     if let Err(e) = runner::write_run_dir(&out, &shrunk.outcome) {
         return bad_input(&InputError::new(
             out.display().to_string(),
@@ -520,7 +573,7 @@ fn shrink(registry: &Registry, dir: &Path, out: Option<PathBuf>, max_runs: usize
     let failed: Vec<String> = crate::shrink::failed_checks(&shrunk.outcome.summary)
         .into_iter()
         .collect();
-    println!(
+    outln!(
         "shrunk {} seed {} in {} runs: faults {} -> {}, duration {:.0} ms -> {:.0} ms, clients {} -> {}; still fails {}",
         recorded.scenario.name,
         recorded.seed,
@@ -534,14 +587,14 @@ fn shrink(registry: &Registry, dir: &Path, out: Option<PathBuf>, max_runs: usize
         failed.join(", ")
     );
     for fault in &shrunk.outcome.summary.faults_applied {
-        println!(
+        outln!(
             "  fault at {:.3} ms: {}",
             crate::shrink::ms(fault.start),
             fault.label
         );
     }
-    println!("written to   {}", out.display());
-    println!("replay with  clustersim replay {}", out.display());
+    outln!("written to   {}", out.display());
+    outln!("replay with  clustersim replay {}", out.display());
     if let Err(code) = render(reports::render_run(&out)) {
         return code;
     }
@@ -549,16 +602,49 @@ fn shrink(registry: &Registry, dir: &Path, out: Option<PathBuf>, max_runs: usize
 }
 
 /// Reads a run directory's summary; errors name the file and line.
-pub fn read_summary(dir: &Path) -> Result<Summary, InputError> {
+/// Its scenario is checked like a scenario file (a hand-edited summary may
+/// hold anything): errors name the field, `scenario.` and all.
+pub fn read_summary(registry: &Registry, dir: &Path) -> Result<Summary, InputError> {
     let path = dir.join("summary.json");
+    let source = path.display().to_string();
     let text = std::fs::read_to_string(&path).map_err(|e| InputError::io(&path, e))?;
-    serde_json::from_str(&text).map_err(|e| {
-        InputError::new(path.display().to_string(), e.to_string()).at(e.line(), e.column())
-    })
+    let mut summary: Summary = serde_json::from_str(&text)
+        .map_err(|e| InputError::new(&source, e.to_string()).at(e.line(), e.column()))?;
+    summary.scenario.source = source.clone();
+    registry.check(&summary.scenario).map_err(|e| {
+        let field = e.field.as_deref().map(|f| format!("scenario.{f}"));
+        let line = field.as_deref().and_then(|f| json_line_of(&text, f));
+        let mut located = InputError::new(&source, e.message);
+        located.field = field;
+        match line {
+            Some(line) => located.at(line, 1),
+            None => located,
+        }
+    })?;
+    Ok(summary)
+}
+
+/// The line of pretty-printed JSON on which the last key of dotted `field`
+/// is first set after its parents' keys (`scenario.network.loss`).
+fn json_line_of(text: &str, field: &str) -> Option<usize> {
+    let mut keys = field
+        .split('.')
+        .map(|k| k.split('[').next().unwrap_or(k))
+        .peekable();
+    let mut want = keys.next()?;
+    for (i, line) in text.lines().enumerate() {
+        if line.trim_start().starts_with(&format!("\"{want}\":")) {
+            match keys.next() {
+                Some(next) => want = next,
+                None => return Some(i + 1),
+            }
+        }
+    }
+    None
 }
 
 fn replay(registry: &Registry, dir: &Path) -> i32 {
-    let recorded = match read_summary(dir) {
+    let recorded = match read_summary(registry, dir) {
         Ok(s) => s,
         Err(e) => return bad_input(&e),
     };
@@ -568,18 +654,23 @@ fn replay(registry: &Registry, dir: &Path) -> i32 {
     };
     let now = &outcome.summary;
     if now.fingerprint != recorded.fingerprint {
-        println!(
+        outln!(
             "DIVERGED: {} seed {}: recorded fingerprint {}, replay gives {}",
-            recorded.scenario.name, recorded.seed, recorded.fingerprint, now.fingerprint
+            recorded.scenario.name,
+            recorded.seed,
+            recorded.fingerprint,
+            now.fingerprint
         );
         return 1;
     }
-    println!(
+    outln!(
         "replay matches: {} seed {}, fingerprint {}",
-        recorded.scenario.name, recorded.seed, now.fingerprint
+        recorded.scenario.name,
+        recorded.seed,
+        now.fingerprint
     );
     if let Some(f) = &now.finding {
-        println!(
+        outln!(
             "same finding: {} at {:.6} s: {}",
             f.kind,
             f.time as f64 / 1e9,

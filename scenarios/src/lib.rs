@@ -18,6 +18,7 @@
 pub mod catalogue;
 pub mod cli;
 pub mod registry;
+pub mod out_dir;
 pub mod runner;
 pub mod shrink;
 pub mod summary;

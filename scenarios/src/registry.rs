@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use harness::{Driver, InputError, Registrar, Scenario};
+use harness::{Driver, InputError, KnownProtocols, Registrar, Scenario};
 
 use crate::runner::{run_with, RunOptions, RunOutcome};
 
@@ -18,10 +18,15 @@ include!(concat!(env!("OUT_DIR"), "/catalogue.rs"));
 /// Runs a scenario with one protocol's driver.
 type RunFn = dyn Fn(&Scenario, u64, &RunOptions) -> Result<RunOutcome, InputError> + Send + Sync;
 
+/// What a protocol's driver has against a scenario before any run.
+type CheckFn = dyn Fn(&Scenario) -> Result<(), InputError> + Send + Sync;
+
 struct Protocol {
     name: String,
     description: String,
     run: Box<RunFn>,
+    check: Box<CheckFn>,
+    fill_defaults: fn(&mut Scenario, &dyn Fn(&str) -> bool),
 }
 
 /// Protocols by name, and scenario files by name.
@@ -42,11 +47,23 @@ impl Registrar for Registry {
         let run = move |scenario: &Scenario, seed: u64, options: &RunOptions| {
             run_with(new(scenario)?, scenario, seed, options)
         };
+        // The driver refuses bugs, options and workloads it cannot run when
+        // it is built; faults it cannot honour are refused by name here.
+        let check = move |scenario: &Scenario| {
+            let driver = new(scenario)?;
+            scenario
+                .faults
+                .for_protocol(driver.has_leader())
+                .map(drop)
+                .map_err(|e| scenario.error(&e.path, e.message))
+        };
         self.protocols.retain(|p| p.name != name);
         self.protocols.push(Protocol {
             name: name.to_string(),
             description: description.to_string(),
             run: Box::new(run),
+            check: Box::new(check),
+            fill_defaults: D::fill_defaults,
         });
     }
 
@@ -158,8 +175,19 @@ impl Registry {
         source: &str,
         overrides: &[String],
     ) -> Result<Scenario, InputError> {
-        let names: Vec<&str> = self.protocols.iter().map(|p| p.name.as_str()).collect();
-        Scenario::parse_for(text, source, overrides, Some(&names))
+        Scenario::parse_for(text, source, overrides, Some(self))
+    }
+
+    /// Every check a scenario gets before it runs, however it was read (a
+    /// file, a recorded `summary.json`, a scenario given other faults): its
+    /// own fields, then its protocol's driver.
+    pub fn check(&self, scenario: &Scenario) -> Result<(), InputError> {
+        scenario.check()?;
+        KnownProtocols::check(self, scenario)
+    }
+
+    fn find(&self, name: &str) -> Option<&Protocol> {
+        self.protocols.iter().find(|p| p.name == name)
     }
 
     /// Runs `scenario` at `seed` with the driver its `protocol` names.
@@ -169,7 +197,7 @@ impl Registry {
         seed: u64,
         options: &RunOptions,
     ) -> Result<RunOutcome, InputError> {
-        match self.protocols.iter().find(|p| p.name == scenario.protocol) {
+        match self.find(&scenario.protocol) {
             Some(protocol) => (protocol.run)(scenario, seed, options),
             None => Err(scenario.error(
                 "protocol",
@@ -183,6 +211,25 @@ impl Registry {
                         .join(", ")
                 ),
             )),
+        }
+    }
+}
+
+impl KnownProtocols for Registry {
+    fn names(&self) -> Vec<&str> {
+        self.protocols.iter().map(|p| p.name.as_str()).collect()
+    }
+
+    fn fill_defaults(&self, scenario: &mut Scenario, given: &dyn Fn(&str) -> bool) {
+        if let Some(protocol) = self.find(&scenario.protocol) {
+            (protocol.fill_defaults)(scenario, given);
+        }
+    }
+
+    fn check(&self, scenario: &Scenario) -> Result<(), InputError> {
+        match self.find(&scenario.protocol) {
+            Some(protocol) => (protocol.check)(scenario),
+            None => scenario.validate_protocol(&self.names()).map_err(|(f, m)| scenario.error(&f, m)),
         }
     }
 }
@@ -233,5 +280,22 @@ mod tests {
         let mine = list.iter().find(|e| e.0 == "raft-healthy").unwrap();
         assert_eq!(mine.1, "mine");
         assert_eq!(list.iter().filter(|e| e.0 == "raft-healthy").count(), 1);
+    }
+
+    #[test]
+    fn a_one_line_file_of_every_protocol_is_accepted() {
+        let registry = Registry::builtin();
+        for (protocol, _) in registry.protocols() {
+            let one_line = format!("protocol = \"{protocol}\"\n");
+            registry
+                .parse(&one_line, "one.toml", &[])
+                .unwrap_or_else(|e| panic!("{protocol}: {e}"));
+        }
+        // An explicit compare-and-set share is still refused by the
+        // register's driver, on its line.
+        let text = "protocol = \"quorum-register\"\n[workload]\ncas_fraction = 0.2\n";
+        let e = registry.parse(text, "f.toml", &[]).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("workload.cas_fraction"), "{e}");
+        assert_eq!(e.line, Some(3), "{e}");
     }
 }

@@ -53,7 +53,8 @@ pub fn run_with<D: Driver>(
     );
     let schedule = scenario
         .faults
-        .schedule(&topology, scenario.duration, seed)
+        .for_protocol(driver.has_leader())
+        .and_then(|faults| faults.schedule(&topology, scenario.duration, seed))
         .map_err(|e| InputError::new(&scenario.source, e.message).with_field(e.path))?;
     if let Some(path) = &options.trace {
         let file = File::create(path)
@@ -102,6 +103,7 @@ pub fn run_with<D: Driver>(
     }
     if finding.is_none() {
         verdicts.extend(driver.check_end(&sim));
+        verdicts.push(workload_verdict(sim.history()));
     }
     if scenario.checks.linearizability {
         if let Some(model) = driver.model() {
@@ -124,6 +126,17 @@ pub fn run_with<D: Driver>(
         history,
         schedule,
     })
+}
+
+/// A run in which no client invoked anything tested nothing (too short a
+/// run, clients down from the start): that is not a pass.
+fn workload_verdict(history: &History) -> Verdict {
+    const CHECK: &str = "workload";
+    if OpCounts::of(history).invoked == 0 {
+        Verdict::fail(CHECK, "no operation was invoked: the run tested nothing")
+    } else {
+        Verdict::pass(CHECK)
+    }
 }
 
 /// Lets the fault driver ask the protocol's driver for invariants and the

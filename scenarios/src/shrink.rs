@@ -130,6 +130,9 @@ pub fn shrink(
     while current.duration / 2 >= 10 * MILLIS {
         let mut shorter = current.clone();
         shorter.duration = current.duration / 2;
+        // Faults after the shorter end would never happen (and are refused).
+        let end = shorter.duration;
+        shorter.faults.schedule.retain(|a| a.at() < end);
         match oracle.fails(&shorter) {
             Some(outcome) => (current, best) = (shorter, outcome),
             None => break,

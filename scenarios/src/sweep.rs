@@ -1,11 +1,18 @@
 //! Sweeps: one scenario over a range of seeds, in parallel.
 //!
 //! Each simulation is single-threaded and deterministic, so seeds are simply
-//! shared out among the threads of a local rayon pool. Whatever the number of
-//! threads, the results are the same: a seed's line in `sweep.jsonl` depends
-//! on the seed alone (no wall-clock field), and lines are written in seed
-//! order (a small reorder buffer holds results that finish early), so the
-//! file is byte-identical for 1 or N jobs. `--shard K/N` keeps the seeds
+//! shared out among `--jobs` threads. Whatever the number of threads, the
+//! results are the same: a seed's line in `sweep.jsonl` depends on the seed
+//! alone (no wall-clock field), and lines are written in seed order, so the
+//! file is byte-identical for 1 or N jobs.
+//!
+//! Memory stays bounded whatever the range (`--seeds 0..18446744073709551615`
+//! included): seeds are drawn lazily from an iterator, each result is written
+//! and folded into running totals as soon as every lower seed's is, and a
+//! thread does not start a seed more than [`REORDER_WINDOW_PER_JOB`] × jobs
+//! ahead of the last one written, so the reorder buffer never holds more than
+//! that many results. Only the first [`MAX_LISTED_FAILURES`] failing seeds are
+//! kept for the summary; `sweep.jsonl` has them all. `--shard K/N` keeps the seeds
 //! `s % N == K`, so that shards run on different machines and their files
 //! concatenate into the whole.
 //!
@@ -15,8 +22,8 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -135,12 +142,73 @@ pub struct SweepPlan {
     pub progress: bool,
 }
 
+/// Most threads a sweep starts, whatever `--jobs` says: far more than any
+/// machine has cores, few enough that starting them is instant.
+pub const MAX_JOBS: usize = 256;
+/// How far ahead of the last result written a thread may start a seed, per
+/// thread: the bound on results held back for ordering.
+pub const REORDER_WINDOW_PER_JOB: u64 = 4;
+/// Failing seeds a sweep summary lists (the rest are counted).
+pub const MAX_LISTED_FAILURES: usize = 1_000;
+
+/// The seeds of a plan in increasing order, drawn lazily: a range of 2^64
+/// seeds costs nothing until it is run.
+#[derive(Debug, Clone)]
+pub struct Seeds {
+    next: Option<u64>,
+    end: u64,
+    step: u64,
+}
+
+impl Iterator for Seeds {
+    type Item = u64;
+
+    fn next(&mut self) -> Option<u64> {
+        let seed = self.next.filter(|&s| s < self.end)?;
+        self.next = seed.checked_add(self.step);
+        Some(seed)
+    }
+}
+
+impl Seeds {
+    /// How many seeds are left.
+    pub fn remaining(&self) -> u64 {
+        match self.next {
+            Some(s) if s < self.end => (self.end - 1 - s) / self.step + 1,
+            _ => 0,
+        }
+    }
+}
+
 impl SweepPlan {
-    /// The seeds this plan runs, in increasing order.
-    pub fn seeds(&self) -> Vec<u64> {
-        (self.seeds.start..self.seeds.end)
-            .filter(|&s| self.shard.is_none_or(|shard| shard.holds(s)))
-            .collect()
+    /// The seeds this plan runs, in increasing order, lazily.
+    pub fn seeds(&self) -> Seeds {
+        let SeedRange { start, end } = self.seeds;
+        let (first, step) = match self.shard {
+            None => (Some(start), 1),
+            Some(Shard { index, count }) => {
+                // The first seed >= start with seed % count == index.
+                let r = start % count;
+                let ahead = if index >= r {
+                    index - r
+                } else {
+                    count - (r - index)
+                };
+                (start.checked_add(ahead), count)
+            }
+        };
+        Seeds {
+            next: first,
+            end,
+            step,
+        }
+    }
+
+    /// The threads this plan runs on: `jobs`, but no more than there are
+    /// seeds or than [`MAX_JOBS`], and at least one.
+    pub fn threads(&self) -> usize {
+        let seeds = usize::try_from(self.seeds().remaining()).unwrap_or(usize::MAX);
+        self.jobs.min(MAX_JOBS).min(seeds).max(1)
     }
 
     /// The command that reruns `seed` alone.
@@ -155,6 +223,10 @@ impl SweepPlan {
         }
         cmd
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Quotes `s` for a POSIX shell when it holds anything but plain characters.
@@ -279,22 +351,59 @@ fn fault_kinds(summary: &crate::summary::Summary) -> Vec<String> {
     kinds.into_iter().map(String::from).collect()
 }
 
-/// What a sweep produced.
+/// What a sweep produced: running totals, not every result (those went to
+/// `sweep.jsonl`).
 #[derive(Debug, Clone)]
 pub struct SweepOutcome {
-    /// One per seed, sorted by seed.
-    pub results: Vec<SeedResult>,
+    /// Seeds run.
+    pub total: u64,
+    pub passed: u64,
+    pub failed: u64,
+    /// The first [`MAX_LISTED_FAILURES`] failing seeds' results, by seed.
+    pub failing: Vec<SeedResult>,
+    /// Failing seeds per failed check (or finding kind).
+    pub violations_by_check: BTreeMap<String, u64>,
     pub wall: Duration,
+    /// Threads the sweep ran on.
     pub jobs: usize,
 }
 
 impl SweepOutcome {
+    fn new(jobs: usize) -> Self {
+        Self {
+            total: 0,
+            passed: 0,
+            failed: 0,
+            failing: Vec::new(),
+            violations_by_check: BTreeMap::new(),
+            wall: Duration::ZERO,
+            jobs,
+        }
+    }
+
+    /// Folds in the next result, in seed order.
+    fn add(&mut self, result: SeedResult) {
+        self.total += 1;
+        if result.passed {
+            self.passed += 1;
+            return;
+        }
+        self.failed += 1;
+        for check in result.failures() {
+            *self.violations_by_check.entry(check).or_default() += 1;
+        }
+        if self.failing.len() < MAX_LISTED_FAILURES {
+            self.failing.push(result);
+        }
+    }
+
+    /// The failing seeds listed (the first [`MAX_LISTED_FAILURES`]).
     pub fn failed(&self) -> impl Iterator<Item = &SeedResult> {
-        self.results.iter().filter(|r| !r.passed)
+        self.failing.iter()
     }
 
     pub fn seeds_per_second(&self) -> f64 {
-        self.results.len() as f64 / self.wall.as_secs_f64().max(1e-9)
+        self.total as f64 / self.wall.as_secs_f64().max(1e-9)
     }
 }
 
@@ -307,6 +416,12 @@ pub fn sweep(plan: &SweepPlan, jsonl: Option<&mut dyn Write>) -> std::io::Result
     })
 }
 
+/// The seeds handed out to the threads, with their position in seed order.
+struct Feed {
+    seeds: Seeds,
+    next_index: u64,
+}
+
 /// [`sweep`] with another way to run one seed: a registry's protocols (the
 /// command line), or a panicking runner (tests).
 pub fn sweep_with<F>(
@@ -317,49 +432,56 @@ pub fn sweep_with<F>(
 where
     F: Fn(u64) -> Result<RunOutcome, InputError> + Sync,
 {
+    let jobs = plan.threads();
+    let window = jobs as u64 * REORDER_WINDOW_PER_JOB;
     let seeds = plan.seeds();
-    let jobs = plan.jobs.max(1);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs)
-        .thread_name(|i| format!("sweep-{i}"))
-        .build()
-        .map_err(std::io::Error::other)?;
-    let bar = progress_bar(plan.progress, seeds.len() as u64);
+    let bar = progress_bar(plan.progress, seeds.remaining());
     let started = Instant::now();
 
-    // Workers take seeds in increasing order from a shared cursor, so results
-    // arrive nearly in order and the reorder buffer stays about `jobs` long.
-    let next = AtomicUsize::new(0);
+    // Threads take seeds in increasing order from the feed, and wait before
+    // starting one more than `window` past the last result written.
+    let feed = Mutex::new(Feed {
+        seeds,
+        next_index: 0,
+    });
+    let written_upto = Mutex::new(0u64);
+    let progressed = Condvar::new();
     let stop = AtomicBool::new(false);
-    let (tx, rx) = mpsc::channel::<(usize, SeedResult)>();
+    let (tx, rx) = mpsc::channel::<(u64, SeedResult)>();
     let name = plan.scenario.name.as_str();
     let one = |seed: u64| run_one(seed, name, &run_seed);
+    let worker = |tx: mpsc::Sender<(u64, SeedResult)>| loop {
+        let (index, seed) = {
+            let mut feed = feed.lock().expect("feed lock");
+            let Some(seed) = feed.seeds.next() else { break };
+            feed.next_index += 1;
+            (feed.next_index - 1, seed)
+        };
+        let mut written = written_upto.lock().expect("progress lock");
+        while index >= *written + window && !stop.load(Ordering::Relaxed) {
+            written = progressed.wait(written).expect("progress lock");
+        }
+        drop(written);
+        if stop.load(Ordering::Relaxed) || tx.send((index, one(seed))).is_err() {
+            break;
+        }
+    };
 
-    let mut results = Vec::with_capacity(seeds.len());
-    let mut written = 0usize;
-    let mut pending: BTreeMap<usize, SeedResult> = BTreeMap::new();
+    let mut outcome = SweepOutcome::new(jobs);
+    let mut written = 0u64;
+    let mut pending: BTreeMap<u64, SeedResult> = BTreeMap::new();
     let (mut passes, mut violations) = (0u64, 0u64);
     let mut write_error = None;
     std::thread::scope(|threads| {
-        threads.spawn(|| {
-            pool.scope(|scope| {
-                for _ in 0..jobs {
-                    let tx = tx.clone();
-                    let (next, stop, seeds, one) = (&next, &stop, &seeds, &one);
-                    scope.spawn(move |_| loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        if i >= seeds.len() || stop.load(Ordering::Relaxed) {
-                            break;
-                        }
-                        if tx.send((i, one(seeds[i]))).is_err() {
-                            break;
-                        }
-                    });
-                }
-            });
-            drop(tx);
-        });
-        for (i, result) in &rx {
+        for i in 0..jobs {
+            let tx = tx.clone();
+            std::thread::Builder::new()
+                .name(format!("sweep-{i}"))
+                .spawn_scoped(threads, || worker(tx))
+                .expect("a sweep thread starts");
+        }
+        drop(tx);
+        for (index, result) in &rx {
             if result.passed {
                 passes += 1;
             } else {
@@ -367,7 +489,7 @@ where
             }
             bar.inc(1);
             bar.set_message(format!("passed {passes}, violations {violations}"));
-            pending.insert(i, result);
+            pending.insert(index, result);
             while let Some(result) = pending.remove(&written) {
                 if let (Some(out), None) = (jsonl.as_deref_mut(), &write_error) {
                     if let Err(e) = write_line(out, &result) {
@@ -375,20 +497,19 @@ where
                         stop.store(true, Ordering::Relaxed);
                     }
                 }
-                results.push(result);
+                outcome.add(result);
                 written += 1;
             }
+            *written_upto.lock().expect("progress lock") = written;
+            progressed.notify_all();
         }
     });
     bar.finish_and_clear();
     if let Some(e) = write_error {
         return Err(e);
     }
-    Ok(SweepOutcome {
-        results,
-        wall: started.elapsed(),
-        jobs,
-    })
+    outcome.wall = started.elapsed();
+    Ok(outcome)
 }
 
 /// Runs one seed; a panic or an error of the runner becomes a failed result.
@@ -438,8 +559,12 @@ pub struct SweepSummary {
     pub total: u64,
     pub passed: u64,
     pub failed: u64,
-    /// Every failing seed, with the command that replays it.
+    /// The failing seeds, with the command that replays each: the first
+    /// [`MAX_LISTED_FAILURES`] (`sweep.jsonl` has them all).
     pub failing: Vec<FailingSeed>,
+    /// Failing seeds beyond those listed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub failing_unlisted: u64,
     /// Failing seeds per failed check (or finding kind).
     pub violations_by_check: BTreeMap<String, u64>,
     pub wall_seconds: f64,
@@ -468,34 +593,27 @@ impl SweepSummary {
             command.push_str(" --set ");
             command.push_str(&shell_quote(set));
         }
-        let mut violations_by_check = BTreeMap::new();
         let failing: Vec<FailingSeed> = outcome
             .failed()
-            .map(|r| {
-                let failed = r.failures();
-                for check in &failed {
-                    *violations_by_check.entry(check.clone()).or_default() += 1;
-                }
-                FailingSeed {
-                    seed: r.seed,
-                    failed,
-                    message: r.first_message(),
-                    replay: plan.replay_command(r.seed),
-                }
+            .map(|r| FailingSeed {
+                seed: r.seed,
+                failed: r.failures(),
+                message: r.first_message(),
+                replay: plan.replay_command(r.seed),
             })
             .collect();
-        let total = outcome.results.len() as u64;
         Self {
             scenario: plan.scenario.name.clone(),
             command,
             seeds: plan.seeds.to_string(),
             shard: plan.shard.map(|s| s.to_string()),
             jobs: outcome.jobs,
-            total,
-            passed: total - failing.len() as u64,
-            failed: failing.len() as u64,
+            total: outcome.total,
+            passed: outcome.passed,
+            failed: outcome.failed,
+            failing_unlisted: outcome.failed - failing.len() as u64,
             failing,
-            violations_by_check,
+            violations_by_check: outcome.violations_by_check.clone(),
             wall_seconds: outcome.wall.as_secs_f64(),
             seeds_per_second: outcome.seeds_per_second(),
         }
@@ -531,6 +649,12 @@ impl SweepSummary {
                 f.failed.join(", "),
                 f.message,
                 f.replay
+            ));
+        }
+        if self.failing_unlisted > 0 {
+            out.push_str(&format!(
+                "and {} more failing seeds (see sweep.jsonl)\n",
+                self.failing_unlisted
             ));
         }
         out
@@ -572,6 +696,44 @@ mod tests {
         for seed in 0..30 {
             assert_eq!(shards.iter().filter(|s| s.holds(seed)).count(), 1);
         }
+    }
+
+    fn plan_over(seeds: &str, shard: Option<&str>, jobs: usize) -> SweepPlan {
+        SweepPlan {
+            scenario: crate::catalogue::resolve("register-healthy", &[]).unwrap(),
+            scenario_arg: "register-healthy".into(),
+            sets: Vec::new(),
+            seeds: SeedRange::parse(seeds).unwrap(),
+            shard: shard.map(|s| Shard::parse(s).unwrap()),
+            jobs,
+            progress: false,
+        }
+    }
+
+    #[test]
+    fn the_seed_iterator_is_lazy_over_the_whole_range() {
+        let all = plan_over("0..18446744073709551615", None, 4);
+        assert_eq!(all.seeds().remaining(), u64::MAX);
+        assert_eq!(all.seeds().take(3).collect::<Vec<_>>(), [0, 1, 2]);
+        let sharded = plan_over("5..18446744073709551615", Some("1/3"), 4);
+        assert_eq!(sharded.seeds().take(3).collect::<Vec<_>>(), [7, 10, 13]);
+        assert_eq!(sharded.seeds().remaining(), (u64::MAX - 1 - 7) / 3 + 1);
+        // The last seeds of a range that ends at the top stop without overflow.
+        let top = plan_over("18446744073709551610..18446744073709551615", Some("0/2"), 1);
+        let seeds: Vec<u64> = top.seeds().collect();
+        assert_eq!(seeds.len() as u64, top.seeds().remaining());
+        assert!(
+            seeds.iter().all(|s| s % 2 == 0) && seeds.len() == 3,
+            "{seeds:?}"
+        );
+    }
+
+    #[test]
+    fn threads_are_capped_by_the_seeds_and_a_maximum() {
+        assert_eq!(plan_over("0..4", None, 3000).threads(), 4);
+        assert_eq!(plan_over("0..100000", None, 3000).threads(), MAX_JOBS);
+        assert_eq!(plan_over("0..9", Some("0/3"), 8).threads(), 3);
+        assert_eq!(plan_over("0..9", None, 2).threads(), 2);
     }
 
     #[test]

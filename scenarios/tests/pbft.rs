@@ -120,17 +120,18 @@ fn believing_the_first_reply_is_caught_by_linearizability() {
 
 #[test]
 fn bad_options_are_named() {
-    let sets = ["replicas=5".to_string()];
-    let scenario = catalogue::resolve("pbft-healthy", &sets).unwrap();
-    let err = run(&scenario, 1, &RunOptions::default()).unwrap_err();
+    // Found when the scenario is read (the driver checks it then), or at the
+    // latest when it runs.
+    let error = |set: &str| {
+        catalogue::resolve("pbft-healthy", &[set.to_string()])
+            .and_then(|scenario| run(&scenario, 1, &RunOptions::default()).map(drop))
+            .unwrap_err()
+    };
+    let err = error("replicas=5");
     assert!(err.to_string().contains("3f+1"), "{err}");
-    let sets = ["bugs=[\"no-such-bug\"]".to_string()];
-    let scenario = catalogue::resolve("pbft-healthy", &sets).unwrap();
-    let err = run(&scenario, 1, &RunOptions::default()).unwrap_err();
+    let err = error("bugs=[\"no-such-bug\"]");
     assert!(err.to_string().contains("small-prepare-quorum"), "{err}");
     // The agreement check must know the Byzantine replicas in advance.
-    let sets = ["faults.generator={ mode = \"random\", rates = { byzantine = 1.0 } }".to_string()];
-    let scenario = catalogue::resolve("pbft-healthy", &sets).unwrap();
-    let err = run(&scenario, 1, &RunOptions::default()).unwrap_err();
+    let err = error("faults.generator={ mode = \"random\", rates = { byzantine = 1.0 } }");
     assert!(err.to_string().contains("faults.schedule"), "{err}");
 }

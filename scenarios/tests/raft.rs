@@ -174,22 +174,19 @@ fn a_failing_seed_replays_to_the_same_finding_at_the_same_time() {
 
 #[test]
 fn unknown_bugs_and_options_are_input_errors_naming_the_field() {
-    let bad_bug = catalogue::resolve("raft-healthy", &["bugs=[\"figure-9\"]".to_string()]).unwrap();
-    let err = run(&bad_bug, 0, &RunOptions::default())
-        .unwrap_err()
-        .to_string();
+    // Found when the scenario is read (the driver checks it then), or at the
+    // latest when it runs; the error names the `--set` that caused it.
+    let error = |set: &str| {
+        catalogue::resolve("raft-healthy", &[set.to_string()])
+            .and_then(|scenario| run(&scenario, 0, &RunOptions::default()).map(drop))
+            .unwrap_err()
+            .to_string()
+    };
+    let err = error("bugs=[\"figure-9\"]");
     assert!(err.contains("figure-9") && err.contains("figure8"), "{err}");
-    let bad_option =
-        catalogue::resolve("raft-healthy", &["options.pre_vot=false".to_string()]).unwrap();
-    let err = run(&bad_option, 0, &RunOptions::default())
-        .unwrap_err()
-        .to_string();
+    let err = error("options.pre_vot=false");
     assert!(err.contains("pre_vot"), "{err}");
-    let bad_value =
-        catalogue::resolve("raft-healthy", &["options.heartbeat_ms=500".to_string()]).unwrap();
-    let err = run(&bad_value, 0, &RunOptions::default())
-        .unwrap_err()
-        .to_string();
+    let err = error("options.heartbeat_ms=500");
     assert!(err.contains("heartbeat"), "{err}");
 }
 

@@ -231,7 +231,7 @@ fn a_seed_whose_runner_panics_fails_alone_and_the_sweep_goes_on() {
         scenarios::runner::run(&plan.scenario, seed, &Default::default())
     })
     .unwrap();
-    assert_eq!(outcome.results.len(), 20);
+    assert_eq!(outcome.total, 20);
     let failed: Vec<_> = outcome.failed().collect();
     assert_eq!(failed.len(), 1);
     let finding = failed[0].finding.as_ref().unwrap();
@@ -240,11 +240,7 @@ fn a_seed_whose_runner_panics_fails_alone_and_the_sweep_goes_on() {
         finding.message.contains("checker blew up on seed 13"),
         "{finding:?}"
     );
-    assert!(outcome
-        .results
-        .iter()
-        .filter(|r| r.seed != 13)
-        .all(|r| r.passed));
+    assert_eq!((outcome.passed, outcome.failed), (19, 1));
     // The JSON lines are in seed order, the broken seed among them.
     let text = String::from_utf8(jsonl).unwrap();
     let seeds: Vec<u64> = text.lines().map(seed_of).collect();
@@ -273,10 +269,16 @@ fn the_jsonl_file_is_byte_identical_at_any_number_of_jobs() {
 fn a_shard_runs_only_its_seeds() {
     let mut p = plan(1);
     p.shard = Some(Shard::parse("2/3").unwrap());
-    assert_eq!(p.seeds(), [2, 5, 8, 11, 14, 17]);
-    let outcome = sweep::sweep(&p, None).unwrap();
-    let seeds: Vec<u64> = outcome.results.iter().map(|r| r.seed).collect();
+    assert_eq!(p.seeds().collect::<Vec<_>>(), [2, 5, 8, 11, 14, 17]);
+    let mut jsonl = Vec::new();
+    let outcome = sweep::sweep(&p, Some(&mut jsonl)).unwrap();
+    let seeds: Vec<u64> = String::from_utf8(jsonl)
+        .unwrap()
+        .lines()
+        .map(seed_of)
+        .collect();
     assert_eq!(seeds, [2, 5, 8, 11, 14, 17]);
+    assert_eq!(outcome.total, 6);
 }
 
 #[test]
@@ -304,4 +306,44 @@ fn the_histogram_metric_is_chosen_on_the_sweep_and_a_bad_one_is_bad_input() {
         "{}",
         text(&out.stderr)
     );
+}
+
+#[test]
+fn no_seed_starts_more_than_the_reorder_window_past_the_last_written() {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    // Seed 0 holds back the writer until every seed the window allows has
+    // started; a seed beyond the window must then wait for seed 0 to finish.
+    let plan = plan(2);
+    let window = plan.threads() as u64 * sweep::REORDER_WINDOW_PER_JOB;
+    let started = AtomicU64::new(0);
+    let first_done = AtomicBool::new(false);
+    let mut jsonl = Vec::new();
+    let outcome = sweep::sweep_with(&plan, Some(&mut jsonl), |seed| {
+        started.fetch_add(1, Ordering::SeqCst);
+        if seed == 0 {
+            while started.load(Ordering::SeqCst) < window {
+                std::thread::yield_now();
+            }
+            // Time for the other thread to run ahead, were it allowed to (a
+            // grace period: this asserts no speed, and cannot fail wrongly).
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            assert_eq!(
+                started.load(Ordering::SeqCst),
+                window,
+                "ran past the window"
+            );
+            first_done.store(true, Ordering::SeqCst);
+        } else if seed >= window {
+            assert!(
+                first_done.load(Ordering::SeqCst),
+                "seed {seed} started while seed 0 was still running"
+            );
+        }
+        scenarios::runner::run(&plan.scenario, seed, &Default::default())
+    })
+    .unwrap();
+    assert_eq!((outcome.total, outcome.passed), (20, 20));
+    let written = String::from_utf8(jsonl).unwrap();
+    let seeds: Vec<u64> = written.lines().map(seed_of).collect();
+    assert_eq!(seeds, (0..20).collect::<Vec<_>>());
 }

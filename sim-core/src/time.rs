@@ -236,14 +236,18 @@ pub mod duration {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Nanos, D::Error> {
+        // A bare number is refused rather than read as nanoseconds: `duration
+        // = 5` meant seconds to whoever wrote it, and 5 ns runs nothing.
         #[derive(Deserialize)]
         #[serde(untagged)]
         enum Form {
-            Nanos(u64),
+            Number(f64),
             Text(String),
         }
         match Form::deserialize(d)? {
-            Form::Nanos(n) => Ok(n),
+            Form::Number(n) => Err(serde::de::Error::custom(format!(
+                "`{n}` has no unit: a duration is a string with one (e.g. \"{n}s\", \"{n}ms\")"
+            ))),
             Form::Text(t) => parse(&t).map_err(serde::de::Error::custom),
         }
     }

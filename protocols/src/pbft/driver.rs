@@ -113,6 +113,13 @@ impl Pbft {
 }
 
 impl Driver for Pbft {
+    /// 3f+1 replicas with f = 1; the shared default is 3.
+    fn fill_defaults(scenario: &mut Scenario, given: &dyn Fn(&str) -> bool) {
+        if !given("replicas") {
+            scenario.replicas = 4;
+        }
+    }
+
     type Msg = PbftMsg;
 
     fn build(&mut self, scenario: &Scenario, sim: &mut Sim<PbftMsg>) -> Topology {
@@ -166,6 +173,10 @@ impl Driver for Pbft {
 
     fn invariants(&self) -> Vec<&'static str> {
         vec![AGREEMENT]
+    }
+
+    fn has_leader(&self) -> bool {
+        true
     }
 
     fn leader(&self, sim: &Sim<PbftMsg>) -> Option<NodeId> {

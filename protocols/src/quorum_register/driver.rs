@@ -28,6 +28,13 @@ impl QuorumRegister {
 }
 
 impl Driver for QuorumRegister {
+    /// The register has no compare-and-set; the shared default mixes some in.
+    fn fill_defaults(scenario: &mut Scenario, given: &dyn Fn(&str) -> bool) {
+        if !given("workload.cas_fraction") {
+            scenario.workload.cas_fraction = 0.0;
+        }
+    }
+
     type Msg = RegisterMsg;
 
     fn build(&mut self, scenario: &Scenario, sim: &mut Sim<RegisterMsg>) -> Topology {

@@ -111,6 +111,10 @@ impl Driver for Raft {
         names
     }
 
+    fn has_leader(&self) -> bool {
+        true
+    }
+
     fn leader(&self, sim: &Sim<RaftMsg>) -> Option<NodeId> {
         raft::leader(sim, &self.replicas)
     }
