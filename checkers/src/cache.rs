@@ -150,6 +150,11 @@ impl Bitset {
         self.words[i / 64] &= !(1 << (i % 64));
     }
 
+    #[inline]
+    pub(crate) fn get(&self, i: usize) -> bool {
+        self.words[i / 64] & (1 << (i % 64)) != 0
+    }
+
     pub(crate) fn words(&self) -> &[u64] {
         &self.words
     }

@@ -355,7 +355,7 @@ pub fn check_ops<M: Model>(
     }
     let statuses = || report.partition_reports.iter().map(|p| p.status);
     report.unknown_reason = if statuses().any(|s| s == PartitionStatus::OutOfTime) {
-        Some("deadline passed".to_string())
+        Some("deadline".to_string())
     } else if statuses().any(|s| s == PartitionStatus::OutOfSteps) {
         Some(format!("step budget ({} steps)", report.steps))
     } else if statuses().any(|s| s == PartitionStatus::OutOfMemory) {

@@ -92,6 +92,8 @@ struct Events {
     is_call: Vec<bool>,
     /// For a call: its return event, or NIL for an indeterminate operation.
     ret_of: Vec<u32>,
+    /// Each operation's call event.
+    call_of: Vec<u32>,
 }
 
 impl Events {
@@ -112,6 +114,7 @@ impl Events {
             op: vec![NIL; n],
             is_call: vec![false; n],
             ret_of: vec![NIL; n],
+            call_of: Vec::new(),
         };
         let mut call_at = vec![NIL; ops.len()];
         for (pos, &(_, kind, op)) in order.iter().enumerate() {
@@ -126,6 +129,7 @@ impl Events {
                 ev.ret_of[call_at[op as usize] as usize] = e;
             }
         }
+        ev.call_of = call_at;
         ev
     }
 
@@ -224,6 +228,11 @@ pub(crate) struct Search<'a, M: Model> {
     /// The walk restarted at a new configuration: look for a read to place
     /// first (see `place_a_read`).
     scan_reads: bool,
+    /// Twins: operations with the same input and output, each class sorted
+    /// by return (indeterminate last), and each op's place in its class.
+    twins: Vec<Vec<u32>>,
+    twin_class: Vec<u32>,
+    twin_rank: Vec<u32>,
     /// Cache and memo entries when the memory was last checked.
     entries_at_check: usize,
     /// The walk's position in the event list.
@@ -256,6 +265,7 @@ impl<'a, M: Model> Search<'a, M> {
         let mut states = StateTable::new();
         let state = states.intern(model, model.init());
         let ev = Events::build(ops);
+        let (twins, twin_class, twin_rank) = twin_classes(ops);
         let total = ops.iter().filter(|op| op.ret.is_some()).count();
         Search {
             model,
@@ -271,6 +281,9 @@ impl<'a, M: Model> Search<'a, M> {
             stack: Vec::with_capacity(n),
             scan_reads: true,
             entries_at_check: usize::MAX,
+            twins,
+            twin_class,
+            twin_rank,
             remaining: total,
             total,
             best_done: 0,
@@ -387,6 +400,10 @@ impl<'a, M: Model> Search<'a, M> {
             if e != NIL && self.ev.is_call[e as usize] {
                 let o = self.ev.op[e as usize];
                 let op = ops[o as usize];
+                if self.twin_tried_first(o, e) {
+                    self.at = self.ev.next[e as usize];
+                    continue;
+                }
                 if let Some(next_state) =
                     self.states
                         .step(model, self.state, o, &op.input, op.output.as_ref())
@@ -477,6 +494,32 @@ impl<'a, M: Model> Search<'a, M> {
         ReadRule::None
     }
 
+    /// The twin rule: `o` (at call event `e`) need not be tried when a twin
+    /// (same input and output) that returns no later was tried before it at
+    /// this configuration, i.e. is still pending with its call earlier in
+    /// the list. Had a linearization from here started with `o`, swapping
+    /// `o` and that twin would give one starting with the twin: the steps are
+    /// the same, the twin may go now (nothing pending returned before its
+    /// call), and whatever came before the twin came before its return, so
+    /// before `o`'s. The twin's branch failed, so `o`'s would.
+    fn twin_tried_first(&self, o: u32, e: u32) -> bool {
+        let class = &self.twins[self.twin_class[o as usize] as usize];
+        let call = self.ops[o as usize].call;
+        // Twins of lower rank return no later than `o`. Those that returned
+        // before `o`'s call are linearized already (the walk reached `o`'s
+        // call), and so are all below them.
+        for &t in class[..self.twin_rank[o as usize] as usize].iter().rev() {
+            let twin = self.ops[t as usize];
+            if twin.ret.is_some_and(|r| r < call) {
+                break;
+            }
+            if self.ev.call_of[t as usize] < e && !self.linearized.get(t as usize) {
+                return true;
+            }
+        }
+        false
+    }
+
     /// A completed operation was reached at event `e` without being
     /// linearized (`e == NIL` cannot happen while a return remains; it is
     /// treated alike): undoes the last choice, or gives the failure when
@@ -530,6 +573,35 @@ impl<'a, M: Model> Search<'a, M> {
             }
         }
     }
+}
+
+/// Groups operations with equal input and output (by their `Debug` text,
+/// which the model types provide; equal text, equal operation), each group
+/// sorted by return time (indeterminate last) then index.
+fn twin_classes<I: std::fmt::Debug, O: std::fmt::Debug>(
+    ops: &[&Op<I, O>],
+) -> (Vec<Vec<u32>>, Vec<u32>, Vec<u32>) {
+    let mut ids: std::collections::BTreeMap<String, u32> = std::collections::BTreeMap::new();
+    let mut classes: Vec<Vec<u32>> = Vec::new();
+    let mut class_of = Vec::with_capacity(ops.len());
+    for (i, op) in ops.iter().enumerate() {
+        let text = format!("{:?}\u{0}{:?}", op.input, op.output);
+        let next = classes.len() as u32;
+        let id = *ids.entry(text).or_insert(next);
+        if id == next {
+            classes.push(Vec::new());
+        }
+        classes[id as usize].push(i as u32);
+        class_of.push(id);
+    }
+    let mut rank = vec![0u32; ops.len()];
+    for class in &mut classes {
+        class.sort_by_key(|&i| (ops[i as usize].ret.unwrap_or(u64::MAX), i));
+        for (r, &i) in class.iter().enumerate() {
+            rank[i as usize] = r as u32;
+        }
+    }
+    (classes, class_of, rank)
 }
 
 /// What the read rule did at a configuration.

@@ -275,7 +275,7 @@ fn limits_from_the_command_line() {
     };
     let (code, _, err) = run_with(&hard, "register", None, &timeout_only.options().unwrap());
     assert_eq!(code, EXIT_UNKNOWN, "{err}");
-    assert!(err.contains("deadline passed"), "{err}");
+    assert!(err.contains("hit its deadline"), "{err}");
 }
 
 /// A multi-key history (as a run's `history.jsonl` has) checked as a

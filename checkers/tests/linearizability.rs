@@ -337,7 +337,7 @@ fn a_passed_deadline_gives_unknown() {
     };
     let report = check_history_named("register", &h, &options).unwrap();
     assert_eq!(report.verdict, Verdict::Unknown);
-    assert_eq!(report.unknown_reason.as_deref(), Some("deadline passed"));
+    assert_eq!(report.unknown_reason.as_deref(), Some("deadline"));
 }
 
 #[test]

@@ -486,6 +486,16 @@ proptest! {
         prop_assert_eq!(report.verdict == Verdict::Linearizable, expected, "{:?}", h);
     }
 
+    /// Two values only: most operations have an identical twin, which the
+    /// search's twin rule prunes; the verdicts must not change.
+    #[test]
+    fn register_with_twins_agrees_with_brute_force(h in small_history(&["read", "write"], 2)) {
+        let ops = prepare_ops(&Register, &h).unwrap();
+        let expected = brute_force(&Register, &ops);
+        let report = check_ops(&Register, &ops, &CheckOptions::default());
+        prop_assert_eq!(report.verdict == Verdict::Linearizable, expected, "{:?}", h);
+    }
+
     #[test]
     fn lease_agrees_with_brute_force(h in small_history(&["acquire", "release"], 5)) {
         let model = Lock::lease();

@@ -129,7 +129,7 @@ pub trait KnownProtocols {
 }
 
 /// A plain list of names: no defaults of their own, no driver to ask.
-impl KnownProtocols for [&str] {
+impl<const N: usize> KnownProtocols for [&str; N] {
     fn names(&self) -> Vec<&str> {
         self.to_vec()
     }
@@ -611,14 +611,14 @@ latency = { kind = "constant", ns = "1ms" }
 
     #[test]
     fn unknown_protocols_are_named_at_their_line() {
-        let e = Scenario::parse_for(GOOD, "f.toml", &[], Some(&["raft", "crdt"][..])).unwrap_err();
+        let e = Scenario::parse_for(GOOD, "f.toml", &[], Some(&["raft", "crdt"])).unwrap_err();
         assert_eq!(
             (e.line, e.field.as_deref()),
             (Some(2), Some("protocol")),
             "{e}"
         );
         assert!(e.message.contains("known: raft, crdt"), "{e}");
-        assert!(Scenario::parse_for(GOOD, "f.toml", &[], Some(&["quorum-register"][..])).is_ok());
+        assert!(Scenario::parse_for(GOOD, "f.toml", &[], Some(&["quorum-register"])).is_ok());
     }
 
     #[test]

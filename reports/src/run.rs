@@ -20,14 +20,15 @@ pub fn render_run(dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
     written.extend(figure::write(&LatencyCdf(&run), dir)?);
     let timeline = crate::timeline::render_timeline(dir, &run.summary)?;
     let path = dir.join("report.html");
-    std::fs::write(&path, page(&run, timeline.is_some()))
+    let counterexample = dir.join("counterexample.svg").exists();
+    std::fs::write(&path, page(&run, timeline.is_some(), counterexample))
         .map_err(|e| ReportError::io(&path, &e))?;
     written.extend(timeline);
     written.push(path);
     Ok(written)
 }
 
-fn page(run: &RunData, timeline: bool) -> String {
+fn page(run: &RunData, timeline: bool, counterexample: bool) -> String {
     let s = &run.summary;
     let name = html::lookup(s, "scenario.name")
         .and_then(Value::as_str)
@@ -149,6 +150,18 @@ fn page(run: &RunData, timeline: bool) -> String {
                 .unwrap_or_default(),
             cell(f, "message"),
         ));
+    }
+
+    if counterexample {
+        // Written by the runner (reports does not depend on the checkers).
+        page.heading("Linearizability counterexample");
+        page.paragraph(
+            "The failing key's operations per client over time (ms): the longest linearizable \
+             prefix in green, numbered in order; in amber what could go next; in red the \
+             operation that cannot be placed. Hover an operation for its details. \
+             <object data=\"counterexample.svg\" type=\"image/svg+xml\" style=\"max-width:100%\">\
+             <a href=\"counterexample.svg\">counterexample.svg</a></object>",
+        );
     }
 
     page.heading("Plots");

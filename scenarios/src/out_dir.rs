@@ -39,6 +39,7 @@ impl OutKind {
                     "faults.json",
                     "trace.jsonl",
                     "timeline.svg",
+                    "counterexample.svg",
                     "report.html",
                 ],
                 &reports::RUN_PLOTS,

@@ -29,6 +29,9 @@ pub struct RunOutcome {
     /// The concrete fault schedule of this run (what `faults.json` holds):
     /// replayed as a fixed schedule, it gives the same run.
     pub schedule: FaultSchedule,
+    /// A picture of the linearizability counterexample, if that check failed
+    /// (`counterexample.svg` in the run directory).
+    pub counterexample_svg: Option<String>,
 }
 
 /// Runs `scenario` at `seed` with the built-in driver its `protocol` names
@@ -105,13 +108,13 @@ pub fn run_with<D: Driver>(
         verdicts.extend(driver.check_end(&sim));
         verdicts.push(workload_verdict(sim.history()));
     }
+    let mut counterexample_svg = None;
     if scenario.checks.linearizability {
         if let Some(model) = driver.model() {
-            verdicts.push(linearizability(
-                model,
-                sim.history(),
-                scenario.checks.linearizability_budget,
-            ));
+            let (verdict, picture) =
+                linearizability(model, sim.history(), scenario.checks.linearizability_budget);
+            verdicts.push(verdict);
+            counterexample_svg = picture;
         }
     }
 
@@ -125,6 +128,7 @@ pub fn run_with<D: Driver>(
         summary,
         history,
         schedule,
+        counterexample_svg,
     })
 }
 
@@ -169,15 +173,23 @@ impl<D: Driver> Observer<D::Msg> for DriverObserver<'_, D> {
 }
 
 /// Checks the history against `model`; the checker splits it by key
-/// (P-compositionality) and schedules the keys' searches.
-fn linearizability(model: &str, history: &History, budget: u64) -> Verdict {
+/// (P-compositionality) and schedules the keys' searches. On a violation,
+/// also gives the counterexample's picture.
+fn linearizability(model: &str, history: &History, budget: u64) -> (Verdict, Option<String>) {
     const CHECK: &str = "linearizability";
     let options = checkers::CheckOptions::with_max_steps(budget);
     let report = match checkers::check_history_named(model, history, &options) {
-        Err(e) => return Verdict::fail(CHECK, format!("the history itself is malformed: {e}")),
+        Err(e) => {
+            let message = format!("the history itself is malformed: {e}");
+            return (Verdict::fail(CHECK, message), None);
+        }
         Ok(report) => report,
     };
-    match report.verdict {
+    let picture = report
+        .counterexamples
+        .first()
+        .map(checkers::picture::counterexample_svg);
+    let verdict = match report.verdict {
         checkers::Verdict::Linearizable => Verdict::pass(CHECK),
         checkers::Verdict::Unknown => Verdict::unknown(
             CHECK,
@@ -195,7 +207,8 @@ fn linearizability(model: &str, history: &History, budget: u64) -> Verdict {
             let shows_at = first.and_then(|c| c.unplaceable.complete_time);
             Verdict::fail(CHECK, detail).at(shows_at)
         }
-    }
+    };
+    (verdict, picture)
 }
 
 fn summarize<M: sim_core::Message>(
@@ -250,7 +263,8 @@ fn summarize<M: sim_core::Message>(
     }
 }
 
-/// Writes `summary.json`, `history.jsonl` and `faults.json` into `dir`.
+/// Writes `summary.json`, `history.jsonl`, `faults.json` and, when
+/// linearizability failed, `counterexample.svg` into `dir`.
 pub fn write_run_dir(dir: &Path, outcome: &RunOutcome) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let mut summary = BufWriter::new(File::create(dir.join("summary.json"))?);
@@ -261,5 +275,12 @@ pub fn write_run_dir(dir: &Path, outcome: &RunOutcome) -> std::io::Result<()> {
     outcome.history.write_jsonl(&mut history)?;
     history.flush()?;
     std::fs::write(dir.join("faults.json"), outcome.schedule.to_json() + "\n")?;
+    let picture = dir.join("counterexample.svg");
+    match &outcome.counterexample_svg {
+        Some(svg) => std::fs::write(picture, svg)?,
+        // A reused directory must not show an earlier run's picture.
+        None if picture.exists() => std::fs::remove_file(picture)?,
+        None => {}
+    }
     Ok(())
 }

@@ -241,3 +241,39 @@ fn a_traced_run_gets_a_space_time_diagram_ending_at_its_finding() {
     let html = std::fs::read_to_string(plain.path().join("report.html")).unwrap();
     assert!(html.contains("--trace"));
 }
+
+/// A run whose history is not linearizable gets a picture of the
+/// counterexample in its directory, shown by report.html; a passing run in
+/// the same directory removes it.
+#[test]
+fn a_linearizability_failure_gets_a_counterexample_picture() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run_to(tmp.path(), "register-bug-no-write-back", "3");
+    assert_eq!(code(&out), 1, "{}{}", text(&out.stdout), text(&out.stderr));
+    let svg = std::fs::read_to_string(tmp.path().join("counterexample.svg")).unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let titles: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.tag_name().name() == "title")
+        .filter_map(|n| n.text())
+        .collect();
+    assert_eq!(
+        titles
+            .iter()
+            .filter(|t| t.ends_with("cannot be placed"))
+            .count(),
+        1
+    );
+    assert!(titles.iter().any(|t| t.contains("prefix step ")));
+    assert!(svg.contains(" ms</text>"));
+    assert_valid_report(tmp.path(), &reports::RUN_PLOTS);
+    let html = std::fs::read_to_string(tmp.path().join("report.html")).unwrap();
+    assert!(html.contains("Linearizability counterexample"));
+    assert!(html.contains("data=\"counterexample.svg\""));
+
+    let out = run_to(tmp.path(), "register-bug-no-write-back", "1");
+    assert_eq!(code(&out), 0, "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(!tmp.path().join("counterexample.svg").exists());
+    let html = std::fs::read_to_string(tmp.path().join("report.html")).unwrap();
+    assert!(!html.contains("Linearizability counterexample"));
+}
