@@ -723,39 +723,6 @@ latency = { kind = "constant", ns = "1ms" }
     }
 
     #[test]
-    fn leader_faults_are_refused_for_leaderless_protocols() {
-        let fixed = format!(
-            "{GOOD}\n[faults]\nschedule = [\n  {{ at_ms = 100, duration_ms = 50, kind = \"pause\", node = 1 }},\n  {{ at_ms = 200, duration_ms = 50, kind = \"isolate_leader\" }},\n]\n"
-        );
-        let e = Scenario::parse(&fixed, "f.toml", &[]).unwrap_err();
-        assert_eq!(e.field.as_deref(), Some("faults.schedule[1].kind"), "{e}");
-        assert_eq!(e.line, Some(12), "{e}");
-        let with_clients = fixed.replace("\"isolate_leader\"", "\"isolate_leader_with_clients\"");
-        let e = Scenario::parse(&with_clients, "f.toml", &[]).unwrap_err();
-        assert_eq!(e.field.as_deref(), Some("faults.schedule[1].kind"), "{e}");
-        // Raft has a leader: the same faults are fine.
-        let raft = fixed.replace("quorum-register", "raft");
-        Scenario::parse(&raft, "f.toml", &[]).unwrap();
-
-        let generated = format!(
-            "{GOOD}\n[faults]\ngenerator = {{ rates = {{ crash = 1.0, isolate_leader = 0.5 }} }}\n"
-        );
-        for protocol in ["quorum-register", "crdt", "redlock"] {
-            let text = generated.replace("quorum-register", protocol);
-            let e = Scenario::parse(&text, "f.toml", &[]).unwrap_err();
-            assert_eq!(
-                e.field.as_deref(),
-                Some("faults.generator.rates.isolate_leader"),
-                "{protocol}: {e}"
-            );
-            assert_eq!(e.line, Some(10), "{e}");
-        }
-        // The default mix is fine: it just does not draw leader faults.
-        let default_mix = format!("{GOOD}\n[faults]\ngenerator = {{}}\n");
-        Scenario::parse(&default_mix, "f.toml", &[]).unwrap();
-    }
-
-    #[test]
     fn errors_in_overrides_name_the_override() {
         for set in [
             "network.loss=7",

@@ -23,4 +23,3 @@ pub fn register(registrar: &mut impl harness::Registrar) {
     redlock::register(registrar);
     pbft::register(registrar);
 }
-

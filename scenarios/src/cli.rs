@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use clap::{Parser, Subcommand};
 
 use crate::error::InputError;
-use crate::registry::Registry;
 use crate::out_dir::{self, OutKind};
+use crate::registry::Registry;
 use crate::runner::{self, RunOptions, RunOutcome};
 use crate::summary::Summary;
 use crate::sweep::{self, SeedRange, Shard, SweepPlan, SweepSummary};

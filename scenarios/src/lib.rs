@@ -17,8 +17,8 @@
 
 pub mod catalogue;
 pub mod cli;
-pub mod registry;
 pub mod out_dir;
+pub mod registry;
 pub mod runner;
 pub mod shrink;
 pub mod summary;

@@ -229,7 +229,9 @@ impl KnownProtocols for Registry {
     fn check(&self, scenario: &Scenario) -> Result<(), InputError> {
         match self.find(&scenario.protocol) {
             Some(protocol) => (protocol.check)(scenario),
-            None => scenario.validate_protocol(&self.names()).map_err(|(f, m)| scenario.error(&f, m)),
+            None => scenario
+                .validate_protocol(&self.names())
+                .map_err(|(f, m)| scenario.error(&f, m)),
         }
     }
 }
@@ -297,5 +299,41 @@ mod tests {
         let e = registry.parse(text, "f.toml", &[]).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("workload.cas_fraction"), "{e}");
         assert_eq!(e.line, Some(3), "{e}");
+    }
+
+    #[test]
+    fn leader_faults_are_refused_for_leaderless_protocols() {
+        // A protocol's driver says whether it has a leader: the registry asks.
+        const GOOD: &str = "\nprotocol = \"quorum-register\"\nduration = \"2s\"\n\n[network]\nloss = 0.1\nlatency = { kind = \"constant\", ns = \"1ms\" }\n";
+        let registry = Registry::builtin();
+        let fixed = format!(
+            "{GOOD}\n[faults]\nschedule = [\n  {{ at_ms = 100, duration_ms = 50, kind = \"pause\", node = 1 }},\n  {{ at_ms = 200, duration_ms = 50, kind = \"isolate_leader\" }},\n]\n"
+        );
+        let e = registry.parse(&fixed, "f.toml", &[]).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("faults.schedule[1].kind"), "{e}");
+        assert_eq!(e.line, Some(12), "{e}");
+        let with_clients = fixed.replace("\"isolate_leader\"", "\"isolate_leader_with_clients\"");
+        let e = registry.parse(&with_clients, "f.toml", &[]).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("faults.schedule[1].kind"), "{e}");
+        // Raft has a leader: the same faults are fine.
+        let raft = fixed.replace("quorum-register", "raft");
+        registry.parse(&raft, "f.toml", &[]).unwrap();
+
+        let generated = format!(
+            "{GOOD}\n[faults]\ngenerator = {{ rates = {{ crash = 1.0, isolate_leader = 0.5 }} }}\n"
+        );
+        for protocol in ["quorum-register", "crdt", "redlock"] {
+            let text = generated.replace("quorum-register", protocol);
+            let e = registry.parse(&text, "f.toml", &[]).unwrap_err();
+            assert_eq!(
+                e.field.as_deref(),
+                Some("faults.generator.rates.isolate_leader"),
+                "{protocol}: {e}"
+            );
+            assert_eq!(e.line, Some(10), "{e}");
+        }
+        // The default mix is fine: it just does not draw leader faults.
+        let default_mix = format!("{GOOD}\n[faults]\ngenerator = {{}}\n");
+        registry.parse(&default_mix, "f.toml", &[]).unwrap();
     }
 }
