@@ -64,6 +64,59 @@ impl Verdict {
     }
 }
 
+/// The verdict of a liveness check that judged `judged` intervals and left
+/// `unjudged` out because the network was too slow
+/// ([`protocols::network_timing`]): `pass` (saying what was left out), or
+/// `unknown` when nothing could be judged. A violation never gets here: it
+/// stopped the run as a finding.
+pub fn liveness_verdict(
+    check: &str,
+    judged: u64,
+    unjudged: &protocols::network_timing::Unjudged,
+) -> Verdict {
+    let detail = unjudged.describe();
+    if judged == 0 && unjudged.intervals > 0 {
+        Verdict::unknown(check, detail)
+    } else {
+        Verdict {
+            detail,
+            ..Verdict::pass(check)
+        }
+    }
+}
+
+/// The liveness check of a protocol without one of its own
+/// ([`protocols::progress`]): over every node of `topology`, with the
+/// scenario's `checks.liveness_within`, the network's round trip held against
+/// `timeout` (the protocol's shortest timeout awaiting an answer).
+pub fn progress_checker(
+    scenario: &Scenario,
+    topology: &Topology,
+    timeout: sim_core::Nanos,
+    fail_counts: bool,
+) -> protocols::progress::ProgressChecker {
+    let nodes = topology
+        .replicas
+        .iter()
+        .chain(&topology.clients)
+        .copied()
+        .collect();
+    protocols::progress::ProgressChecker::new(
+        nodes,
+        scenario.checks.liveness_within,
+        timeout,
+        fail_counts,
+    )
+}
+
+/// The verdict of a progress check at the end of a run that it did not stop.
+pub fn progress_verdict(progress: Option<&protocols::progress::ProgressChecker>) -> Vec<Verdict> {
+    progress
+        .map(|p| liveness_verdict(protocols::progress::LIVENESS, p.judged(), p.unjudged()))
+        .into_iter()
+        .collect()
+}
+
 pub trait Driver {
     type Msg: Message;
 

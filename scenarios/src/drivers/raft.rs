@@ -7,11 +7,11 @@
 //! options, wrong types and bad values are input errors naming the field.
 
 use protocols::raft::{
-    self, Bugs, Checks, ClientConfig, RaftConfig, RaftMsg, INVARIANTS, LIVENESS,
+    self, Bugs, Checks, ClientConfig, RaftConfig, RaftMsg, INVARIANTS, LIVENESS, TERM_CHURN,
 };
 use sim_core::{Finding, NodeId, Sim, Topology, MILLIS};
 
-use crate::driver::Driver;
+use crate::driver::{liveness_verdict, Driver, Verdict};
 use crate::error::InputError;
 use crate::scenario::Scenario;
 
@@ -108,10 +108,25 @@ impl Driver for Raft {
         self.checks.as_mut()?.check(sim)
     }
 
+    /// Liveness is not among them: a violation stops the run as any finding
+    /// does, but a run that ends is judged by [`Driver::check_end`], which
+    /// can say `unknown` when the network left nothing to judge.
     fn invariants(&self) -> Vec<&'static str> {
         let mut names = INVARIANTS.to_vec();
-        names.push(LIVENESS);
+        names.push(TERM_CHURN);
         names
+    }
+
+    fn check_end(&mut self, _sim: &Sim<RaftMsg>) -> Vec<Verdict> {
+        let Some(checks) = &self.checks else {
+            return Vec::new();
+        };
+        let liveness = &checks.liveness;
+        vec![liveness_verdict(
+            LIVENESS,
+            liveness.judged(),
+            liveness.unjudged(),
+        )]
     }
 
     fn leader(&self, sim: &Sim<RaftMsg>) -> Option<NodeId> {
