@@ -5,12 +5,13 @@ use checkers::convergence::{
     check_convergence, ConvergenceSpec, Counter, GrowOnlySet, ReplicaState,
 };
 use protocols::crdt::{Bugs, Client, CrdtMsg, Replica};
+use protocols::progress::ProgressChecker;
 use serde::Deserialize;
 use serde_json::Value;
 use sim_core::time::duration as dur;
-use sim_core::{History, Nanos, NodeStatus, Sim, Topology, MILLIS, SECONDS};
+use sim_core::{Finding, History, Nanos, NodeStatus, Sim, Topology, MILLIS, SECONDS};
 
-use crate::driver::{Driver, Verdict};
+use crate::driver::{progress_checker, progress_verdict, Driver, Verdict};
 use crate::error::InputError;
 use crate::scenario::Scenario;
 
@@ -39,6 +40,7 @@ pub struct Crdt {
     bugs: Bugs,
     options: Options,
     replicas: Vec<u32>,
+    progress: Option<ProgressChecker>,
 }
 
 impl Crdt {
@@ -62,6 +64,7 @@ impl Crdt {
             bugs,
             options,
             replicas: Vec::new(),
+            progress: None,
         })
     }
 }
@@ -110,10 +113,21 @@ impl Driver for Crdt {
             })
             .collect();
         self.replicas = peers.clone();
-        Topology {
+        let topology = Topology {
             replicas: peers,
             clients,
-        }
+        };
+        self.progress = Some(progress_checker(
+            scenario,
+            &topology,
+            scenario.workload.timeout(),
+            true,
+        ));
+        topology
+    }
+
+    fn check_step(&mut self, sim: &Sim<CrdtMsg>) -> Option<Finding> {
+        self.progress.as_mut()?.check(sim)
     }
 
     fn check_end(&mut self, sim: &Sim<CrdtMsg>) -> Vec<Verdict> {
@@ -131,7 +145,8 @@ impl Driver for Crdt {
         let sets = states(&|p| Value::from(p.state().set.iter().copied().collect::<Vec<u64>>()));
         let counters = states(&|p| Value::from(p.state().counter()));
         let history = sim.history();
-        vec![
+        let mut verdicts = progress_verdict(self.progress.as_ref());
+        verdicts.extend([
             convergence(
                 "convergence (g-set)",
                 &GrowOnlySet,
@@ -144,7 +159,8 @@ impl Driver for Crdt {
                 &counters,
                 &only(history, "incr"),
             ),
-        ]
+        ]);
+        verdicts
     }
 
     fn model(&self) -> Option<&'static str> {

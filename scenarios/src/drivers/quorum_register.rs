@@ -1,14 +1,16 @@
 //! Driver of the quorum-replicated register (`protocols::quorum_register`).
 
+use protocols::progress::ProgressChecker;
 use protocols::quorum_register::{Bugs, Client, RegisterMsg, Replica};
-use sim_core::{Sim, Topology};
+use sim_core::{Finding, Sim, Topology};
 
-use crate::driver::Driver;
+use crate::driver::{progress_checker, progress_verdict, Driver, Verdict};
 use crate::error::InputError;
 use crate::scenario::Scenario;
 
 pub struct QuorumRegister {
     bugs: Bugs,
+    progress: Option<ProgressChecker>,
 }
 
 impl QuorumRegister {
@@ -24,7 +26,10 @@ impl QuorumRegister {
             let field = format!("options.{key}");
             return Err(scenario.error(&field, "quorum-register takes no options"));
         }
-        Ok(Self { bugs })
+        Ok(Self {
+            bugs,
+            progress: None,
+        })
     }
 }
 
@@ -42,6 +47,22 @@ impl Driver for QuorumRegister {
                 sim.add_node(move || Client::new(replicas.clone(), spec.clone(), bugs))
             })
             .collect();
-        Topology { replicas, clients }
+        let topology = Topology { replicas, clients };
+        // An operation that times out is indeterminate, not an answer.
+        self.progress = Some(progress_checker(
+            scenario,
+            &topology,
+            scenario.workload.timeout(),
+            true,
+        ));
+        topology
+    }
+
+    fn check_step(&mut self, sim: &Sim<RegisterMsg>) -> Option<Finding> {
+        self.progress.as_mut()?.check(sim)
+    }
+
+    fn check_end(&mut self, _sim: &Sim<RegisterMsg>) -> Vec<Verdict> {
+        progress_verdict(self.progress.as_ref())
     }
 }
