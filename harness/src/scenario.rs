@@ -82,6 +82,13 @@ pub struct Checks {
     /// at one instant, timers re-armed at zero delay) is stopped with an
     /// `event-budget` finding instead of running for ever.
     pub max_events: u64,
+    /// Liveness of the protocols without a leader check of their own: once
+    /// every fault has healed, a client operation must complete within this
+    /// long (on a fast network; the check adds a few of the network's round
+    /// trips, and leaves unjudged what is too slow for the protocol's
+    /// timeouts). Raft's check derives its bounds from its timeouts instead.
+    #[serde(with = "dur")]
+    pub liveness_within: Nanos,
 }
 
 impl Default for Checks {
@@ -90,6 +97,7 @@ impl Default for Checks {
             linearizability: true,
             linearizability_budget: 20_000_000,
             max_events: 50_000_000,
+            liveness_within: 2 * SECONDS,
         }
     }
 }
@@ -255,6 +263,12 @@ impl Scenario {
                     "{} replicas is more than the {MAX_REPLICAS} supported",
                     self.replicas
                 ),
+            ));
+        }
+        if self.checks.liveness_within == 0 {
+            return Err((
+                "checks.liveness_within".into(),
+                "liveness_within must be longer than 0s".into(),
             ));
         }
         if self.duration == 0 {

@@ -5,7 +5,9 @@
 
 pub mod bug_names;
 pub mod crdt;
+pub mod network_timing;
 pub mod pbft;
+pub mod progress;
 pub mod quorum_register;
 pub mod raft;
 pub mod redlock;

@@ -60,6 +60,7 @@ fn the_other_correct_raft_scenarios_pass() {
         "raft-clock-pauses",
         "raft-swarm",
         "raft-corruption",
+        "raft-unreliable-churn",
     ] {
         for seed in 0..10 {
             let o = run_seed(name, seed);
@@ -138,6 +139,8 @@ fn bug_no_checksum_scenario_is_caught() {
             "election-safety",
             "linearizability",
             "no-panic",
+            // A flipped term believed is a jump of the highest term.
+            "term-churn",
         ],
     );
 }

@@ -2,15 +2,18 @@
 //! not linearizability (a CRDT promises eventual agreement, not a total order).
 
 use crate::crdt::{Bugs, Client, CrdtMsg, Replica};
+use crate::progress::ProgressChecker;
 use checkers::convergence::{
     check_convergence, ConvergenceSpec, Counter, GrowOnlySet, ReplicaState,
 };
 use serde::Deserialize;
 use serde_json::Value;
 use sim_core::time::duration as dur;
-use sim_core::{History, Nanos, NodeStatus, Sim, Topology, MILLIS, SECONDS};
+use sim_core::{Finding, History, Nanos, NodeStatus, Sim, Topology, MILLIS, SECONDS};
 
-use harness::{Driver, Verdict};
+use crate::progress::{progress_checker, progress_verdict};
+use harness::Driver;
+use harness::Verdict;
 use harness::{InputError, Registrar, Scenario};
 
 /// The `[options]` of a crdt scenario.
@@ -38,6 +41,7 @@ pub struct Crdt {
     bugs: Bugs,
     options: Options,
     replicas: Vec<u32>,
+    progress: Option<ProgressChecker>,
 }
 
 impl Crdt {
@@ -61,6 +65,7 @@ impl Crdt {
             bugs,
             options,
             replicas: Vec::new(),
+            progress: None,
         })
     }
 }
@@ -109,10 +114,21 @@ impl Driver for Crdt {
             })
             .collect();
         self.replicas = peers.clone();
-        Topology {
+        let topology = Topology {
             replicas: peers,
             clients,
-        }
+        };
+        self.progress = Some(progress_checker(
+            scenario,
+            &topology,
+            scenario.workload.timeout(),
+            true,
+        ));
+        topology
+    }
+
+    fn check_step(&mut self, sim: &Sim<CrdtMsg>) -> Option<Finding> {
+        self.progress.as_mut()?.check(sim)
     }
 
     fn check_end(&mut self, sim: &Sim<CrdtMsg>) -> Vec<Verdict> {
@@ -130,7 +146,8 @@ impl Driver for Crdt {
         let sets = states(&|p| Value::from(p.state().set.iter().copied().collect::<Vec<u64>>()));
         let counters = states(&|p| Value::from(p.state().counter()));
         let history = sim.history();
-        vec![
+        let mut verdicts = progress_verdict(self.progress.as_ref());
+        verdicts.extend([
             convergence(
                 "convergence (g-set)",
                 &GrowOnlySet,
@@ -143,7 +160,8 @@ impl Driver for Crdt {
                 &counters,
                 &only(history, "incr"),
             ),
-        ]
+        ]);
+        verdicts
     }
 
     fn model(&self) -> Option<&'static str> {

@@ -5,12 +5,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::pbft::{Bugs, Client, ClientConfig, PbftMsg, Replica, ReplicaConfig};
+use crate::progress::ProgressChecker;
 use fault_injection::{Fault, GenKind};
 use serde::Deserialize;
 use sim_core::time::duration as dur;
 use sim_core::{Finding, Nanos, NodeId, Sim, Topology, MILLIS};
 
+use crate::progress::{progress_checker, progress_verdict};
 use harness::Driver;
+use harness::Verdict;
 use harness::{InputError, Registrar, Scenario};
 
 const AGREEMENT: &str = "agreement";
@@ -45,6 +48,7 @@ pub struct Pbft {
     agreed: BTreeMap<u64, (u64, NodeId)>,
     /// Per replica, how far its executions were compared already.
     checked: BTreeMap<NodeId, u64>,
+    progress: Option<ProgressChecker>,
 }
 
 impl Pbft {
@@ -108,6 +112,7 @@ impl Pbft {
             byzantine,
             agreed: BTreeMap::new(),
             checked: BTreeMap::new(),
+            progress: None,
         })
     }
 }
@@ -135,12 +140,46 @@ impl Driver for Pbft {
                 sim.add_node(move || Client::new(cfg.clone()))
             })
             .collect();
-        Topology { replicas, clients }
+        let topology = Topology { replicas, clients };
+        let timeout = self
+            .replica
+            .view_change_timeout
+            .min(scenario.workload.timeout());
+        self.progress = Some(progress_checker(scenario, &topology, timeout, true));
+        topology
     }
 
+    /// Agreement (see [`Pbft::check_agreement`]), then liveness.
+    fn check_step(&mut self, sim: &Sim<PbftMsg>) -> Option<Finding> {
+        self.check_agreement(sim)
+            .or_else(|| self.progress.as_mut()?.check(sim))
+    }
+
+    fn check_end(&mut self, _sim: &Sim<PbftMsg>) -> Vec<Verdict> {
+        progress_verdict(self.progress.as_ref())
+    }
+
+    fn invariants(&self) -> Vec<&'static str> {
+        vec![AGREEMENT]
+    }
+
+    fn has_leader(&self) -> bool {
+        true
+    }
+
+    fn leader(&self, sim: &Sim<PbftMsg>) -> Option<NodeId> {
+        self.replica
+            .replicas
+            .iter()
+            .copied()
+            .find(|&r| sim.process_as::<Replica>(r).is_some_and(|p| p.is_primary()))
+    }
+}
+
+impl Pbft {
     /// No two honest replicas execute different proposals at one sequence
     /// number. Executions only grow, so each step compares only the new ones.
-    fn check_step(&mut self, sim: &Sim<PbftMsg>) -> Option<Finding> {
+    fn check_agreement(&mut self, sim: &Sim<PbftMsg>) -> Option<Finding> {
         for &id in &self.replica.replicas {
             if self.byzantine.contains(&id) {
                 continue;
@@ -169,22 +208,6 @@ impl Driver for Pbft {
             self.checked.insert(id, done);
         }
         None
-    }
-
-    fn invariants(&self) -> Vec<&'static str> {
-        vec![AGREEMENT]
-    }
-
-    fn has_leader(&self) -> bool {
-        true
-    }
-
-    fn leader(&self, sim: &Sim<PbftMsg>) -> Option<NodeId> {
-        self.replica
-            .replicas
-            .iter()
-            .copied()
-            .find(|&r| sim.process_as::<Replica>(r).is_some_and(|p| p.is_primary()))
     }
 }
 

@@ -62,6 +62,13 @@ struct Slot {
 }
 
 const TIMER_VIEW_CHANGE: u64 = 1;
+const TIMER_RESEND: u64 = 2;
+
+/// Counters in the run's summary: messages re-sent, help given to a peer
+/// that re-sent what this replica had already committed, view changes.
+pub const RESENT: &str = "pbft.resent";
+pub const HELPED: &str = "pbft.helped";
+pub const VIEW_CHANGES: &str = "pbft.view_changes";
 
 pub struct Replica {
     cfg: ReplicaConfig,
@@ -88,6 +95,13 @@ pub struct Replica {
     next_seq: u64,
     timer: Option<TimerId>,
     timeout: Nanos,
+    /// Re-send period: a quarter of the view-change timeout, so that a lost
+    /// message is sent again a few times before anyone gives up on the view.
+    resend_every: Nanos,
+    /// (peer, view, seq) helped since the last re-send: a peer is helped at
+    /// most once per period and slot, so that two replicas that both
+    /// committed cannot keep answering each other's answers.
+    helped: BTreeSet<(NodeId, u64, u64)>,
     /// Messages for views not entered yet.
     early: Vec<PbftMsg>,
 }
@@ -113,6 +127,8 @@ impl Replica {
             next_seq: 1,
             timer: None,
             timeout,
+            resend_every: (timeout / 4).max(1),
+            helped: BTreeSet::new(),
             early: Vec::new(),
         }
     }
@@ -294,9 +310,14 @@ impl Replica {
         if self.changing || view != self.view || msg.from == self.cfg.primary(view) {
             return;
         }
+        let from = msg.from;
         let slot = self.log.entry((view, seq)).or_default();
-        slot.prepares.entry(msg.from).or_insert(msg);
+        let again = slot.prepares.contains_key(&from);
+        slot.prepares.entry(from).or_insert(msg);
         self.progress(ctx, view, seq);
+        if again {
+            self.help(ctx, from, view, seq);
+        }
     }
 
     fn on_commit(&mut self, ctx: &mut Ctx<'_, PbftMsg>, from: NodeId, body: Body) {
@@ -307,8 +328,84 @@ impl Replica {
             return;
         }
         let slot = self.log.entry((view, seq)).or_default();
+        let again = slot.commits.contains_key(&from);
         slot.commits.entry(from).or_insert(digest);
         self.progress(ctx, view, seq);
+        if again {
+            self.help(ctx, from, view, seq);
+        }
+    }
+
+    // ---- retransmission: the network loses messages, and a replica that
+    // missed a pre-prepare, prepares or commits would otherwise wait for a
+    // view change (which re-proposes everything) to catch up.
+
+    /// What this replica said about slot (view, seq): the pre-prepare if it
+    /// is the view's primary, its prepare, and its commit once prepared.
+    /// Messages are signed deterministically, so a re-sent one is the same.
+    fn own_messages(&self, view: u64, seq: u64) -> Vec<PbftMsg> {
+        let Some(slot) = self.log.get(&(view, seq)) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        if self.cfg.primary(view) == self.id {
+            out.extend(slot.pre_prepare.clone());
+        }
+        out.extend(slot.prepares.get(&self.id).cloned());
+        if slot.prepared {
+            let digest = slot.digest;
+            out.push(PbftMsg::signed(self.id, Body::Commit { view, seq, digest }));
+        }
+        out
+    }
+
+    /// Every re-send period: for each slot of the current view not yet
+    /// executed here, send again what this replica said about it; a backup
+    /// also relays again the requests it waits for to the primary.
+    fn resend(&mut self, ctx: &mut Ctx<'_, PbftMsg>) {
+        self.helped.clear();
+        if self.changing {
+            return;
+        }
+        let view = self.view;
+        let seqs: Vec<u64> = self
+            .log
+            .range((view, self.last_exec + 1)..(view + 1, 0))
+            .map(|(&(_, seq), _)| seq)
+            .collect();
+        let others = self.others();
+        for seq in seqs {
+            for m in self.own_messages(view, seq) {
+                ctx.send_all(others.clone(), &m);
+                ctx.count(RESENT, 1);
+            }
+        }
+        let primary = self.cfg.primary(view);
+        if primary != self.id {
+            for req in self.pending.values() {
+                ctx.send(
+                    primary,
+                    PbftMsg::signed(self.id, Body::Request(req.clone())),
+                );
+                ctx.count(RESENT, 1);
+            }
+        }
+    }
+
+    /// `peer` sent again a prepare or commit for a slot this replica has
+    /// committed: it is missing something there. It gets what this replica
+    /// said about the slot, directly.
+    fn help(&mut self, ctx: &mut Ctx<'_, PbftMsg>, peer: NodeId, view: u64, seq: u64) {
+        if view != self.view
+            || !self.log.get(&(view, seq)).is_some_and(|s| s.committed)
+            || !self.helped.insert((peer, view, seq))
+        {
+            return;
+        }
+        for m in self.own_messages(view, seq) {
+            ctx.send(peer, m);
+            ctx.count(HELPED, 1);
+        }
     }
 
     /// Moves a slot on: prepared → commit sent; committed-local → execute.
@@ -419,6 +516,7 @@ impl Process for Replica {
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, PbftMsg>) {
         self.id = ctx.id();
+        ctx.set_timer(self.resend_every, TIMER_RESEND);
     }
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, PbftMsg>, from: NodeId, msg: PbftMsg) {
@@ -435,10 +533,17 @@ impl Process for Replica {
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_, PbftMsg>, tag: u64) {
-        if tag == TIMER_VIEW_CHANGE {
-            self.timer = None;
-            let next = self.view + 1;
-            self.start_view_change(ctx, next);
+        match tag {
+            TIMER_VIEW_CHANGE => {
+                self.timer = None;
+                let next = self.view + 1;
+                self.start_view_change(ctx, next);
+            }
+            TIMER_RESEND => {
+                self.resend(ctx);
+                ctx.set_timer(self.resend_every, TIMER_RESEND);
+            }
+            _ => {}
         }
     }
 }

@@ -1,13 +1,18 @@
 //! Driver of the quorum-replicated register (`protocols::quorum_register`).
 
 use crate::quorum_register::{Bugs, Client, RegisterMsg, Replica};
-use sim_core::{Sim, Topology};
 
+use crate::progress::ProgressChecker;
 use harness::Driver;
 use harness::{InputError, Registrar, Scenario};
+use sim_core::{Finding, Sim, Topology};
+
+use crate::progress::{progress_checker, progress_verdict};
+use harness::Verdict;
 
 pub struct QuorumRegister {
     bugs: Bugs,
+    progress: Option<ProgressChecker>,
 }
 
 impl QuorumRegister {
@@ -23,7 +28,10 @@ impl QuorumRegister {
             let field = format!("options.{key}");
             return Err(scenario.error(&field, "quorum-register takes no options"));
         }
-        Ok(Self { bugs })
+        Ok(Self {
+            bugs,
+            progress: None,
+        })
     }
 }
 
@@ -48,7 +56,23 @@ impl Driver for QuorumRegister {
                 sim.add_node(move || Client::new(replicas.clone(), spec.clone(), bugs))
             })
             .collect();
-        Topology { replicas, clients }
+        let topology = Topology { replicas, clients };
+        // An operation that times out is indeterminate, not an answer.
+        self.progress = Some(progress_checker(
+            scenario,
+            &topology,
+            scenario.workload.timeout(),
+            true,
+        ));
+        topology
+    }
+
+    fn check_step(&mut self, sim: &Sim<RegisterMsg>) -> Option<Finding> {
+        self.progress.as_mut()?.check(sim)
+    }
+
+    fn check_end(&mut self, _sim: &Sim<RegisterMsg>) -> Vec<Verdict> {
+        progress_verdict(self.progress.as_ref())
     }
 }
 

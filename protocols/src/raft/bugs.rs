@@ -33,16 +33,23 @@ pub enum Bug {
     /// Messages are not checked against their checksum: a bit flipped in
     /// flight (a term, an index, an entry's term) is believed.
     NoChecksum,
+    /// Neither pre-vote nor check-quorum (§9.6 of Ongaro's thesis): a node
+    /// that cannot hear the leader, though the rest of the cluster can
+    /// (a partial partition), starts election after election and deposes a
+    /// working leader each time. Safe, but the cluster churns through terms
+    /// instead of serving — caught by the term-churn part of the liveness check.
+    NoPreVote,
 }
 
 impl Bug {
-    pub const ALL: [Bug; 6] = [
+    pub const ALL: [Bug; 7] = [
         Bug::VoteWithoutLogCheck,
         Bug::Figure8,
         Bug::VolatileVote,
         Bug::BadMajority,
         Bug::NoDedup,
         Bug::NoChecksum,
+        Bug::NoPreVote,
     ];
 
     /// The name used in scenario files (`bugs = ["figure8"]`).
@@ -54,6 +61,7 @@ impl Bug {
             Bug::BadMajority => "bad-majority",
             Bug::NoDedup => "no-dedup",
             Bug::NoChecksum => "no-checksum",
+            Bug::NoPreVote => "no-pre-vote",
         }
     }
 

@@ -6,10 +6,13 @@
 //! replicas; `max_attempts`, `retry_backoff_ms` for the clients. Unknown
 //! options, wrong types and bad values are input errors naming the field.
 
-use crate::raft::{self, Bugs, Checks, ClientConfig, RaftConfig, RaftMsg, INVARIANTS, LIVENESS};
+use crate::network_timing::liveness_verdict;
+use crate::raft::{
+    self, Bugs, Checks, ClientConfig, RaftConfig, RaftMsg, INVARIANTS, LIVENESS, TERM_CHURN,
+};
 use sim_core::{Finding, NodeId, Sim, Topology, MILLIS};
 
-use harness::Driver;
+use harness::{Driver, Verdict};
 use harness::{InputError, Registrar, Scenario};
 
 pub struct Raft {
@@ -105,14 +108,29 @@ impl Driver for Raft {
         self.checks.as_mut()?.check(sim)
     }
 
+    /// Liveness is not among them: a violation stops the run as any finding
+    /// does, but a run that ends is judged by [`Driver::check_end`], which
+    /// can say `unknown` when the network left nothing to judge.
     fn invariants(&self) -> Vec<&'static str> {
         let mut names = INVARIANTS.to_vec();
-        names.push(LIVENESS);
+        names.push(TERM_CHURN);
         names
     }
 
     fn has_leader(&self) -> bool {
         true
+    }
+
+    fn check_end(&mut self, _sim: &Sim<RaftMsg>) -> Vec<Verdict> {
+        let Some(checks) = &self.checks else {
+            return Vec::new();
+        };
+        let liveness = &checks.liveness;
+        vec![liveness_verdict(
+            LIVENESS,
+            liveness.judged(),
+            liveness.unjudged(),
+        )]
     }
 
     fn leader(&self, sim: &Sim<RaftMsg>) -> Option<NodeId> {

@@ -1,4 +1,5 @@
-//! The liveness check: a connected majority makes progress.
+//! The liveness check: a connected majority makes progress, and does not
+//! churn through terms.
 //!
 //! Whenever a majority of the replicas is up, not paused, and mutually
 //! connected (every link between them open both ways and losing at most
@@ -8,7 +9,22 @@
 //! the highest among them), and within `clients_within` a client that is up
 //! and connected to all of them both ways must get a definite answer (ok or
 //! fail — a fail is a compare-and-set that went through the log). Any change
-//! of the group or of the connected clients starts a new interval.
+//! of the group, of the connected clients or of any link's timing starts a
+//! new interval.
+//!
+//! Both bounds are judged against the network of the interval
+//! ([`crate::network_timing`]): they grow by a few of its slowest round trips
+//! (and by how late messages of a slower past may still arrive), and an
+//! interval whose round trip does not fit twice into the election timeout
+//! (for the leader) or the client timeout (for answers) is not judged at all:
+//! no correct Raft can promise anything there. The verdict's detail counts
+//! such intervals.
+//!
+//! Term churn: once the group has a leader, its highest term may rise at
+//! most [`MAX_NEW_TERMS`] times more within the interval (on a network fast
+//! enough to judge). A correct Raft with pre-vote and check-quorum keeps its
+//! leader while a majority stays connected, even when one node cannot hear it;
+//! without them, that node deposes leader after leader.
 //!
 //! A violation names the interval and who was connected.
 
@@ -19,11 +35,16 @@ use sim_core::{Finding, Nanos, NodeId, NodeStatus, OpType, Sim};
 use super::client::RaftClient;
 use super::msg::RaftMsg;
 use super::node::{RaftNode, Role};
+use crate::network_timing::{self, Bound, Unjudged};
 
 pub const LIVENESS: &str = "liveness";
+pub const TERM_CHURN: &str = "term-churn";
 
-/// Links losing more than this fraction of messages do not count as connected.
-pub const MAX_LOSS: f64 = 0.2;
+/// New terms a connected majority may start after it had a leader, within
+/// one interval: room for a leader lost to message loss and a split vote.
+pub const MAX_NEW_TERMS: u64 = 3;
+
+pub use crate::network_timing::MAX_LOSS;
 
 #[derive(Debug, Clone)]
 pub struct LivenessChecker {
@@ -31,13 +52,32 @@ pub struct LivenessChecker {
     clients: Vec<NodeId>,
     leader_within: Nanos,
     clients_within: Nanos,
-    /// Up/paused/cut state at the last look, to skip recomputing the group.
+    /// The shortest election timeout: a leader is judged only on a network
+    /// whose round trip fits twice into it.
+    election_timeout: Nanos,
+    /// The client's request timeout, likewise for client answers.
+    client_timeout: Nanos,
+    /// Up/paused/cut state and link timings at the last look, to skip
+    /// recomputing the group.
     signature: Vec<u64>,
     /// The connected majority and the clients connected to it, if any.
     group: Option<(Vec<NodeId>, Vec<NodeId>)>,
     since: Nanos,
+    leader_bound: Bound,
+    clients_bound: Bound,
+    /// The slowest one-way delay of the interval's network: messages sent
+    /// in it may arrive this late into the next one.
+    slowest: Nanos,
     leader_seen: bool,
     clients_seen: bool,
+    /// The group's highest term when its leader was first seen, and how many
+    /// times it rose since, in this interval.
+    leader_term: u64,
+    new_terms: u64,
+    /// Intervals with a group that were judged, and those the network made
+    /// unjudgeable.
+    judged: u64,
+    unjudged: Unjudged,
     /// History entries read so far.
     history_cursor: usize,
     /// Open invocation time per history process.
@@ -51,22 +91,36 @@ pub struct LivenessChecker {
 }
 
 impl LivenessChecker {
+    /// `leader_within` and `clients_within` are the bounds on a fast
+    /// network; `election_timeout` (the shortest) and `client_timeout` are
+    /// what the network's round trip is held against.
     pub fn new(
         replicas: Vec<NodeId>,
         clients: Vec<NodeId>,
         leader_within: Nanos,
         clients_within: Nanos,
+        election_timeout: Nanos,
+        client_timeout: Nanos,
     ) -> Self {
         Self {
             replicas,
             clients,
             leader_within,
             clients_within,
+            election_timeout,
+            client_timeout,
             signature: Vec::new(),
             group: None,
             since: 0,
+            leader_bound: Bound::Within(leader_within),
+            clients_bound: Bound::Within(clients_within),
+            slowest: 0,
             leader_seen: false,
             clients_seen: false,
+            leader_term: 0,
+            new_terms: 0,
+            judged: 0,
+            unjudged: Unjudged::default(),
             history_cursor: 0,
             invoked: BTreeMap::new(),
             fresh_answer: BTreeMap::new(),
@@ -77,6 +131,16 @@ impl LivenessChecker {
     /// For each interval in which a leader appeared: the time it took.
     pub fn leader_delays(&self) -> &[Nanos] {
         &self.leader_delays
+    }
+
+    /// How many intervals with a connected majority were judged.
+    pub fn judged(&self) -> u64 {
+        self.judged
+    }
+
+    /// The intervals left unjudged because the network was too slow.
+    pub fn unjudged(&self) -> &Unjudged {
+        &self.unjudged
     }
 
     fn live(sim: &Sim<RaftMsg>, n: NodeId) -> bool {
@@ -107,6 +171,13 @@ impl LivenessChecker {
         }
         for &r in &self.replicas {
             sig.push(sim.process_as::<RaftNode>(r).map_or(0, RaftNode::boot));
+        }
+        for &a in &all {
+            for &b in &all {
+                if a != b {
+                    sig.push(network_timing::one_way(sim.network().config(a, b)));
+                }
+            }
         }
         sig
     }
@@ -213,16 +284,22 @@ impl LivenessChecker {
         let now = sim.now();
         let sig = self.compute_signature(sim);
         if sig != self.signature {
+            // Any change restarts the interval: the group, its clients, or
+            // the timing of a link (a delay fault begins or ends).
             self.signature = sig;
-            let group = self.find_group(sim);
-            if group != self.group {
-                self.group = group;
-                self.since = now;
-                self.leader_seen = false;
-                self.clients_seen = false;
+            self.group = self.find_group(sim);
+            self.start_interval(sim, now);
+        }
+        let (group, clients) = self.group.clone()?;
+        if self.leader_seen {
+            if let Some(f) = self.check_churn(sim, now, &group) {
+                return Some(f);
             }
         }
-        let (_, clients) = self.group.clone()?;
+        let leader_within = match self.leader_bound {
+            Bound::Within(b) => b,
+            Bound::TooSlow { .. } => return None,
+        };
         if !self.leader_seen {
             // Connected majorities may overlap (a bridge node): a leader
             // whose term is the highest of any one of them will do.
@@ -237,13 +314,17 @@ impl LivenessChecker {
             if leader {
                 self.leader_seen = true;
                 self.leader_delays.push(now - self.since);
-            } else if now - self.since > self.leader_within {
+                self.leader_term = Self::highest_term(sim, &group);
+            } else if now - self.since > leader_within {
                 return Some(self.violation(
                     now,
-                    format!("no leader within {} ms", self.leader_within / 1_000_000),
+                    format!("no leader within {:.1} ms", leader_within as f64 / 1e6),
                 ));
             }
         }
+        let Bound::Within(clients_within) = self.clients_bound else {
+            return None;
+        };
         if !self.clients_seen {
             self.read_history(sim);
             let active: Vec<NodeId> = clients
@@ -260,17 +341,101 @@ impl LivenessChecker {
                 .any(|c| self.fresh_answer.get(c).is_some_and(|&at| at >= since));
             if progressed || active.is_empty() {
                 self.clients_seen = progressed;
-            } else if now - self.since > self.clients_within {
+            } else if now - self.since > clients_within {
                 return Some(self.violation(
                     now,
                     format!(
-                        "no client operation answered within {} ms",
-                        self.clients_within / 1_000_000
+                        "no client operation answered within {:.1} ms",
+                        clients_within as f64 / 1e6
                     ),
                 ));
             }
         }
         None
+    }
+
+    /// A new interval from `now`: its bounds against its network, and the
+    /// count of judged or unjudged intervals.
+    fn start_interval(&mut self, sim: &Sim<RaftMsg>, now: Nanos) {
+        let settle = self.slowest;
+        let all: Vec<NodeId> = self.replicas.iter().chain(&self.clients).copied().collect();
+        self.slowest = network_timing::slowest_one_way(sim, &all);
+        self.since = now;
+        self.leader_seen = false;
+        self.clients_seen = false;
+        self.new_terms = 0;
+        let Some((group, clients)) = &self.group else {
+            return;
+        };
+        // An election is a vote round trip after a timeout, and a few may
+        // be needed (split votes, lost messages): four round trips on top.
+        let group_rt = network_timing::round_trip(sim, group);
+        self.leader_bound = network_timing::judge(
+            self.leader_within,
+            4,
+            group_rt,
+            settle,
+            self.election_timeout,
+        );
+        // A client answer needs the leader, then a request, its replication
+        // and the answer: two more round trips, over the clients' links too.
+        let members: Vec<NodeId> = group.iter().chain(clients).copied().collect();
+        let all_rt = network_timing::round_trip(sim, &members);
+        self.clients_bound = network_timing::judge(
+            self.clients_within,
+            6,
+            all_rt,
+            settle,
+            self.client_timeout.min(self.election_timeout),
+        );
+        match (self.leader_bound, self.clients_bound) {
+            (
+                Bound::TooSlow {
+                    round_trip,
+                    timeout,
+                },
+                _,
+            )
+            | (
+                _,
+                Bound::TooSlow {
+                    round_trip,
+                    timeout,
+                },
+            ) => self.unjudged.note(round_trip, timeout),
+            _ => self.judged += 1,
+        }
+    }
+
+    fn highest_term(sim: &Sim<RaftMsg>, group: &[NodeId]) -> u64 {
+        group
+            .iter()
+            .filter_map(|&n| sim.process_as::<RaftNode>(n).map(RaftNode::term))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Counts the group's new terms since its leader was first seen in this
+    /// interval; more than [`MAX_NEW_TERMS`] on a judgeable network is churn.
+    fn check_churn(&mut self, sim: &Sim<RaftMsg>, now: Nanos, group: &[NodeId]) -> Option<Finding> {
+        let term = Self::highest_term(sim, group);
+        if term <= self.leader_term {
+            return None;
+        }
+        self.new_terms += term - self.leader_term;
+        self.leader_term = term;
+        if self.new_terms <= MAX_NEW_TERMS || !matches!(self.leader_bound, Bound::Within(_)) {
+            return None;
+        }
+        let mut f = self.violation(
+            now,
+            format!(
+                "term churn: {} new terms after a leader was elected (at most {MAX_NEW_TERMS})",
+                self.new_terms
+            ),
+        );
+        f.kind = TERM_CHURN.into();
+        Some(f)
     }
 
     fn violation(&self, now: Nanos, what: String) -> Finding {

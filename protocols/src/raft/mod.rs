@@ -32,7 +32,7 @@ pub mod persist;
 pub use bugs::{Bug, Bugs};
 pub use client::{ClientConfig, RaftClient};
 pub use invariants::{SafetyChecker, INVARIANTS};
-pub use liveness::{LivenessChecker, LIVENESS};
+pub use liveness::{LivenessChecker, LIVENESS, TERM_CHURN};
 pub use msg::{RaftMsg, Rpc};
 pub use node::{RaftConfig, RaftNode, Role};
 
@@ -99,7 +99,8 @@ impl Checks {
     /// maximal election timeouts of a majority being connected (room for a
     /// few split votes), and a client answer within that plus two client
     /// timeouts and a think time (a client may first be waiting on a request
-    /// sent to a node that is gone).
+    /// sent to a node that is gone). Both are for a fast network; the
+    /// checker scales them to the network of each interval.
     pub fn new(topology: &Topology, raft: &RaftConfig, client: &ClientConfig) -> Self {
         let leader_within = 4 * raft.election_timeout_max;
         let clients_within = leader_within
@@ -113,6 +114,8 @@ impl Checks {
                 topology.clients.clone(),
                 leader_within,
                 clients_within,
+                raft.election_timeout_min,
+                client.workload.timeout(),
             ),
         }
     }

@@ -60,6 +60,17 @@ impl RaftConfig {
         }
     }
 
+    /// Pre-vote, unless the `no-pre-vote` bug switches it off.
+    pub fn uses_pre_vote(&self) -> bool {
+        self.pre_vote && !self.bugs.has(Bug::NoPreVote)
+    }
+
+    /// Check-quorum (and the refusal of votes while a leader is known),
+    /// unless the `no-pre-vote` bug switches it off.
+    pub fn uses_check_quorum(&self) -> bool {
+        self.check_quorum && !self.bugs.has(Bug::NoPreVote)
+    }
+
     /// Checks the configuration; the message names the field at fault.
     pub fn validate(&self) -> Result<(), String> {
         if self.members.is_empty() {
@@ -351,7 +362,7 @@ impl RaftNode {
         // No word from a leader for a whole timeout: it is gone as far as
         // this node can tell.
         self.leader = None;
-        if self.cfg.pre_vote {
+        if self.cfg.uses_pre_vote() {
             self.role = Role::PreCandidate;
             self.votes = BTreeSet::from([self.id]);
             let msg = Rpc::PreVote {
@@ -449,7 +460,7 @@ impl RaftNode {
         lli: u64,
         llt: u64,
     ) {
-        if term > self.term && self.cfg.check_quorum && self.leader.is_some() {
+        if term > self.term && self.cfg.uses_check_quorum() && self.leader.is_some() {
             // A leader is alive as far as we know: do not let a candidate
             // that lost touch with it depose it (§6.2, with check-quorum the
             // leader itself steps down when it loses its majority).
@@ -521,7 +532,7 @@ impl RaftNode {
         }
         self.replicate_all();
         self.heartbeat_timer = Some(ctx.set_timer(self.cfg.heartbeat_interval, HEARTBEAT));
-        if self.cfg.check_quorum {
+        if self.cfg.uses_check_quorum() {
             self.quorum_timer = Some(ctx.set_timer(self.cfg.election_timeout_max, CHECK_QUORUM));
         }
         self.advance_commit(ctx); // a one-node cluster commits alone

@@ -1,11 +1,14 @@
 //! Driver of Redlock (`protocols::redlock`): its history is judged as a mutex.
 
+use crate::progress::ProgressChecker;
 use crate::redlock::{Bugs, Client, ClientConfig, LockMsg, Server};
 use serde::Deserialize;
 use sim_core::time::duration as dur;
-use sim_core::{Nanos, Sim, Topology, MILLIS};
+use sim_core::{Finding, Nanos, Sim, Topology, MILLIS};
 
+use crate::progress::{progress_checker, progress_verdict};
 use harness::Driver;
+use harness::Verdict;
 use harness::{InputError, Registrar, Scenario};
 
 /// The `[options]` of a redlock scenario.
@@ -39,6 +42,7 @@ impl Default for Options {
 
 pub struct Redlock {
     cfg: ClientConfig,
+    progress: Option<ProgressChecker>,
 }
 
 impl Redlock {
@@ -64,6 +68,7 @@ impl Redlock {
                 backoff: o.backoff,
                 bugs,
             },
+            progress: None,
         })
     }
 }
@@ -81,7 +86,24 @@ impl Driver for Redlock {
                 sim.add_node(move || Client::new(cfg.clone()))
             })
             .collect();
-        Topology { replicas, clients }
+        let topology = Topology { replicas, clients };
+        // Liveness of a lock: once the faults heal, a lock is granted again
+        // (a refusal is no progress).
+        self.progress = Some(progress_checker(
+            scenario,
+            &topology,
+            self.cfg.timeout,
+            false,
+        ));
+        topology
+    }
+
+    fn check_step(&mut self, sim: &Sim<LockMsg>) -> Option<Finding> {
+        self.progress.as_mut()?.check(sim)
+    }
+
+    fn check_end(&mut self, _sim: &Sim<LockMsg>) -> Vec<Verdict> {
+        progress_verdict(self.progress.as_ref())
     }
 
     fn model(&self) -> Option<&'static str> {

@@ -17,6 +17,7 @@ impl Replica {
         }
         self.view = view;
         self.changing = true;
+        ctx.count(super::VIEW_CHANGES, 1);
         let prepared = self.certs.values().map(|(_, c)| c.clone()).collect();
         let vc = PbftMsg::signed(self.id, Body::ViewChange { view, prepared });
         ctx.send_all(self.others(), &vc);

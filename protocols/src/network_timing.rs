@@ -1,0 +1,218 @@
+//! How slow the network is, and whether a liveness bound can be judged on it.
+//!
+//! A liveness check says "within this bound, something happens". The bound
+//! is only fair if the network lets a message round trip fit inside the
+//! protocol's own timeouts: over links that hold messages back for hundreds
+//! of milliseconds (a large extra delay, a long reorder window), a correct
+//! Raft's candidates time out before their votes come back, and no bound
+//! stated in election timeouts can be met. Every liveness check of the crate
+//! asks this module the same two questions:
+//!
+//! - [`round_trip`]: the slowest round trip among a set of nodes, counting
+//!   the tail of the latency distribution, the extra delay and, if messages
+//!   are reordered, the whole reorder window;
+//! - [`judge`]: given that round trip and the protocol's shortest timeout,
+//!   either a bound scaled to the network (`base + rounds · round trip +
+//!   settle`) or, when the round trip does not fit twice into the timeout, no
+//!   bound at all: the interval is not judged and the verdict says so.
+
+use sim_core::{Latency, LinkConfig, Message, Nanos, NodeId, Sim};
+
+/// Links losing more than this fraction of messages do not count as
+/// connected: over them no timeout-based protocol promises progress.
+pub const MAX_LOSS: f64 = 0.2;
+
+/// How far into a latency distribution's tail a message is still "on time":
+/// for the unbounded distributions, the quantile at three standard
+/// deviations (normal), or 1 in 1000 (Pareto).
+fn latency_tail(latency: &Latency) -> Nanos {
+    let capped = |x: f64| -> Nanos {
+        if x.is_finite() && x < u64::MAX as f64 {
+            x.max(0.0) as Nanos
+        } else {
+            Nanos::MAX
+        }
+    };
+    match *latency {
+        Latency::Constant { ns } => ns,
+        Latency::Uniform { max, .. } => max,
+        Latency::Normal { mean, stddev, min } => capped(mean as f64 + 3.0 * stddev as f64).max(min),
+        Latency::LogNormal { median, sigma, min } => {
+            min.saturating_add(capped(median as f64 * libm::exp(3.0 * sigma)))
+        }
+        Latency::Pareto { scale, alpha, cap } => {
+            capped(scale as f64 / libm::pow(1e-3, 1.0 / alpha.max(1e-9))).min(cap)
+        }
+    }
+}
+
+/// The longest a message on a link with this configuration takes, short of
+/// the latency's far tail: latency tail + extra delay + (if any message is
+/// reordered) the reorder window.
+pub fn one_way(link: &LinkConfig) -> Nanos {
+    let reorder = if link.reorder > 0.0 {
+        link.reorder_window
+    } else {
+        0
+    };
+    latency_tail(&link.latency)
+        .saturating_add(link.extra_delay)
+        .saturating_add(reorder)
+}
+
+/// The slowest one-way delay among the links between distinct `nodes`.
+pub fn slowest_one_way<M: Message>(sim: &Sim<M>, nodes: &[NodeId]) -> Nanos {
+    let mut worst = 0;
+    for &a in nodes {
+        for &b in nodes {
+            if a != b {
+                worst = worst.max(one_way(sim.network().config(a, b)));
+            }
+        }
+    }
+    worst
+}
+
+/// The slowest round trip between two distinct `nodes` (there and back).
+pub fn round_trip<M: Message>(sim: &Sim<M>, nodes: &[NodeId]) -> Nanos {
+    let mut worst = 0;
+    for (i, &a) in nodes.iter().enumerate() {
+        for &b in &nodes[i + 1..] {
+            let there = one_way(sim.network().config(a, b));
+            let back = one_way(sim.network().config(b, a));
+            worst = worst.max(there.saturating_add(back));
+        }
+    }
+    worst
+}
+
+/// A liveness bound against the network of one interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    /// Judge the interval: the awaited event must happen within this long.
+    Within(Nanos),
+    /// The round trip does not fit twice into the protocol's timeout: no
+    /// correct protocol can be held to a bound here.
+    TooSlow { round_trip: Nanos, timeout: Nanos },
+}
+
+/// The bound for an interval whose slowest round trip is `round_trip`:
+/// `base` (stated for a fast network) plus `rounds` round trips (each of the
+/// protocol's message rounds may take that much longer) plus `settle` (how
+/// long messages sent before the interval, on a slower network, may still
+/// arrive). `timeout` is the protocol's shortest timeout that expects an
+/// answer (an election timeout, a client's request timeout): a round trip
+/// above half of it is too slow to judge.
+pub fn judge(base: Nanos, rounds: u64, round_trip: Nanos, settle: Nanos, timeout: Nanos) -> Bound {
+    if round_trip.saturating_mul(2) > timeout {
+        return Bound::TooSlow {
+            round_trip,
+            timeout,
+        };
+    }
+    Bound::Within(
+        base.saturating_add(round_trip.saturating_mul(rounds))
+            .saturating_add(settle),
+    )
+}
+
+/// Intervals left unjudged because the network was too slow, summarised for
+/// a verdict's detail.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Unjudged {
+    pub intervals: u64,
+    /// The slowest round trip seen, and the timeout it was held against.
+    pub worst: Option<(Nanos, Nanos)>,
+}
+
+impl Unjudged {
+    pub fn note(&mut self, round_trip: Nanos, timeout: Nanos) {
+        self.intervals += 1;
+        if self.worst.is_none_or(|(rt, _)| round_trip > rt) {
+            self.worst = Some((round_trip, timeout));
+        }
+    }
+
+    /// "" when every interval was judged, otherwise what was left out and why.
+    pub fn describe(&self) -> String {
+        match self.worst {
+            None => String::new(),
+            Some((rt, timeout)) => format!(
+                "{} interval(s) not judged: the network was too slow (round trip up to {:.1} ms \
+                 against a timeout of {:.1} ms)",
+                self.intervals,
+                rt as f64 / 1e6,
+                timeout as f64 / 1e6
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sim_core::MILLIS;
+
+    #[test]
+    fn one_way_counts_the_tail_the_extra_delay_and_the_reorder_window() {
+        let mut link = LinkConfig {
+            latency: Latency::Uniform {
+                min: MILLIS,
+                max: 5 * MILLIS,
+            },
+            ..LinkConfig::default()
+        };
+        assert_eq!(one_way(&link), 5 * MILLIS);
+        link.extra_delay = 100 * MILLIS;
+        assert_eq!(one_way(&link), 105 * MILLIS);
+        link.reorder = 0.1;
+        link.reorder_window = 300 * MILLIS;
+        assert_eq!(one_way(&link), 405 * MILLIS);
+        link.latency = Latency::Pareto {
+            scale: MILLIS,
+            alpha: 1.0,
+            cap: 10 * sim_core::SECONDS,
+        };
+        assert_eq!(one_way(&link), 1400 * MILLIS, "1 ms · 1000, plus the rest");
+    }
+
+    #[test]
+    fn a_round_trip_above_half_the_timeout_is_not_judged() {
+        let ms = MILLIS;
+        assert_eq!(
+            judge(1000 * ms, 4, 10 * ms, 0, 150 * ms),
+            Bound::Within(1040 * ms)
+        );
+        assert_eq!(
+            judge(1000 * ms, 4, 10 * ms, 7 * ms, 150 * ms),
+            Bound::Within(1047 * ms)
+        );
+        assert_eq!(
+            judge(1000 * ms, 4, 80 * ms, 0, 150 * ms),
+            Bound::TooSlow {
+                round_trip: 80 * ms,
+                timeout: 150 * ms
+            }
+        );
+        assert!(matches!(
+            judge(Nanos::MAX, 4, Nanos::MAX / 4, 0, Nanos::MAX),
+            Bound::Within(Nanos::MAX)
+        ));
+    }
+}
+
+/// The verdict of a liveness check that judged `judged` intervals and left
+/// `unjudged` out because the network was too slow: `pass` (saying what was
+/// left out), or `unknown` when nothing could be judged. A violation never
+/// gets here: it stopped the run as a finding.
+pub fn liveness_verdict(check: &str, judged: u64, unjudged: &Unjudged) -> harness::Verdict {
+    let detail = unjudged.describe();
+    if judged == 0 && unjudged.intervals > 0 {
+        harness::Verdict::unknown(check, detail)
+    } else {
+        harness::Verdict {
+            detail,
+            ..harness::Verdict::pass(check)
+        }
+    }
+}

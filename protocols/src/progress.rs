@@ -1,0 +1,212 @@
+//! The liveness check of every protocol without a leader to watch: once the
+//! faults have healed, client operations complete again within a bound the
+//! scenario states.
+//!
+//! "Healed" means every node up and not paused, no link cut, and no link
+//! losing more than [`MAX_LOSS`] of its messages. Each stretch of healed time
+//! with unchanged links is an interval; any change (a fault beginning or
+//! ending, a link's timing changing) starts a new one. Within an interval in
+//! which clients want service (an operation open at its start or invoked
+//! during it), some operation invoked during it must get an answer that
+//! counts (ok, and for most protocols also a definite fail) within the bound.
+//!
+//! The bound is judged against the interval's network as Raft's is
+//! ([`crate::network_timing`]): the stated bound plus a few of its slowest
+//! round trips plus how late messages of the previous interval may arrive;
+//! an interval whose round trip does not fit twice into the protocol's
+//! timeout is not judged.
+
+use std::collections::BTreeMap;
+
+use sim_core::{Finding, Message, Nanos, NodeId, NodeStatus, OpType, Sim};
+
+pub use crate::network_timing::MAX_LOSS;
+use crate::network_timing::{self, Bound, Unjudged};
+
+pub const LIVENESS: &str = "liveness";
+
+/// Message rounds an operation may need on top of the stated bound (a
+/// request, a quorum's answers, a retry), each costing a slow round trip.
+const ROUNDS: u64 = 6;
+
+#[derive(Debug, Clone)]
+pub struct ProgressChecker {
+    /// Every node of the cluster, replicas and clients.
+    nodes: Vec<NodeId>,
+    within: Nanos,
+    timeout: Nanos,
+    /// Whether a definite fail counts as progress (it does not for a lock
+    /// that must be granted again).
+    fail_counts: bool,
+    signature: Vec<u64>,
+    /// The current healed interval's start and bound; `None` while a fault lasts.
+    interval: Option<(Nanos, Bound)>,
+    slowest: Nanos,
+    answered: bool,
+    wanted: bool,
+    history_cursor: usize,
+    /// Open operations: invocation time per history process.
+    open: BTreeMap<u64, Nanos>,
+    judged: u64,
+    unjudged: Unjudged,
+}
+
+impl ProgressChecker {
+    /// `within` is the scenario's bound on a fast network, `timeout` the
+    /// protocol's shortest timeout that awaits an answer.
+    pub fn new(nodes: Vec<NodeId>, within: Nanos, timeout: Nanos, fail_counts: bool) -> Self {
+        Self {
+            nodes,
+            within,
+            timeout,
+            fail_counts,
+            signature: Vec::new(),
+            interval: None,
+            slowest: 0,
+            answered: false,
+            wanted: false,
+            history_cursor: 0,
+            open: BTreeMap::new(),
+            judged: 0,
+            unjudged: Unjudged::default(),
+        }
+    }
+
+    pub fn judged(&self) -> u64 {
+        self.judged
+    }
+
+    pub fn unjudged(&self) -> &Unjudged {
+        &self.unjudged
+    }
+
+    fn healed<M: Message>(&self, sim: &Sim<M>) -> bool {
+        let net = sim.network();
+        self.nodes
+            .iter()
+            .all(|&n| sim.status(n) == NodeStatus::Up && !sim.is_paused(n))
+            && self.nodes.iter().all(|&a| {
+                self.nodes
+                    .iter()
+                    .all(|&b| a == b || (!net.is_cut(a, b) && net.config(a, b).loss <= MAX_LOSS))
+            })
+    }
+
+    fn compute_signature<M: Message>(&self, sim: &Sim<M>) -> Vec<u64> {
+        let mut sig = vec![u64::from(self.healed(sim))];
+        for &a in &self.nodes {
+            for &b in &self.nodes {
+                if a != b {
+                    sig.push(network_timing::one_way(sim.network().config(a, b)));
+                }
+            }
+        }
+        sig
+    }
+
+    fn read_history<M: Message>(&mut self, sim: &Sim<M>, since: Option<Nanos>) {
+        let entries = &sim.history().entries;
+        for e in &entries[self.history_cursor.min(entries.len())..] {
+            match e.op_type {
+                OpType::Invoke => {
+                    self.open.insert(e.process, e.time);
+                    self.wanted = true;
+                }
+                OpType::Ok | OpType::Fail => {
+                    let counts = e.op_type == OpType::Ok || self.fail_counts;
+                    if let Some(at) = self.open.remove(&e.process) {
+                        if counts && since.is_some_and(|s| at >= s) {
+                            self.answered = true;
+                        }
+                    }
+                }
+                OpType::Info => {
+                    self.open.remove(&e.process);
+                }
+            }
+        }
+        self.history_cursor = entries.len();
+    }
+
+    /// Call after every event: a finding when a healed interval went by its
+    /// bound without progress while clients wanted some.
+    pub fn check<M: Message>(&mut self, sim: &Sim<M>) -> Option<Finding> {
+        let now = sim.now();
+        let sig = self.compute_signature(sim);
+        if sig != self.signature {
+            let settle = self.slowest;
+            self.slowest = network_timing::slowest_one_way(sim, &self.nodes);
+            self.signature = sig;
+            // Read what happened before the change as belonging to the old interval.
+            self.read_history(sim, None);
+            self.answered = false;
+            self.wanted = !self.open.is_empty();
+            self.interval = None;
+            if self.healed(sim) {
+                let rt = network_timing::round_trip(sim, &self.nodes);
+                let bound = network_timing::judge(self.within, ROUNDS, rt, settle, self.timeout);
+                match bound {
+                    Bound::Within(_) => self.judged += 1,
+                    Bound::TooSlow {
+                        round_trip,
+                        timeout,
+                    } => self.unjudged.note(round_trip, timeout),
+                }
+                self.interval = Some((now, bound));
+            }
+        }
+        let (since, Bound::Within(bound)) = self.interval? else {
+            return None;
+        };
+        if self.answered {
+            return None;
+        }
+        self.read_history(sim, Some(since));
+        if self.answered || !self.wanted || now - since <= bound {
+            return None;
+        }
+        Some(Finding {
+            kind: LIVENESS.into(),
+            time: now,
+            node: None,
+            message: format!(
+                "no client operation {} within {:.1} ms of the faults healing: every node was up \
+                 and every link open from {:.3} s to {:.3} s",
+                if self.fail_counts {
+                    "answered"
+                } else {
+                    "succeeded"
+                },
+                bound as f64 / 1e6,
+                since as f64 / 1e9,
+                now as f64 / 1e9
+            ),
+        })
+    }
+}
+
+/// The progress check of a driver: over every node of `topology`, with the
+/// scenario's `checks.liveness_within`, the network's round trip held against
+/// `timeout` (the protocol's shortest timeout awaiting an answer).
+pub fn progress_checker(
+    scenario: &harness::Scenario,
+    topology: &sim_core::Topology,
+    timeout: Nanos,
+    fail_counts: bool,
+) -> ProgressChecker {
+    let nodes = topology
+        .replicas
+        .iter()
+        .chain(&topology.clients)
+        .copied()
+        .collect();
+    ProgressChecker::new(nodes, scenario.checks.liveness_within, timeout, fail_counts)
+}
+
+/// The verdict of a progress check at the end of a run that it did not stop.
+pub fn progress_verdict(progress: Option<&ProgressChecker>) -> Vec<harness::Verdict> {
+    progress
+        .map(|p| network_timing::liveness_verdict(LIVENESS, p.judged(), p.unjudged()))
+        .into_iter()
+        .collect()
+}

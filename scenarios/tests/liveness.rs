@@ -1,0 +1,133 @@
+//! Every protocol has a liveness check: once the faults heal, operations
+//! complete again within `checks.liveness_within` (scaled to the network,
+//! `unknown` where the network is too slow to judge). Correct protocols pass
+//! it over 200 seeds, PBFT included on a lossy network (its replicas re-send
+//! what a peer may have lost), and a protocol that stays stuck is caught.
+
+use scenarios::catalogue;
+use scenarios::driver::Verdict;
+use scenarios::runner::{run, RunOptions, RunOutcome};
+
+fn run_seed(name: &str, overrides: &[&str], seed: u64) -> RunOutcome {
+    let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+    let scenario = catalogue::resolve(name, &overrides).expect("catalogue scenario");
+    run(&scenario, seed, &RunOptions::default()).expect("runs")
+}
+
+fn verdict<'a>(o: &'a RunOutcome, check: &str) -> Option<&'a Verdict> {
+    o.summary.verdicts.iter().find(|v| v.check == check)
+}
+
+fn failures(o: &RunOutcome) -> Vec<String> {
+    o.summary
+        .verdicts
+        .iter()
+        .filter(|v| v.failed())
+        .map(|v| format!("{}: {}", v.check, v.detail))
+        .collect()
+}
+
+/// Runs `name` over `seeds` seeds; every run passes every check and has a
+/// liveness verdict that is not `fail`. Returns how many were judged.
+fn all_pass(name: &str, seeds: u64) -> u64 {
+    let mut judged = 0;
+    for seed in 0..seeds {
+        let o = run_seed(name, &[], seed);
+        assert!(o.summary.passed, "{name} seed {seed}: {:?}", failures(&o));
+        let v = verdict(&o, "liveness").expect("a liveness verdict");
+        assert!(!v.failed(), "{name} seed {seed}: {v:?}");
+        judged += u64::from(v.result == "pass");
+    }
+    judged
+}
+
+#[test]
+fn pbft_on_a_lossy_network_stays_live_with_few_view_changes() {
+    let (mut view_changes, mut worst) = (0, 0);
+    for seed in 0..200 {
+        let o = run_seed("pbft-lossy", &[], seed);
+        assert!(o.summary.passed, "seed {seed}: {:?}", failures(&o));
+        assert_eq!(verdict(&o, "liveness").unwrap().result, "pass");
+        let c = &o.summary.counters;
+        assert!(c.get("pbft.resent").copied().unwrap_or(0) > 0, "{c:?}");
+        let vc = c.get("pbft.view_changes").copied().unwrap_or(0);
+        view_changes += vc;
+        worst = worst.max(vc);
+        // Throughput close to a loss-free network's (about 130 ok/s).
+        assert!(
+            o.summary.throughput > 80.0,
+            "seed {seed}: {}",
+            o.summary.throughput
+        );
+    }
+    println!("pbft-lossy: {view_changes} view-change starts over 200 seeds, at most {worst}");
+    // A view change is started by each of the 4 replicas: 8 starts on
+    // average are about two view changes in 5 s at 1 % loss, 24 about six.
+    assert!(view_changes <= 8 * 200, "{view_changes} view-change starts");
+    assert!(worst <= 24, "at most {worst} view-change starts in one run");
+}
+
+#[test]
+fn pbft_events_grow_linearly_with_the_run_under_loss() {
+    let events = |d: &str| {
+        let o = run_seed("pbft-lossy", &[&format!("duration=\"{d}\"")], 3);
+        assert!(o.summary.passed, "{d}: {:?}", failures(&o));
+        o.summary.events.handled as f64
+    };
+    let (short, long) = (events("4s"), events("12s"));
+    assert!(long < 3.6 * short, "4 s: {short} events, 12 s: {long}");
+}
+
+#[test]
+fn correct_protocols_pass_liveness_after_their_faults_heal() {
+    for (name, must_judge) in [
+        ("pbft-primary-restart", true),
+        ("pbft-healthy", true),
+        ("register-faults", true),
+        ("redlock-healthy", true),
+        // Its reorder window makes the round trip too long for its 50 ms
+        // client timeout: honestly unknown.
+        ("crdt-partitions", false),
+    ] {
+        let seeds = 200;
+        let judged = all_pass(name, seeds);
+        println!("{name}: liveness judged in {judged} of {seeds} runs");
+        if must_judge {
+            assert_eq!(judged, seeds, "{name}: every run judged");
+        }
+    }
+}
+
+/// With its view-change timer effectively off, PBFT whose primary restarted
+/// with its memory lost never serves again: caught once the faults healed.
+#[test]
+fn a_stuck_pbft_is_caught_after_the_faults_heal() {
+    for seed in 0..50 {
+        let o = run_seed(
+            "pbft-primary-restart",
+            &["options.view_change_timeout=\"60s\""],
+            seed,
+        );
+        let v = verdict(&o, "liveness").expect("a liveness verdict");
+        assert!(v.failed(), "seed {seed}: {v:?}");
+        assert!(v.detail.contains("faults healing"), "{}", v.detail);
+    }
+}
+
+#[test]
+fn the_liveness_bound_is_a_scenario_field_with_a_unit() {
+    let err = catalogue::resolve(
+        "register-healthy",
+        &["checks.liveness_within=\"0s\"".into()],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("checks.liveness_within"), "{err}");
+    let err = catalogue::resolve(
+        "register-healthy",
+        &["checks.liveness_within=\"soon\"".into()],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("soon"), "{err}");
+}
