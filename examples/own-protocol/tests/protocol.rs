@@ -59,9 +59,12 @@ fn bad_input_names_the_field() {
         ("workload.cas_fraction=0.2", "workload.cas_fraction"),
         ("options.speed=2", "options.speed"),
     ] {
+        // The driver's checks run when the scenario is read, before any run,
+        // and the error names the `--set` that gave the field.
         let e = registry
-            .run(&scenario(&registry, &[set]), 0, &RunOptions::default())
+            .resolve("pb-faults", &[set.to_string()])
             .unwrap_err();
         assert_eq!(e.field.as_deref(), Some(field), "{e}");
+        assert!(e.to_string().contains(set), "{e}");
     }
 }
