@@ -21,12 +21,15 @@ type RunFn = dyn Fn(&Scenario, u64, &RunOptions) -> Result<RunOutcome, InputErro
 /// What a protocol's driver has against a scenario before any run.
 type CheckFn = dyn Fn(&Scenario) -> Result<(), InputError> + Send + Sync;
 
+/// A driver's defaults for the fields a scenario file left out.
+type FillDefaultsFn = fn(&mut Scenario, &dyn Fn(&str) -> bool);
+
 struct Protocol {
     name: String,
     description: String,
     run: Box<RunFn>,
     check: Box<CheckFn>,
-    fill_defaults: fn(&mut Scenario, &dyn Fn(&str) -> bool),
+    fill_defaults: FillDefaultsFn,
 }
 
 /// Protocols by name, and scenario files by name.
