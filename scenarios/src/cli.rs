@@ -95,6 +95,8 @@ pub enum Command {
     /// sweep directory the unsharded sweep writes, byte for byte; exit 1 if
     /// any seed failed, 2 if the shards are not all of one sweep, each once.
     Merge {
+        /// The sweep directories of the shards (`sweep --shard`), one per
+        /// shard, in any order.
         #[arg(required = true, value_name = "SHARD_DIR")]
         dirs: Vec<PathBuf>,
         /// The merged sweep directory.
