@@ -89,9 +89,6 @@ fn page(data: &SweepData, violations: &ViolationsPlot, metric: &str) -> String {
         ("seeds in this report", total.to_string()),
         ("passed", (total - failing.len()).to_string()),
         ("failed", failing.len().to_string()),
-        ("parallel jobs", cell(&summary, "jobs")),
-        ("wall time (s)", cell(&summary, "wall_seconds")),
-        ("seeds per second", cell(&summary, "seeds_per_second")),
     ]);
 
     page.heading("Metrics across seeds");

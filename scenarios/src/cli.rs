@@ -12,8 +12,9 @@ use crate::error::InputError;
 use crate::out_dir::{self, OutKind};
 use crate::registry::Registry;
 use crate::runner::{self, RunOptions, RunOutcome};
+use crate::shard_env;
 use crate::summary::Summary;
-use crate::sweep::{self, SeedRange, Shard, SweepPlan, SweepSummary};
+use crate::sweep::{self, SeedRange, SweepPlan, SweepSummary, SweepTiming};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -74,8 +75,11 @@ pub enum Command {
         /// than there are seeds, nor than 256.
         #[arg(long)]
         jobs: Option<usize>,
-        /// Run only the seeds s with s % N == K, given as K/N.
-        #[arg(long)]
+        /// Run only the seeds s with s % N == K, given as K/N; or `auto`
+        /// (a Slurm job array: K and N from SLURM_ARRAY_TASK_ID/_MIN/_STEP
+        /// and SLURM_ARRAY_TASK_COUNT); or `auto/N` (K from
+        /// JOB_COMPLETION_INDEX of a Kubernetes Indexed Job, or from Slurm's).
+        #[arg(long, value_name = "K/N|auto|auto/N")]
         shard: Option<String>,
         /// Sweep directory (default: runs/sweep-NAME-A-B).
         #[arg(long)]
@@ -83,6 +87,21 @@ pub enum Command {
         /// Override a scenario field: --set network.loss=0.1 (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         sets: Vec<String>,
+        /// The metric of the report's histogram, a field of sweep.jsonl.
+        #[arg(long, default_value = reports::DEFAULT_METRIC)]
+        metric: String,
+    },
+    /// Merge the shard directories of one sweep (`sweep --shard`) into the
+    /// sweep directory the unsharded sweep writes, byte for byte; exit 1 if
+    /// any seed failed, 2 if the shards are not all of one sweep, each once.
+    Merge {
+        /// The sweep directories of the shards (`sweep --shard`), one per
+        /// shard, in any order.
+        #[arg(required = true, value_name = "SHARD_DIR")]
+        dirs: Vec<PathBuf>,
+        /// The merged sweep directory.
+        #[arg(long)]
+        out: PathBuf,
         /// The metric of the report's histogram, a field of sweep.jsonl.
         #[arg(long, default_value = reports::DEFAULT_METRIC)]
         metric: String,
@@ -199,6 +218,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
             Ok(plan) => run_sweep(registry, &plan, out, &metric),
             Err(e) => bad_input(&e),
         },
+        Command::Merge { dirs, out, metric } => merge(&dirs, &out, &metric),
         Command::Report { dir, metric } => report(&dir, &metric),
         Command::Check {
             history,
@@ -351,14 +371,24 @@ fn run_sweep(registry: &Registry, plan: &SweepPlan, out: Option<PathBuf>, metric
         Err(e) => return bad_input(&cannot_write(&jsonl_path, e)),
     };
     let summary = SweepSummary::of(plan, &outcome);
+    let timing = SweepTiming::of(&outcome);
     let summary_path = dir.join("sweep-summary.json");
-    let text = serde_json::to_string_pretty(&summary).unwrap_or_default() + "\n";
-    if let Err(e) = std::fs::write(&summary_path, text) {
+    if let Err(e) = std::fs::write(&summary_path, summary.to_json()) {
         return bad_input(&cannot_write(&summary_path, e));
     }
-    out!("{}", summary.render());
+    let timing_path = dir.join("sweep-timing.json");
+    let timing_text = serde_json::to_string_pretty(&timing).unwrap_or_default() + "\n";
+    if let Err(e) = std::fs::write(&timing_path, timing_text) {
+        return bad_input(&cannot_write(&timing_path, e));
+    }
+    out!("{}{}", summary.render(), timing.render());
     outln!("written to   {}", dir.display());
-    let rendered = reports::render_sweep(&dir, metric);
+    finish_sweep(&dir, &summary, metric)
+}
+
+/// Renders a sweep directory's plots and report; the sweep's exit code.
+fn finish_sweep(dir: &Path, summary: &SweepSummary, metric: &str) -> i32 {
+    let rendered = reports::render_sweep(dir, metric);
     // A --metric that names no field is bad input, like any other flag.
     if let Err(e) = rendered.as_ref() {
         if e.path == "--metric" {
@@ -386,7 +416,10 @@ fn sweep_plan(
     sets: &[String],
 ) -> Result<SweepPlan, InputError> {
     let seeds = SeedRange::parse(seeds)?;
-    let shard = shard.map(Shard::parse).transpose()?;
+    let environment = |name: &str| std::env::var(name).ok();
+    let shard = shard
+        .map(|s| shard_env::resolve(s, &environment))
+        .transpose()?;
     let jobs = match jobs {
         Some(0) => {
             return Err(InputError::new("--jobs", "must be at least 1").with_field("jobs"));
@@ -403,6 +436,18 @@ fn sweep_plan(
         jobs,
         progress: true,
     })
+}
+
+/// `clustersim merge`: the shards' directories made one sweep directory.
+fn merge(dirs: &[PathBuf], out: &Path, metric: &str) -> i32 {
+    let summary = match crate::merge::merge(dirs, out) {
+        Ok(s) => s,
+        Err(e) => return bad_input(&e),
+    };
+    out!("{}", summary.render());
+    outln!("merged       {} shards", dirs.len());
+    outln!("written to   {}", out.display());
+    finish_sweep(out, &summary, metric)
 }
 
 fn report(dir: &Path, metric: &str) -> i32 {

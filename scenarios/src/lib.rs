@@ -17,9 +17,11 @@
 
 pub mod catalogue;
 pub mod cli;
+pub mod merge;
 pub mod out_dir;
 pub mod registry;
 pub mod runner;
+pub mod shard_env;
 pub mod shrink;
 pub mod summary;
 pub mod sweep;

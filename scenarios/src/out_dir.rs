@@ -45,7 +45,12 @@ impl OutKind {
                 &reports::RUN_PLOTS,
             ),
             OutKind::Sweep => (
-                &["sweep.jsonl", "sweep-summary.json", "report.html"],
+                &[
+                    "sweep.jsonl",
+                    "sweep-summary.json",
+                    "sweep-timing.json",
+                    "report.html",
+                ],
                 &reports::SWEEP_PLOTS,
             ),
         };

@@ -13,8 +13,10 @@
 //! ahead of the last one written, so the reorder buffer never holds more than
 //! that many results. Only the first [`MAX_LISTED_FAILURES`] failing seeds are
 //! kept for the summary; `sweep.jsonl` has them all. `--shard K/N` keeps the seeds
-//! `s % N == K`, so that shards run on different machines and their files
-//! concatenate into the whole.
+//! `s % N == K`, so that shards run on different machines (`--shard auto`
+//! reads a batch scheduler's task index, see [`crate::shard_env`]) and
+//! `clustersim merge` ([`crate::merge`]) makes them one sweep directory,
+//! identical to the unsharded sweep's.
 //!
 //! A seed whose run panics outside the simulated processes (in the runner or
 //! a checker: panics inside processes are already findings) is caught and
@@ -547,7 +549,11 @@ fn progress_bar(show: bool, len: u64) -> indicatif::ProgressBar {
     bar
 }
 
-/// `sweep-summary.json`, and what the sweep prints at the end.
+/// `sweep-summary.json`, and what the sweep prints at the end. A function of
+/// the scenario, the seeds and the `--set`s only: no wall clock, no thread
+/// count, so that the same sweep gives the same file on any machine, and
+/// shards merged give the unsharded sweep's file byte for byte (timings go to
+/// [`SweepTiming`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SweepSummary {
     pub scenario: String,
@@ -555,7 +561,6 @@ pub struct SweepSummary {
     pub command: String,
     pub seeds: String,
     pub shard: Option<String>,
-    pub jobs: usize,
     pub total: u64,
     pub passed: u64,
     pub failed: u64,
@@ -567,8 +572,34 @@ pub struct SweepSummary {
     pub failing_unlisted: u64,
     /// Failing seeds per failed check (or finding kind).
     pub violations_by_check: BTreeMap<String, u64>,
+}
+
+/// `sweep-timing.json`: what the sweep cost on this machine, kept apart from
+/// the summary because it changes from one run to the next.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepTiming {
+    /// Threads the sweep ran on.
+    pub jobs: usize,
     pub wall_seconds: f64,
     pub seeds_per_second: f64,
+}
+
+impl SweepTiming {
+    pub fn of(outcome: &SweepOutcome) -> Self {
+        Self {
+            jobs: outcome.jobs,
+            wall_seconds: outcome.wall.as_secs_f64(),
+            seeds_per_second: outcome.seeds_per_second(),
+        }
+    }
+
+    /// The end-of-sweep line for stdout.
+    pub fn render(&self) -> String {
+        format!(
+            "speed        {:.1} seeds/s ({:.2} s wall, {} jobs)\n",
+            self.seeds_per_second, self.wall_seconds, self.jobs
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -607,19 +638,34 @@ impl SweepSummary {
             command,
             seeds: plan.seeds.to_string(),
             shard: plan.shard.map(|s| s.to_string()),
-            jobs: outcome.jobs,
             total: outcome.total,
             passed: outcome.passed,
             failed: outcome.failed,
             failing_unlisted: outcome.failed - failing.len() as u64,
             failing,
             violations_by_check: outcome.violations_by_check.clone(),
-            wall_seconds: outcome.wall.as_secs_f64(),
-            seeds_per_second: outcome.seeds_per_second(),
         }
     }
 
-    /// The end-of-sweep text for stdout.
+    /// The command line of the whole sweep this shard is part of (its own
+    /// when it is not a shard): what a merge of the shards writes.
+    pub fn unsharded_command(&self) -> String {
+        match &self.shard {
+            Some(shard) => self.command.replacen(
+                &format!(" --seeds {} --shard {shard}", self.seeds),
+                &format!(" --seeds {}", self.seeds),
+                1,
+            ),
+            None => self.command.clone(),
+        }
+    }
+
+    /// The text of `sweep-summary.json`.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default() + "\n"
+    }
+
+    /// The end-of-sweep text for stdout (timings apart: [`SweepTiming::render`]).
     pub fn render(&self) -> String {
         let mut out = String::new();
         let shard = self
@@ -628,16 +674,12 @@ impl SweepSummary {
             .map(|s| format!(" (shard {s})"))
             .unwrap_or_default();
         out.push_str(&format!(
-            "sweep        {}, seeds {}{shard}, {} jobs\n",
-            self.scenario, self.seeds, self.jobs
+            "sweep        {}, seeds {}{shard}\n",
+            self.scenario, self.seeds
         ));
         out.push_str(&format!(
             "seeds        {} run: {} passed, {} failed\n",
             self.total, self.passed, self.failed
-        ));
-        out.push_str(&format!(
-            "speed        {:.1} seeds/s ({:.2} s wall)\n",
-            self.seeds_per_second, self.wall_seconds
         ));
         for (check, n) in &self.violations_by_check {
             out.push_str(&format!("violations   {n} x {check}\n"));
