@@ -47,6 +47,11 @@ pub struct Scenario {
     /// 3 by default (4 for pbft: 3f+1 with f = 1).
     #[serde(default = "default_replicas")]
     pub replicas: u32,
+    /// The seed `clustersim run` uses when no `--seed` is given (1 when
+    /// this is unset too): a shrunk scenario records the seed it fails at,
+    /// so that running the file alone reproduces the failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
     /// Virtual time the run lasts.
     #[serde(default = "default_duration", with = "dur")]
     pub duration: Nanos,

@@ -35,9 +35,11 @@ pub enum Command {
     List,
     /// Run a scenario (a built-in name or a .toml file) at one seed.
     Run {
+        /// A built-in scenario's name (`clustersim list`) or a scenario file.
         scenario: String,
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
+        /// The run's seed (default: the scenario's `seed`, else 1).
+        #[arg(long)]
+        seed: Option<u64>,
         /// Run directory (default: runs/NAME-SEED).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -253,7 +255,7 @@ fn bad_input(e: &InputError) -> i32 {
 fn run(
     registry: &Registry,
     name: &str,
-    seed: u64,
+    seed: Option<u64>,
     out: Option<PathBuf>,
     trace: bool,
     sets: &[String],
@@ -263,6 +265,7 @@ fn run(
         Ok(s) => s,
         Err(e) => return bad_input(&e),
     };
+    let seed = seed.or(scenario.seed).unwrap_or(1);
     if let Some(path) = faults {
         match read_schedule(path) {
             Ok(schedule) => scenario.faults = fault_injection::FaultConfig::from(schedule),
@@ -564,7 +567,14 @@ fn shrink(registry: &Registry, dir: &Path, out: Option<PathBuf>, max_runs: usize
     if let Err(e) = out_dir::claim(&out, OutKind::Run) {
         return bad_input(&e);
     }
-    if let Err(e) = runner::write_run_dir(&out, &shrunk.outcome) {
+    let toml_path = out.join("shrunk.toml");
+    let text = match shrunk_toml(dir, &shrunk.scenario) {
+        Ok(text) => text,
+        Err(e) => return bad_input(&InputError::new(toml_path.display().to_string(), e)),
+    };
+    let written = runner::write_run_dir(&out, &shrunk.outcome)
+        .and_then(|()| std::fs::write(&toml_path, text));
+    if let Err(e) = written {
         return bad_input(&InputError::new(
             out.display().to_string(),
             format!("cannot write: {e}"),
@@ -594,11 +604,31 @@ fn shrink(registry: &Registry, dir: &Path, out: Option<PathBuf>, max_runs: usize
         );
     }
     outln!("written to   {}", out.display());
+    outln!("scenario     {}", toml_path.display());
+    outln!(
+        "trace with   clustersim run {} --trace --out DIR",
+        toml_path.display()
+    );
     outln!("replay with  clustersim replay {}", out.display());
     if let Err(code) = render(reports::render_run(&out)) {
         return code;
     }
     1
+}
+
+/// The shrunk scenario as a scenario file: the fixed fault schedule inline,
+/// the seed it fails at set, so `clustersim run` of the file alone replays
+/// the shrunk run.
+/// (TOML integers are signed 64-bit: a seed above `i64::MAX` cannot be
+/// written.)
+fn shrunk_toml(dir: &Path, scenario: &crate::scenario::Scenario) -> Result<String, String> {
+    let body = toml::to_string_pretty(scenario)
+        .map_err(|e| format!("cannot write the shrunk scenario as TOML: {e}"))?;
+    Ok(format!(
+        "# Shrunk from the run in {} by `clustersim shrink`.\n\
+         # Run it with: clustersim run THIS_FILE --trace\n\n{body}",
+        dir.display()
+    ))
 }
 
 /// Reads a run directory's summary; errors name the file and line.
