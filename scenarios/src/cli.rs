@@ -54,7 +54,25 @@ pub enum Command {
         faults: Option<PathBuf>,
     },
     /// Re-run a recorded run; exit 0 if the fingerprint matches, 1 if not.
-    Replay { dir: PathBuf },
+    Replay {
+        /// The run directory (its summary.json holds scenario and seed).
+        dir: PathBuf,
+        /// Also write every event of the replay to DIR/trace.jsonl.
+        #[arg(long)]
+        trace: bool,
+    },
+    /// The first event where two traces part ways, with the events around
+    /// it; exit 0 if identical, 1 if they differ.
+    Diff {
+        /// A run directory holding trace.jsonl (recorded with --trace), or a
+        /// trace file.
+        run_a: PathBuf,
+        /// The other run directory or trace file.
+        run_b: PathBuf,
+        /// Events shown before and after the first difference.
+        #[arg(long, default_value_t = 3)]
+        context: usize,
+    },
     /// Shrink a failing run to the fewest faults, shortest time and fewest
     /// clients that still fail the same check; writes the result as a run.
     Shrink {
@@ -188,7 +206,12 @@ pub fn main_with(registry: Registry) -> ExitCode {
             faults.as_deref(),
         ),
         Command::Shrink { dir, out, max_runs } => shrink(registry, &dir, out, max_runs),
-        Command::Replay { dir } => replay(registry, &dir),
+        Command::Replay { dir, trace } => replay(registry, &dir, trace),
+        Command::Diff {
+            run_a,
+            run_b,
+            context,
+        } => diff(&run_a, &run_b, context),
         Command::Sweep {
             scenario,
             seeds,
@@ -673,12 +696,15 @@ fn json_line_of(text: &str, field: &str) -> Option<usize> {
     None
 }
 
-fn replay(registry: &Registry, dir: &Path) -> i32 {
+fn replay(registry: &Registry, dir: &Path, trace: bool) -> i32 {
     let recorded = match read_summary(registry, dir) {
         Ok(s) => s,
         Err(e) => return bad_input(&e),
     };
-    let outcome = match registry.run(&recorded.scenario, recorded.seed, &RunOptions::default()) {
+    let options = RunOptions {
+        trace: trace.then(|| dir.join("trace.jsonl")),
+    };
+    let outcome = match registry.run(&recorded.scenario, recorded.seed, &options) {
         Ok(o) => o,
         Err(e) => return bad_input(&e),
     };
@@ -708,4 +734,50 @@ fn replay(registry: &Registry, dir: &Path) -> i32 {
         );
     }
     0
+}
+
+/// `clustersim diff A B`: 0 identical traces, 1 they part ways, 2 bad input.
+fn diff(a: &Path, b: &Path, context: usize) -> i32 {
+    use crate::trace_diff::{self, Comparison};
+    let files = trace_diff::trace_file(a).and_then(|fa| Ok((fa, trace_diff::trace_file(b)?)));
+    let comparison = files.and_then(|(fa, fb)| trace_diff::compare_files(&fa, &fb, context));
+    let d = match comparison {
+        Ok(Comparison::Identical(events)) => {
+            outln!("traces identical: {events} events");
+            return 0;
+        }
+        Ok(Comparison::Differ(d)) => d,
+        Err(e) => return bad_input(&e),
+    };
+    let at = |lines: &[String]| {
+        lines
+            .first()
+            .and_then(|l| trace_diff::event_time(l))
+            .map(|t| format!("{t:.6} s"))
+            .unwrap_or_else(|| "the end of the trace".into())
+    };
+    outln!(
+        "traces part ways at event {} (A at {}, B at {})",
+        d.event,
+        at(&d.a),
+        at(&d.b)
+    );
+    let first = d.event - d.before.len() as u64;
+    let show = |label: &str, lines: &[String], from: u64| {
+        for (i, line) in lines.iter().enumerate() {
+            outln!("{label} {:>8}  {line}", from + i as u64);
+        }
+    };
+    show(" ", &d.before, first);
+    outln!("--- A: {}", a.display());
+    show("A", &d.a, d.event);
+    if d.a.is_empty() {
+        outln!("A           (trace ends)");
+    }
+    outln!("--- B: {}", b.display());
+    show("B", &d.b, d.event);
+    if d.b.is_empty() {
+        outln!("B           (trace ends)");
+    }
+    1
 }
