@@ -1,5 +1,6 @@
 //! The `clustersim` command line. Exit codes everywhere: 0 every check
-//! passed, 1 a check found a violation (or a replay diverged), 2 bad input.
+//! passed, 1 a check found a violation (or a replay diverged, or two traces
+//! differ), 2 bad input, 3 `check` could not decide ([`EXIT_CODES`]).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -15,11 +16,22 @@ use crate::runner::{self, RunOptions, RunOutcome};
 use crate::summary::Summary;
 use crate::sweep::{self, SeedRange, Shard, SweepPlan, SweepSummary};
 
+/// The exit codes, as `--help` lists them.
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  every check passed (replay: same fingerprint; diff: identical traces;
+     check: linearizable; shrink: the run passes, nothing to shrink)
+  1  a check failed (replay: diverged; diff: the traces differ; shrink: the
+     shrunk run is written and fails; check: not linearizable)
+  2  bad input: the message names the file, line and field (or the flag)
+  3  check only: unknown, a limit (--budget, --memory, --timeout) ran out";
+
 #[derive(Parser, Debug)]
 #[command(
     name = "clustersim",
     version,
-    about = "Deterministic discrete-event cluster simulator"
+    about = "Deterministic discrete-event cluster simulator",
+    after_help = EXIT_CODES
 )]
 pub struct Cli {
     /// Log level for messages from inside nodes (error, warn, info, debug, trace).
@@ -76,8 +88,10 @@ pub enum Command {
     /// Shrink a failing run to the fewest faults, shortest time and fewest
     /// clients that still fail the same check; writes the result as a run.
     Shrink {
+        /// The failing run's directory (summary.json and faults.json).
         dir: PathBuf,
-        /// Where to write the shrunk run (default: DIR/shrunk).
+        /// Where to write the shrunk run and its scenario file shrunk.toml
+        /// (default: DIR/shrunk).
         #[arg(long)]
         out: Option<PathBuf>,
         /// Runs the search may spend.
@@ -86,6 +100,7 @@ pub enum Command {
     },
     /// Run a scenario over many seeds in parallel; exit 1 if any seed fails.
     Sweep {
+        /// A built-in scenario's name (`clustersim list`) or a scenario file.
         scenario: String,
         /// Seeds to run: A..B (B excluded) or A..=B.
         #[arg(long)]
@@ -109,13 +124,17 @@ pub enum Command {
     },
     /// (Re)render the plots and report.html of a run or sweep directory.
     Report {
+        /// A run directory (summary.json) or a sweep directory (sweep.jsonl).
         dir: PathBuf,
         /// For a sweep: the metric of the histogram, a field of sweep.jsonl.
         #[arg(long, default_value = reports::DEFAULT_METRIC)]
         metric: String,
     },
     /// Check an external or recorded history for linearizability.
+    /// Exit 0 linearizable, 1 not, 2 bad input, 3 unknown (a limit ran out).
     Check {
+        /// The history file (a Jepsen log or EDN, Knossos EDN, or
+        /// clustersim's history.jsonl).
         history: PathBuf,
         /// register, cas-register, kv, lock, lease, set, counter.
         #[arg(long)]
