@@ -718,6 +718,17 @@ latency = { kind = "constant", ns = "1ms" }
     }
 
     #[test]
+    fn idle_clients_must_name_clients_and_leave_one_running() {
+        for idle in ["[3]", "[0, 1, 2]"] {
+            let text = format!("{GOOD}\n[workload]\nclients = 3\nidle_clients = {idle}\n");
+            let e = Scenario::parse(&text, "f.toml", &[]).unwrap_err();
+            assert_eq!(e.field.as_deref(), Some("workload.idle_clients"), "{e}");
+        }
+        let text = format!("{GOOD}\n[workload]\nclients = 3\nidle_clients = [0, 2]\n");
+        assert!(Scenario::parse(&text, "f.toml", &[]).is_ok());
+    }
+
+    #[test]
     fn sizes_have_upper_bounds() {
         for (set, field) in [
             ("replicas=4294967295", "replicas"),

@@ -626,7 +626,7 @@ fn shrink(registry: &Registry, dir: &Path, out: Option<PathBuf>, max_runs: usize
         .into_iter()
         .collect();
     outln!(
-        "shrunk {} seed {} in {} runs: faults {} -> {}, duration {:.0} ms -> {:.0} ms, clients {} -> {}; still fails {}",
+        "shrunk {} seed {} in {} runs: faults {} -> {}, duration {:.0} ms -> {:.0} ms, running clients {} -> {}; still fails {}",
         recorded.scenario.name,
         recorded.seed,
         shrunk.runs,
@@ -634,8 +634,8 @@ fn shrink(registry: &Registry, dir: &Path, out: Option<PathBuf>, max_runs: usize
         shrunk.faults_after,
         crate::shrink::ms(recorded.scenario.duration),
         crate::shrink::ms(shrunk.scenario.duration),
-        recorded.scenario.workload.clients,
-        shrunk.scenario.workload.clients,
+        recorded.scenario.workload.running_clients(),
+        shrunk.scenario.workload.running_clients(),
         failed.join(", ")
     );
     for fault in &shrunk.outcome.summary.faults_applied {

@@ -6,7 +6,8 @@
 //! complements, then finer splits), each candidate replayed as a fixed
 //! schedule at the same seed; the run is cut to just past the time its
 //! failure shows (a failed check's verdict says when), and the clients are
-//! reduced while it still fails. "The same way" means that at least one check
+//! minimised by the same ddmin (a removed client stays idle: down from the
+//! start, so the others keep their node ids and random streams). "The same way" means that at least one check
 //! the original run failed fails again. The result is a scenario with the
 //! fixed schedule inline and its seed set: `clustersim run` of it alone
 //! reproduces the failure.
@@ -93,8 +94,8 @@ pub const DURATION_MARGIN: Nanos = 10 * MILLIS;
 /// Shrinks the failing run of `scenario` at `seed`, whose concrete schedule
 /// was `schedule`, spending at most `max_runs` runs of the protocol
 /// `registry` names. The steps: the schedule replayed as fixed; the run cut
-/// to just past the time the failure shows; ddmin over the faults; fewer
-/// clients; and the cut again (the failure may now show earlier).
+/// to just past the time the failure shows; ddmin over the faults; ddmin
+/// over the running clients, trailing idle ones then dropped; and the cut again (the failure may now show earlier).
 pub fn shrink(
     registry: &Registry,
     scenario: &Scenario,
@@ -137,10 +138,37 @@ pub fn shrink(
             None => false,
         }
     });
-    // Fewer clients, while the schedule still names only existing nodes.
-    while current.workload.clients > 1 {
+    // Fewer clients: ddmin over the clients that run, the others idle.
+    let running: Vec<u32> = (0..current.workload.clients)
+        .filter(|c| !current.workload.idle_clients.contains(c))
+        .collect();
+    ddmin(&running, |keep| {
+        let mut candidate = current.clone();
+        candidate.workload.idle_clients = (0..current.workload.clients)
+            .filter(|c| !keep.contains(c))
+            .collect();
+        if candidate.validate().is_err() {
+            return false;
+        }
+        match oracle.fails(&candidate) {
+            Some(outcome) => {
+                (current, best) = (candidate, outcome);
+                true
+            }
+            None => false,
+        }
+    });
+    // Idle clients at the end need not exist at all, while the schedule
+    // names only existing nodes.
+    while current
+        .workload
+        .idle_clients
+        .contains(&(current.workload.clients - 1))
+    {
         let mut fewer = current.clone();
         fewer.workload.clients -= 1;
+        let last = fewer.workload.clients;
+        fewer.workload.idle_clients.retain(|&c| c != last);
         if fewer.validate().is_err() {
             break;
         }

@@ -163,6 +163,12 @@ fn the_shrunk_scenario_file_runs_traced_to_the_same_failure_just_past_it() {
     );
     let original = summary(&dir)["virtual_time_ns"].as_u64().unwrap();
     assert!(duration < original, "{duration} ns vs {original} ns");
+    let clients = |s: &Value| {
+        let w = &s["scenario"]["workload"];
+        let idle = w["idle_clients"].as_array().map_or(0, |a| a.len() as u64);
+        w["clients"].as_u64().unwrap() - idle
+    };
+    assert!(clients(&s) < clients(&summary(&dir)), "fewer clients run");
     // The trace holds the run, up to its end.
     let trace = std::fs::read_to_string(traced.join("trace.jsonl")).unwrap();
     let last: Value = serde_json::from_str(trace.lines().last().unwrap()).unwrap();
@@ -247,4 +253,50 @@ fn diff_without_a_trace_exits_2_saying_how_to_record_one() {
         err.contains("trace.jsonl") && err.contains("--trace"),
         "{err}"
     );
+}
+
+/// Clients are removed by ddmin over those that run: a removed client in
+/// the middle of the numbering stays idle (down from the start, never
+/// invoking), and the shrunk file still replays the failure.
+#[test]
+fn shrink_can_idle_a_client_that_is_not_the_last() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let d = dir.to_str().unwrap();
+    let out = clustersim(&["run", "register-bug-no-sync", "--seed", "3", "--out", d]);
+    assert_eq!(code(&out), 1, "the bug is caught at seed 3");
+    let out = clustersim(&["shrink", d]);
+    assert_eq!(code(&out), 1, "{}", text(&out.stderr));
+    let shrunk = summary(&dir.join("shrunk"));
+    let workload = &shrunk["scenario"]["workload"];
+    let idle: Vec<u64> = workload["idle_clients"]
+        .as_array()
+        .expect("a client before the one that matters is idle")
+        .iter()
+        .map(|c| c.as_u64().unwrap())
+        .collect();
+    let clients = workload["clients"].as_u64().unwrap();
+    assert!(
+        idle.iter().all(|&c| c < clients - 1),
+        "{idle:?} of {clients}"
+    );
+
+    let traced = tmp.path().join("traced");
+    let file = dir.join("shrunk").join("shrunk.toml");
+    let t = traced.to_str().unwrap();
+    let out = clustersim(&["run", file.to_str().unwrap(), "--trace", "--out", t]);
+    assert_eq!(code(&out), 1, "{}", text(&out.stderr));
+    assert_eq!(summary(&traced)["fingerprint"], shrunk["fingerprint"]);
+    // The idle clients never invoke; the others do.
+    let replicas = shrunk["scenario"]["replicas"].as_u64().unwrap();
+    let trace = std::fs::read_to_string(traced.join("trace.jsonl")).unwrap();
+    let invoking: std::collections::BTreeSet<u64> = trace
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e["ev"] == "op")
+        .map(|e| e["node"].as_u64().unwrap() - replicas)
+        .collect();
+    let running: std::collections::BTreeSet<u64> =
+        (0..clients).filter(|c| !idle.contains(c)).collect();
+    assert_eq!(invoking, running);
 }
