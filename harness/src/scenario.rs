@@ -47,6 +47,11 @@ pub struct Scenario {
     /// 3 by default (4 for pbft: 3f+1 with f = 1).
     #[serde(default = "default_replicas")]
     pub replicas: u32,
+    /// The seed `clustersim run` uses when no `--seed` is given (1 when
+    /// this is unset too): a shrunk scenario records the seed it fails at,
+    /// so that running the file alone reproduces the failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
     /// Virtual time the run lasts.
     #[serde(default = "default_duration", with = "dur")]
     pub duration: Nanos,
@@ -710,6 +715,17 @@ latency = { kind = "constant", ns = "1ms" }
         let e = Scenario::parse(&text, "f.toml", &[]).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("workload.clients"), "{e}");
         assert_eq!(e.line, Some(10), "{e}");
+    }
+
+    #[test]
+    fn idle_clients_must_name_clients_and_leave_one_running() {
+        for idle in ["[3]", "[0, 1, 2]"] {
+            let text = format!("{GOOD}\n[workload]\nclients = 3\nidle_clients = {idle}\n");
+            let e = Scenario::parse(&text, "f.toml", &[]).unwrap_err();
+            assert_eq!(e.field.as_deref(), Some("workload.idle_clients"), "{e}");
+        }
+        let text = format!("{GOOD}\n[workload]\nclients = 3\nidle_clients = [0, 2]\n");
+        assert!(Scenario::parse(&text, "f.toml", &[]).is_ok());
     }
 
     #[test]

@@ -26,6 +26,11 @@ pub struct WorkloadSpec {
     pub values: u32,
     /// Clients stop issuing new operations after this many each (0: no limit).
     pub max_ops: u64,
+    /// Clients (numbered from 0 among the clients) that are down from the
+    /// start and never invoke anything: how a shrink removes a client while
+    /// the others keep their node ids, random streams and behaviour.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub idle_clients: Vec<u32>,
 }
 
 impl Default for WorkloadSpec {
@@ -39,6 +44,7 @@ impl Default for WorkloadSpec {
             keys: 1,
             values: 100,
             max_ops: 0,
+            idle_clients: Vec::new(),
         }
     }
 }
@@ -86,6 +92,13 @@ impl WorkloadSpec {
         self.timeout_ms * MILLIS
     }
 
+    /// The clients that are not idle.
+    pub fn running_clients(&self) -> usize {
+        (0..self.clients)
+            .filter(|c| !self.idle_clients.contains(c))
+            .count()
+    }
+
     /// Checks the spec; the message names the field.
     pub fn validate(&self) -> Result<(), String> {
         if !(0.0..=1.0).contains(&self.read_fraction) {
@@ -109,6 +122,16 @@ impl WorkloadSpec {
         }
         if self.timeout_ms == 0 {
             return Err("timeout_ms must be at least 1".into());
+        }
+        if let Some(c) = self.idle_clients.iter().find(|&&c| c >= self.clients) {
+            return Err(format!(
+                "idle_clients names client {c}, but the {} clients are numbered from 0",
+                self.clients
+            ));
+        }
+        let idle: std::collections::BTreeSet<u32> = self.idle_clients.iter().copied().collect();
+        if idle.len() as u32 >= self.clients {
+            return Err("idle_clients leaves no client running: the run would test nothing".into());
         }
         Ok(())
     }

@@ -1,5 +1,6 @@
 //! The `clustersim` command line. Exit codes everywhere: 0 every check
-//! passed, 1 a check found a violation (or a replay diverged), 2 bad input.
+//! passed, 1 a check found a violation (or a replay diverged, or two traces
+//! differ), 2 bad input, 3 `check` could not decide ([`EXIT_CODES`]).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -16,11 +17,22 @@ use crate::shard_env;
 use crate::summary::Summary;
 use crate::sweep::{self, SeedRange, SweepPlan, SweepSummary, SweepTiming};
 
+/// The exit codes, as `--help` lists them.
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  every check passed (replay: same fingerprint; diff: identical traces;
+     check: linearizable; shrink: the run passes, nothing to shrink)
+  1  a check failed (replay: diverged; diff: the traces differ; shrink: the
+     shrunk run is written and fails; check: not linearizable)
+  2  bad input: the message names the file, line and field (or the flag)
+  3  check only: unknown, a limit (--budget, --memory, --timeout) ran out";
+
 #[derive(Parser, Debug)]
 #[command(
     name = "clustersim",
     version,
-    about = "Deterministic discrete-event cluster simulator"
+    about = "Deterministic discrete-event cluster simulator",
+    after_help = EXIT_CODES
 )]
 pub struct Cli {
     /// Log level for messages from inside nodes (error, warn, info, debug, trace).
@@ -36,9 +48,11 @@ pub enum Command {
     List,
     /// Run a scenario (a built-in name or a .toml file) at one seed.
     Run {
+        /// A built-in scenario's name (`clustersim list`) or a scenario file.
         scenario: String,
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
+        /// The run's seed (default: the scenario's `seed`, else 1).
+        #[arg(long)]
+        seed: Option<u64>,
         /// Run directory (default: runs/NAME-SEED).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -53,12 +67,32 @@ pub enum Command {
         faults: Option<PathBuf>,
     },
     /// Re-run a recorded run; exit 0 if the fingerprint matches, 1 if not.
-    Replay { dir: PathBuf },
+    Replay {
+        /// The run directory (its summary.json holds scenario and seed).
+        dir: PathBuf,
+        /// Also write every event of the replay to DIR/trace.jsonl.
+        #[arg(long)]
+        trace: bool,
+    },
+    /// The first event where two traces part ways, with the events around
+    /// it; exit 0 if identical, 1 if they differ.
+    Diff {
+        /// A run directory holding trace.jsonl (recorded with --trace), or a
+        /// trace file.
+        run_a: PathBuf,
+        /// The other run directory or trace file.
+        run_b: PathBuf,
+        /// Events shown before and after the first difference.
+        #[arg(long, default_value_t = 3)]
+        context: usize,
+    },
     /// Shrink a failing run to the fewest faults, shortest time and fewest
     /// clients that still fail the same check; writes the result as a run.
     Shrink {
+        /// The failing run's directory (summary.json and faults.json).
         dir: PathBuf,
-        /// Where to write the shrunk run (default: DIR/shrunk).
+        /// Where to write the shrunk run and its scenario file shrunk.toml
+        /// (default: DIR/shrunk).
         #[arg(long)]
         out: Option<PathBuf>,
         /// Runs the search may spend.
@@ -67,6 +101,7 @@ pub enum Command {
     },
     /// Run a scenario over many seeds in parallel; exit 1 if any seed fails.
     Sweep {
+        /// A built-in scenario's name (`clustersim list`) or a scenario file.
         scenario: String,
         /// Seeds to run: A..B (B excluded) or A..=B.
         #[arg(long)]
@@ -108,13 +143,17 @@ pub enum Command {
     },
     /// (Re)render the plots and report.html of a run or sweep directory.
     Report {
+        /// A run directory (summary.json) or a sweep directory (sweep.jsonl).
         dir: PathBuf,
         /// For a sweep: the metric of the histogram, a field of sweep.jsonl.
         #[arg(long, default_value = reports::DEFAULT_METRIC)]
         metric: String,
     },
     /// Check an external or recorded history for linearizability.
+    /// Exit 0 linearizable, 1 not, 2 bad input, 3 unknown (a limit ran out).
     Check {
+        /// The history file (a Jepsen log or EDN, Knossos EDN, or
+        /// clustersim's history.jsonl).
         history: PathBuf,
         /// register, cas-register, kv, lock, lease, set, counter.
         #[arg(long)]
@@ -205,7 +244,12 @@ pub fn main_with(registry: Registry) -> ExitCode {
             faults.as_deref(),
         ),
         Command::Shrink { dir, out, max_runs } => shrink(registry, &dir, out, max_runs),
-        Command::Replay { dir } => replay(registry, &dir),
+        Command::Replay { dir, trace } => replay(registry, &dir, trace),
+        Command::Diff {
+            run_a,
+            run_b,
+            context,
+        } => diff(&run_a, &run_b, context),
         Command::Sweep {
             scenario,
             seeds,
@@ -273,7 +317,7 @@ fn bad_input(e: &InputError) -> i32 {
 fn run(
     registry: &Registry,
     name: &str,
-    seed: u64,
+    seed: Option<u64>,
     out: Option<PathBuf>,
     trace: bool,
     sets: &[String],
@@ -283,6 +327,7 @@ fn run(
         Ok(s) => s,
         Err(e) => return bad_input(&e),
     };
+    let seed = seed.or(scenario.seed).unwrap_or(1);
     if let Some(path) = faults {
         match read_schedule(path) {
             Ok(schedule) => scenario.faults = fault_injection::FaultConfig::from(schedule),
@@ -609,7 +654,14 @@ fn shrink(registry: &Registry, dir: &Path, out: Option<PathBuf>, max_runs: usize
     if let Err(e) = out_dir::claim(&out, OutKind::Run) {
         return bad_input(&e);
     }
-    if let Err(e) = runner::write_run_dir(&out, &shrunk.outcome) {
+    let toml_path = out.join("shrunk.toml");
+    let text = match shrunk_toml(dir, &shrunk.scenario) {
+        Ok(text) => text,
+        Err(e) => return bad_input(&InputError::new(toml_path.display().to_string(), e)),
+    };
+    let written = runner::write_run_dir(&out, &shrunk.outcome)
+        .and_then(|()| std::fs::write(&toml_path, text));
+    if let Err(e) = written {
         return bad_input(&InputError::new(
             out.display().to_string(),
             format!("cannot write: {e}"),
@@ -619,7 +671,7 @@ fn shrink(registry: &Registry, dir: &Path, out: Option<PathBuf>, max_runs: usize
         .into_iter()
         .collect();
     outln!(
-        "shrunk {} seed {} in {} runs: faults {} -> {}, duration {:.0} ms -> {:.0} ms, clients {} -> {}; still fails {}",
+        "shrunk {} seed {} in {} runs: faults {} -> {}, duration {:.0} ms -> {:.0} ms, running clients {} -> {}; still fails {}",
         recorded.scenario.name,
         recorded.seed,
         shrunk.runs,
@@ -627,8 +679,8 @@ fn shrink(registry: &Registry, dir: &Path, out: Option<PathBuf>, max_runs: usize
         shrunk.faults_after,
         crate::shrink::ms(recorded.scenario.duration),
         crate::shrink::ms(shrunk.scenario.duration),
-        recorded.scenario.workload.clients,
-        shrunk.scenario.workload.clients,
+        recorded.scenario.workload.running_clients(),
+        shrunk.scenario.workload.running_clients(),
         failed.join(", ")
     );
     for fault in &shrunk.outcome.summary.faults_applied {
@@ -639,11 +691,31 @@ fn shrink(registry: &Registry, dir: &Path, out: Option<PathBuf>, max_runs: usize
         );
     }
     outln!("written to   {}", out.display());
+    outln!("scenario     {}", toml_path.display());
+    outln!(
+        "trace with   clustersim run {} --trace --out DIR",
+        toml_path.display()
+    );
     outln!("replay with  clustersim replay {}", out.display());
     if let Err(code) = render(reports::render_run(&out)) {
         return code;
     }
     1
+}
+
+/// The shrunk scenario as a scenario file: the fixed fault schedule inline,
+/// the seed it fails at set, so `clustersim run` of the file alone replays
+/// the shrunk run.
+/// (TOML integers are signed 64-bit: a seed above `i64::MAX` cannot be
+/// written.)
+fn shrunk_toml(dir: &Path, scenario: &crate::scenario::Scenario) -> Result<String, String> {
+    let body = toml::to_string_pretty(scenario)
+        .map_err(|e| format!("cannot write the shrunk scenario as TOML: {e}"))?;
+    Ok(format!(
+        "# Shrunk from the run in {} by `clustersim shrink`.\n\
+         # Run it with: clustersim run THIS_FILE --trace\n\n{body}",
+        dir.display()
+    ))
 }
 
 /// Reads a run directory's summary; errors name the file and line.
@@ -688,12 +760,15 @@ fn json_line_of(text: &str, field: &str) -> Option<usize> {
     None
 }
 
-fn replay(registry: &Registry, dir: &Path) -> i32 {
+fn replay(registry: &Registry, dir: &Path, trace: bool) -> i32 {
     let recorded = match read_summary(registry, dir) {
         Ok(s) => s,
         Err(e) => return bad_input(&e),
     };
-    let outcome = match registry.run(&recorded.scenario, recorded.seed, &RunOptions::default()) {
+    let options = RunOptions {
+        trace: trace.then(|| dir.join("trace.jsonl")),
+    };
+    let outcome = match registry.run(&recorded.scenario, recorded.seed, &options) {
         Ok(o) => o,
         Err(e) => return bad_input(&e),
     };
@@ -723,4 +798,50 @@ fn replay(registry: &Registry, dir: &Path) -> i32 {
         );
     }
     0
+}
+
+/// `clustersim diff A B`: 0 identical traces, 1 they part ways, 2 bad input.
+fn diff(a: &Path, b: &Path, context: usize) -> i32 {
+    use crate::trace_diff::{self, Comparison};
+    let files = trace_diff::trace_file(a).and_then(|fa| Ok((fa, trace_diff::trace_file(b)?)));
+    let comparison = files.and_then(|(fa, fb)| trace_diff::compare_files(&fa, &fb, context));
+    let d = match comparison {
+        Ok(Comparison::Identical(events)) => {
+            outln!("traces identical: {events} events");
+            return 0;
+        }
+        Ok(Comparison::Differ(d)) => d,
+        Err(e) => return bad_input(&e),
+    };
+    let at = |lines: &[String]| {
+        lines
+            .first()
+            .and_then(|l| trace_diff::event_time(l))
+            .map(|t| format!("{t:.6} s"))
+            .unwrap_or_else(|| "the end of the trace".into())
+    };
+    outln!(
+        "traces part ways at event {} (A at {}, B at {})",
+        d.event,
+        at(&d.a),
+        at(&d.b)
+    );
+    let first = d.event - d.before.len() as u64;
+    let show = |label: &str, lines: &[String], from: u64| {
+        for (i, line) in lines.iter().enumerate() {
+            outln!("{label} {:>8}  {line}", from + i as u64);
+        }
+    };
+    show(" ", &d.before, first);
+    outln!("--- A: {}", a.display());
+    show("A", &d.a, d.event);
+    if d.a.is_empty() {
+        outln!("A           (trace ends)");
+    }
+    outln!("--- B: {}", b.display());
+    show("B", &d.b, d.event);
+    if d.b.is_empty() {
+        outln!("B           (trace ends)");
+    }
+    1
 }

@@ -25,6 +25,7 @@ pub mod shard_env;
 pub mod shrink;
 pub mod summary;
 pub mod sweep;
+pub mod trace_diff;
 
 // What a protocol names lives in `harness`, below the protocols; these keep
 // the paths under which the runner's users have always found it.

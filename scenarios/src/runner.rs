@@ -64,6 +64,14 @@ pub fn run_with<D: Driver>(
             .map_err(|e| InputError::new(path.display().to_string(), e.to_string()))?;
         sim.set_trace_output(Box::new(BufWriter::new(file)));
     }
+    // Idle clients are down before they start: they never invoke, and the
+    // other nodes keep their ids and random streams.
+    for &idle in &scenario.workload.idle_clients {
+        sim.crash(
+            topology.clients[idle as usize],
+            sim_core::CrashMode::KeepUnsynced,
+        );
+    }
     let applied = fault_injection::drive(
         &mut sim,
         &schedule,

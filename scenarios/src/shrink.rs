@@ -4,9 +4,13 @@
 //! smaller run that fails the same way: first the fault schedule is minimised
 //! with delta debugging (Zeller and Hildebrandt's ddmin: try halves, then
 //! complements, then finer splits), each candidate replayed as a fixed
-//! schedule at the same seed; then the run is shortened and the clients are
-//! reduced while it still fails. "The same way" means that at least one check
-//! the original run failed fails again.
+//! schedule at the same seed; the run is cut to just past the time its
+//! failure shows (a failed check's verdict says when), and the clients are
+//! minimised by the same ddmin (a removed client stays idle: down from the
+//! start, so the others keep their node ids and random streams). "The same way" means that at least one check
+//! the original run failed fails again. The result is a scenario with the
+//! fixed schedule inline and its seed set: `clustersim run` of it alone
+//! reproduces the failure.
 //!
 //! Every candidate is a full deterministic run, so the result is itself a run
 //! that replays bit for bit.
@@ -24,7 +28,8 @@ use crate::summary::Summary;
 
 /// The result of a shrink.
 pub struct Shrunk {
-    /// The smaller scenario (fixed fault schedule, possibly shorter, fewer clients).
+    /// The smaller scenario (fixed fault schedule, possibly shorter, fewer
+    /// clients), its `seed` set to the seed it fails at.
     pub scenario: Scenario,
     pub seed: u64,
     /// The run of `scenario`: it fails one of the original's failed checks.
@@ -79,9 +84,18 @@ impl Oracle<'_> {
     }
 }
 
+/// How far past the time the failure shows a shortened run first lasts:
+/// the run up to then is the original's prefix (same seed, same schedule),
+/// so the failing operation or invariant breach is in it. Re-running
+/// verifies it; if the shorter run no longer fails, the margin grows
+/// fourfold, up to the current duration.
+pub const DURATION_MARGIN: Nanos = 10 * MILLIS;
+
 /// Shrinks the failing run of `scenario` at `seed`, whose concrete schedule
 /// was `schedule`, spending at most `max_runs` runs of the protocol
-/// `registry` names.
+/// `registry` names. The steps: the schedule replayed as fixed; the run cut
+/// to just past the time the failure shows; ddmin over the faults; ddmin
+/// over the running clients, trailing idle ones then dropped; and the cut again (the failure may now show earlier).
 pub fn shrink(
     registry: &Registry,
     scenario: &Scenario,
@@ -104,44 +118,57 @@ pub fn shrink(
         runs: 1,
         max_runs,
     };
-    let actions = schedule.schedule.clone();
-    let fixed = Oracle::with_faults(scenario, &actions);
-    let Some(mut best) = oracle.fails(&fixed) else {
+    let mut current = Oracle::with_faults(scenario, &schedule.schedule);
+    let Some(mut best) = oracle.fails(&current) else {
         return Err(InputError::new(
             &scenario.source,
             "the recorded fault schedule, replayed as a fixed schedule, no longer fails",
         ));
     };
-    let mut current = fixed;
+    shorten(&mut oracle, &mut current, &mut best);
 
-    let minimal = ddmin(&actions, |subset| {
-        let candidate = Oracle::with_faults(scenario, subset);
+    let actions = current.faults.schedule.clone();
+    ddmin(&actions, |subset| {
+        let candidate = Oracle::with_faults(&current, subset);
         match oracle.fails(&candidate) {
             Some(outcome) => {
-                best = outcome;
-                current = candidate;
+                (current, best) = (candidate, outcome);
                 true
             }
             None => false,
         }
     });
-
-    // Shorter: halve the duration while it still fails (not below 10 ms).
-    while current.duration / 2 >= 10 * MILLIS {
-        let mut shorter = current.clone();
-        shorter.duration = current.duration / 2;
-        // Faults after the shorter end would never happen (and are refused).
-        let end = shorter.duration;
-        shorter.faults.schedule.retain(|a| a.at() < end);
-        match oracle.fails(&shorter) {
-            Some(outcome) => (current, best) = (shorter, outcome),
-            None => break,
+    // Fewer clients: ddmin over the clients that run, the others idle.
+    let running: Vec<u32> = (0..current.workload.clients)
+        .filter(|c| !current.workload.idle_clients.contains(c))
+        .collect();
+    ddmin(&running, |keep| {
+        let mut candidate = current.clone();
+        candidate.workload.idle_clients = (0..current.workload.clients)
+            .filter(|c| !keep.contains(c))
+            .collect();
+        if candidate.validate().is_err() {
+            return false;
         }
-    }
-    // Fewer clients, while the schedule still names only existing nodes.
-    while current.workload.clients > 1 {
+        match oracle.fails(&candidate) {
+            Some(outcome) => {
+                (current, best) = (candidate, outcome);
+                true
+            }
+            None => false,
+        }
+    });
+    // Idle clients at the end need not exist at all, while the schedule
+    // names only existing nodes.
+    while current
+        .workload
+        .idle_clients
+        .contains(&(current.workload.clients - 1))
+    {
         let mut fewer = current.clone();
         fewer.workload.clients -= 1;
+        let last = fewer.workload.clients;
+        fewer.workload.idle_clients.retain(|&c| c != last);
         if fewer.validate().is_err() {
             break;
         }
@@ -150,15 +177,65 @@ pub fn shrink(
             None => break,
         }
     }
+    shorten(&mut oracle, &mut current, &mut best);
     current.name = format!("{}-shrunk", scenario.name);
+    current.seed = Some(seed);
+    let faults_after = current.faults.schedule.len();
     Ok(Shrunk {
         scenario: current,
         seed,
         outcome: best,
-        faults_before: actions.len(),
-        faults_after: minimal.len(),
+        faults_before: schedule.schedule.len(),
+        faults_after,
         runs: oracle.runs,
     })
+}
+
+/// When the earliest of the target checks' failures shows in `outcome`, if
+/// the checks say.
+pub fn shows_at(outcome: &RunOutcome, target: &BTreeSet<String>) -> Option<Nanos> {
+    outcome
+        .summary
+        .verdicts
+        .iter()
+        .filter(|v| v.failed() && target.contains(&v.check))
+        .filter_map(|v| v.time)
+        .min()
+}
+
+/// The durations to try, shortest first, for a run of `duration` whose
+/// failure shows at `shows_at`: just past that time with growing margins,
+/// or, when the time is unknown, half the duration (not below 10 ms).
+fn shorter_durations(shows_at: Option<Nanos>, duration: Nanos) -> Vec<Nanos> {
+    match shows_at {
+        Some(t) => std::iter::successors(Some(DURATION_MARGIN), |m| m.checked_mul(4))
+            .map(|m| t.saturating_add(m))
+            .take_while(|&d| d < duration)
+            .collect(),
+        None => Some(duration / 2)
+            .filter(|&d| d >= 10 * MILLIS)
+            .into_iter()
+            .collect(),
+    }
+}
+
+/// Cuts `current` to the shortest duration that still fails, re-running
+/// each candidate; `best` follows it.
+fn shorten(oracle: &mut Oracle<'_>, current: &mut Scenario, best: &mut RunOutcome) {
+    loop {
+        let candidates = shorter_durations(shows_at(best, &oracle.target), current.duration);
+        let shorter = candidates.into_iter().find_map(|duration| {
+            let mut shorter = current.clone();
+            shorter.duration = duration;
+            // Faults after the shorter end would never happen (and are refused).
+            shorter.faults.schedule.retain(|a| a.at() < duration);
+            oracle.fails(&shorter).map(|outcome| (shorter, outcome))
+        });
+        match shorter {
+            Some((scenario, outcome)) => (*current, *best) = (scenario, outcome),
+            None => return,
+        }
+    }
 }
 
 /// Delta debugging: a 1-minimal subsequence of `items` for which `fails`
@@ -234,6 +311,22 @@ mod tests {
         });
         assert_eq!(result, [7, 31]);
         assert!(calls < 120, "{calls} calls");
+    }
+
+    #[test]
+    fn a_known_failure_time_cuts_the_run_just_past_it() {
+        let s = 1_000 * MILLIS;
+        assert_eq!(
+            shorter_durations(Some(2_900 * MILLIS), 3 * s),
+            [2_910 * MILLIS, 2_940 * MILLIS]
+        );
+        assert!(shorter_durations(Some(2_995 * MILLIS), 3 * s).is_empty());
+    }
+
+    #[test]
+    fn an_unknown_failure_time_halves_the_run() {
+        assert_eq!(shorter_durations(None, 3_000 * MILLIS), [1_500 * MILLIS]);
+        assert!(shorter_durations(None, 15 * MILLIS).is_empty());
     }
 
     #[test]

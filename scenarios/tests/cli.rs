@@ -476,3 +476,37 @@ fn a_run_past_its_event_budget_is_stopped_with_a_finding() {
     assert_eq!(v["result"], "fail");
     assert!(s["events"]["handled"].as_u64().unwrap() <= 5001);
 }
+
+/// `--help` lists the exit codes, `check`'s 3 included, and describes
+/// every argument and option of every command.
+#[test]
+fn help_lists_the_exit_codes_and_describes_every_argument() {
+    let top = text(&clustersim(&["--help"]).stdout);
+    for code in [
+        "0  every check passed",
+        "1  a check failed",
+        "2  bad input",
+        "3  check only",
+    ] {
+        assert!(top.contains(code), "{code} missing from:\n{top}");
+    }
+    let commands = [
+        "list", "run", "replay", "diff", "shrink", "sweep", "report", "check",
+    ];
+    for command in commands {
+        let out = clustersim(&[command, "-h"]);
+        assert_eq!(code(&out), 0);
+        for line in text(&out.stdout).lines() {
+            let item = line.trim_start();
+            if !line.starts_with("  ") || !(item.starts_with('<') || item.starts_with('-')) {
+                continue;
+            }
+            let parts: Vec<&str> = item.split("  ").filter(|p| !p.trim().is_empty()).collect();
+            assert!(
+                parts.len() >= 2,
+                "`clustersim {command}`: `{}` has no description",
+                item.trim()
+            );
+        }
+    }
+}

@@ -116,3 +116,187 @@ fn a_bad_faults_file_exits_2_naming_it() {
         "{err}"
     );
 }
+
+/// The README's loop: a known bug's run, shrunk to a scenario file whose
+/// traced run fails the same check and ends just after the failure shows.
+#[test]
+fn the_shrunk_scenario_file_runs_traced_to_the_same_failure_just_past_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let d = dir.to_str().unwrap();
+    let out = clustersim(&["run", "register-bug-no-sync", "--seed", "1", "--out", d]);
+    assert_eq!(code(&out), 1, "the bug is caught at seed 1");
+    let out = clustersim(&["shrink", d]);
+    assert_eq!(code(&out), 1, "{}", text(&out.stderr));
+    let file = dir.join("shrunk").join("shrunk.toml");
+    assert!(text(&out.stdout).contains("shrunk.toml"));
+
+    // The file alone (its seed is in it) replays the shrunk run, traced.
+    let traced = tmp.path().join("traced");
+    let out = clustersim(&[
+        "run",
+        file.to_str().unwrap(),
+        "--trace",
+        "--out",
+        traced.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&out), 1, "{}", text(&out.stderr));
+    let s = summary(&traced);
+    assert_eq!(
+        s["fingerprint"],
+        summary(&dir.join("shrunk"))["fingerprint"]
+    );
+    let lin = s["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["check"] == "linearizability")
+        .unwrap();
+    assert_eq!(lin["result"], "fail", "fails the same check");
+    let shows_at = lin["time"].as_u64().expect("the verdict says when");
+    let duration =
+        sim_core::time::duration::parse(s["scenario"]["duration"].as_str().unwrap()).unwrap();
+    let margin = scenarios::shrink::DURATION_MARGIN;
+    assert!(
+        shows_at < duration && duration <= shows_at + margin,
+        "failure at {shows_at} ns, run of {duration} ns"
+    );
+    let original = summary(&dir)["virtual_time_ns"].as_u64().unwrap();
+    assert!(duration < original, "{duration} ns vs {original} ns");
+    let clients = |s: &Value| {
+        let w = &s["scenario"]["workload"];
+        let idle = w["idle_clients"].as_array().map_or(0, |a| a.len() as u64);
+        w["clients"].as_u64().unwrap() - idle
+    };
+    assert!(clients(&s) < clients(&summary(&dir)), "fewer clients run");
+    // The trace holds the run, up to its end.
+    let trace = std::fs::read_to_string(traced.join("trace.jsonl")).unwrap();
+    let last: Value = serde_json::from_str(trace.lines().last().unwrap()).unwrap();
+    assert!(last["t"].as_u64().unwrap() <= duration);
+}
+
+fn traced_run(dir: &std::path::Path, seed: &str) {
+    let out = clustersim(&[
+        "run",
+        "register-healthy",
+        "--seed",
+        seed,
+        "--set",
+        "duration=\"300ms\"",
+        "--trace",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+}
+
+#[test]
+fn diff_of_two_seeds_reports_their_first_differing_event() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    traced_run(&a, "1");
+    traced_run(&b, "2");
+    let out = clustersim(&["diff", a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert_eq!(code(&out), 1, "{}", text(&out.stderr));
+
+    let read = |d: &std::path::Path| std::fs::read_to_string(d.join("trace.jsonl")).unwrap();
+    let (ta, tb) = (read(&a), read(&b));
+    let (first, (la, lb)) = ta
+        .lines()
+        .zip(tb.lines())
+        .enumerate()
+        .find(|(_, (x, y))| x != y)
+        .expect("two seeds part ways");
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains(&format!("part ways at event {} ", first + 1)),
+        "{stdout}"
+    );
+    assert!(stdout.contains(la) && stdout.contains(lb), "{stdout}");
+}
+
+#[test]
+fn diff_of_a_run_and_its_replay_reports_identical() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    traced_run(&a, "3");
+    std::fs::create_dir(&b).unwrap();
+    for f in ["summary.json", "faults.json"] {
+        std::fs::copy(a.join(f), b.join(f)).unwrap();
+    }
+    let out = clustersim(&["replay", b.to_str().unwrap(), "--trace"]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let out = clustersim(&["diff", a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("traces identical"));
+}
+
+#[test]
+fn diff_without_a_trace_exits_2_saying_how_to_record_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("a");
+    traced_run(&a, "1");
+    let plain = tmp.path().join("plain");
+    let out = clustersim(&[
+        "run",
+        "register-healthy",
+        "--set",
+        "duration=\"100ms\"",
+        "--out",
+        plain.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&out), 0);
+    let out = clustersim(&["diff", a.to_str().unwrap(), plain.to_str().unwrap()]);
+    assert_eq!(code(&out), 2);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("trace.jsonl") && err.contains("--trace"),
+        "{err}"
+    );
+}
+
+/// Clients are removed by ddmin over those that run: a removed client in
+/// the middle of the numbering stays idle (down from the start, never
+/// invoking), and the shrunk file still replays the failure.
+#[test]
+fn shrink_can_idle_a_client_that_is_not_the_last() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let d = dir.to_str().unwrap();
+    let out = clustersim(&["run", "register-bug-no-sync", "--seed", "3", "--out", d]);
+    assert_eq!(code(&out), 1, "the bug is caught at seed 3");
+    let out = clustersim(&["shrink", d]);
+    assert_eq!(code(&out), 1, "{}", text(&out.stderr));
+    let shrunk = summary(&dir.join("shrunk"));
+    let workload = &shrunk["scenario"]["workload"];
+    let idle: Vec<u64> = workload["idle_clients"]
+        .as_array()
+        .expect("a client before the one that matters is idle")
+        .iter()
+        .map(|c| c.as_u64().unwrap())
+        .collect();
+    let clients = workload["clients"].as_u64().unwrap();
+    assert!(
+        idle.iter().all(|&c| c < clients - 1),
+        "{idle:?} of {clients}"
+    );
+
+    let traced = tmp.path().join("traced");
+    let file = dir.join("shrunk").join("shrunk.toml");
+    let t = traced.to_str().unwrap();
+    let out = clustersim(&["run", file.to_str().unwrap(), "--trace", "--out", t]);
+    assert_eq!(code(&out), 1, "{}", text(&out.stderr));
+    assert_eq!(summary(&traced)["fingerprint"], shrunk["fingerprint"]);
+    // The idle clients never invoke; the others do.
+    let replicas = shrunk["scenario"]["replicas"].as_u64().unwrap();
+    let trace = std::fs::read_to_string(traced.join("trace.jsonl")).unwrap();
+    let invoking: std::collections::BTreeSet<u64> = trace
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e["ev"] == "op")
+        .map(|e| e["node"].as_u64().unwrap() - replicas)
+        .collect();
+    let running: std::collections::BTreeSet<u64> =
+        (0..clients).filter(|c| !idle.contains(c)).collect();
+    assert_eq!(invoking, running);
+}

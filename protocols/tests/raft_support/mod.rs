@@ -73,6 +73,7 @@ impl RunSpec {
                 keys: 2,
                 values: 5,
                 max_ops: 0,
+                idle_clients: Vec::new(),
             },
             faults,
             chaos: 3 * SECONDS,
