@@ -26,7 +26,7 @@
 //! that expired on the servers is still valid).
 
 mod driver;
-pub use driver::register;
+pub use driver::{register, EXPIRY_PROCESS};
 
 use std::collections::BTreeSet;
 
