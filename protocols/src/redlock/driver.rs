@@ -158,8 +158,8 @@ impl Driver for Redlock {
         self.progress.as_mut()?.check(sim)
     }
 
-    fn check_end(&mut self, _sim: &Sim<LockMsg>) -> Vec<Verdict> {
-        progress_verdict(self.progress.as_ref())
+    fn check_end(&mut self, sim: &Sim<LockMsg>) -> Vec<Verdict> {
+        progress_verdict(self.progress.as_mut(), sim)
     }
 
     fn model(&self) -> Option<&'static str> {
