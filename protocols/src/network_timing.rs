@@ -163,6 +163,22 @@ impl Unjudged {
     }
 }
 
+/// The verdict of a liveness check that judged `judged` intervals and left
+/// `unjudged` out because the network was too slow: `pass` (saying what was
+/// left out), or `unknown` when nothing could be judged. A violation never
+/// gets here: it stopped the run as a finding.
+pub fn liveness_verdict(check: &str, judged: u64, unjudged: &Unjudged) -> harness::Verdict {
+    let detail = unjudged.describe();
+    if judged == 0 && unjudged.intervals > 0 {
+        harness::Verdict::unknown(check, detail)
+    } else {
+        harness::Verdict {
+            detail,
+            ..harness::Verdict::pass(check)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,21 +234,5 @@ mod tests {
             judge(Nanos::MAX, 4, Nanos::MAX / 4, 0, Nanos::MAX),
             Bound::Within(Nanos::MAX)
         ));
-    }
-}
-
-/// The verdict of a liveness check that judged `judged` intervals and left
-/// `unjudged` out because the network was too slow: `pass` (saying what was
-/// left out), or `unknown` when nothing could be judged. A violation never
-/// gets here: it stopped the run as a finding.
-pub fn liveness_verdict(check: &str, judged: u64, unjudged: &Unjudged) -> harness::Verdict {
-    let detail = unjudged.describe();
-    if judged == 0 && unjudged.intervals > 0 {
-        harness::Verdict::unknown(check, detail)
-    } else {
-        harness::Verdict {
-            detail,
-            ..harness::Verdict::pass(check)
-        }
     }
 }
