@@ -7,6 +7,9 @@
 //! and scenario files; the runner does the rest (faults, trace, history,
 //! checkers, summary).
 
+use std::borrow::Cow;
+
+use sim_core::history::History;
 use sim_core::{Finding, Message, NodeId, Sim, Topology};
 
 use crate::scenario::Scenario;
@@ -182,5 +185,13 @@ pub trait Driver {
     /// `lock`, `set`, `counter`, ...), or none.
     fn model(&self) -> Option<&'static str> {
         Some("cas-register")
+    }
+
+    /// The history [`Driver::model`] judges (and the run reports): the
+    /// clients' history, plus what only the driver knows. Redlock adds the
+    /// lease expiry of each holder that crashed, so that a dead client does
+    /// not hold the lock forever.
+    fn judged_history<'s>(&self, sim: &'s Sim<Self::Msg>) -> Cow<'s, History> {
+        Cow::Borrowed(sim.history())
     }
 }

@@ -104,7 +104,22 @@ pub enum Bound {
 /// answer (an election timeout, a client's request timeout): a round trip
 /// above half of it is too slow to judge.
 pub fn judge(base: Nanos, rounds: u64, round_trip: Nanos, settle: Nanos, timeout: Nanos) -> Bound {
-    if round_trip.saturating_mul(2) > timeout {
+    judge_awaiting(base, rounds, round_trip, settle, timeout, 2)
+}
+
+/// [`judge`] for a timeout that must hold `round_trips` round trips: two
+/// for a step that awaits a quorum with room for a retry (an election, a
+/// quorum read), one for a client awaiting a single replica's answer (a
+/// CRDT update): a round trip above `timeout / round_trips` is too slow.
+pub fn judge_awaiting(
+    base: Nanos,
+    rounds: u64,
+    round_trip: Nanos,
+    settle: Nanos,
+    timeout: Nanos,
+    round_trips: u64,
+) -> Bound {
+    if round_trip.saturating_mul(round_trips) > timeout {
         return Bound::TooSlow {
             round_trip,
             timeout,
@@ -209,6 +224,11 @@ mod tests {
                 round_trip: 80 * ms,
                 timeout: 150 * ms
             }
+        );
+        assert_eq!(
+            judge_awaiting(1000 * ms, 4, 30 * ms, 0, 50 * ms, 1),
+            Bound::Within(1120 * ms),
+            "one round trip awaited: 30 ms fits into 50 ms"
         );
         assert!(matches!(
             judge(Nanos::MAX, 4, Nanos::MAX / 4, 0, Nanos::MAX),

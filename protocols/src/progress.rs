@@ -14,7 +14,9 @@
 //! ([`crate::network_timing`]): the stated bound plus a few of its slowest
 //! round trips plus how late messages of the previous interval may arrive;
 //! an interval whose round trip does not fit twice into the protocol's
-//! timeout is not judged.
+//! timeout (once, for clients that await a single replica) is not judged.
+//! Other checks bound to the same healed intervals (CRDT convergence) read
+//! them through [`ProgressChecker::judged_interval`].
 
 use std::collections::BTreeMap;
 
@@ -27,7 +29,25 @@ pub const LIVENESS: &str = "liveness";
 
 /// Message rounds an operation may need on top of the stated bound (a
 /// request, a quorum's answers, a retry), each costing a slow round trip.
-const ROUNDS: u64 = 6;
+pub const ROUNDS: u64 = 6;
+
+/// A healed interval whose network was fast enough to judge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Healed {
+    pub since: Nanos,
+    /// Its slowest round trip, and how late messages of the previous
+    /// interval may still arrive.
+    pub round_trip: Nanos,
+    pub settle: Nanos,
+}
+
+impl Healed {
+    /// A bound stated for a fast network (`base`), scaled to this interval's.
+    pub fn bound(&self, base: Nanos) -> Nanos {
+        base.saturating_add(self.round_trip.saturating_mul(ROUNDS))
+            .saturating_add(self.settle)
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct ProgressChecker {
@@ -35,12 +55,14 @@ pub struct ProgressChecker {
     nodes: Vec<NodeId>,
     within: Nanos,
     timeout: Nanos,
+    /// Round trips the timeout must hold (see [`network_timing::judge_awaiting`]).
+    round_trips_in_timeout: u64,
     /// Whether a definite fail counts as progress (it does not for a lock
     /// that must be granted again).
     fail_counts: bool,
     signature: Vec<u64>,
-    /// The current healed interval's start and bound; `None` while a fault lasts.
-    interval: Option<(Nanos, Bound)>,
+    /// The current healed interval and its bound; `None` while a fault lasts.
+    interval: Option<(Healed, Bound)>,
     slowest: Nanos,
     answered: bool,
     wanted: bool,
@@ -59,6 +81,7 @@ impl ProgressChecker {
             nodes,
             within,
             timeout,
+            round_trips_in_timeout: 2,
             fail_counts,
             signature: Vec::new(),
             interval: None,
@@ -69,6 +92,21 @@ impl ProgressChecker {
             open: BTreeMap::new(),
             judged: 0,
             unjudged: Unjudged::default(),
+        }
+    }
+
+    /// For clients that await a single replica's answer: the timeout need
+    /// hold only one round trip.
+    pub fn awaiting_one_round_trip(mut self) -> Self {
+        self.round_trips_in_timeout = 1;
+        self
+    }
+
+    /// The current healed interval, if the network lets it be judged.
+    pub fn judged_interval(&self) -> Option<Healed> {
+        match self.interval? {
+            (healed, Bound::Within(_)) => Some(healed),
+            (_, Bound::TooSlow { .. }) => None,
         }
     }
 
@@ -144,7 +182,14 @@ impl ProgressChecker {
             self.interval = None;
             if self.healed(sim) {
                 let rt = network_timing::round_trip(sim, &self.nodes);
-                let bound = network_timing::judge(self.within, ROUNDS, rt, settle, self.timeout);
+                let bound = network_timing::judge_awaiting(
+                    self.within,
+                    ROUNDS,
+                    rt,
+                    settle,
+                    self.timeout,
+                    self.round_trips_in_timeout,
+                );
                 match bound {
                     Bound::Within(_) => self.judged += 1,
                     Bound::TooSlow {
@@ -152,10 +197,15 @@ impl ProgressChecker {
                         timeout,
                     } => self.unjudged.note(round_trip, timeout),
                 }
-                self.interval = Some((now, bound));
+                let healed = Healed {
+                    since: now,
+                    round_trip: rt,
+                    settle,
+                };
+                self.interval = Some((healed, bound));
             }
         }
-        let (since, Bound::Within(bound)) = self.interval? else {
+        let (Healed { since, .. }, Bound::Within(bound)) = self.interval? else {
             return None;
         };
         if self.answered {
@@ -204,9 +254,17 @@ pub fn progress_checker(
 }
 
 /// The verdict of a progress check at the end of a run that it did not stop.
-pub fn progress_verdict(progress: Option<&ProgressChecker>) -> Vec<harness::Verdict> {
+/// The last interval is judged at the run's end too: clients stuck for good
+/// make no events, so no event-time check would see their bound go by.
+pub fn progress_verdict<M: Message>(
+    progress: Option<&mut ProgressChecker>,
+    sim: &Sim<M>,
+) -> Vec<harness::Verdict> {
     progress
-        .map(|p| network_timing::liveness_verdict(LIVENESS, p.judged(), p.unjudged()))
+        .map(|p| match p.check(sim) {
+            Some(f) => harness::Verdict::fail(LIVENESS, f.message).at(Some(f.time)),
+            None => network_timing::liveness_verdict(LIVENESS, p.judged(), p.unjudged()),
+        })
         .into_iter()
         .collect()
 }

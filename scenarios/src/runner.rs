@@ -117,16 +117,16 @@ pub fn run_with<D: Driver>(
         verdicts.push(workload_verdict(sim.history()));
     }
     let mut counterexample_svg = None;
+    let history = driver.judged_history(&sim).into_owned();
     if scenario.checks.linearizability {
         if let Some(model) = driver.model() {
             let (verdict, picture) =
-                linearizability(model, sim.history(), scenario.checks.linearizability_budget);
+                linearizability(model, &history, scenario.checks.linearizability_budget);
             verdicts.push(verdict);
             counterexample_svg = picture;
         }
     }
 
-    let history = sim.history().clone();
     let mut summary = summarize(scenario, seed, &topology, &mut sim, finding, verdicts);
     summary.corruption = fault_injection::corruption_summary(&sim);
     summary.fault_mix = schedule.mix.clone();

@@ -105,3 +105,40 @@ fn a_crdt_client_that_reuses_request_ids_loses_acknowledged_updates() {
 fn a_pbft_client_that_reuses_request_ids_gets_another_operations_result() {
     assert_eq!(caught("pbft-bug-reuse-request-ids"), ["linearizability"]);
 }
+
+/// The mutex model's verdict on `history`.
+fn lock_verdict(history: &sim_core::history::History) -> checkers::Verdict {
+    let options = checkers::CheckOptions::default();
+    checkers::check_history_named("lock", history, &options)
+        .unwrap()
+        .verdict
+}
+
+#[test]
+fn a_crashed_redlock_holders_lease_runs_out_and_the_next_grant_is_no_violation() {
+    let expiry_process = protocols::redlock::EXPIRY_PROCESS;
+    let (mut with_expiries, mut needed) = (0, 0);
+    for seed in 1..=200 {
+        let run = outcome("redlock-client-restarts", seed, &[]);
+        let failed: Vec<_> = run.summary.verdicts.iter().filter(|v| v.failed()).collect();
+        assert!(failed.is_empty(), "seed {seed}: {failed:?}");
+        let mut raw = run.history.clone();
+        raw.entries.retain(|e| e.process != expiry_process);
+        if raw.entries.len() < run.history.entries.len() {
+            with_expiries += 1;
+            // Without the expiries the dead holder keeps the lock forever.
+            needed += u32::from(lock_verdict(&raw) == checkers::Verdict::NotLinearizable);
+        }
+    }
+    println!("redlock-client-restarts: {with_expiries} runs with a crashed holder, {needed} needing its expiry");
+    assert!(with_expiries >= 100, "{with_expiries}");
+    assert!(needed >= 20, "{needed}");
+}
+
+#[test]
+fn a_redlock_without_validity_check_is_caught_when_clients_restart() {
+    assert_eq!(
+        caught("redlock-bug-restarts-no-validity-check"),
+        ["linearizability"]
+    );
+}

@@ -8,6 +8,11 @@
 //!   another client holds it (its lease is taken to have expired); only the
 //!   fencing tokens then protect the resource.
 //! * A release succeeds only for the current holder.
+//! * `expire` (value: a client's process) ends that client's lease if it
+//!   still holds the lock, and does nothing otherwise. No client invokes it:
+//!   a driver adds one where a holder's process ended by a crash, at the
+//!   latest time its lease can have been valid (see the redlock driver), so
+//!   that a crashed holder does not hold the lock forever.
 //! * Fencing tokens strictly increase from grant to grant. A grant whose token
 //!   is unknown (indeterminate acquire, or `null`) still used up a token, so the
 //!   state keeps a lower bound for the next token rather than the last one:
@@ -20,8 +25,16 @@ use crate::model::{HistoryModel, Model};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum LockInput {
-    Acquire { client: u64 },
-    Release { client: u64 },
+    Acquire {
+        client: u64,
+    },
+    Release {
+        client: u64,
+    },
+    /// The lease of `client` runs out (it never released: it crashed).
+    Expire {
+        client: u64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -29,6 +42,7 @@ pub enum LockOutput {
     /// A granted acquire and its fencing token, if any.
     Granted(Option<i64>),
     Released,
+    Expired,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -103,6 +117,10 @@ impl Model for Lock {
                 holder: None,
                 next_token_min: state.next_token_min,
             }),
+            LockInput::Expire { client } => Some(LockState {
+                holder: state.holder.filter(|h| h != client),
+                next_token_min: state.next_token_min,
+            }),
         }
     }
 
@@ -115,6 +133,7 @@ impl Model for Lock {
             (LockInput::Acquire { client }, None) => format!("acquire by {client} (indeterminate)"),
             (LockInput::Release { client }, Some(_)) => format!("release by {client}"),
             (LockInput::Release { client }, None) => format!("release by {client} (indeterminate)"),
+            (LockInput::Expire { client }, _) => format!("lease of crashed {client} expires"),
         }
     }
 
@@ -137,7 +156,13 @@ impl HistoryModel for Lock {
         match invoke.f.as_str() {
             "acquire" | "lock" => Ok(LockInput::Acquire { client }),
             "release" | "unlock" => Ok(LockInput::Release { client }),
-            f => Err(unknown_f(f, self.name(), "acquire, release")),
+            "expire" => {
+                let client = json_i64(&invoke.value, "expiring client")?;
+                u64::try_from(client)
+                    .map(|client| LockInput::Expire { client })
+                    .map_err(|_| format!("expiring client must be a process, got {client}"))
+            }
+            f => Err(unknown_f(f, self.name(), "acquire, release, expire")),
         }
     }
 
@@ -152,6 +177,7 @@ impl HistoryModel for Lock {
                 LockOutput::Granted(Some(json_i64(&completion.value, "fencing token")?))
             }
             LockInput::Release { .. } => LockOutput::Released,
+            LockInput::Expire { .. } => LockOutput::Expired,
         })
     }
 }
@@ -179,6 +205,16 @@ mod tests {
         let s = m.step(&s, &LockInput::Release { client: 1 }, None).unwrap();
         assert!(acq(&m, &s, 2, Some(5)).is_none(), "token must increase");
         assert!(acq(&m, &s, 2, Some(6)).is_some());
+    }
+
+    #[test]
+    fn expiry_frees_only_its_own_holders_lock() {
+        let m = Lock::mutex();
+        let s = acq(&m, &m.init(), 1, None).unwrap();
+        let same = m.step(&s, &LockInput::Expire { client: 2 }, None).unwrap();
+        assert!(acq(&m, &same, 2, None).is_none(), "1 still holds it");
+        let s = m.step(&s, &LockInput::Expire { client: 1 }, None).unwrap();
+        assert!(acq(&m, &s, 2, None).is_some(), "1's lease ran out");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Driver of the CRDT replicas (`protocols::crdt`): judged by convergence,
 //! not linearizability (a CRDT promises eventual agreement, not a total order).
 
+use crate::crdt::spread::SpreadChecker;
 use crate::crdt::{Bugs, Client, CrdtMsg, Replica};
 use crate::progress::ProgressChecker;
 use checkers::convergence::{
@@ -26,6 +27,10 @@ struct Options {
     /// Clients stop this long before the end, so gossip can quiesce.
     #[serde(with = "dur")]
     quiesce: Nanos,
+    /// Once the faults heal, replicas include what any of them knew within
+    /// this long (on a fast network; scaled to a slower one).
+    #[serde(with = "dur")]
+    converge_within: Nanos,
 }
 
 impl Default for Options {
@@ -33,6 +38,7 @@ impl Default for Options {
         Self {
             gossip: 20 * MILLIS,
             quiesce: SECONDS,
+            converge_within: SECONDS,
         }
     }
 }
@@ -42,6 +48,7 @@ pub struct Crdt {
     options: Options,
     replicas: Vec<u32>,
     progress: Option<ProgressChecker>,
+    spread: Option<SpreadChecker>,
 }
 
 impl Crdt {
@@ -55,6 +62,12 @@ impl Crdt {
                 "the gossip interval must be above 0".into(),
             ));
         }
+        if options.converge_within == 0 {
+            return Err(err(
+                "options.converge_within",
+                "the convergence bound must be above 0".into(),
+            ));
+        }
         if options.quiesce >= scenario.duration {
             return Err(err(
                 "options.quiesce",
@@ -66,6 +79,7 @@ impl Crdt {
             options,
             replicas: Vec::new(),
             progress: None,
+            spread: None,
         })
     }
 }
@@ -118,17 +132,26 @@ impl Driver for Crdt {
             replicas: peers,
             clients,
         };
-        self.progress = Some(progress_checker(
-            scenario,
-            &topology,
-            scenario.workload.timeout(),
-            true,
+        // A client awaits one replica's answer: its timeout need hold one
+        // round trip, not two.
+        self.progress = Some(
+            progress_checker(scenario, &topology, scenario.workload.timeout(), true)
+                .awaiting_one_round_trip(),
+        );
+        self.spread = Some(SpreadChecker::new(
+            self.replicas.clone(),
+            self.options.converge_within,
         ));
         topology
     }
 
     fn check_step(&mut self, sim: &Sim<CrdtMsg>) -> Option<Finding> {
-        self.progress.as_mut()?.check(sim)
+        let progress = self.progress.as_mut()?;
+        if let Some(f) = progress.check(sim) {
+            return Some(f);
+        }
+        let healed = progress.judged_interval();
+        self.spread.as_mut()?.check(sim, healed)
     }
 
     fn check_end(&mut self, sim: &Sim<CrdtMsg>) -> Vec<Verdict> {
@@ -146,7 +169,9 @@ impl Driver for Crdt {
         let sets = states(&|p| Value::from(p.state().set.iter().copied().collect::<Vec<u64>>()));
         let counters = states(&|p| Value::from(p.state().counter()));
         let history = sim.history();
-        let mut verdicts = progress_verdict(self.progress.as_ref());
+        let mut verdicts = progress_verdict(self.progress.as_mut(), sim);
+        let healed = self.progress.as_ref().and_then(|p| p.judged_interval());
+        verdicts.extend(self.spread.as_mut().map(|s| s.verdict(sim, healed)));
         verdicts.extend([
             convergence(
                 "convergence (g-set)",

@@ -13,12 +13,16 @@
 //! Known-bug variants: `replace-merge` (a replica adopts a gossiped state
 //! that looks newer instead of merging: updates only it had are lost),
 //! `sum-merge` (counter entries are added instead of maxed: every repeated
-//! gossip counts again), and `no-sync` (updates are acknowledged before they
+//! gossip counts again), `no-sync` (updates are acknowledged before they
 //! are durable: a power loss forgets acknowledged updates nobody else had),
-//! and `reuse-request-ids` (a restarted client numbers its updates from 1
-//! again: replicas acknowledge them as duplicates without applying them).
+//! `reuse-request-ids` (a restarted client numbers its updates from 1
+//! again: replicas acknowledge them as duplicates without applying them),
+//! and `no-gossip-after-restart` (a replica arms its gossip timer on first
+//! boot only: after a restart, updates it accepts never reach the others —
+//! the convergence bound of [`spread`] catches it).
 
 mod driver;
+pub mod spread;
 pub use driver::register;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -31,11 +35,12 @@ use sim_core::{Ctx, Message, Nanos, NodeId, OpId, OpType, Process, TimerId};
 use crate::request_ids::RequestIds;
 use crate::workload::WorkloadSpec;
 
-pub const BUGS: [&str; 4] = [
+pub const BUGS: [&str; 5] = [
     "replace-merge",
     "sum-merge",
     "no-sync",
     crate::request_ids::REUSE_REQUEST_IDS,
+    "no-gossip-after-restart",
 ];
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -44,17 +49,19 @@ pub struct Bugs {
     pub sum_merge: bool,
     pub no_sync: bool,
     pub reuse_request_ids: bool,
+    pub no_gossip_after_restart: bool,
 }
 
 impl Bugs {
     pub fn parse(names: &[String]) -> Result<Self, String> {
-        let [replace_merge, sum_merge, no_sync, reuse_request_ids] =
+        let [replace_merge, sum_merge, no_sync, reuse_request_ids, no_gossip_after_restart] =
             crate::bug_names::switched_on("crdt", names, BUGS)?;
         Ok(Bugs {
             replace_merge,
             sum_merge,
             no_sync,
             reuse_request_ids,
+            no_gossip_after_restart,
         })
     }
 }
@@ -79,6 +86,15 @@ impl CrdtState {
     /// entries without bound, and that must show as a wrong value, not a panic).
     pub fn counter(&self) -> u64 {
         self.counts.values().fold(0u64, |a, &n| a.saturating_add(n))
+    }
+
+    /// Whether this state has everything `other` has (`other ≤ self`).
+    pub fn includes(&self, other: &CrdtState) -> bool {
+        other.set.is_subset(&self.set)
+            && other
+                .counts
+                .iter()
+                .all(|(node, &n)| self.counts.get(node).is_some_and(|&mine| mine >= n))
     }
 
     /// The join of two states (least upper bound).
@@ -178,7 +194,9 @@ impl Process for Replica {
             .and_then(|b| serde_json::from_slice(b).ok())
             .unwrap_or_default();
         (self.state, self.applied) = (durable.state, durable.applied);
-        ctx.set_timer(self.gossip_every, TIMER_GOSSIP);
+        if !(self.bugs.no_gossip_after_restart && ctx.incarnation() > 0) {
+            ctx.set_timer(self.gossip_every, TIMER_GOSSIP);
+        }
     }
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, CrdtMsg>, from: NodeId, msg: CrdtMsg) {

@@ -155,8 +155,8 @@ impl Driver for Pbft {
             .or_else(|| self.progress.as_mut()?.check(sim))
     }
 
-    fn check_end(&mut self, _sim: &Sim<PbftMsg>) -> Vec<Verdict> {
-        progress_verdict(self.progress.as_ref())
+    fn check_end(&mut self, sim: &Sim<PbftMsg>) -> Vec<Verdict> {
+        progress_verdict(self.progress.as_mut(), sim)
     }
 
     fn invariants(&self) -> Vec<&'static str> {

@@ -71,8 +71,8 @@ impl Driver for QuorumRegister {
         self.progress.as_mut()?.check(sim)
     }
 
-    fn check_end(&mut self, _sim: &Sim<RegisterMsg>) -> Vec<Verdict> {
-        progress_verdict(self.progress.as_ref())
+    fn check_end(&mut self, sim: &Sim<RegisterMsg>) -> Vec<Verdict> {
+        progress_verdict(self.progress.as_mut(), sim)
     }
 }
 

@@ -21,10 +21,13 @@
 //! writer's next write can store another value under the same timestamp, and
 //! reads flip between the two), `no-write-back` (reads return without the write-back
 //! phase: a later read may return an older value), `no-sync` (replicas
-//! acknowledge stores before they are durable: a power loss forgets them), and
+//! acknowledge stores before they are durable: a power loss forgets them),
 //! `unwrap-missing-key` (a replica answers a query with `unwrap()` on its map,
 //! and panics on a key nobody wrote yet — the kind of panic the simulator must
-//! report as a finding with its seed, not die of).
+//! report as a finding with its seed, not die of), and `no-client-timeout`
+//! (clients wait for a quorum forever: a request lost while a majority was
+//! down leaves its client stuck after the replicas come back, which the
+//! liveness check catches).
 
 mod driver;
 pub use driver::register;
@@ -38,11 +41,12 @@ use sim_core::{Ctx, Message, NodeId, OpId, OpType, Process, TimerId};
 use crate::workload::{ClientOp, WorkloadSpec};
 
 /// The bug variants this protocol knows.
-pub const BUGS: [&str; 4] = [
+pub const BUGS: [&str; 5] = [
     "no-write-back",
     "no-sync",
     "unwrap-missing-key",
     "reuse-timestamp",
+    "no-client-timeout",
 ];
 
 /// (counter, writer, the write's request id): totally ordered, unique per write.
@@ -79,18 +83,22 @@ pub struct Bugs {
     pub no_sync: bool,
     pub unwrap_missing_key: bool,
     pub reuse_timestamp: bool,
+    /// Clients wait for a quorum forever: a request lost to a fault leaves
+    /// its client stuck, even after the faults heal.
+    pub no_client_timeout: bool,
 }
 
 impl Bugs {
     /// Parses bug names; an unknown name is an error that lists the known ones.
     pub fn parse(names: &[String]) -> Result<Self, String> {
-        let [no_write_back, no_sync, unwrap_missing_key, reuse_timestamp] =
+        let [no_write_back, no_sync, unwrap_missing_key, reuse_timestamp, no_client_timeout] =
             crate::bug_names::switched_on("quorum-register", names, BUGS)?;
         Ok(Bugs {
             no_write_back,
             no_sync,
             unwrap_missing_key,
             reuse_timestamp,
+            no_client_timeout,
         })
     }
 }
@@ -242,7 +250,9 @@ impl Client {
             key: op.key(),
         };
         ctx.send_all(self.replicas.clone(), &query);
-        self.timeout = Some(ctx.set_timer(self.spec.timeout(), TIMER_TIMEOUT));
+        if !self.bugs.no_client_timeout {
+            self.timeout = Some(ctx.set_timer(self.spec.timeout(), TIMER_TIMEOUT));
+        }
     }
 
     fn finish(&mut self, ctx: &mut Ctx<'_, RegisterMsg>, outcome: OpType, value: Value) {

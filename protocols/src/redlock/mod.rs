@@ -23,10 +23,13 @@
 //! grants as the lock even when its lease ran out while it was collecting
 //! them), `wall-clock-lease` (elapsed time measured on the wall clock: a
 //! client whose clock jumps back while it collects grants believes a lease
-//! that expired on the servers is still valid).
+//! that expired on the servers is still valid), `no-client-timeout` (a client
+//! waits for every server's answer to its lock or unlock request: one
+//! request lost to a crashed server leaves it stuck for good, which the
+//! liveness check catches once the faults heal).
 
 mod driver;
-pub use driver::register;
+pub use driver::{register, EXPIRY_PROCESS};
 
 use std::collections::BTreeSet;
 
@@ -35,21 +38,23 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sim_core::{Ctx, Message, Nanos, NodeId, OpId, OpType, Process, TimerId};
 
-pub const BUGS: [&str; 2] = ["no-validity-check", "wall-clock-lease"];
+pub const BUGS: [&str; 3] = ["no-validity-check", "wall-clock-lease", "no-client-timeout"];
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Bugs {
     pub no_validity_check: bool,
     pub wall_clock_lease: bool,
+    pub no_client_timeout: bool,
 }
 
 impl Bugs {
     pub fn parse(names: &[String]) -> Result<Self, String> {
-        let [no_validity_check, wall_clock_lease] =
+        let [no_validity_check, wall_clock_lease, no_client_timeout] =
             crate::bug_names::switched_on("redlock", names, BUGS)?;
         Ok(Bugs {
             no_validity_check,
             wall_clock_lease,
+            no_client_timeout,
         })
     }
 }
@@ -193,6 +198,14 @@ impl Client {
         }
     }
 
+    /// Gives up waiting for answers after the configured timeout (never, with
+    /// the `no-client-timeout` bug).
+    fn await_answers(&mut self, ctx: &mut Ctx<'_, LockMsg>) {
+        if !self.cfg.bugs.no_client_timeout {
+            self.timeout = Some(ctx.set_timer(self.cfg.timeout, TIMER_TIMEOUT));
+        }
+    }
+
     fn acquire(&mut self, ctx: &mut Ctx<'_, LockMsg>) {
         self.owner = ctx.rng().random();
         let op = ctx.invoke("acquire", None, Value::Null);
@@ -208,7 +221,7 @@ impl Client {
             ttl: self.cfg.ttl,
         };
         ctx.send_all(self.cfg.servers.clone(), &msg);
-        self.timeout = Some(ctx.set_timer(self.cfg.timeout, TIMER_TIMEOUT));
+        self.await_answers(ctx);
     }
 
     /// All servers answered, or time ran out: decide.
@@ -268,7 +281,7 @@ impl Client {
             self.cfg.servers.clone(),
             &LockMsg::Unlock { owner: self.owner },
         );
-        self.timeout = Some(ctx.set_timer(self.cfg.timeout, TIMER_TIMEOUT));
+        self.await_answers(ctx);
     }
 
     fn released(&mut self, ctx: &mut Ctx<'_, LockMsg>, outcome: OpType) {
