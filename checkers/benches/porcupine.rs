@@ -120,9 +120,15 @@ fn concurrency_sweep() -> serde_json::Value {
 /// as `check --model cas-register` does.
 fn forty_clients_from_our_scenarios() -> serde_json::Value {
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/data");
+    let mut names: Vec<String> = std::fs::read_dir(&data)
+        .expect("benches/data is readable")
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| name.ends_with(".jsonl"))
+        .collect();
+    names.sort();
     let mut rows = Vec::new();
-    for name in ["raft-unreliable-40-clients.jsonl"] {
-        let loaded = checkers::import::load(&data.join(name), None).expect("history parses");
+    for name in names {
+        let loaded = checkers::import::load(&data.join(&name), None).expect("history parses");
         let mut r = once(&Register, &loaded.history, &CheckOptions::default());
         r["history"] = json!(name);
         eprintln!("  40 clients, our scenarios: {r}");

@@ -413,10 +413,8 @@ impl<'a, M: Model> Search<'a, M> {
             if self.try_first {
                 self.try_first = false;
                 self.first = self.first_to_return();
-                if self.first != NIL && self.try_place(self.first) {
-                    if self.remaining == 0 {
-                        return Progress::Decided(Outcome::Linearizable);
-                    }
+                if self.first != NIL && self.try_place(self.first) && self.remaining == 0 {
+                    return Progress::Decided(Outcome::Linearizable);
                 }
                 continue;
             }
