@@ -3,7 +3,8 @@
 //! per category. Parsing and decoding are done before the clock starts.
 //! Then the 50-client class (a `kv/c10-bad`-shaped history with 50 clients,
 //! 10 keys, 1 700 operations, one stale read; each key also checked alone)
-//! and a concurrency sweep over synthetic histories (clients -> verdict,
+//! a 40-client history of our own simulator (`benches/data`), and a
+//! concurrency sweep over synthetic histories (clients -> verdict,
 //! steps, time, memory of the search tables).
 //!
 //! `cargo bench -p checkers` (release mode). Speed is reported, not asserted.
@@ -114,6 +115,28 @@ fn concurrency_sweep() -> serde_json::Value {
     json!(rows)
 }
 
+/// Histories of our own simulator with 40 clients (`benches/data`, made by
+/// `clustersim run SCENARIO --set workload.clients=40 --seed 1`), checked
+/// as `check --model cas-register` does.
+fn forty_clients_from_our_scenarios() -> serde_json::Value {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/data");
+    let mut names: Vec<String> = std::fs::read_dir(&data)
+        .expect("benches/data is readable")
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| name.ends_with(".jsonl"))
+        .collect();
+    names.sort();
+    let mut rows = Vec::new();
+    for name in names {
+        let loaded = checkers::import::load(&data.join(&name), None).expect("history parses");
+        let mut r = once(&Register, &loaded.history, &CheckOptions::default());
+        r["history"] = json!(name);
+        eprintln!("  40 clients, our scenarios: {r}");
+        rows.push(r);
+    }
+    json!(rows)
+}
+
 fn main() {
     let dir = Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -124,6 +147,8 @@ fn main() {
             "benchmark": "checkers/porcupine",
             "porcupine": format!("shared data not found at {}, skipped", dir.display()),
             "fifty_clients": fifty_clients(),
+        "forty_clients_from_our_scenarios": forty_clients_from_our_scenarios(),
+            "forty_clients_from_our_scenarios": forty_clients_from_our_scenarios(),
             "concurrency_sweep": concurrency_sweep(),
         });
         println!("{}", serde_json::to_string_pretty(&doc).expect("json"));
@@ -180,6 +205,7 @@ fn main() {
         "unknown_verdicts": unknown,
         "wrong_verdicts": wrong,
         "fifty_clients": fifty_clients(),
+        "forty_clients_from_our_scenarios": forty_clients_from_our_scenarios(),
         "concurrency_sweep": concurrency_sweep(),
     });
     println!("{}", serde_json::to_string_pretty(&doc).expect("json"));

@@ -14,6 +14,17 @@
 //!   the last choice is undone (*unlifted*) and the walk resumes just after
 //!   that operation's call.
 //!
+//! Before the walk, each configuration first tries the operation that
+//! returns first among the pending ones (the one whose return the walk would
+//! stop at): *just-in-time* linearization in Lowe's sense ("Testing for
+//! linearizability", 2017), which places operations as late as their
+//! returns force rather than as early as their calls allow. The choices at a
+//! configuration are the same set (the calls before the first return), only
+//! their order changes, so every verdict is the same; but a linearizable
+//! history is usually found along its return order at the first attempt,
+//! where calling order leaves many concurrent writes placed too early and
+//! their subsets to be explored before the reads agree.
+//!
 //! Indeterminate operations have no return event (it would be at +infinity):
 //! they may be linearized at any point after their call, or never. The search
 //! therefore succeeds as soon as every *completed* operation is linearized.
@@ -237,6 +248,11 @@ pub(crate) struct Search<'a, M: Model> {
     entries_at_check: usize,
     /// The walk's position in the event list.
     at: u32,
+    /// The first-returning operation is yet to be tried at this
+    /// configuration (see the module's comment).
+    try_first: bool,
+    /// Its call event once tried (the walk then skips it), else NIL.
+    first: u32,
     /// Completed operations not yet linearized, and their total.
     remaining: usize,
     total: usize,
@@ -271,6 +287,8 @@ impl<'a, M: Model> Search<'a, M> {
             model,
             ops,
             at: ev.next[HEAD as usize],
+            try_first: true,
+            first: NIL,
             ev,
             zobrist_keys,
             states,
@@ -347,10 +365,6 @@ impl<'a, M: Model> Search<'a, M> {
         if self.remaining == 0 {
             return Progress::Decided(Outcome::Linearizable);
         }
-        let model = self.model;
-        let ops = self.ops;
-        // In fingerprint mode the bitset is not stored; an empty slice is passed.
-        let exact = self.cache.is_exact();
         let mut left = slice.steps;
         // The limit may have changed since the last slice: check it first.
         self.entries_at_check = usize::MAX;
@@ -396,37 +410,77 @@ impl<'a, M: Model> Search<'a, M> {
                     ReadRule::None => {}
                 }
             }
+            if self.try_first {
+                self.try_first = false;
+                self.first = self.first_to_return();
+                if self.first != NIL && self.try_place(self.first) && self.remaining == 0 {
+                    return Progress::Decided(Outcome::Linearizable);
+                }
+                continue;
+            }
             let e = self.at;
             if e != NIL && self.ev.is_call[e as usize] {
                 let o = self.ev.op[e as usize];
-                let op = ops[o as usize];
-                if self.twin_tried_first(o, e) {
+                if e == self.first || self.twin_tried_first(o, e) {
                     self.at = self.ev.next[e as usize];
                     continue;
                 }
-                if let Some(next_state) =
-                    self.states
-                        .step(model, self.state, o, &op.input, op.output.as_ref())
-                {
-                    let (k1, k2) = self.zobrist_keys[o as usize];
-                    let next_hash = (self.set_hash.0 ^ k1, self.set_hash.1 ^ k2);
-                    self.linearized.set(o as usize);
-                    let key = next_hash.0 ^ mix64(u64::from(next_state) + 1);
-                    let words = if exact { self.linearized.words() } else { &[] };
-                    if self.cache.insert(key, next_hash.1, next_state, words) {
-                        self.push(e, next_state, next_hash, false);
-                        if self.remaining == 0 {
-                            return Progress::Decided(Outcome::Linearizable);
-                        }
-                        self.scan_reads = true;
-                        continue;
+                if self.try_place(e) {
+                    if self.remaining == 0 {
+                        return Progress::Decided(Outcome::Linearizable);
                     }
-                    self.linearized.clear(o as usize);
+                    continue;
                 }
                 self.at = self.ev.next[e as usize];
             } else if let Some(failure) = self.backtrack(e) {
                 return Progress::Decided(Outcome::NotLinearizable(failure));
             }
+        }
+    }
+
+    /// The call event of the pending operation that returns first (the
+    /// operation of the first return event in the list), or NIL if only
+    /// indeterminate operations are left.
+    fn first_to_return(&self) -> u32 {
+        let mut e = self.ev.next[HEAD as usize];
+        while e != NIL && self.ev.is_call[e as usize] {
+            e = self.ev.next[e as usize];
+        }
+        if e == NIL {
+            NIL
+        } else {
+            self.ev.call_of[self.ev.op[e as usize] as usize]
+        }
+    }
+
+    /// Tries to linearize the operation of call event `e` now: if the model
+    /// allows it and the configuration it leads to is new, places it (see
+    /// `push`) and returns true.
+    fn try_place(&mut self, e: u32) -> bool {
+        let o = self.ev.op[e as usize];
+        let op = self.ops[o as usize];
+        let Some(next_state) =
+            self.states
+                .step(self.model, self.state, o, &op.input, op.output.as_ref())
+        else {
+            return false;
+        };
+        let (k1, k2) = self.zobrist_keys[o as usize];
+        let next_hash = (self.set_hash.0 ^ k1, self.set_hash.1 ^ k2);
+        self.linearized.set(o as usize);
+        let key = next_hash.0 ^ mix64(u64::from(next_state) + 1);
+        let words = if self.cache.is_exact() {
+            self.linearized.words()
+        } else {
+            &[]
+        };
+        if self.cache.insert(key, next_hash.1, next_state, words) {
+            self.push(e, next_state, next_hash, false);
+            self.scan_reads = true;
+            true
+        } else {
+            self.linearized.clear(o as usize);
+            false
         }
     }
 
@@ -449,6 +503,8 @@ impl<'a, M: Model> Search<'a, M> {
             self.at_best = true;
         }
         self.at = self.ev.next[HEAD as usize];
+        self.try_first = true;
+        self.first = NIL;
     }
 
     /// The read rule: a read-only operation that was called before every
@@ -568,7 +624,16 @@ impl<'a, M: Model> Search<'a, M> {
                 self.remaining += 1;
             }
             if !by_read_rule {
-                self.at = self.ev.next[call as usize];
+                // Back at the configuration `call` was tried from: its
+                // first-returning operation was tried first, then the walk
+                // went through the calls in order up to `call`.
+                self.try_first = false;
+                self.first = self.first_to_return();
+                self.at = if call == self.first {
+                    self.ev.next[HEAD as usize]
+                } else {
+                    self.ev.next[call as usize]
+                };
                 return None;
             }
         }

@@ -588,3 +588,36 @@ fn fifty_clients_stale_read_is_decided() {
         (client, call)
     );
 }
+
+/// A history of our own simulator: `clustersim run raft-unreliable --set
+/// workload.clients=40 --seed 1`, two keys of about 750 operations each,
+/// with up to 40 operations open at once and indeterminate writes.
+fn raft_unreliable_40_clients() -> History {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("benches/data/raft-unreliable-40-clients.jsonl");
+    checkers::import::load(&path, None).unwrap().history
+}
+
+#[test]
+fn forty_clients_from_our_simulator_are_decided() {
+    let h = raft_unreliable_40_clients();
+    let report = check_history_named("cas-register", &h, &CheckOptions::default()).unwrap();
+    assert_eq!(report.verdict, LIN, "{:?}", report.unknown_reason);
+}
+
+#[test]
+fn forty_clients_with_one_impossible_read_are_rejected() {
+    let mut h = raft_unreliable_40_clients();
+    // The last completed read of key 0 returns a value nobody wrote.
+    let at = h
+        .entries
+        .iter()
+        .rposition(|e| e.op_type == OpType::Ok && e.f == "read" && e.key.as_deref() == Some("0"))
+        .unwrap();
+    h.entries[at].value = json!(999_999);
+    let report = check_history_named("cas-register", &h, &CheckOptions::default()).unwrap();
+    assert_eq!(report.verdict, NOT);
+    let c = &report.counterexamples[0];
+    assert_eq!(c.partition.as_deref(), Some("0"));
+    assert_eq!(c.unplaceable.complete_entry, Some(at));
+}
