@@ -201,10 +201,13 @@ fn kubernetes_and_slurm_shards_merge_into_the_unsharded_sweep_byte_for_byte() {
     refused(&[p0, p1, &cut], "m6", cut.to_str().unwrap());
 }
 
+/// Variables set, the `--shard` given, what the error must name.
+type ShardCase<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+
 #[test]
 fn bad_scheduler_variables_exit_2_naming_the_variable() {
     let tmp = tempfile::tempdir().unwrap();
-    let cases: [(&[(&str, &str)], &str, &str); 6] = [
+    let cases: [ShardCase; 6] = [
         (&[], "auto", "JOB_COMPLETION_INDEX"),
         (
             &[("JOB_COMPLETION_INDEX", "x")],
