@@ -3,24 +3,8 @@
 //! correct protocols stay correct; clients that number their requests from 1
 //! again after a restart are caught.
 
-use scenarios::catalogue;
-use scenarios::runner::{run, RunOptions, RunOutcome};
-
-fn outcome(name: &str, seed: u64, sets: &[&str]) -> RunOutcome {
-    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-    let scenario = catalogue::resolve(name, &sets).unwrap();
-    run(&scenario, seed, &RunOptions::default()).unwrap()
-}
-
-fn failed_checks(name: &str, seed: u64, sets: &[&str]) -> Vec<String> {
-    outcome(name, seed, sets)
-        .summary
-        .verdicts
-        .iter()
-        .filter(|v| v.failed())
-        .map(|v| v.check.clone())
-        .collect()
-}
+mod seeds;
+use seeds::*;
 
 /// Runs `name` over seeds 1..=200: every check passes at every seed.
 fn passes_200_seeds(name: &str) {

@@ -1,21 +1,8 @@
 //! CRDT replicas judged by convergence: healthy ones converge under faults,
 //! each known bug is caught by the convergence checker.
 
-use scenarios::catalogue;
-use scenarios::runner::{run, RunOptions};
-
-fn failed_checks(name: &str, seed: u64, sets: &[&str]) -> Vec<String> {
-    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-    let scenario = catalogue::resolve(name, &sets).unwrap();
-    let outcome = run(&scenario, seed, &RunOptions::default()).unwrap();
-    outcome
-        .summary
-        .verdicts
-        .iter()
-        .filter(|v| v.failed())
-        .map(|v| v.check.clone())
-        .collect()
-}
+mod seeds;
+use seeds::*;
 
 #[test]
 fn healthy_replicas_converge_under_partitions_loss_duplication_and_crashes() {

@@ -4,35 +4,17 @@
 //! it over 200 seeds, PBFT included on a lossy network (its replicas re-send
 //! what a peer may have lost), and a protocol that stays stuck is caught.
 
+mod seeds;
+use seeds::*;
+
 use scenarios::catalogue;
-use scenarios::driver::Verdict;
-use scenarios::runner::{run, RunOptions, RunOutcome};
-
-fn run_seed(name: &str, overrides: &[&str], seed: u64) -> RunOutcome {
-    let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
-    let scenario = catalogue::resolve(name, &overrides).expect("catalogue scenario");
-    run(&scenario, seed, &RunOptions::default()).expect("runs")
-}
-
-fn verdict<'a>(o: &'a RunOutcome, check: &str) -> Option<&'a Verdict> {
-    o.summary.verdicts.iter().find(|v| v.check == check)
-}
-
-fn failures(o: &RunOutcome) -> Vec<String> {
-    o.summary
-        .verdicts
-        .iter()
-        .filter(|v| v.failed())
-        .map(|v| format!("{}: {}", v.check, v.detail))
-        .collect()
-}
 
 /// Runs `name` over `seeds` seeds; every run passes every check and has a
 /// liveness verdict that is not `fail`. Returns how many were judged.
 fn all_pass(name: &str, seeds: u64) -> u64 {
     let mut judged = 0;
     for seed in 0..seeds {
-        let o = run_seed(name, &[], seed);
+        let o = outcome(name, seed, &[]);
         assert!(o.summary.passed, "{name} seed {seed}: {:?}", failures(&o));
         let v = verdict(&o, "liveness").expect("a liveness verdict");
         assert!(!v.failed(), "{name} seed {seed}: {v:?}");
@@ -45,7 +27,7 @@ fn all_pass(name: &str, seeds: u64) -> u64 {
 fn pbft_on_a_lossy_network_stays_live_with_few_view_changes() {
     let (mut view_changes, mut worst) = (0, 0);
     for seed in 0..200 {
-        let o = run_seed("pbft-lossy", &[], seed);
+        let o = outcome("pbft-lossy", seed, &[]);
         assert!(o.summary.passed, "seed {seed}: {:?}", failures(&o));
         assert_eq!(verdict(&o, "liveness").unwrap().result, "pass");
         let c = &o.summary.counters;
@@ -70,7 +52,7 @@ fn pbft_on_a_lossy_network_stays_live_with_few_view_changes() {
 #[test]
 fn pbft_events_grow_linearly_with_the_run_under_loss() {
     let events = |d: &str| {
-        let o = run_seed("pbft-lossy", &[&format!("duration=\"{d}\"")], 3);
+        let o = outcome("pbft-lossy", 3, &[&format!("duration=\"{d}\"")]);
         assert!(o.summary.passed, "{d}: {:?}", failures(&o));
         o.summary.events.handled as f64
     };
@@ -103,10 +85,10 @@ fn correct_protocols_pass_liveness_after_their_faults_heal() {
 #[test]
 fn a_stuck_pbft_is_caught_after_the_faults_heal() {
     for seed in 0..50 {
-        let o = run_seed(
+        let o = outcome(
             "pbft-primary-restart",
-            &["options.view_change_timeout=\"60s\""],
             seed,
+            &["options.view_change_timeout=\"60s\""],
         );
         let v = verdict(&o, "liveness").expect("a liveness verdict");
         assert!(v.failed(), "seed {seed}: {v:?}");
@@ -143,7 +125,7 @@ fn stuck_register_and_redlock_clients_are_caught_after_the_faults_heal() {
         "redlock-bug-no-client-timeout",
     ] {
         for seed in 0..50 {
-            let o = run_seed(name, &[], seed);
+            let o = outcome(name, seed, &[]);
             assert_eq!(
                 failures(&o).len(),
                 1,
@@ -153,7 +135,7 @@ fn stuck_register_and_redlock_clients_are_caught_after_the_faults_heal() {
             let v = verdict(&o, "liveness").expect("a liveness verdict");
             assert!(v.failed(), "{name} seed {seed}: {v:?}");
             assert!(v.detail.contains("faults healing"), "{}", v.detail);
-            let o = run_seed(name, &["bugs=[]"], seed);
+            let o = outcome(name, seed, &["bugs=[]"]);
             assert!(o.summary.passed, "{name} seed {seed}: {:?}", failures(&o));
             assert_eq!(verdict(&o, "liveness").unwrap().result, "pass");
         }
@@ -168,7 +150,7 @@ fn stuck_register_and_redlock_clients_are_caught_after_the_faults_heal() {
 fn crdt_replicas_converge_within_the_bound_after_the_faults_heal() {
     let mut judged = 0;
     for seed in 0..200 {
-        let o = run_seed("crdt-partitions", &[], seed);
+        let o = outcome("crdt-partitions", seed, &[]);
         assert!(o.summary.passed, "seed {seed}: {:?}", failures(&o));
         let v = verdict(&o, "convergence within bound").expect("a verdict");
         judged += u64::from(v.result == "pass");
@@ -176,12 +158,12 @@ fn crdt_replicas_converge_within_the_bound_after_the_faults_heal() {
     println!("crdt-partitions: convergence bound judged in {judged} of 200 runs");
     assert!(judged >= 100, "{judged}");
     for seed in 0..200 {
-        let o = run_seed("crdt-bug-no-gossip-after-restart", &[], seed);
+        let o = outcome("crdt-bug-no-gossip-after-restart", seed, &[]);
         let v = verdict(&o, "convergence within bound").expect("a verdict");
         assert!(v.failed(), "seed {seed}: {v:?}");
         assert!(v.detail.contains("still lacks"), "{}", v.detail);
     }
-    let o = run_seed("crdt-bug-no-gossip-after-restart", &["bugs=[]"], 0);
+    let o = outcome("crdt-bug-no-gossip-after-restart", 0, &["bugs=[]"]);
     assert!(o.summary.passed, "{:?}", failures(&o));
     assert_eq!(
         verdict(&o, "convergence within bound").unwrap().result,

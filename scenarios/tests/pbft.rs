@@ -2,25 +2,12 @@
 //! of four, live again after the primary crashes, and every known bug caught
 //! by the check it breaks, with a Byzantine replica doing what the bug lets through.
 
+mod seeds;
+use seeds::*;
+
 use scenarios::catalogue;
 use scenarios::runner::{run, RunOptions, RunOutcome};
 use sim_core::{OpType, MILLIS};
-
-fn outcome(name: &str, seed: u64, sets: &[&str]) -> RunOutcome {
-    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-    let scenario = catalogue::resolve(name, &sets).unwrap();
-    run(&scenario, seed, &RunOptions::default()).unwrap()
-}
-
-fn failed_checks(name: &str, seed: u64, sets: &[&str]) -> Vec<String> {
-    outcome(name, seed, sets)
-        .summary
-        .verdicts
-        .iter()
-        .filter(|v| v.failed())
-        .map(|v| v.check.clone())
-        .collect()
-}
 
 /// The first seed in `1..=limit` at which `name` fails, and what failed.
 fn first_failure(name: &str, limit: u64, sets: &[&str]) -> Option<(u64, Vec<String>)> {

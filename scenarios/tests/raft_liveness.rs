@@ -5,34 +5,14 @@
 //!
 //! `RAFT_SEEDS=n` widens the seed loops (default 200).
 
-use scenarios::catalogue;
-use scenarios::driver::Verdict;
-use scenarios::runner::{run, RunOptions, RunOutcome};
+mod seeds;
+use seeds::*;
 
 fn seeds() -> u64 {
     std::env::var("RAFT_SEEDS")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(200)
-}
-
-fn run_seed(name: &str, overrides: &[&str], seed: u64) -> RunOutcome {
-    let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
-    let scenario = catalogue::resolve(name, &overrides).expect("catalogue scenario");
-    run(&scenario, seed, &RunOptions::default()).expect("runs")
-}
-
-fn verdict<'a>(o: &'a RunOutcome, check: &str) -> Option<&'a Verdict> {
-    o.summary.verdicts.iter().find(|v| v.check == check)
-}
-
-fn failures(o: &RunOutcome) -> Vec<String> {
-    o.summary
-        .verdicts
-        .iter()
-        .filter(|v| v.failed())
-        .map(|v| format!("{}: {}", v.check, v.detail))
-        .collect()
 }
 
 #[test]
@@ -46,7 +26,7 @@ fn correct_raft_gets_no_false_alarm_on_slow_or_partially_partitioned_networks() 
     ] {
         let (mut judged, mut unknown) = (0, 0);
         for seed in 0..seeds() {
-            let o = run_seed(name, &[], seed);
+            let o = outcome(name, seed, &[]);
             assert!(o.summary.passed, "{name} seed {seed}: {:?}", failures(&o));
             let liveness = verdict(&o, "liveness").expect("a liveness verdict");
             match liveness.result.as_str() {
@@ -63,7 +43,7 @@ fn correct_raft_gets_no_false_alarm_on_slow_or_partially_partitioned_networks() 
 #[test]
 fn a_network_too_slow_for_the_timeouts_is_unknown_and_says_why() {
     for seed in 0..5 {
-        let o = run_seed("raft-slow-network", &[], seed);
+        let o = outcome("raft-slow-network", seed, &[]);
         let v = verdict(&o, "liveness").unwrap();
         assert_eq!(v.result, "unknown", "seed {seed}: {v:?}");
         assert!(v.detail.contains("too slow"), "{}", v.detail);
@@ -72,7 +52,7 @@ fn a_network_too_slow_for_the_timeouts_is_unknown_and_says_why() {
 
 #[test]
 fn latency_spikes_leave_their_intervals_unjudged_and_the_rest_judged() {
-    let o = run_seed("raft-latency-spikes", &[], 1);
+    let o = outcome("raft-latency-spikes", 1, &[]);
     let v = verdict(&o, "liveness").unwrap();
     assert_eq!(v.result, "pass", "{v:?}");
     assert!(v.detail.contains("not judged"), "{}", v.detail);
@@ -85,7 +65,7 @@ fn latency_spikes_leave_their_intervals_unjudged_and_the_rest_judged() {
 fn a_stuck_raft_is_still_caught_on_a_slow_network_it_can_be_judged_on() {
     for slow in ["network.extra_delay=\"30ms\"", "network.reorder=0.3"] {
         for seed in 0..50 {
-            let o = run_seed("raft-bug-bad-majority", &[slow], seed);
+            let o = outcome("raft-bug-bad-majority", seed, &[slow]);
             let v = verdict(&o, "liveness").expect("a liveness verdict");
             assert!(v.failed(), "{slow} seed {seed}: {v:?}");
         }
@@ -97,7 +77,7 @@ fn term_churn_without_pre_vote_is_caught_and_the_correct_raft_does_not_churn() {
     let n = seeds();
     let mut caught = 0;
     for seed in 0..n {
-        let o = run_seed("raft-bug-no-pre-vote", &[], seed);
+        let o = outcome("raft-bug-no-pre-vote", seed, &[]);
         if let Some(v) = verdict(&o, "term-churn").filter(|v| v.failed()) {
             assert!(v.detail.contains("new terms"), "{}", v.detail);
             caught += 1;

@@ -1,21 +1,8 @@
 //! The quorum register never stores two values under one timestamp: a
 //! writer whose write timed out on a minority does not reuse its timestamp.
 
-use scenarios::catalogue;
-use scenarios::runner::{run, RunOptions};
-
-fn failed_checks(name: &str, seed: u64, sets: &[&str]) -> Vec<String> {
-    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-    let scenario = catalogue::resolve(name, &sets).unwrap();
-    let outcome = run(&scenario, seed, &RunOptions::default()).unwrap();
-    outcome
-        .summary
-        .verdicts
-        .iter()
-        .filter(|v| v.failed())
-        .map(|v| v.check.clone())
-        .collect()
-}
+mod seeds;
+use seeds::*;
 
 #[test]
 fn writes_that_time_out_on_a_minority_leave_the_register_linearizable() {
