@@ -465,6 +465,21 @@ impl<'a, M: Model> Search<'a, M> {
         else {
             return false;
         };
+        match self.enter(o, next_state) {
+            Some(next_hash) => {
+                self.push(e, next_state, next_hash, false);
+                self.scan_reads = true;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Marks operation `o` linearized and records the configuration that
+    /// leads to (with `next_state`) in the cache. Returns its set hash if
+    /// the configuration is new; if it was explored already, unmarks `o`
+    /// and returns None.
+    fn enter(&mut self, o: u32, next_state: u32) -> Option<(u64, u64)> {
         let (k1, k2) = self.zobrist_keys[o as usize];
         let next_hash = (self.set_hash.0 ^ k1, self.set_hash.1 ^ k2);
         self.linearized.set(o as usize);
@@ -475,12 +490,10 @@ impl<'a, M: Model> Search<'a, M> {
             &[]
         };
         if self.cache.insert(key, next_hash.1, next_state, words) {
-            self.push(e, next_state, next_hash, false);
-            self.scan_reads = true;
-            true
+            Some(next_hash)
         } else {
             self.linearized.clear(o as usize);
-            false
+            None
         }
     }
 
@@ -528,19 +541,9 @@ impl<'a, M: Model> Search<'a, M> {
                     self.states
                         .step(model, self.state, o, &op.input, op.output.as_ref())
                 {
-                    let (k1, k2) = self.zobrist_keys[o as usize];
-                    let next_hash = (self.set_hash.0 ^ k1, self.set_hash.1 ^ k2);
-                    self.linearized.set(o as usize);
-                    let key = next_hash.0 ^ mix64(u64::from(next_state) + 1);
-                    let words = if self.cache.is_exact() {
-                        self.linearized.words()
-                    } else {
-                        &[]
-                    };
-                    if !self.cache.insert(key, next_hash.1, next_state, words) {
-                        self.linearized.clear(o as usize);
+                    let Some(next_hash) = self.enter(o, next_state) else {
                         return ReadRule::DeadEnd;
-                    }
+                    };
                     self.push(e, next_state, next_hash, true);
                     return ReadRule::Placed;
                 }
