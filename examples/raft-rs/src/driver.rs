@@ -22,12 +22,25 @@ pub struct RaftRs {
     replicas: Vec<NodeId>,
     /// The leader of each term seen so far.
     leaders: BTreeMap<u64, NodeId>,
-    /// Each index some replica applied: the entry's term and data. Applied
-    /// means committed, so no replica may ever apply another entry there.
-    committed: BTreeMap<u64, (u64, Vec<u8>)>,
+    /// Each index some replica applied. Applied means committed, so no
+    /// replica may ever apply another entry there.
+    committed: BTreeMap<u64, Committed>,
     /// Per replica, its incarnation and how many of its applied entries
     /// were checked already.
     checked: BTreeMap<NodeId, (u32, usize)>,
+}
+
+/// A committed entry as first seen applied.
+struct Committed {
+    term: u64,
+    data: Vec<u8>,
+    /// The highest term any replica had been seen leading when the entry was
+    /// first seen applied. The entry was committed by a leader, in that term
+    /// or an earlier one, and every leader is seen in the event that elects
+    /// it: so every leader of a later term must hold the entry (Leader
+    /// Completeness). A leader of an earlier term may still be elected late
+    /// (its votes held up in the network or while it was paused) without it.
+    by_term: u64,
 }
 
 impl RaftRs {
@@ -57,13 +70,13 @@ impl RaftRs {
         })
     }
 
-    fn finding(sim: &Sim<Msg>, kind: &str, node: NodeId, message: String) -> Option<Finding> {
-        Some(Finding {
+    fn finding(sim: &Sim<Msg>, kind: &str, node: NodeId, message: String) -> Finding {
+        Finding {
             kind: kind.into(),
             time: sim.now(),
             node: Some(node),
             message,
-        })
+        }
     }
 
     /// State-machine safety: what `node` applied since the last check is
@@ -75,57 +88,83 @@ impl RaftRs {
             // A restarted replica applies its log again from the start.
             *checked = (incarnation, 0);
         }
+        let by_term = self.leaders.keys().last().copied().unwrap_or(0);
         for a in &r.applied()[checked.1..] {
             checked.1 += 1;
             match self.committed.get(&a.index) {
-                Some((term, data)) if (*term, data) != (a.term, &a.data) => {
+                Some(c) if (c.term, &c.data) != (a.term, &a.data) => {
                     let message = format!(
                         "replica {node} applied at index {} an entry of term {}, \
-                         another replica one of term {term}{}",
+                         another replica one of term {}{}",
                         a.index,
                         a.term,
-                        if *term == a.term {
+                        c.term,
+                        if c.term == a.term {
                             " with other data"
                         } else {
                             ""
                         }
                     );
-                    return Self::finding(sim, STATE_MACHINE_SAFETY, node, message);
+                    return Some(Self::finding(sim, STATE_MACHINE_SAFETY, node, message));
                 }
                 Some(_) => {}
                 None => {
-                    self.committed.insert(a.index, (a.term, a.data.clone()));
+                    let (term, data) = (a.term, a.data.clone());
+                    let entry = Committed {
+                        term,
+                        data,
+                        by_term,
+                    };
+                    self.committed.insert(a.index, entry);
                 }
             }
         }
         None
     }
 
-    /// Election safety (one leader per term), and leader completeness when
-    /// `node` is seen leading a term for the first time: its log holds
-    /// every entry any replica has applied.
-    fn check_leader(&mut self, sim: &Sim<Msg>, node: NodeId, r: &Replica) -> Option<Finding> {
-        let (Some(term), Some(raft)) = (r.leading(), r.raft()) else {
-            return None;
+    /// Election safety: `node`, if it leads, is the only leader its term has
+    /// had. Returns the term if `node` is seen leading it for the first time.
+    fn check_leader(
+        &mut self,
+        sim: &Sim<Msg>,
+        node: NodeId,
+        r: &Replica,
+    ) -> Result<Option<u64>, Finding> {
+        let Some(term) = r.leading() else {
+            return Ok(None);
         };
         match self.leaders.get(&term) {
             Some(&other) if other != node => {
                 let message = format!("replicas {other} and {node} both lead term {term}");
-                return Self::finding(sim, ELECTION_SAFETY, node, message);
+                Err(Self::finding(sim, ELECTION_SAFETY, node, message))
             }
-            Some(_) => return None,
+            Some(_) => Ok(None),
             None => {
                 self.leaders.insert(term, node);
+                Ok(Some(term))
             }
         }
-        for (&index, &(committed_term, _)) in &self.committed {
+    }
+
+    /// Leader completeness: `node`, newly seen leading `term`, holds every
+    /// entry committed in an earlier term.
+    fn check_complete(
+        &self,
+        sim: &Sim<Msg>,
+        node: NodeId,
+        r: &Replica,
+        term: u64,
+    ) -> Option<Finding> {
+        let raft = r.raft()?;
+        for (&index, c) in self.committed.iter().filter(|(_, c)| c.by_term < term) {
             let held = raft.raft_log.term(index).unwrap_or(0);
-            if held != committed_term {
+            if held != c.term {
                 let message = format!(
-                    "replica {node} leads term {term} but holds at index {index} \
-                     term {held} where an entry of term {committed_term} was committed"
+                    "replica {node} leads term {term} but holds at index {index} term {held} \
+                     where an entry of term {} was committed by term {}",
+                    c.term, c.by_term
                 );
-                return Self::finding(sim, LEADER_COMPLETENESS, node, message);
+                return Some(Self::finding(sim, LEADER_COMPLETENESS, node, message));
             }
         }
         None
@@ -158,20 +197,26 @@ impl Driver for RaftRs {
     }
 
     fn check_step(&mut self, sim: &Sim<Msg>) -> Option<Finding> {
-        for node in self.replicas.clone() {
-            let Some(r) = sim.process_as::<Replica>(node) else {
-                continue; // down
-            };
-            let found = self.check_applied(sim, node, r);
-            if found.is_some() {
-                return found;
-            }
-            let found = self.check_leader(sim, node, r);
-            if found.is_some() {
-                return found;
+        // Leaders first, so that an entry first applied in the event that
+        // elected a leader is known to be committed by that leader's term
+        // at the latest.
+        let up = |node| sim.process_as::<Replica>(node).map(|r| (node, r));
+        let mut new_leaders = Vec::new();
+        for (node, r) in self.replicas.clone().into_iter().filter_map(up) {
+            match self.check_leader(sim, node, r) {
+                Err(finding) => return Some(finding),
+                Ok(Some(term)) => new_leaders.push((node, r, term)),
+                Ok(None) => {}
             }
         }
-        None
+        for (node, r) in self.replicas.clone().into_iter().filter_map(up) {
+            if let Some(finding) = self.check_applied(sim, node, r) {
+                return Some(finding);
+            }
+        }
+        new_leaders
+            .into_iter()
+            .find_map(|(node, r, term)| self.check_complete(sim, node, r, term))
     }
 
     fn stats(&self, _sim: &Sim<Msg>) -> Vec<(String, f64)> {

@@ -97,9 +97,9 @@ mod tests {
 
     fn entry(index: u64, term: u64) -> Entry {
         let mut e = Entry::default();
-        e.index = index;
-        e.term = term;
-        e.data = vec![index as u8].into();
+        e.set_index(index);
+        e.set_term(term);
+        e.set_data(vec![index as u8].into());
         e
     }
 
@@ -109,8 +109,8 @@ mod tests {
         let store = recover(&disk, vec![1, 2, 3]);
         append(&mut disk, &store, &[entry(1, 1), entry(2, 1), entry(3, 1)]);
         let mut hs = HardState::default();
-        hs.term = 2;
-        hs.vote = 3;
+        hs.set_term(2);
+        hs.set_vote(3);
         set_hard_state(&mut disk, &store, &hs);
         // A new leader overwrites index 2 onwards with a shorter suffix.
         append(&mut disk, &store, &[entry(2, 2)]);
