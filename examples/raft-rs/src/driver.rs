@@ -8,7 +8,7 @@ use harness::{Driver, InputError, Scenario};
 
 use crate::client::Client;
 use crate::msg::Msg;
-use crate::replica::{Bugs, Replica};
+use crate::replica::{Bugs, Reads, Replica};
 
 /// The wrapper's known bugs, by the name a scenario's `bugs` gives them.
 pub const BUGS: &[&str] = &["ack-before-commit", "no-sync"];
@@ -19,6 +19,7 @@ pub const STATE_MACHINE_SAFETY: &str = "state-machine-safety";
 
 pub struct RaftRs {
     bugs: Bugs,
+    reads: Reads,
     replicas: Vec<NodeId>,
     /// The leader of each term seen so far.
     leaders: BTreeMap<u64, NodeId>,
@@ -57,12 +58,22 @@ impl RaftRs {
                 }
             }
         }
-        if let Some(key) = scenario.options.keys().next() {
+        let mut reads = Reads::Log;
+        for (key, value) in &scenario.options {
             let field = format!("options.{key}");
-            return Err(scenario.error(&field, "raft-rs takes no options"));
+            match (key.as_str(), value.as_str()) {
+                ("reads", Some("log")) => reads = Reads::Log,
+                ("reads", Some("read-index")) => reads = Reads::ReadIndex,
+                ("reads", _) => {
+                    let message = format!("`{value}`: reads are \"log\" or \"read-index\"");
+                    return Err(scenario.error(&field, message));
+                }
+                _ => return Err(scenario.error(&field, "raft-rs's only option is `reads`")),
+            }
         }
         Ok(Self {
             bugs,
+            reads,
             replicas: Vec::new(),
             leaders: BTreeMap::new(),
             committed: BTreeMap::new(),
@@ -176,9 +187,9 @@ impl Driver for RaftRs {
 
     fn build(&mut self, scenario: &Scenario, sim: &mut Sim<Msg>) -> Topology {
         let n = scenario.replicas;
-        let bugs = self.bugs;
+        let (bugs, reads) = (self.bugs, self.reads);
         self.replicas = (0..n)
-            .map(|_| sim.add_node(move || Replica::new(n, bugs)))
+            .map(|_| sim.add_node(move || Replica::new(n, bugs, reads)))
             .collect();
         let clients = (0..scenario.workload.clients)
             .map(|_| {

@@ -66,6 +66,11 @@ impl Kv {
         Some(outcome)
     }
 
+    /// The value of `key`, read outside the log (ReadIndex).
+    pub fn get(&self, key: u32) -> Option<u64> {
+        self.values.get(&key).copied()
+    }
+
     /// The outcome of `req` if it is the client's latest applied request.
     pub fn answered(&self, client: NodeId, req: u64) -> Option<Outcome> {
         self.sessions

@@ -53,6 +53,18 @@ pub struct Bugs {
     pub no_sync: bool,
 }
 
+/// How reads are served.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Reads {
+    /// Through the log, like writes.
+    #[default]
+    Log,
+    /// raft-rs's ReadIndex: the leader confirms with a quorum's heartbeats
+    /// that it still leads and names its commit index; the replica that took
+    /// the read answers once it has applied that far.
+    ReadIndex,
+}
+
 /// One committed entry as this replica applied it, for the invariants.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applied {
@@ -65,6 +77,7 @@ pub struct Replica {
     /// Raft ids of every replica.
     voters: Vec<u64>,
     bugs: Bugs,
+    reads: Reads,
     /// Set in `on_start`: raft-rs is built from what the disk kept.
     raft: Option<RawNode<MemStorage>>,
     kv: Kv,
@@ -72,17 +85,22 @@ pub struct Replica {
     waiting: BTreeSet<(NodeId, u64)>,
     /// Every entry this incarnation applied, in order.
     applied: Vec<Applied>,
+    /// Reads raft-rs has placed (ReadIndex): answered once the log is
+    /// applied up to their index.
+    reads_waiting: Vec<(u64, Command)>,
 }
 
 impl Replica {
-    pub fn new(replicas: u32, bugs: Bugs) -> Self {
+    pub fn new(replicas: u32, bugs: Bugs, reads: Reads) -> Self {
         Self {
             voters: (0..replicas).map(raft_id).collect(),
             bugs,
+            reads,
             raft: None,
             kv: Kv::default(),
             waiting: BTreeSet::new(),
             applied: Vec::new(),
+            reads_waiting: Vec::new(),
         }
     }
 
@@ -118,6 +136,16 @@ impl Replica {
             return;
         }
         let cmd = Command { client, req, op };
+        let known = self.raft().map_or(0, |r| r.leader_id);
+        if self.reads == Reads::ReadIndex && matches!(op, ClientOp::Read { .. }) {
+            if known == 0 {
+                // raft-rs would drop the request without a word.
+                ctx.send(client, Msg::NotLeader { req, hint: None });
+            } else {
+                self.node().read_index(cmd.encode());
+            }
+            return;
+        }
         let leader = self.raft().is_some_and(|r| r.state == StateRole::Leader);
         // A follower forwards the proposal to the leader it knows; with no
         // leader known, raft-rs drops it and says so.
@@ -130,7 +158,6 @@ impl Replica {
                 }
             }
             Err(_) => {
-                let known = self.raft().map_or(0, |r| r.leader_id);
                 let hint = (known != 0).then(|| node_of(known));
                 ctx.send(client, Msg::NotLeader { req, hint });
             }
@@ -163,6 +190,26 @@ impl Replica {
         }
     }
 
+    /// Answers the ReadIndex reads whose index this replica has applied.
+    fn answer_reads(&mut self, ctx: &mut Ctx<'_, Msg>) {
+        let applied = self.applied.last().map_or(0, |a| a.index);
+        let kv = &self.kv;
+        self.reads_waiting.retain(|(index, cmd)| {
+            if *index > applied {
+                return true;
+            }
+            let outcome = Outcome::Read(kv.get(cmd.op.key()));
+            ctx.send(
+                cmd.client,
+                Msg::Reply {
+                    req: cmd.req,
+                    outcome,
+                },
+            );
+            false
+        });
+    }
+
     /// Hands raft-rs's `Ready` to the world in the order raft-rs asks for:
     /// messages a leader may send before persisting, committed entries to
     /// apply, entries and hard state to persist (then a sync), and only then
@@ -176,6 +223,10 @@ impl Replica {
                 ready.snapshot().get_metadata().index == 0,
                 "a snapshot arrived, but no log is ever compacted"
             );
+            for rs in ready.take_read_states() {
+                let cmd = Command::decode(&rs.request_ctx).expect("reads carry a command");
+                self.reads_waiting.push((rs.index, cmd));
+            }
             self.apply(ctx, ready.take_committed_entries());
             let store = self.node().store().clone();
             durable::append(ctx.storage(), &store, ready.entries());
@@ -196,6 +247,7 @@ impl Replica {
             Self::send(ctx, light.take_messages());
             self.apply(ctx, light.take_committed_entries());
             self.node().advance_apply();
+            self.answer_reads(ctx);
         }
     }
 }

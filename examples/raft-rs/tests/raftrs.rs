@@ -71,6 +71,24 @@ fn partitions_and_crashes_break_no_check_over_100_seeds() {
 }
 
 #[test]
+fn read_index_reads_break_no_check_under_partitions() {
+    let registry = registry();
+    let read_index = "options.reads=\"read-index\"";
+    let scenario = scenario(&registry, "raftrs-partitions", &[read_index]);
+    let log = self::scenario(&registry, "raftrs-partitions", &[]);
+    for seed in 0..50 {
+        let s = run(&registry, &scenario, seed);
+        assert_passed(&s, 50);
+        if seed < 5 {
+            // Reads no longer go through the log.
+            let through_log = run(&registry, &log, seed);
+            let entries = |s: &Summary| s.stats["entries_committed"];
+            assert!(entries(&s) < entries(&through_log), "seed {seed}");
+        }
+    }
+}
+
+#[test]
 fn crashes_and_an_unreliable_network_break_no_check() {
     let registry = registry();
     for name in ["raftrs-crashes", "raftrs-unreliable"] {
@@ -145,6 +163,7 @@ fn bad_input_names_the_field() {
     for (set, field) in [
         ("bugs=[\"typo\"]", "bugs"),
         ("options.speed=2", "options.speed"),
+        ("options.reads=\"lease\"", "options.reads"),
     ] {
         let e = registry
             .resolve("raftrs-partitions", &[set.to_string()])
