@@ -44,6 +44,10 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         "raftrs-unreliable",
         include_str!("../scenarios/raftrs-unreliable.toml"),
     ),
+    (
+        "raftrs-clock-pauses",
+        include_str!("../scenarios/raftrs-clock-pauses.toml"),
+    ),
 ];
 
 /// Makes the protocol `raft-rs` and its scenarios known to `registrar`.

@@ -89,9 +89,9 @@ fn read_index_reads_break_no_check_under_partitions() {
 }
 
 #[test]
-fn crashes_and_an_unreliable_network_break_no_check() {
+fn crashes_clocks_and_an_unreliable_network_break_no_check() {
     let registry = registry();
-    for name in ["raftrs-crashes", "raftrs-unreliable"] {
+    for name in ["raftrs-crashes", "raftrs-unreliable", "raftrs-clock-pauses"] {
         let scenario = scenario(&registry, name, &[]);
         for seed in 0..20 {
             assert_passed(&run(&registry, &scenario, seed), 20);
