@@ -184,8 +184,9 @@ impl NodeLogs {
         let path = Self::path(&self.dir, node);
         let written = match self.files.entry(node) {
             std::collections::btree_map::Entry::Occupied(f) => f.into_mut().write_all(line),
-            std::collections::btree_map::Entry::Vacant(slot) => File::create(&path)
-                .and_then(|f| slot.insert(BufWriter::new(f)).write_all(line)),
+            std::collections::btree_map::Entry::Vacant(slot) => {
+                File::create(&path).and_then(|f| slot.insert(BufWriter::new(f)).write_all(line))
+            }
         };
         if let Err(e) = written {
             self.error = Some((path, e));

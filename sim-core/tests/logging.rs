@@ -112,15 +112,24 @@ fn node_logs_hold_each_nodes_lines_and_are_the_same_bytes_for_the_same_seed() {
     let n0 = std::fs::read_to_string(a.join("n0.log")).unwrap();
     let n1 = std::fs::read_to_string(a.join("n1.log")).unwrap();
     assert!(
-        n0.lines().next().unwrap().starts_with("t=0.250000000 n=0 DEBUG"),
+        n0.lines()
+            .next()
+            .unwrap()
+            .starts_with("t=0.250000000 n=0 DEBUG"),
         "{n0}"
     );
-    assert!(n0.contains("tick round=0") && n0.contains("heard from=1"), "{n0}");
+    assert!(
+        n0.contains("tick round=0") && n0.contains("heard from=1"),
+        "{n0}"
+    );
     assert!(n0.lines().all(|l| l.contains(" n=0 ")), "{n0}");
     assert!(n1.lines().all(|l| l.contains(" n=1 ")), "{n1}");
     // What the kernel does to a node shows in that node's log.
     assert!(
-        n1.lines().last().unwrap().starts_with("t=0.600000000 n=1 DEBUG")
+        n1.lines()
+            .last()
+            .unwrap()
+            .starts_with("t=0.600000000 n=1 DEBUG")
             && n1.contains("crashed"),
         "{n1}"
     );
@@ -152,7 +161,10 @@ fn a_filter_keeps_what_it_names_and_drops_the_rest() {
 #[test]
 fn the_flag_beats_rust_log_which_beats_the_default_and_bad_filters_are_named() {
     let choose = logging::choose_filter;
-    assert_eq!(choose(Some("info"), Some("debug"), "warn"), ("info", "--log"));
+    assert_eq!(
+        choose(Some("info"), Some("debug"), "warn"),
+        ("info", "--log")
+    );
     assert_eq!(choose(None, Some("debug"), "warn"), ("debug", "RUST_LOG"));
     assert_eq!(choose(None, Some(" "), "warn").0, "warn");
     assert_eq!(choose(None, None, "warn").0, "warn");
