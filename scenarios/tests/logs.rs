@@ -179,3 +179,50 @@ fn node_logs_are_one_file_per_node_the_same_for_the_same_seed_and_linked_from_th
     let report = std::fs::read_to_string(a.path().join("report.html")).unwrap();
     assert!(!report.contains("Node logs"));
 }
+
+#[test]
+fn every_protocol_logs_its_transitions_at_debug() {
+    let cases: [(&str, &[&str]); 5] = [
+        (
+            "pbft-primary-crash",
+            &[
+                "view change started",
+                "entered view",
+                "prepared",
+                "committed",
+            ],
+        ),
+        (
+            "redlock-client-pauses",
+            &[
+                "lock granted",
+                "lock acquired",
+                "lock released",
+                "lock expired",
+            ],
+        ),
+        ("crdt-partitions", &["merged gossip"]),
+        (
+            "register-healthy",
+            &["quorum read", "quorum write", "stored newer value"],
+        ),
+        ("raft-partitions", &["log truncated", "stepped down"]),
+    ];
+    let tmp = tempfile::tempdir().unwrap();
+    for (scenario, events) in cases {
+        let dir = tmp.path().join(scenario);
+        let args = [
+            "run",
+            scenario,
+            "--seed",
+            "3",
+            "--out",
+            dir.to_str().unwrap(),
+        ];
+        let out = clustersim_env(Some("protocols=debug"), &args);
+        let err = text(&out.stderr);
+        for event in events {
+            assert!(err.contains(event), "{scenario}: no {event:?} in\n{err}");
+        }
+    }
+}

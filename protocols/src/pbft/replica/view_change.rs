@@ -15,7 +15,7 @@ impl Replica {
         if view <= self.view && self.changing {
             return;
         }
-        tracing::info!(view, from = self.view, "view change started");
+        tracing::info!(view, old_view = self.view, "view change started");
         self.view = view;
         self.changing = true;
         ctx.count(super::VIEW_CHANGES, 1);
