@@ -14,6 +14,7 @@ mod fault_band;
 mod figure;
 mod font;
 mod html;
+mod node_logs;
 mod run;
 mod run_input;
 mod run_plots;

@@ -21,14 +21,23 @@ pub fn render_run(dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
     let timeline = crate::timeline::render_timeline(dir, &run.summary)?;
     let path = dir.join("report.html");
     let counterexample = dir.join("counterexample.svg").exists();
-    std::fs::write(&path, page(&run, timeline.is_some(), counterexample))
-        .map_err(|e| ReportError::io(&path, &e))?;
+    let node_logs = crate::node_logs::find(dir);
+    std::fs::write(
+        &path,
+        page(&run, timeline.is_some(), counterexample, &node_logs),
+    )
+    .map_err(|e| ReportError::io(&path, &e))?;
     written.extend(timeline);
     written.push(path);
     Ok(written)
 }
 
-fn page(run: &RunData, timeline: bool, counterexample: bool) -> String {
+fn page(
+    run: &RunData,
+    timeline: bool,
+    counterexample: bool,
+    node_logs: &[crate::node_logs::NodeLog],
+) -> String {
     let s = &run.summary;
     let name = html::lookup(s, "scenario.name")
         .and_then(Value::as_str)
@@ -217,6 +226,7 @@ fn page(run: &RunData, timeline: bool, counterexample: bool) -> String {
         page.paragraph("As configured in the scenario:");
         page.preformatted(&serde_json::to_string_pretty(config).unwrap_or_default());
     }
+    crate::node_logs::section(&mut page, node_logs, s);
     page.finish(&title)
 }
 

@@ -35,9 +35,12 @@ Exit codes:
     after_help = EXIT_CODES
 )]
 pub struct Cli {
-    /// Log level for messages from inside nodes (error, warn, info, debug, trace).
-    #[arg(long, global = true, default_value = "warn")]
-    pub log: tracing::Level,
+    /// Which log lines to show: a level (error, warn, info, debug, trace) or
+    /// RUST_LOG-style directives (`protocols::raft=debug,warn`). Overrides
+    /// RUST_LOG; default warn, or debug with --node-logs. Lines carry the
+    /// virtual time and node (`t=1.250000000 n=2`) and go to stderr.
+    #[arg(long, global = true, value_name = "FILTER")]
+    pub log: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -65,6 +68,10 @@ pub enum Command {
         /// Replace the scenario's faults by a fixed schedule (a run's faults.json).
         #[arg(long, value_name = "FAULTS.json")]
         faults: Option<PathBuf>,
+        /// Write each node's log lines to DIR/logs/nN.log instead of stderr
+        /// (linked from report.html).
+        #[arg(long)]
+        node_logs: bool,
     },
     /// Re-run a recorded run; exit 0 if the fingerprint matches, 1 if not.
     Replay {
@@ -73,6 +80,10 @@ pub enum Command {
         /// Also write every event of the replay to DIR/trace.jsonl.
         #[arg(long)]
         trace: bool,
+        /// Write each node's log lines to DIR/logs/nN.log instead of stderr
+        /// (report.html is rendered again to link them).
+        #[arg(long)]
+        node_logs: bool,
     },
     /// The first event where two traces part ways, with the events around
     /// it; exit 0 if identical, 1 if they differ.
@@ -224,7 +235,10 @@ pub fn main() -> ExitCode {
 pub fn main_with(registry: Registry) -> ExitCode {
     let cli = Cli::parse();
     let registry = &registry;
-    sim_core::logging::install(cli.log);
+    if let Err(message) = install_logging(&cli) {
+        eprintln!("error: {message}");
+        return ExitCode::from(2);
+    }
     let code = match cli.command {
         Command::List => list(registry),
         Command::Run {
@@ -234,17 +248,22 @@ pub fn main_with(registry: Registry) -> ExitCode {
             trace,
             sets,
             faults,
+            node_logs,
         } => run(
             registry,
             &scenario,
             seed,
             out,
-            trace,
+            RunFlags { trace, node_logs },
             &sets,
             faults.as_deref(),
         ),
         Command::Shrink { dir, out, max_runs } => shrink(registry, &dir, out, max_runs),
-        Command::Replay { dir, trace } => replay(registry, &dir, trace),
+        Command::Replay {
+            dir,
+            trace,
+            node_logs,
+        } => replay(registry, &dir, RunFlags { trace, node_logs }),
         Command::Diff {
             run_a,
             run_b,
@@ -289,6 +308,46 @@ pub fn main_with(registry: Registry) -> ExitCode {
     ExitCode::from(code as u8)
 }
 
+/// Installs the log subscriber with the filter of `--log`, else `RUST_LOG`,
+/// else `warn` (`debug` when the run keeps node logs: they are for reading
+/// what happened). A filter that does not parse is bad input.
+fn install_logging(cli: &Cli) -> Result<(), String> {
+    let node_logs = matches!(
+        cli.command,
+        Command::Run {
+            node_logs: true,
+            ..
+        } | Command::Replay {
+            node_logs: true,
+            ..
+        }
+    );
+    let env = std::env::var("RUST_LOG").ok();
+    let default = if node_logs { "debug" } else { "warn" };
+    let (directives, source) =
+        sim_core::logging::choose_filter(cli.log.as_deref(), env.as_deref(), default);
+    sim_core::logging::install(sim_core::logging::parse_filter(directives, source)?);
+    Ok(())
+}
+
+/// What `run` and `replay` record besides the run directory's usual files.
+#[derive(Debug, Clone, Copy)]
+struct RunFlags {
+    /// Every event, to DIR/trace.jsonl.
+    trace: bool,
+    /// Each node's log lines, to DIR/logs/nN.log.
+    node_logs: bool,
+}
+
+impl RunFlags {
+    fn options(self, dir: &Path) -> RunOptions {
+        RunOptions {
+            trace: self.trace.then(|| dir.join("trace.jsonl")),
+            node_logs: self.node_logs.then(|| dir.join(out_dir::NODE_LOGS)),
+        }
+    }
+}
+
 fn list(registry: &Registry) -> i32 {
     let scenarios = registry.scenarios();
     let protocols = registry.protocols();
@@ -319,7 +378,7 @@ fn run(
     name: &str,
     seed: Option<u64>,
     out: Option<PathBuf>,
-    trace: bool,
+    flags: RunFlags,
     sets: &[String],
     faults: Option<&Path>,
 ) -> i32 {
@@ -343,9 +402,7 @@ fn run(
     if let Err(e) = out_dir::claim(&dir, OutKind::Run) {
         return bad_input(&e);
     }
-    let options = RunOptions {
-        trace: trace.then(|| dir.join("trace.jsonl")),
-    };
+    let options = flags.options(&dir);
     let started = std::time::Instant::now();
     let outcome = match registry.run(&scenario, seed, &options) {
         Ok(o) => o,
@@ -359,6 +416,9 @@ fn run(
         ));
     }
     print_summary(&outcome, &dir, wall);
+    if flags.node_logs {
+        outln!("node logs    {}", dir.join(out_dir::NODE_LOGS).display());
+    }
     if let Err(code) = render(reports::render_run(&dir)) {
         return code;
     }
@@ -760,14 +820,17 @@ fn json_line_of(text: &str, field: &str) -> Option<usize> {
     None
 }
 
-fn replay(registry: &Registry, dir: &Path, trace: bool) -> i32 {
+fn replay(registry: &Registry, dir: &Path, flags: RunFlags) -> i32 {
     let recorded = match read_summary(registry, dir) {
         Ok(s) => s,
         Err(e) => return bad_input(&e),
     };
-    let options = RunOptions {
-        trace: trace.then(|| dir.join("trace.jsonl")),
-    };
+    if flags.node_logs {
+        if let Err(e) = out_dir::clear_node_logs(dir) {
+            return bad_input(&e);
+        }
+    }
+    let options = flags.options(dir);
     let outcome = match registry.run(&recorded.scenario, recorded.seed, &options) {
         Ok(o) => o,
         Err(e) => return bad_input(&e),
@@ -796,6 +859,13 @@ fn replay(registry: &Registry, dir: &Path, trace: bool) -> i32 {
             f.time as f64 / 1e9,
             f.message
         );
+    }
+    if flags.node_logs {
+        outln!("node logs    {}", dir.join(out_dir::NODE_LOGS).display());
+        // The report links the logs it finds.
+        if let Err(code) = render(reports::render_run(dir)) {
+            return code;
+        }
     }
     0
 }

@@ -11,6 +11,10 @@ use std::path::Path;
 
 use crate::error::InputError;
 
+/// The subdirectory of a run directory holding one log per node
+/// (`--node-logs`: `logs/n0.log`, `logs/n1.log`, …).
+pub const NODE_LOGS: &str = "logs";
+
 /// What a directory holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutKind {
@@ -85,7 +89,8 @@ pub fn claim(dir: &Path, kind: OutKind) -> Result<(), InputError> {
     for entry in std::fs::read_dir(dir).map_err(|e| io("read", e))? {
         let entry = entry.map_err(|e| io("read", e))?;
         let file = entry.file_name().to_string_lossy().into_owned();
-        if !ours.contains(&file) {
+        let node_logs = kind == OutKind::Run && file == NODE_LOGS;
+        if !ours.contains(&file) && !node_logs {
             foreign.push(file);
         }
     }
@@ -107,7 +112,39 @@ pub fn claim(dir: &Path, kind: OutKind) -> Result<(), InputError> {
             std::fs::remove_file(&path).map_err(|e| io(&format!("remove {file}"), e))?;
         }
     }
+    if kind == OutKind::Run {
+        clear_node_logs(dir)?;
+    }
     Ok(())
+}
+
+/// Removes the node logs of an earlier run from `dir/logs` (the files
+/// `nN.log` only), and the directory itself if that leaves it empty.
+pub fn clear_node_logs(dir: &Path) -> Result<(), InputError> {
+    let logs = dir.join(NODE_LOGS);
+    if !logs.is_dir() {
+        return Ok(());
+    }
+    let io = |e: std::io::Error| InputError::new(logs.display().to_string(), e.to_string());
+    for entry in std::fs::read_dir(&logs).map_err(io)? {
+        let path = entry.map_err(io)?.path();
+        if is_node_log(&path) {
+            std::fs::remove_file(&path).map_err(io)?;
+        }
+    }
+    if std::fs::read_dir(&logs).map_err(io)?.next().is_none() {
+        std::fs::remove_dir(&logs).map_err(io)?;
+    }
+    Ok(())
+}
+
+/// `nN.log`, as `sim_core::logging::NodeLogs` names a node's log.
+fn is_node_log(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    name.strip_prefix('n')
+        .and_then(|n| n.strip_suffix(".log"))
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        && path.is_file()
 }
 
 #[cfg(test)]
@@ -122,12 +159,32 @@ mod tests {
             std::fs::write(dir.join(&f), "old").unwrap();
         }
         std::fs::create_dir(dir.join("shrunk")).unwrap();
+        std::fs::create_dir(dir.join(NODE_LOGS)).unwrap();
+        std::fs::write(dir.join("logs/n0.log"), "old").unwrap();
+        std::fs::write(dir.join("logs/n12.log"), "old").unwrap();
         claim(dir, OutKind::Run).unwrap();
         let left: Vec<_> = std::fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         assert_eq!(left, ["shrunk"]);
+    }
+
+    #[test]
+    fn old_node_logs_go_and_anything_else_in_logs_stays() {
+        let tmp = tempfile::tempdir().unwrap();
+        let logs = tmp.path().join(NODE_LOGS);
+        std::fs::create_dir(&logs).unwrap();
+        for f in ["n3.log", "notes.txt", "n.log", "nx.log"] {
+            std::fs::write(logs.join(f), "x").unwrap();
+        }
+        clear_node_logs(tmp.path()).unwrap();
+        let mut left: Vec<_> = std::fs::read_dir(&logs)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["n.log", "notes.txt", "nx.log"]);
     }
 
     #[test]

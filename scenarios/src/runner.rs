@@ -19,6 +19,10 @@ use crate::summary::{EventCounts, LinkSummary, OpCounts, Percentiles, Summary};
 pub struct RunOptions {
     /// Stream every event to this file as JSON lines.
     pub trace: Option<PathBuf>,
+    /// Write each node's log lines to `nN.log` in this directory instead of
+    /// stderr (what the installed log filter lets through; see
+    /// `sim_core::logging`).
+    pub node_logs: Option<PathBuf>,
 }
 
 /// Everything a run produced.
@@ -64,6 +68,13 @@ pub fn run_with<D: Driver>(
             .map_err(|e| InputError::new(path.display().to_string(), e.to_string()))?;
         sim.set_trace_output(Box::new(BufWriter::new(file)));
     }
+    let node_logs = match &options.node_logs {
+        Some(dir) => Some(
+            sim_core::logging::NodeLogs::capture(dir)
+                .map_err(|e| InputError::new(dir.display().to_string(), e.to_string()))?,
+        ),
+        None => None,
+    };
     // Idle clients are down before they start: they never invoke, and the
     // other nodes keep their ids and random streams.
     for &idle in &scenario.workload.idle_clients {
@@ -84,6 +95,11 @@ pub fn run_with<D: Driver>(
     );
     sim.finish_trace()
         .map_err(|e| InputError::new("trace", format!("writing the trace failed: {e}")))?;
+    if let Some(guard) = node_logs {
+        guard.finish().map_err(|(path, e)| {
+            InputError::new(path.display().to_string(), format!("cannot write: {e}"))
+        })?;
+    }
 
     let mut verdicts = Vec::new();
     let finding = sim.finding().cloned();

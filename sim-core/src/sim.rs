@@ -309,6 +309,7 @@ impl<M: Message> Sim<M> {
             node,
             lost_writes,
         });
+        crate::logging::as_node(t, node, || tracing::debug!(lost_writes, "crashed"));
         self.take_down(node);
     }
 
@@ -331,6 +332,7 @@ impl<M: Message> Sim<M> {
             node,
             wiped: wipe,
         });
+        crate::logging::as_node(t, node, || tracing::debug!(wiped = wipe, "restarted"));
         self.kernel.schedule(t, Event::Start { node, incarnation });
     }
 
@@ -347,6 +349,7 @@ impl<M: Message> Sim<M> {
         self.kernel
             .recorder
             .record::<M>(TraceEvent::Pause { t, node, until });
+        crate::logging::as_node(t, node, || tracing::debug!(until, "paused"));
     }
 
     // ---- faults: clocks ----

@@ -223,6 +223,12 @@ impl Process for Replica {
                 let before = self.state.clone();
                 self.absorb(&state);
                 if self.state != before {
+                    tracing::debug!(
+                        peer = from,
+                        elements = self.state.set.len(),
+                        counter = self.state.counter(),
+                        "merged gossip"
+                    );
                     // Gossiped state can be re-learned, so it need not be
                     // synced at once; the next acknowledged update syncs it.
                     self.persist(ctx, false);

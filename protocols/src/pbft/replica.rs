@@ -430,6 +430,7 @@ impl Replica {
                 return;
             }
             slot.prepared = true;
+            tracing::debug!(view, seq, "prepared");
             let cert = Cert {
                 pre_prepare: pp.clone(),
                 prepares: matching,
@@ -450,6 +451,7 @@ impl Replica {
             return;
         }
         slot.committed = true;
+        tracing::debug!(view, seq, "committed");
         let req = slot.req.clone();
         if seq > self.last_exec {
             self.committed.insert(seq, req);
@@ -463,6 +465,7 @@ impl Replica {
             ran = true;
             self.last_exec += 1;
             let seq = self.last_exec;
+            tracing::trace!(seq, "executed");
             self.executed.insert(seq, digest(&req));
             let Some(req) = req else { continue };
             self.pending.remove(&(req.client, req.id));

@@ -168,6 +168,7 @@ impl Process for Replica {
                 value,
             } => {
                 if ts > self.register(key).0 {
+                    tracing::debug!(key, ?ts, ?value, "stored newer value");
                     self.registers.insert(key, (ts, value));
                     let bytes = serde_json::to_vec(&(ts, value)).expect("plain data serializes");
                     ctx.storage().write(storage_key(key), bytes);
@@ -287,6 +288,7 @@ impl Client {
             .copied()
             .expect("a majority replied");
         let Some((_, op)) = self.current else { return };
+        tracing::debug!(key = op.key(), ts = ?newest.0, value = ?newest.1, "quorum read");
         let (ts, value, result) = match op {
             ClientOp::Read { .. } => {
                 let result = newest.1.map_or(Value::Null, Value::from);
@@ -329,6 +331,7 @@ impl Client {
             acks.push(from);
         }
         if acks.len() >= majority {
+            tracing::debug!(acks = acks.len(), "quorum write");
             let result = result.clone();
             self.finish(ctx, OpType::Ok, result);
         }

@@ -291,6 +291,7 @@ impl RaftNode {
     }
 
     fn truncate_from(&mut self, ctx: &mut Ctx<'_, RaftMsg>, from: u64) {
+        tracing::info!(from, last = self.log.last_index(), "log truncated");
         persist::remove_entries(ctx.storage(), from, self.log.last_index());
         self.log.truncate_from(from);
     }
@@ -332,11 +333,13 @@ impl RaftNode {
     /// Adopts `term` (if newer) and follows `leader` (if known).
     fn become_follower(&mut self, ctx: &mut Ctx<'_, RaftMsg>, term: u64, leader: Option<NodeId>) {
         if term > self.term {
+            tracing::debug!(term, old_term = self.term, ?leader, "newer term");
             self.term = term;
             self.voted_for = None;
             self.save_hard(ctx);
         }
         if self.role == Role::Leader {
+            tracing::info!(term = self.term, "stepped down");
             ctx.count("raft.step_downs", 1);
         }
         self.stop_leader_timers(ctx);
@@ -363,6 +366,7 @@ impl RaftNode {
         // this node can tell.
         self.leader = None;
         if self.cfg.uses_pre_vote() {
+            tracing::debug!(term = self.term + 1, "election timeout: pre-vote");
             self.role = Role::PreCandidate;
             self.votes = BTreeSet::from([self.id]);
             let msg = Rpc::PreVote {
@@ -395,6 +399,7 @@ impl RaftNode {
         self.role = Role::Candidate;
         self.leader = None;
         self.votes = BTreeSet::from([self.id]);
+        tracing::debug!(term = self.term, "election started");
         let msg = Rpc::RequestVote {
             term: self.term,
             last_log_index: self.log.last_index(),
@@ -480,6 +485,7 @@ impl RaftNode {
         let granted =
             term == self.term && self.voted_for.is_none_or(|v| v == from) && self.log_ok(lli, llt);
         if granted {
+            tracing::debug!(term, candidate = from, "vote granted");
             self.voted_for = Some(from);
             self.save_hard(ctx);
             self.reset_election_timer(ctx);
@@ -519,6 +525,11 @@ impl RaftNode {
         self.next_index = peers.iter().map(|&p| (p, next)).collect();
         self.match_index = peers.iter().map(|&p| (p, 0)).collect();
         self.heard.clear();
+        tracing::info!(
+            term = self.term,
+            last_index = self.log.last_index(),
+            "became leader"
+        );
         ctx.count("raft.leaders_elected", 1);
         if !self.cfg.bugs.has(Bug::Figure8) {
             let term = self.term;
@@ -630,6 +641,7 @@ impl RaftNode {
             }
             let replicas = 1 + self.match_index.values().filter(|&&m| m >= n).count();
             if replicas >= quorum {
+                tracing::debug!(commit = n, term = self.term, "commit advanced");
                 self.commit_index = n;
                 self.apply(ctx);
                 return;
@@ -667,6 +679,7 @@ impl RaftNode {
         if self.heard.len() + 1 < self.cfg.quorum() {
             // Cut off from a majority for a whole election timeout: another
             // leader may exist; stop serving (§6.2).
+            tracing::info!(heard = self.heard.len(), "no majority heard: stepping down");
             ctx.count("raft.check_quorum_step_downs", 1);
             let term = self.term;
             self.become_follower(ctx, term, None);
@@ -742,6 +755,7 @@ impl RaftNode {
         let matched = prev + count;
         if leader_commit > self.commit_index {
             self.commit_index = self.commit_index.max(leader_commit.min(matched));
+            tracing::debug!(commit = self.commit_index, leader = from, "commit advanced");
             self.apply(ctx);
         }
         let t = self.term;
@@ -771,6 +785,7 @@ impl RaftNode {
         let last_index = snapshot.last_index;
         if last_index > self.commit_index {
             self.install(ctx, snapshot);
+            tracing::debug!(last_index, leader = from, "snapshot installed");
             ctx.count("raft.snapshots_installed", 1);
         }
         let t = self.term;
@@ -887,6 +902,7 @@ impl RaftNode {
         persist::save_snapshot(ctx.storage(), &snapshot, base + 1);
         self.log.compact_to(index);
         self.snapshot = Some(snapshot);
+        tracing::debug!(index, "snapshot taken");
         ctx.count("raft.snapshots_taken", 1);
     }
 
@@ -992,6 +1008,11 @@ impl Process for RaftNode {
             self.log.append(entry);
         }
         self.role = Role::Follower;
+        tracing::debug!(
+            term = self.term,
+            last_index = self.log.last_index(),
+            "started from storage"
+        );
         self.reset_election_timer(ctx);
         self.flush(ctx);
     }

@@ -98,13 +98,15 @@ impl Process for Server {
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, LockMsg>, from: NodeId, msg: LockMsg) {
         let now = ctx.now();
-        if self.held.is_some_and(|(_, expiry)| expiry <= now) {
+        if let Some((owner, expiry)) = self.held.filter(|&(_, expiry)| expiry <= now) {
+            tracing::debug!(owner, expiry, "lock expired");
             self.held = None;
         }
         match msg {
             LockMsg::Lock { owner, ttl } => {
                 let granted = self.held.is_none();
                 if granted {
+                    tracing::debug!(owner, client = from, ttl, "lock granted");
                     self.held = Some((owner, now.saturating_add(ttl)));
                 }
                 ctx.send(from, LockMsg::LockReply { owner, granted });
@@ -112,6 +114,7 @@ impl Process for Server {
             LockMsg::Unlock { owner } => {
                 let released = self.held.is_some_and(|(o, _)| o == owner);
                 if released {
+                    tracing::debug!(owner, client = from, "lock released");
                     self.held = None;
                 }
                 ctx.send(from, LockMsg::UnlockReply { owner, released });
@@ -246,6 +249,7 @@ impl Client {
             ctx.cancel_timer(t);
         }
         if granted.len() >= self.majority() && valid {
+            tracing::debug!(grants = granted.len(), validity, "lock acquired");
             ctx.complete(op, OpType::Ok, Value::Null);
             self.phase = Phase::Holding;
             // Work only while the lease is believed valid.
@@ -260,6 +264,7 @@ impl Client {
             // for the lease to run out. Some grants may be unknown yet, so the
             // acquire's effect is not certain either way until they expire;
             // releasing everywhere makes "did not take effect" true.
+            tracing::debug!(grants = granted.len(), validity, "lock not acquired");
             ctx.send_all(
                 self.cfg.servers.clone(),
                 &LockMsg::Unlock { owner: self.owner },
@@ -288,6 +293,7 @@ impl Client {
         let Phase::Releasing { op, .. } = &self.phase else {
             return;
         };
+        tracing::debug!(?outcome, "lock given back");
         ctx.complete(*op, outcome, Value::Null);
         if let Some(t) = self.timeout.take() {
             ctx.cancel_timer(t);

@@ -15,6 +15,7 @@ impl Replica {
         if view <= self.view && self.changing {
             return;
         }
+        tracing::info!(view, old_view = self.view, "view change started");
         self.view = view;
         self.changing = true;
         ctx.count(super::VIEW_CHANGES, 1);
@@ -161,6 +162,7 @@ impl Replica {
                 pre_prepares,
             },
         );
+        tracing::info!(view, "new view sent as primary");
         ctx.send_all(self.others(), &nv);
         self.enter_view(ctx, nv);
     }
@@ -204,6 +206,7 @@ impl Replica {
             || !signed
             || carried != expected.iter().collect::<Vec<_>>()
         {
+            tracing::debug!(view, primary = msg.from, "new view rejected: bad proof");
             ctx.count(AUTH_REJECTED, 1);
             return;
         }
@@ -217,6 +220,7 @@ impl Replica {
         else {
             return;
         };
+        tracing::info!(view, proposals = pre_prepares.len(), "entered view");
         self.view = view;
         self.changing = false;
         if let Some(t) = self.timer.take() {
