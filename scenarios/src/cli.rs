@@ -194,6 +194,20 @@ pub enum Command {
     },
 }
 
+/// The name this binary was started by: `clustersim`, or an outside
+/// crate's own binary built on [`main_with`], so that the commands it prints
+/// (replay, trace) are ones the user can paste.
+pub fn program_name() -> String {
+    std::env::args_os()
+        .next()
+        .as_deref()
+        .map(Path::new)
+        .and_then(Path::file_stem)
+        .and_then(|s| s.to_str())
+        .unwrap_or("clustersim")
+        .to_string()
+}
+
 /// Whether standard output was closed under us (`clustersim list | head -1`).
 static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
 
@@ -533,6 +547,7 @@ fn sweep_plan(
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
     Ok(SweepPlan {
+        program: program_name(),
         scenario: registry.resolve(name, sets)?,
         scenario_arg: name.to_string(),
         sets: sets.to_vec(),
@@ -669,7 +684,7 @@ fn print_summary(outcome: &RunOutcome, dir: &Path, wall: std::time::Duration) {
     outln!("fingerprint  {}", s.fingerprint);
     outln!("written to   {}", dir.display());
     if !s.passed {
-        outln!("replay with  clustersim replay {}", dir.display());
+        outln!("replay with  {} replay {}", program_name(), dir.display());
     }
 }
 
@@ -753,10 +768,11 @@ fn shrink(registry: &Registry, dir: &Path, out: Option<PathBuf>, max_runs: usize
     outln!("written to   {}", out.display());
     outln!("scenario     {}", toml_path.display());
     outln!(
-        "trace with   clustersim run {} --trace --out DIR",
+        "trace with   {} run {} --trace --out DIR",
+        program_name(),
         toml_path.display()
     );
-    outln!("replay with  clustersim replay {}", out.display());
+    outln!("replay with  {} replay {}", program_name(), out.display());
     if let Err(code) = render(reports::render_run(&out)) {
         return code;
     }
@@ -772,9 +788,10 @@ fn shrunk_toml(dir: &Path, scenario: &crate::scenario::Scenario) -> Result<Strin
     let body = toml::to_string_pretty(scenario)
         .map_err(|e| format!("cannot write the shrunk scenario as TOML: {e}"))?;
     Ok(format!(
-        "# Shrunk from the run in {} by `clustersim shrink`.\n\
-         # Run it with: clustersim run THIS_FILE --trace\n\n{body}",
-        dir.display()
+        "# Shrunk from the run in {} by `{program} shrink`.\n\
+         # Run it with: {program} run THIS_FILE --trace\n\n{body}",
+        dir.display(),
+        program = program_name()
     ))
 }
 

@@ -131,6 +131,9 @@ impl std::fmt::Display for Shard {
 /// What to sweep and how.
 #[derive(Debug, Clone)]
 pub struct SweepPlan {
+    /// The binary the printed commands name: `clustersim`, or an outside
+    /// crate's own (see `cli::program_name`).
+    pub program: String,
     pub scenario: Scenario,
     /// The scenario as the user named it (catalogue name or file), and the
     /// `--set` overrides: the replay command of a failing seed repeats them.
@@ -216,7 +219,8 @@ impl SweepPlan {
     /// The command that reruns `seed` alone.
     pub fn replay_command(&self, seed: u64) -> String {
         let mut cmd = format!(
-            "clustersim run {} --seed {seed}",
+            "{} run {} --seed {seed}",
+            self.program,
             shell_quote(&self.scenario_arg)
         );
         for set in &self.sets {
@@ -613,7 +617,8 @@ pub struct FailingSeed {
 impl SweepSummary {
     pub fn of(plan: &SweepPlan, outcome: &SweepOutcome) -> Self {
         let mut command = format!(
-            "clustersim sweep {} --seeds {}",
+            "{} sweep {} --seeds {}",
+            plan.program,
             shell_quote(&plan.scenario_arg),
             plan.seeds
         );
@@ -742,6 +747,7 @@ mod tests {
 
     fn plan_over(seeds: &str, shard: Option<&str>, jobs: usize) -> SweepPlan {
         SweepPlan {
+            program: "clustersim".into(),
             scenario: crate::catalogue::resolve("register-healthy", &[]).unwrap(),
             scenario_arg: "register-healthy".into(),
             sets: Vec::new(),

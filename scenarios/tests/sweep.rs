@@ -221,6 +221,7 @@ fn bad_ranges_shards_jobs_and_scenarios_exit_2_naming_the_flag() {
 
 fn plan(jobs: usize) -> SweepPlan {
     SweepPlan {
+        program: "clustersim".into(),
         scenario: scenarios::catalogue::resolve("register-healthy", &[SHORT.to_string()]).unwrap(),
         scenario_arg: "register-healthy".into(),
         sets: vec![SHORT.to_string()],

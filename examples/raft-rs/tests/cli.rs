@@ -50,4 +50,11 @@ fn a_run_replays_and_a_caught_bug_exits_1() {
         bug_dir.to_str().unwrap(),
     ]);
     assert_eq!(bug.status.code(), Some(1), "the bug is caught: {bug:?}");
+    // A failing seed's replay command names this binary, not `clustersim`,
+    // so that it can be pasted as it is.
+    let failures = std::fs::read_to_string(bug_dir.join("sweep-summary.json")).unwrap();
+    assert!(
+        failures.contains("raftrs-clustersim run raftrs-crashes --seed"),
+        "{failures}"
+    );
 }
