@@ -97,10 +97,12 @@ fn a_run_with_faults_draws_shaded_labelled_intervals() {
     assert_eq!(code(&run_to(tmp.path(), "register-healthy", "2")), 0);
     let (fills, _) =
         fills_and_texts(&std::fs::read_to_string(tmp.path().join("latency.svg")).unwrap());
-    assert!(
-        !fills.iter().any(|f| f == reports::FAULT_FILL_SVG),
-        "no faults, no shading"
-    );
+    for kind in ["partition", "crash"] {
+        assert!(
+            !fills.contains(&reports::fault_colour_svg(kind)),
+            "no faults, no shading"
+        );
+    }
 
     // Until every scenario records its faults, write them into summary.json.
     let path = tmp.path().join("summary.json");
@@ -118,15 +120,15 @@ fn a_run_with_faults_draws_shaded_labelled_intervals() {
     let svgs = assert_valid_report(tmp.path(), &reports::RUN_PLOTS);
     for svg in &svgs[..2] {
         let (fills, texts) = fills_and_texts(svg);
-        let shaded = fills
-            .iter()
-            .filter(|f| *f == reports::FAULT_FILL_SVG)
-            .count();
-        assert_eq!(
-            shaded,
-            2 + 1,
-            "two intervals and the legend's swatch: {fills:?}"
-        );
+        for kind in ["partition", "crash"] {
+            let colour = reports::fault_colour_svg(kind);
+            let shaded = fills.iter().filter(|f| **f == colour).count();
+            assert_eq!(
+                shaded,
+                1 + 1,
+                "{kind}: its interval and its key swatch: {fills:?}"
+            );
+        }
         for label in ["1: isolate n2", "2: crash n0"] {
             assert!(
                 texts.iter().any(|t| t == label),
