@@ -160,13 +160,21 @@ pub(crate) fn draw_violation<
         (r.0.start, r.0.end)
     };
     let style = text(13).color(&FAIL);
-    let (w, _) = root.estimate_text_size(&caption, &style)?;
+    let (w, h) = root.estimate_text_size(&caption, &style)?;
     let x_text = if px + 4 + w as i32 <= right || px - left < right - px {
         px + 4
     } else {
         px - 4 - w as i32
     };
     // Backend coordinates are the root's pixels (its origin is the image's).
+    // A light backing keeps the caption readable over shading and dots.
+    root.draw(&Rectangle::new(
+        [
+            (x_text - 2, top + 3),
+            (x_text + w as i32 + 2, top + 5 + h as i32),
+        ],
+        WHITE.mix(0.8).filled(),
+    ))?;
     root.draw(&Text::new(caption, (x_text, top + 4), style))
 }
 

@@ -61,12 +61,13 @@ const FAMILIES: [(&str, RGBColor, &[&str]); 10] = [
 ];
 
 impl FaultFamily {
-    /// The family of a recorded kind; a kind this crate does not know (a
-    /// newer runner's) is `other`, never an error.
+    /// The family of a recorded kind (or the family of that name); a kind
+    /// this crate does not know (a newer runner's) is `other`, never an
+    /// error.
     pub fn of(kind: &str) -> Self {
         let order = FAMILIES
             .iter()
-            .position(|(_, _, kinds)| kinds.contains(&kind))
+            .position(|(name, _, kinds)| kinds.contains(&kind) || *name == kind)
             .unwrap_or(FAMILIES.len() - 1);
         let (name, colour, _) = FAMILIES[order];
         Self {

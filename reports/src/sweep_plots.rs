@@ -95,6 +95,9 @@ impl Figure for ViolationsPlot {
             .y_label_formatter(&|y| short_number(*y))
             .draw()?;
         let slot = |i: usize| offset + i as i32;
+        // A fifth of each slot on either side: bars stay apart however many.
+        let slot_width = chart.plotting_area().dim_in_pixel().0 / n as u32;
+        let margin = (slot_width / 5).max(2);
         let fills: Vec<RGBColor> = self.counts.iter().map(|c| colour(&c.name)).collect();
         chart.draw_series(
             Histogram::vertical(&chart)
@@ -104,7 +107,7 @@ impl Figure for ViolationsPlot {
                     }
                     SegmentValue::Last => FAIL.filled(),
                 })
-                .margin(24)
+                .margin(margin)
                 .data(
                     self.counts
                         .iter()
@@ -115,7 +118,7 @@ impl Figure for ViolationsPlot {
         chart.draw_series(
             Histogram::vertical(&chart)
                 .style(BLACK.mix(0.6).stroke_width(1))
-                .margin(24)
+                .margin(margin)
                 .data(
                     self.counts
                         .iter()

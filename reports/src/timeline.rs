@@ -44,8 +44,10 @@ const LEFT: f64 = 110.0;
 const RIGHT: f64 = 30.0;
 const TOP: f64 = 60.0;
 const LANE: f64 = 46.0;
-const PALETTE: [&str; 8] = [
+/// Message types' colours: Raft alone has eleven types.
+const PALETTE: [&str; 14] = [
     "#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f",
+    "#aec7e8", "#98df8a", "#c5b0d5", "#c49c94", "#f7b6d2", "#dbdb8d",
 ];
 
 #[derive(Debug, Clone)]
@@ -245,7 +247,7 @@ struct Key {
 /// Height of one row of the key.
 const KEY_ROW: f64 = 20.0;
 /// Where the key's entries start: right of its rows' titles.
-const KEY_LEFT: f64 = LEFT + 12.0;
+const KEY_LEFT: f64 = LEFT + 24.0;
 /// Makes text readable over arrows: a white outline painted under it.
 const HALO: &str = r#"paint-order="stroke" stroke="white" stroke-width="3""#;
 
@@ -331,7 +333,9 @@ fn draw(trace: &Trace, run: &RunData, counterexample: Option<&Counterexample>) -
     draw_axis(&mut body, &frame, unit);
     draw_lanes(&mut body, &frame, trace, replicas);
     let shown_faults = draw_faults(&mut body, &frame, &run.faults);
-    let highlighted = counterexample.map(|c| draw_counterexample(&mut body, &frame, c, cluster));
+    let mut labels = String::new();
+    let highlighted =
+        counterexample.map(|c| draw_counterexample(&mut body, &mut labels, &frame, c, cluster));
     let kinds = draw_messages(&mut body, &frame, trace);
     for (t, n, op_type, f) in trace.ops.iter().filter(|o| frame.visible(o.0)) {
         let (fill, stroke) = op_dot(op_type);
@@ -344,12 +348,14 @@ fn draw(trace: &Trace, run: &RunData, counterexample: Option<&Counterexample>) -
             instant(*t)
         );
     }
+    // Labels last, over the arrows.
+    body.push_str(&labels);
     if let Some(v) = violation {
         draw_violation(&mut body, &frame, v);
     }
 
     // The key, then the picture's size, which depends on how many rows it took.
-    let key_top = frame.bottom() + 44.0;
+    let key_top = frame.bottom() + 60.0;
     let mut key = Key::new(key_top);
     key.row("key");
     key.entry(
@@ -617,10 +623,12 @@ fn draw_faults<'f>(
     shown
 }
 
-/// Highlights the counterexample's operations on their clients' lanes;
+/// Highlights the counterexample's operations on their clients' lanes (the
+/// one that cannot be placed labelled in `labels`, drawn over the arrows);
 /// returns the roles of those in the window.
 fn draw_counterexample(
     s: &mut String,
+    labels: &mut String,
     frame: &Frame,
     c: &Counterexample,
     cluster: u64,
@@ -657,7 +665,7 @@ fn draw_counterexample(
         );
         if *role == Role::Unplaceable {
             let _ = writeln!(
-                s,
+                labels,
                 r#"<text x="{:.1}" y="{:.1}" fill="{stroke}" text-anchor="end" font-weight="bold" {HALO}>{}</text>"#,
                 b,
                 frame.y(node) - 12.0,

@@ -279,3 +279,44 @@ fn a_long_run_draws_a_bounded_number_of_dots_and_steps() {
         cdf.len()
     );
 }
+
+#[test]
+fn a_sweep_by_fault_kind_groups_kinds_in_their_families_colours() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut lines = String::new();
+    for seed in 0..12u64 {
+        let kinds = match seed % 3 {
+            0 => json!(["isolate", "partition_majority"]),
+            1 => json!(["crash", "clock_jump"]),
+            _ => json!([]),
+        };
+        let failed = seed % 3 == 0 && seed < 6;
+        let line = json!({"seed": seed, "scenario": "hand-made", "passed": !failed,
+            "verdicts": [{"check": "linearizability", "result": if failed { "fail" } else { "pass" }}],
+            "fault_kinds": kinds, "latency_ms": {"p99": 900.0 + seed as f64 * 50.0}});
+        lines += &format!("{line}\n");
+    }
+    std::fs::write(tmp.path().join("sweep.jsonl"), lines).unwrap();
+    reports::render_dir(tmp.path(), reports::DEFAULT_METRIC).unwrap();
+    let (fills, texts) = fills_and_texts(&svg(&tmp.path().join("violations.svg")));
+    for family in ["partition", "crash", "clock skew/drift/jump", "no faults"] {
+        assert!(
+            texts.iter().any(|t| t == family),
+            "no bar for {family}: {texts:?}"
+        );
+    }
+    assert!(!texts.iter().any(|t| t == "isolate"), "kinds are grouped");
+    // The two failing seeds ran under a partition: counted once each.
+    assert!(texts.iter().any(|t| t == "2 / 4"), "{texts:?}");
+    assert!(fills.contains(&reports::fault_colour_svg("isolate")));
+    assert!(texts
+        .iter()
+        .any(|t| t == "failing, under a partition fault"));
+    // p99 latencies of 900 to 1450 ms are shown in s, on 1-2-5 ticks.
+    let (_, texts) = fills_and_texts(&svg(&tmp.path().join("histogram.svg")));
+    assert!(texts.iter().any(|t| t == "latency p99 (s)"), "{texts:?}");
+    assert!(texts.iter().any(|t| t == "1.2"), "{texts:?}");
+    // The report's table still lists every kind.
+    let html = std::fs::read_to_string(tmp.path().join("report.html")).unwrap();
+    assert!(html.contains("<td>partition_majority</td>"), "{html}");
+}
