@@ -168,9 +168,12 @@ impl Figure for LatencyPlot<'_> {
 /// `throughput`: completions per virtual second, in equal time buckets.
 pub(crate) struct ThroughputPlot<'a>(pub &'a RunData);
 
+/// One time bucket: (centre in ns, ok per s, fail + info per s).
+type Bucket = (Nanos, f64, f64);
+
 impl ThroughputPlot<'_> {
-    /// (bucket centre in ns, ok per s, fail + info per s) for every bucket.
-    fn series(&self) -> Vec<(Nanos, f64, f64)> {
+    /// Every bucket of the run.
+    fn series(&self) -> Vec<Bucket> {
         let run = self.0;
         let width = run.end.div_ceil(THROUGHPUT_BINS).max(1);
         let mut ok = vec![0u64; THROUGHPUT_BINS as usize];
@@ -229,11 +232,9 @@ impl Figure for ThroughputPlot<'_> {
             .y_label_formatter(&|y| short_number(*y))
             .draw()?;
         mark_times(root, &chart, &band, run, axis, (0.0, top))?;
-        let outcomes: [(&str, RGBColor, fn(&(Nanos, f64, f64)) -> f64); 2] = [
-            ("ok", OK, |&(_, ok, _)| ok),
-            ("fail + info", FAIL, |&(_, _, other)| other),
-        ];
-        for (name, colour, value) in outcomes {
+        // (name, colour, whether the line counts ok operations)
+        for (name, colour, ok) in [("ok", OK, true), ("fail + info", FAIL, false)] {
+            let value = |&(_, oks, others): &Bucket| if ok { oks } else { others };
             chart
                 .draw_series(LineSeries::new(
                     series.iter().map(|p| (axis.at(p.0), value(p))),
