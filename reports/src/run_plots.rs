@@ -265,6 +265,8 @@ impl Figure for LatencyCdf<'_> {
         let mut chart = ChartBuilder::on(root)
             .caption("Latency CDF", text(20))
             .margin(MARGIN)
+            // The axis ends on a labelled tick: room for its label's right half.
+            .margin_right(MARGIN + 24)
             .margin_bottom(key_room(run))
             .x_label_area_size(X_LABEL_AREA)
             .y_label_area_size(Y_LABEL_AREA)
