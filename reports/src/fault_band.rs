@@ -1,6 +1,7 @@
-//! Fault intervals on a time chart: shaded over the plotting area, and
-//! captioned in a band above it, so that captions hide neither data nor
-//! legend.
+//! What happened when, on a time chart: fault intervals shaded over the
+//! plotting area in their kind's colour and captioned in a band above it (so
+//! that captions hide neither data nor legend), the first violation as a red
+//! vertical line, and a key of both under the chart.
 //!
 //! A nemesis may apply dozens of overlapping faults, and their labels are
 //! long ("crash n4 (unsynced writes lost) for 654ms"). Each fault is numbered
@@ -8,13 +9,14 @@
 //! a few rows, and a fault whose full caption fits in no row shows its number
 //! alone.
 
-use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use sim_core::Nanos;
 
-use crate::figure::{text, Drawn, FAULT, FAULT_LABEL, FAULT_OPACITY};
-use crate::run_input::FaultInterval;
+use crate::axis::{duration, TimeAxis};
+use crate::fault_kind::{families, FaultFamily};
+use crate::figure::{text, Drawn, FAIL, FAULT_OPACITY};
+use crate::run_input::{FaultInterval, Violation};
 
 /// Rows of captions at most.
 const MAX_ROWS: usize = 4;
@@ -89,43 +91,143 @@ impl Band {
         8 + (ROW_HEIGHT as u32) * self.rows as u32
     }
 
-    /// Shades each fault over `y_lo..y_hi` of the chart (a line for a fault
-    /// that lasted no time) and writes its caption above the chart.
-    pub fn draw<DB: DrawingBackend, Y: Ranged<ValueType = f64>>(
+    /// Shades each fault over `y_lo..y_hi` of the chart in its kind's
+    /// colour (a line for a fault that lasted no time) and writes its
+    /// caption above the chart.
+    pub fn draw<DB: DrawingBackend, X: Ranged<ValueType = f64>, Y: Ranged<ValueType = f64>>(
         &self,
         root: &DrawingArea<DB, Shift>,
-        chart: &ChartContext<'_, DB, Cartesian2d<RangedCoordf64, Y>>,
+        chart: &ChartContext<'_, DB, Cartesian2d<X, Y>>,
         faults: &[FaultInterval],
-        end: Nanos,
+        axis: TimeAxis,
         (y_lo, y_hi): (f64, f64),
     ) -> Drawn<DB> {
-        let seconds = |t: Nanos| t as f64 / 1e9;
-        let fill = FAULT.mix(FAULT_OPACITY).filled();
         for (fault, (row, caption)) in faults.iter().zip(&self.captions) {
-            let (x0, x1) = (seconds(fault.start), seconds(fault.end.unwrap_or(end)));
+            let family = FaultFamily::of(&fault.kind);
+            let (x0, x1) = (axis.at(fault.start), axis.at(fault.end.unwrap_or(axis.end)));
             let area = chart.plotting_area();
             if x1 > x0 {
+                let fill = family.colour.mix(FAULT_OPACITY).filled();
                 area.draw(&Rectangle::new([(x0, y_lo), (x1, y_hi)], fill))?;
             } else {
                 area.draw(&PathElement::new(
                     [(x0, y_lo), (x0, y_hi)],
-                    FAULT_LABEL.stroke_width(1),
+                    family.colour.stroke_width(1),
                 ))?;
             }
+            let label = family.text_colour();
             let (px, top) = chart.backend_coord(&(x0, y_hi));
             // Row 0 sits just above the chart, later rows above it.
             let y = top - 2 - ROW_HEIGHT * (*row as i32 + 1);
             root.draw(&Text::new(
                 caption.clone(),
                 (px + 2, y),
-                text(13).color(&FAULT_LABEL),
+                text(13).color(&label),
             ))?;
             root.draw(&PathElement::new(
                 [(px, y), (px, top)],
-                FAULT_LABEL.stroke_width(1),
+                label.stroke_width(1),
             ))?;
         }
         Ok(())
+    }
+}
+
+/// Marks `violation` on a time chart: a red vertical line over the whole
+/// plotting area and, at its top, `violation at 1.887 s` (on the side of
+/// the line with more room).
+pub(crate) fn draw_violation<
+    DB: DrawingBackend,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+>(
+    root: &DrawingArea<DB, Shift>,
+    chart: &ChartContext<'_, DB, Cartesian2d<X, Y>>,
+    violation: &Violation,
+    axis: TimeAxis,
+    (y_lo, y_hi): (f64, f64),
+) -> Drawn<DB> {
+    let x = axis.at(violation.time);
+    let area = chart.plotting_area();
+    area.draw(&PathElement::new(
+        [(x, y_lo), (x, y_hi)],
+        FAIL.stroke_width(2),
+    ))?;
+    let (px, top) = chart.backend_coord(&(x, y_hi));
+    let caption = format!("violation at {}", duration(violation.time as f64));
+    let (left, right) = {
+        let r = area.get_pixel_range();
+        (r.0.start, r.0.end)
+    };
+    let style = text(13).color(&FAIL);
+    let (w, h) = root.estimate_text_size(&caption, &style)?;
+    let x_text = if px + 4 + w as i32 <= right || px - left < right - px {
+        px + 4
+    } else {
+        px - 4 - w as i32
+    };
+    // Backend coordinates are the root's pixels (its origin is the image's).
+    // A light backing keeps the caption readable over shading and dots.
+    root.draw(&Rectangle::new(
+        [
+            (x_text - 2, top + 3),
+            (x_text + w as i32 + 2, top + 5 + h as i32),
+        ],
+        WHITE.mix(0.8).filled(),
+    ))?;
+    root.draw(&Text::new(caption, (x_text, top + 4), style))
+}
+
+/// The key under a time chart: a swatch per family of fault shown, and the
+/// violation's line when there is one. Drawn at pixel row `y` of `root`
+/// from `x`; nothing when there is nothing to explain.
+pub(crate) fn draw_key<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    faults: &[FaultInterval],
+    violation: Option<&Violation>,
+    (x, y): (i32, i32),
+) -> Drawn<DB> {
+    let mut x = x;
+    let style = text(13);
+    let entry = |root: &DrawingArea<DB, Shift>, name: String, x: &mut i32| -> Drawn<DB> {
+        root.draw(&Text::new(name.clone(), (*x + 18, y - 7), style.clone()))?;
+        let (w, _) = root.estimate_text_size(&name, &style)?;
+        *x += 18 + w as i32 + 16;
+        Ok(())
+    };
+    let shown = families(faults.iter().map(|f| f.kind.as_str()));
+    if !shown.is_empty() {
+        let lead = "faults:";
+        root.draw(&Text::new(lead, (x, y - 7), style.clone()))?;
+        x += root.estimate_text_size(lead, &style)?.0 as i32 + 8;
+    }
+    for family in shown {
+        root.draw(&Rectangle::new(
+            [(x, y - 6), (x + 12, y + 6)],
+            family.colour.mix(FAULT_OPACITY).filled(),
+        ))?;
+        entry(root, family.name.to_string(), &mut x)?;
+    }
+    if let Some(v) = violation {
+        root.draw(&PathElement::new(
+            [(x + 6, y - 7), (x + 6, y + 7)],
+            FAIL.stroke_width(2),
+        ))?;
+        entry(
+            root,
+            format!("first violation: {}", short(&v.label)),
+            &mut x,
+        )?;
+    }
+    Ok(())
+}
+
+/// At most 80 characters of `s`, an ellipsis marking a cut.
+fn short(s: &str) -> String {
+    if s.chars().count() <= 80 {
+        s.to_string()
+    } else {
+        s.chars().take(79).chain(['…']).collect()
     }
 }
 

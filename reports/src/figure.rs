@@ -20,11 +20,8 @@ pub(crate) const SIZE: (u32, u32) = (960, 480);
 pub(crate) const OK: RGBColor = RGBColor(0x1F, 0x77, 0xB4);
 pub(crate) const FAIL: RGBColor = RGBColor(0xD6, 0x27, 0x28);
 pub(crate) const INFO: RGBColor = RGBColor(0xFF, 0x7F, 0x0E);
-/// The shading of fault intervals (drawn at [`FAULT_OPACITY`]).
-pub(crate) const FAULT: RGBColor = RGBColor(0x9C, 0x7F, 0xD0);
+/// The opacity of fault shading (each kind has its colour: `fault_kind`).
 pub(crate) const FAULT_OPACITY: f64 = 0.3;
-/// Fault captions: the shading's hue, dark enough to read.
-pub(crate) const FAULT_LABEL: RGBColor = RGBColor(0x4A, 0x2C, 0x8A);
 
 /// Result of drawing on backend `DB`.
 pub(crate) type Drawn<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;

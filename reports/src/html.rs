@@ -32,7 +32,8 @@ th{background:#f4f4f4}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .unknown{color:#b26a00;font-weight:bold}\
 pre{background:#f8f8f8;padding:0.5em;overflow-x:auto;white-space:pre-wrap;margin:0}\
 figure{margin:1em 0}img{max-width:100%;border:1px solid #ddd}\
-figcaption{font-size:0.9em;color:#555}code{background:#f4f4f4;padding:0 0.2em}";
+figcaption{font-size:0.9em;color:#555}code{background:#f4f4f4;padding:0 0.2em}\
+div.svg{overflow-x:auto;border:1px solid #ddd}";
 
 /// A page under construction: sections are appended in reading order.
 pub(crate) struct Page {
@@ -63,6 +64,12 @@ impl Page {
              <figcaption>{caption} (<a href=\"{name}.svg\">SVG</a>)</figcaption></figure>",
             caption = escape(caption)
         );
+    }
+
+    /// An SVG picture in the page itself, not behind `<img>`: its hover
+    /// `<title>`s then show. Scrolls sideways when wider than the page.
+    pub fn inline_svg(&mut self, svg: &str) {
+        let _ = writeln!(self.body, "<div class=\"svg\">\n{}\n</div>", svg.trim_end());
     }
 
     /// A two-column table of (name, value) rows; values are already HTML.

@@ -9,8 +9,11 @@
 //! Every plot is written as PNG and SVG, byte-identical for the same input.
 //! `report.html` links them by relative name, so it opens from disk.
 
+mod axis;
+mod counterexample;
 mod error;
 mod fault_band;
+mod fault_kind;
 mod figure;
 mod font;
 mod html;
@@ -26,14 +29,11 @@ mod timeline;
 use std::path::{Path, PathBuf};
 
 pub use error::{ErrorKind, ReportError};
+pub use fault_kind::fault_colour_svg;
 pub use run::render_run;
 pub use run_input::FaultInterval;
 pub use sweep::{render_sweep, DEFAULT_METRIC};
 pub use timeline::MAX_MESSAGES as TIMELINE_MAX_MESSAGES;
-
-/// The colour fault intervals are shaded with, as it appears in SVG `fill`
-/// attributes (drawn at 30 % opacity).
-pub const FAULT_FILL_SVG: &str = "#9C7FD0";
 
 /// The plots of a run, by file stem (each as `.png` and `.svg`).
 pub const RUN_PLOTS: [&str; 3] = ["latency", "throughput", "latency-cdf"];
@@ -69,15 +69,4 @@ pub fn render_dir(dir: &Path, metric: &str) -> Result<(DirKind, Vec<PathBuf>), R
         DirKind::Sweep => render_sweep(dir, metric)?,
     };
     Ok((kind, written))
-}
-
-#[cfg(test)]
-mod tests {
-    use plotters::style::RGBColor;
-
-    #[test]
-    fn the_published_fault_colour_is_the_one_drawn() {
-        let RGBColor(r, g, b) = crate::figure::FAULT;
-        assert_eq!(format!("#{r:02X}{g:02X}{b:02X}"), super::FAULT_FILL_SVG);
-    }
 }

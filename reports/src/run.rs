@@ -4,6 +4,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::axis::duration;
+use crate::counterexample::Counterexample;
 use crate::error::ReportError;
 use crate::figure;
 use crate::html::{self, cell, escape, Page};
@@ -18,23 +20,25 @@ pub fn render_run(dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
     written.extend(figure::write(&LatencyPlot(&run), dir)?);
     written.extend(figure::write(&ThroughputPlot(&run), dir)?);
     written.extend(figure::write(&LatencyCdf(&run), dir)?);
-    let timeline = crate::timeline::render_timeline(dir, &run.summary)?;
+    let counterexample = Counterexample::load(dir)?;
+    let timeline = crate::timeline::render_timeline(dir, &run, counterexample.as_ref())?;
     let path = dir.join("report.html");
-    let counterexample = dir.join("counterexample.svg").exists();
+    let picture = dir.join("counterexample.svg").exists();
+    let timeline_svg = timeline.as_ref().map(|(_, svg)| svg.as_str());
     let node_logs = crate::node_logs::find(dir);
-    std::fs::write(
-        &path,
-        page(&run, timeline.is_some(), counterexample, &node_logs),
-    )
-    .map_err(|e| ReportError::io(&path, &e))?;
-    written.extend(timeline);
+    std::fs::write(&path, page(&run, timeline_svg, picture, &node_logs))
+        .map_err(|e| ReportError::io(&path, &e))?;
+    written.extend(timeline.map(|(file, _)| file));
     written.push(path);
     Ok(written)
 }
 
+/// `timeline`: the space-time diagram's SVG, shown inline; `counterexample`:
+/// whether `counterexample.svg` is there; `node_logs`: the run's per-node
+/// log files, linked.
 fn page(
     run: &RunData,
-    timeline: bool,
+    timeline: Option<&str>,
     counterexample: bool,
     node_logs: &[crate::node_logs::NodeLog],
 ) -> String {
@@ -74,7 +78,12 @@ fn page(
                 array_len(s, "cluster.clients")
             ),
         ),
-        ("virtual time (ns)", cell(s, "virtual_time_ns")),
+        (
+            "virtual time",
+            html::lookup(s, "virtual_time_ns")
+                .and_then(Value::as_u64)
+                .map_or("—".into(), |ns| duration(ns as f64)),
+        ),
         ("events handled", cell(s, "events.handled")),
         ("events recorded", cell(s, "events.recorded")),
         ("messages sent", cell(s, "messages.sent")),
@@ -168,6 +177,7 @@ fn page(
             "The failing key's operations per client over time (ms): the longest linearizable \
              prefix in green, numbered in order; in amber what could go next; in red the \
              operation that cannot be placed. Hover an operation for its details. \
+             The space-time diagram below highlights the same operations when the run was traced. \
              <object data=\"counterexample.svg\" type=\"image/svg+xml\" style=\"max-width:100%\">\
              <a href=\"counterexample.svg\">counterexample.svg</a></object>",
         );
@@ -183,14 +193,15 @@ fn page(
         "Completions per virtual second; faults shaded",
     );
     page.figure("latency-cdf", "Latency CDF by outcome");
-    if timeline {
+    if let Some(svg) = timeline {
         page.heading("Space-time diagram");
         page.paragraph(&format!(
-            "Messages between nodes over true time (the last {} before the finding or the end); \
-             hover an arrow for its content. <a href=\"timeline.svg\"><img src=\"timeline.svg\" \
-             alt=\"space-time diagram\" style=\"max-width:100%\"></a>",
+            "Messages between nodes over true time (the last {} before the first violation or \
+             the end); hover an arrow, a dot or a shaded interval for its details. The key is \
+             under the lanes. Also as a file: <a href=\"timeline.svg\">timeline.svg</a>.",
             crate::timeline::MAX_MESSAGES
         ));
+        page.inline_svg(svg);
     } else {
         page.paragraph("Run with <code>--trace</code> for a space-time diagram of the messages.");
     }

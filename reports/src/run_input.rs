@@ -56,8 +56,51 @@ impl Op {
     }
 }
 
+/// When and what first went wrong in a run.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Violation {
+    pub time: Nanos,
+    /// `linearizability: not linearizable: key "16"`: the check and the
+    /// first line of what it says.
+    pub label: String,
+}
+
+impl Violation {
+    /// The finding that stopped the run, else the earliest failed check that
+    /// knows when its violation shows (`time` of its verdict); `None` for a
+    /// run that passed or whose failures have no time.
+    pub fn of(summary: &Value) -> Option<Self> {
+        fn text<'v>(v: &'v Value, name: &str) -> &'v str {
+            v.get(name).and_then(Value::as_str).unwrap_or("")
+        }
+        if let Some(f) = summary.get("finding").filter(|f| !f.is_null()) {
+            if let Some(time) = f.get("time").and_then(Value::as_u64) {
+                let label = format!("{}: {}", text(f, "kind"), first_line(text(f, "message")));
+                return Some(Self { time, label });
+            }
+        }
+        summary
+            .get("verdicts")?
+            .as_array()?
+            .iter()
+            .filter(|v| v.get("result").and_then(Value::as_str) == Some("fail"))
+            .filter_map(|v| {
+                let time = v.get("time").and_then(Value::as_u64)?;
+                let label = format!("{}: {}", text(v, "check"), first_line(text(v, "detail")));
+                Some(Self { time, label })
+            })
+            .min_by_key(|v| v.time)
+    }
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or_default()
+}
+
 pub(crate) struct RunData {
     pub summary: Value,
+    /// The first violation, marked on every plot.
+    pub violation: Option<Violation>,
     pub ops: Vec<Op>,
     pub faults: Vec<FaultInterval>,
     /// The virtual time the run reached (the x axis ends there).
@@ -121,6 +164,7 @@ impl RunData {
             .max(last_fault)
             .max(1);
         Ok(Self {
+            violation: Violation::of(&summary),
             summary,
             ops,
             faults,
@@ -159,6 +203,33 @@ mod tests {
         assert_eq!(run.ops[1].outcome, OpType::Info);
         assert_eq!(run.faults[0].caption(), "isolate n2");
         assert_eq!(run.faults[0].end, None);
+    }
+
+    #[test]
+    fn the_violation_is_the_finding_else_the_earliest_timed_failure() {
+        let summary = serde_json::json!({"verdicts": [
+            {"check": "liveness", "result": "fail", "detail": "stuck\nmore", "time": 900},
+            {"check": "linearizability", "result": "fail", "detail": "not linearizable", "time": 700},
+            {"check": "workload", "result": "fail", "detail": "no time"},
+            {"check": "no-panic", "result": "pass", "time": 1}]});
+        assert_eq!(
+            Violation::of(&summary),
+            Some(Violation {
+                time: 700,
+                label: "linearizability: not linearizable".into()
+            })
+        );
+        let mut with_finding = summary.clone();
+        with_finding["finding"] = serde_json::json!(
+            {"kind": "election-safety", "time": 800, "message": "two leaders\nin term 3"});
+        assert_eq!(
+            Violation::of(&with_finding),
+            Some(Violation {
+                time: 800,
+                label: "election-safety: two leaders".into()
+            })
+        );
+        assert_eq!(Violation::of(&serde_json::json!({"verdicts": []})), None);
     }
 
     #[test]

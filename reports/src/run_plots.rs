@@ -2,15 +2,15 @@
 //! the fault intervals shaded and labelled; throughput over time; and the
 //! latency CDF.
 
-use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use sim_core::{Nanos, OpType};
 
-use crate::fault_band::Band;
-use crate::figure::{
-    draw_legend, short_number, text, Drawn, Figure, FAIL, FAULT, FAULT_OPACITY, INFO, OK,
+use crate::axis::{
+    duration, linear_axis, log_axis, log_span, log_time_label, tick_label, TimeAxis,
 };
+use crate::fault_band::{draw_key, draw_violation, Band};
+use crate::figure::{draw_legend, short_number, text, Drawn, Figure, FAIL, INFO, OK};
 use crate::run_input::{Op, RunData};
 
 /// Outcomes in legend order, with their colour and name.
@@ -27,10 +27,6 @@ const THROUGHPUT_BINS: u64 = 50;
 /// visible gain, so evenly spaced operations are drawn instead.
 const MAX_DOTS: usize = 20_000;
 const MAX_STEPS: usize = 2_000;
-
-fn seconds(ns: Nanos) -> f64 {
-    ns as f64 / 1e9
-}
 
 fn millis(ns: Nanos) -> f64 {
     ns as f64 / 1e6
@@ -52,7 +48,10 @@ fn latency_range(ops: &[Op]) -> (f64, f64) {
 /// Chart layout in pixels: the same numbers place the plotting area and
 /// the fault captions above it.
 const MARGIN: i32 = 12;
-const Y_LABEL_AREA: i32 = 64;
+const Y_LABEL_AREA: i32 = 72;
+const X_LABEL_AREA: u32 = 44;
+/// Room under the x axis for the key of fault colours and the violation.
+const KEY_ROW: u32 = 22;
 
 /// The captions of `faults` laid out over the plotting area's width.
 fn fault_band<DB: DrawingBackend>(
@@ -64,20 +63,37 @@ fn fault_band<DB: DrawingBackend>(
     Band::layout(root, &run.faults, run.end, plot)
 }
 
-/// Adds a legend entry for the fault shading (a series with no points).
-fn fault_legend<DB: DrawingBackend, Y: Ranged<ValueType = f64>>(
-    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, Y>>,
+/// The room a time chart of `run` leaves under its x axis: a key row when
+/// there is anything to explain.
+fn key_room(run: &RunData) -> u32 {
+    if run.faults.is_empty() && run.violation.is_none() {
+        MARGIN as u32
+    } else {
+        MARGIN as u32 + KEY_ROW
+    }
+}
+
+/// Draws what happened when on a time chart of `run` over `y` (fault
+/// intervals with captions, the first violation) and the key under it.
+fn mark_times<DB: DrawingBackend, X: Ranged<ValueType = f64>, Y: Ranged<ValueType = f64>>(
+    root: &DrawingArea<DB, Shift>,
+    chart: &ChartContext<'_, DB, Cartesian2d<X, Y>>,
+    band: &Band,
+    run: &RunData,
+    axis: TimeAxis,
+    y: (f64, f64),
 ) -> Drawn<DB> {
-    chart
-        .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())?
-        .label("fault")
-        .legend(|(x, y)| {
-            Rectangle::new(
-                [(x - 6, y - 6), (x + 6, y + 6)],
-                FAULT.mix(FAULT_OPACITY).filled(),
-            )
-        });
-    Ok(())
+    band.draw(root, chart, &run.faults, axis, y)?;
+    if let Some(v) = &run.violation {
+        draw_violation(root, chart, v, axis, y)?;
+    }
+    let height = root.dim_in_pixel().1 as i32;
+    draw_key(
+        root,
+        &run.faults,
+        run.violation.as_ref(),
+        (MARGIN + Y_LABEL_AREA, height - MARGIN - 6),
+    )
 }
 
 /// `latency`: one dot per operation at (invocation time, latency), by outcome.
@@ -92,34 +108,34 @@ impl Figure for LatencyPlot<'_> {
         let run = self.0;
         let (lo, hi) = latency_range(&run.ops);
         // Headroom above the data for the legend.
-        let hi = hi * 4.0;
-        let x_end = seconds(run.end);
+        let (lo, hi) = log_span(lo, hi * 4.0);
+        let axis = TimeAxis::new(run.end);
         // The title first, then the fault captions' band, then the chart.
         let area = root.titled("Latency of every operation", text(20))?;
         let band = fault_band(root, run)?;
         let mut chart = ChartBuilder::on(&area)
             .margin(MARGIN)
             .margin_top(band.height())
-            .x_label_area_size(44)
+            .margin_bottom(key_room(run))
+            .x_label_area_size(X_LABEL_AREA)
             .y_label_area_size(Y_LABEL_AREA)
-            .build_cartesian_2d(0f64..x_end, (lo..hi).log_scale())?;
+            .build_cartesian_2d(axis.coord(), log_axis(lo, hi))?;
         chart
             .configure_mesh()
-            .max_light_lines(0)
-            .x_desc("virtual time of invocation (s)")
-            .y_desc("latency (ms, log scale)")
+            .x_desc(axis.desc("virtual time of invocation"))
+            .y_desc("latency (log scale)")
             .label_style(text(13))
             .axis_desc_style(text(14))
-            .x_label_formatter(&|x| short_number(*x))
-            .y_label_formatter(&|y| short_number(*y))
+            .x_label_formatter(&|x| tick_label(*x))
+            .y_label_formatter(&|y| log_time_label(*y))
             .draw()?;
-        band.draw(root, &chart, &run.faults, run.end, (lo, hi))?;
+        mark_times(root, &chart, &band, run, axis, (lo, hi))?;
         for (outcome, colour, name) in OUTCOMES {
             let points: Vec<(f64, f64)> = run
                 .ops
                 .iter()
                 .filter(|o| o.outcome == outcome)
-                .filter_map(|o| Some((seconds(o.invoke), millis(o.latency()?).max(lo))))
+                .filter_map(|o| Some((axis.at(o.invoke), millis(o.latency()?).max(lo))))
                 .collect();
             let open = run
                 .ops
@@ -145,9 +161,6 @@ impl Figure for LatencyPlot<'_> {
                 .label(label)
                 .legend(move |(x, y)| Circle::new((x, y), 4, colour.filled()));
         }
-        if !run.faults.is_empty() {
-            fault_legend(&mut chart)?;
-        }
         draw_legend(&mut chart, SeriesLabelPosition::UpperRight)
     }
 }
@@ -155,9 +168,12 @@ impl Figure for LatencyPlot<'_> {
 /// `throughput`: completions per virtual second, in equal time buckets.
 pub(crate) struct ThroughputPlot<'a>(pub &'a RunData);
 
+/// One time bucket: (centre in ns, ok per s, fail + info per s).
+type Bucket = (Nanos, f64, f64);
+
 impl ThroughputPlot<'_> {
-    /// (bucket centre in s, ok per s, fail + info per s) for every bucket.
-    fn series(&self) -> Vec<(f64, f64, f64)> {
+    /// Every bucket of the run.
+    fn series(&self) -> Vec<Bucket> {
         let run = self.0;
         let width = run.end.div_ceil(THROUGHPUT_BINS).max(1);
         let mut ok = vec![0u64; THROUGHPUT_BINS as usize];
@@ -170,10 +186,11 @@ impl ThroughputPlot<'_> {
                 _ => other[bin] += 1,
             }
         }
-        let per_second = |n: u64| n as f64 / seconds(width);
-        (0..THROUGHPUT_BINS as usize)
+        let per_second = |n: u64| n as f64 / (width as f64 / 1e9);
+        (0..THROUGHPUT_BINS)
             .map(|i| {
-                let centre = seconds(width) * (i as f64 + 0.5);
+                let centre = width * i + width / 2;
+                let i = i as usize;
                 (centre, per_second(ok[i]), per_second(other[i]))
             })
             .collect()
@@ -188,47 +205,45 @@ impl Figure for ThroughputPlot<'_> {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn<DB> {
         let run = self.0;
         let series = self.series();
+        let axis = TimeAxis::new(run.end);
+        // Headroom above the data for the legend.
         let top = series
             .iter()
             .map(|&(_, ok, other)| ok.max(other))
             .fold(1.0, f64::max)
-            * 1.4; // headroom above the data for the legend
-                   // The title first, then the fault captions' band, then the chart.
+            * 1.4;
+        // The title first, then the fault captions' band, then the chart.
         let area = root.titled("Throughput over time", text(20))?;
         let band = fault_band(root, run)?;
         let mut chart = ChartBuilder::on(&area)
             .margin(MARGIN)
             .margin_top(band.height())
-            .x_label_area_size(44)
+            .margin_bottom(key_room(run))
+            .x_label_area_size(X_LABEL_AREA)
             .y_label_area_size(Y_LABEL_AREA)
-            .build_cartesian_2d(0f64..seconds(run.end), 0f64..top)?;
+            .build_cartesian_2d(axis.coord(), linear_axis(0.0, top))?;
         chart
             .configure_mesh()
-            .max_light_lines(0)
-            .x_desc("virtual time (s)")
+            .x_desc(axis.desc("virtual time"))
             .y_desc("completions per virtual second")
             .label_style(text(13))
             .axis_desc_style(text(14))
-            .x_label_formatter(&|x| short_number(*x))
+            .x_label_formatter(&|x| tick_label(*x))
             .y_label_formatter(&|y| short_number(*y))
             .draw()?;
-        band.draw(root, &chart, &run.faults, run.end, (0.0, top))?;
-        chart
-            .draw_series(LineSeries::new(
-                series.iter().map(|&(t, ok, _)| (t, ok)),
-                OK.stroke_width(2),
-            ))?
-            .label("ok")
-            .legend(|(x, y)| PathElement::new([(x - 8, y), (x + 8, y)], OK.stroke_width(2)));
-        chart
-            .draw_series(LineSeries::new(
-                series.iter().map(|&(t, _, other)| (t, other)),
-                FAIL.stroke_width(2),
-            ))?
-            .label("fail + info")
-            .legend(|(x, y)| PathElement::new([(x - 8, y), (x + 8, y)], FAIL.stroke_width(2)));
-        if !run.faults.is_empty() {
-            fault_legend(&mut chart)?;
+        mark_times(root, &chart, &band, run, axis, (0.0, top))?;
+        // (name, colour, whether the line counts ok operations)
+        for (name, colour, ok) in [("ok", OK, true), ("fail + info", FAIL, false)] {
+            let value = |&(_, oks, others): &Bucket| if ok { oks } else { others };
+            chart
+                .draw_series(LineSeries::new(
+                    series.iter().map(|p| (axis.at(p.0), value(p))),
+                    colour.stroke_width(2),
+                ))?
+                .label(name)
+                .legend(move |(x, y)| {
+                    PathElement::new([(x - 8, y), (x + 8, y)], colour.stroke_width(2))
+                });
         }
         draw_legend(&mut chart, SeriesLabelPosition::UpperRight)
     }
@@ -246,20 +261,23 @@ impl Figure for LatencyCdf<'_> {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn<DB> {
         let run = self.0;
         let (lo, hi) = latency_range(&run.ops);
+        let (lo, hi) = log_span(lo, hi);
         let mut chart = ChartBuilder::on(root)
             .caption("Latency CDF", text(20))
             .margin(MARGIN)
-            .x_label_area_size(44)
+            // The axis ends on a labelled tick: room for its label's right half.
+            .margin_right(MARGIN + 24)
+            .margin_bottom(key_room(run))
+            .x_label_area_size(X_LABEL_AREA)
             .y_label_area_size(Y_LABEL_AREA)
-            .build_cartesian_2d((lo..hi).log_scale(), 0f64..1.0)?;
+            .build_cartesian_2d(log_axis(lo, hi), linear_axis(0.0, 1.0))?;
         chart
             .configure_mesh()
-            .max_light_lines(0)
-            .x_desc("latency (ms, log scale)")
+            .x_desc("latency (log scale)")
             .y_desc("fraction of completed operations")
             .label_style(text(13))
             .axis_desc_style(text(14))
-            .x_label_formatter(&|x| short_number(*x))
+            .x_label_formatter(&|x| log_time_label(*x))
             .y_label_formatter(&|y| short_number(*y))
             .draw()?;
         for (outcome, colour, name) in OUTCOMES {
@@ -296,6 +314,22 @@ impl Figure for LatencyCdf<'_> {
                     PathElement::new([(x - 8, y), (x + 8, y)], colour.stroke_width(2))
                 });
         }
-        draw_legend(&mut chart, SeriesLabelPosition::LowerRight)
+        draw_legend(&mut chart, SeriesLabelPosition::LowerRight)?;
+        // No time axis here: the violation is stated under the chart.
+        if let Some(v) = &run.violation {
+            let height = root.dim_in_pixel().1 as i32;
+            let caption = format!(
+                "first violation at {}: {}",
+                duration(v.time as f64),
+                v.label
+            );
+            let caption: String = caption.chars().take(120).collect();
+            root.draw(&Text::new(
+                caption,
+                (MARGIN + Y_LABEL_AREA, height - MARGIN - 13),
+                text(13).color(&FAIL),
+            ))?;
+        }
+        Ok(())
     }
 }

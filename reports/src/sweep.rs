@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::error::ReportError;
 use crate::figure::{self, short_number};
 use crate::html::{cell, escape, lookup, Page};
-use crate::sweep_input::{self, SweepData};
+use crate::sweep_input::{self, Category, SweepData};
 use crate::sweep_plots::{MetricHistogram, ViolationsPlot};
 
 /// The metric the histogram shows unless told otherwise.
@@ -39,12 +39,15 @@ pub fn render_sweep(dir: &Path, metric: &str) -> Result<Vec<PathBuf>, ReportErro
         )
         .with_field(metric));
     }
-    let (what, counts) = sweep_input::violations(&data);
+    // The plot groups fault kinds by family (their colours); the report's
+    // table lists every kind.
+    let (what, counts) = sweep_input::violations(&data, true);
     let violations = ViolationsPlot {
         what,
         counts,
         seeds: data.lines.len(),
     };
+    let (_, by_kind) = sweep_input::violations(&data, false);
     let histogram = MetricHistogram {
         metric: metric.to_string(),
         values: sweep_input::metric(&data, metric),
@@ -53,13 +56,15 @@ pub fn render_sweep(dir: &Path, metric: &str) -> Result<Vec<PathBuf>, ReportErro
     written.extend(figure::write(&violations, dir)?);
     written.extend(figure::write(&histogram, dir)?);
     let path = dir.join("report.html");
-    std::fs::write(&path, page(&data, &violations, metric))
+    std::fs::write(&path, page(&data, what, &by_kind, metric))
         .map_err(|e| ReportError::io(&path, &e))?;
     written.push(path);
     Ok(written)
 }
 
-fn page(data: &SweepData, violations: &ViolationsPlot, metric: &str) -> String {
+/// `what` the categories are and `counts`, category by category (every
+/// fault kind apart, unlike the plot).
+fn page(data: &SweepData, what: &str, counts: &[Category], metric: &str) -> String {
     let summary = data.summary.clone().unwrap_or(Value::Null);
     let name = summary
         .get("scenario")
@@ -120,7 +125,14 @@ fn page(data: &SweepData, violations: &ViolationsPlot, metric: &str) -> String {
     page.heading("Plots");
     page.figure(
         "violations",
-        &format!("Failing seeds by {}", violations.what),
+        &format!(
+            "Seeds by {what}{}: how many ran (outline) and failed (filled) under each",
+            if what == "check" {
+                ""
+            } else {
+                ", grouped as on the run plots"
+            }
+        ),
     );
     page.figure(
         "histogram",
@@ -128,20 +140,19 @@ fn page(data: &SweepData, violations: &ViolationsPlot, metric: &str) -> String {
     );
 
     page.heading("Violations");
-    if violations.counts.iter().all(|c| c.failing == 0) {
+    if counts.iter().all(|c| c.failing == 0) {
         page.paragraph("None.");
     } else {
-        let rows: Vec<Vec<String>> = violations
-            .counts
+        let rows: Vec<Vec<String>> = counts
             .iter()
             .map(|c| vec![escape(&c.name), c.failing.to_string(), c.seeds.to_string()])
             .collect();
-        let seeds = if violations.what == "check" {
+        let seeds = if what == "check" {
             "seeds"
         } else {
             "seeds that ran under it"
         };
-        page.table(&[violations.what, "failing seeds", seeds], &rows);
+        page.table(&[what, "failing seeds", seeds], &rows);
     }
 
     page.heading("Failing seeds");

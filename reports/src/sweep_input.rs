@@ -13,6 +13,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::error::ReportError;
+use crate::fault_kind::families;
 use crate::html::lookup;
 
 pub(crate) struct SweepData {
@@ -105,7 +106,10 @@ pub(crate) struct Category {
 /// for each kind; `no faults` for none) when any seed recorded fault kinds,
 /// else failing seeds by the check that failed. Returns what the categories
 /// are (`fault kind` or `check`) and the categories, sorted by name.
-pub(crate) fn violations(data: &SweepData) -> (&'static str, Vec<Category>) {
+///
+/// With `by_family`, fault kinds are counted by their family (`isolate` and
+/// `partition_majority` are both `partition`), as the plots colour them.
+pub(crate) fn violations(data: &SweepData, by_family: bool) -> (&'static str, Vec<Category>) {
     let by_fault = data.lines.iter().any(|l| !fault_kinds(l).is_empty());
     // name -> (failing, seeds)
     let mut counts: BTreeMap<String, (u64, u64)> = BTreeMap::new();
@@ -116,6 +120,11 @@ pub(crate) fn violations(data: &SweepData) -> (&'static str, Vec<Category>) {
             let kinds = fault_kinds(line);
             if kinds.is_empty() {
                 vec!["no faults".to_string()]
+            } else if by_family {
+                families(kinds.iter().map(String::as_str))
+                    .into_iter()
+                    .map(|f| f.name.to_string())
+                    .collect()
             } else {
                 kinds
             }
@@ -189,7 +198,7 @@ mod tests {
             line(3, Some("linearizability"), &[]),
             json!({"seed": 4, "passed": false, "verdicts": [], "finding": {"kind": "runner-panic"}}),
         ]);
-        let (what, categories) = violations(&d);
+        let (what, categories) = violations(&d, false);
         assert_eq!(what, "check");
         assert_eq!(
             summary(&categories),
@@ -205,11 +214,25 @@ mod tests {
             line(3, Some("linearizability"), &[]),
             line(4, None, &["crash"]),
         ]);
-        let (what, categories) = violations(&d);
+        let (what, categories) = violations(&d, false);
         assert_eq!(what, "fault kind");
         assert_eq!(
             summary(&categories),
             [("crash", 1, 2), ("no faults", 1, 1), ("partition", 2, 2)]
+        );
+        let d = data(vec![
+            line(
+                1,
+                Some("linearizability"),
+                &["isolate", "partition_majority"],
+            ),
+            line(2, None, &["isolate_leader", "clock_jump"]),
+        ]);
+        let (_, categories) = violations(&d, true);
+        assert_eq!(
+            summary(&categories),
+            [("clock skew/drift/jump", 0, 1), ("partition", 1, 2)],
+            "a seed counts once per family"
         );
     }
 

@@ -3,10 +3,17 @@
 //! One horizontal lane per node, true time left to right; every message is an
 //! arrow from its send on the sender's lane to its delivery on the receiver's,
 //! coloured by message type, with the message in a hover tooltip. Dropped
-//! messages end in a red cross, crashes cut a lane until its restart, pauses
-//! are shaded on their lane, client operations are dots on the client's lane
-//! (hollow at invocation; green ok, red fail, orange info), faults are dashed
-//! verticals, and a finding is a red vertical.
+//! messages end in a red cross, crashes cut a lane until its restart (a green
+//! tick), pauses are shaded on their lane, client operations are dots on the
+//! client's lane (hollow at invocation; green ok, red fail, orange info),
+//! faults are shaded in their kind's colour on the lanes they hit and
+//! numbered as in the report's fault table, the first violation is a red
+//! vertical, and the operations of a linearizability counterexample are
+//! highlighted on their clients' lanes in the colours of
+//! `counterexample.svg`. A key under the lanes explains every symbol.
+//!
+//! The report shows the diagram inline (an `<svg>` element in the page, so
+//! that the hover titles work); `timeline.svg` is the same picture as a file.
 //!
 //! Drawn from `trace.jsonl` (a run made with `--trace`). A whole run has far
 //! more messages than a picture can show, so the diagram shows the last
@@ -19,10 +26,15 @@ use std::fmt::Write;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
+use plotters::style::RGBColor;
 use serde_json::Value;
 
+use crate::axis::{instant, linear_ticks, tick_label, TimeUnit};
+use crate::counterexample::{Counterexample, Role};
 use crate::error::ReportError;
+use crate::fault_kind::{families, FaultFamily};
 use crate::html::escape;
+use crate::run_input::{FaultInterval, RunData, Violation};
 
 /// Messages shown at most.
 pub const MAX_MESSAGES: usize = 300;
@@ -32,8 +44,10 @@ const LEFT: f64 = 110.0;
 const RIGHT: f64 = 30.0;
 const TOP: f64 = 60.0;
 const LANE: f64 = 46.0;
-const PALETTE: [&str; 8] = [
+/// Message types' colours: Raft alone has eleven types.
+const PALETTE: [&str; 14] = [
     "#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f",
+    "#aec7e8", "#98df8a", "#c5b0d5", "#c49c94", "#f7b6d2", "#dbdb8d",
 ];
 
 #[derive(Debug, Clone)]
@@ -71,11 +85,19 @@ fn text(v: &Value, name: &str) -> String {
         .to_string()
 }
 
-/// The message's type: an enum variant's name, as serde writes it.
+/// The message's type: an enum variant's name, as serde writes it — the
+/// message itself, or the first field that is one (a wrapper such as
+/// `{"rpc": {"AppendEntries": …}, "sum": …}`).
 fn kind_of(msg: &Value) -> String {
+    let variant = |v: &Value| match v {
+        Value::Object(o) if o.len() == 1 => o.keys().next().cloned(),
+        _ => None,
+    };
     match msg {
-        Value::Object(o) if o.len() == 1 => o.keys().next().cloned().unwrap_or_default(),
         Value::String(s) => s.clone(),
+        Value::Object(o) => variant(msg)
+            .or_else(|| o.values().find_map(variant))
+            .unwrap_or_else(|| "message".to_string()),
         _ => "message".to_string(),
     }
 }
@@ -127,39 +149,23 @@ impl Trace {
     }
 }
 
-/// Draws `timeline.svg` into `dir` if it holds `trace.jsonl`; returns the file
-/// written, or `None` for a run made without `--trace`.
-pub fn render_timeline(dir: &Path, summary: &Value) -> Result<Option<PathBuf>, ReportError> {
+/// Draws `timeline.svg` into `dir` if it holds `trace.jsonl`; returns the
+/// file written and its text (which the report shows inline), or `None`
+/// for a run made without `--trace`.
+pub(crate) fn render_timeline(
+    dir: &Path,
+    run: &RunData,
+    counterexample: Option<&Counterexample>,
+) -> Result<Option<(PathBuf, String)>, ReportError> {
     let trace_path = dir.join("trace.jsonl");
     if !trace_path.is_file() {
         return Ok(None);
     }
     let trace = Trace::load(&trace_path)?;
-    let svg = draw(&trace, summary);
+    let svg = draw(&trace, run, counterexample);
     let path = dir.join("timeline.svg");
-    std::fs::write(&path, svg).map_err(|e| ReportError::io(&path, &e))?;
-    Ok(Some(path))
-}
-
-/// When and what went wrong: the finding that stopped the run, else the
-/// earliest failed check that knows when its violation shows.
-fn violation(summary: &Value) -> Option<(u64, String)> {
-    if let Some(f) = summary.get("finding").filter(|f| !f.is_null()) {
-        let t = f.get("time").and_then(Value::as_u64)?;
-        return Some((t, format!("{}: {}", text(f, "kind"), text(f, "message"))));
-    }
-    summary
-        .get("verdicts")?
-        .as_array()?
-        .iter()
-        .filter(|v| v.get("result").and_then(Value::as_str) == Some("fail"))
-        .filter_map(|v| {
-            let t = v.get("time").and_then(Value::as_u64)?;
-            let detail = text(v, "detail");
-            let first = detail.lines().next().unwrap_or_default();
-            Some((t, format!("{} violated: {first}", text(v, "check"))))
-        })
-        .min_by_key(|(t, _)| *t)
+    std::fs::write(&path, &svg).map_err(|e| ReportError::io(&path, &e))?;
+    Ok(Some((path, svg)))
 }
 
 /// The window shown: the last [`MAX_MESSAGES`] messages before the end (the
@@ -199,24 +205,243 @@ fn window(trace: &Trace, violation: Option<u64>) -> (u64, u64) {
     (start, end + (end - start) / 50 + 1)
 }
 
-fn draw(trace: &Trace, summary: &Value) -> String {
-    let (finding_time, finding_label) = violation(summary).unzip();
-    let (start, end) = window(trace, finding_time);
-    let replicas = summary
-        .pointer("/cluster/replicas")
-        .and_then(Value::as_array)
-        .map_or(0, Vec::len) as u64;
-    let nodes = trace.nodes.max(1);
-    let height = TOP + LANE * nodes as f64 + 50.0;
-    let span = (end - start) as f64;
-    let x = |t: u64| LEFT + (t.saturating_sub(start)) as f64 / span * (WIDTH - LEFT - RIGHT);
-    let y = |n: u64| TOP + LANE * n as f64 + LANE / 2.0;
-    let visible = |t: u64| t >= start && t <= end;
+/// Pixel geometry of one diagram: where a time and a node go.
+struct Frame {
+    start: u64,
+    end: u64,
+    lanes: u64,
+}
+
+impl Frame {
+    fn x(&self, t: u64) -> f64 {
+        let span = (self.end - self.start).max(1) as f64;
+        LEFT + t.clamp(self.start, self.end).saturating_sub(self.start) as f64 / span
+            * (WIDTH - LEFT - RIGHT)
+    }
+
+    fn y(&self, node: u64) -> f64 {
+        TOP + LANE * node as f64 + LANE / 2.0
+    }
+
+    fn bottom(&self) -> f64 {
+        TOP + LANE * self.lanes as f64
+    }
+
+    fn visible(&self, t: u64) -> bool {
+        t >= self.start && t <= self.end
+    }
+
+    /// Whether `from..to` overlaps the window.
+    fn overlaps(&self, from: u64, to: u64) -> bool {
+        to >= self.start && from <= self.end
+    }
+}
+
+/// The key under the lanes: entries laid out left to right, wrapping.
+struct Key {
+    svg: String,
+    x: f64,
+    y: f64,
+}
+
+/// Height of one row of the key.
+const KEY_ROW: f64 = 20.0;
+/// Where the key's entries start: right of its rows' titles.
+const KEY_LEFT: f64 = LEFT + 24.0;
+/// Makes text readable over arrows: a white outline painted under it.
+const HALO: &str = r#"paint-order="stroke" stroke="white" stroke-width="3""#;
+
+impl Key {
+    fn new(top: f64) -> Self {
+        Self {
+            svg: String::new(),
+            x: KEY_LEFT,
+            y: top,
+        }
+    }
+
+    /// An entry: `symbol` is SVG drawn in a 20 × 14 box whose centre left
+    /// is (0, 0) (the entry translates it), then `label`.
+    fn entry(&mut self, symbol: &str, label: &str) {
+        // DejaVu Sans at 11 px averages under 6.5 px a character.
+        let width = 26.0 + 6.5 * label.chars().count() as f64 + 18.0;
+        if self.x + width > WIDTH - RIGHT && self.x > KEY_LEFT {
+            self.x = KEY_LEFT;
+            self.y += KEY_ROW;
+        }
+        let _ = writeln!(
+            self.svg,
+            r#"<g class="key" transform="translate({:.1},{:.1})">{symbol}<text x="26" y="4">{}</text></g>"#,
+            self.x,
+            self.y,
+            escape(label)
+        );
+        self.x += width;
+    }
+
+    /// Starts a new row, led by `title`.
+    fn row(&mut self, title: &str) {
+        if self.x > KEY_LEFT {
+            self.x = KEY_LEFT;
+            self.y += KEY_ROW;
+        }
+        let _ = writeln!(
+            self.svg,
+            r#"<text x="4" y="{:.1}" font-weight="bold">{}</text>"#,
+            self.y + 4.0,
+            escape(title)
+        );
+    }
+
+    fn height(&self, top: f64) -> f64 {
+        self.y - top + KEY_ROW
+    }
+}
+
+/// The SVG of a client operation's dot.
+fn op_dot(op_type: &str) -> (&'static str, &'static str) {
+    match op_type {
+        "invoke" => ("white", "#333"),
+        "ok" => ("#2ca02c", "#2ca02c"),
+        "fail" => ("#d62728", "#d62728"),
+        _ => ("#ff7f0e", "#ff7f0e"),
+    }
+}
+
+fn draw(trace: &Trace, run: &RunData, counterexample: Option<&Counterexample>) -> String {
+    let summary = &run.summary;
+    let violation = run.violation.as_ref();
+    let (start, end) = window(trace, violation.map(|v| v.time));
+    let count = |path: &str| {
+        summary
+            .pointer(path)
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len) as u64
+    };
+    let replicas = count("/cluster/replicas");
+    // Node ids of the cluster; history processes are numbered
+    // `incarnation × nodes + node`.
+    let cluster = (replicas + count("/cluster/clients")).max(trace.nodes);
+    let frame = Frame {
+        start,
+        end,
+        lanes: trace.nodes.max(1),
+    };
+    let unit = TimeUnit::for_span(end);
+
+    let mut body = String::new();
+    draw_axis(&mut body, &frame, unit);
+    draw_lanes(&mut body, &frame, trace, replicas);
+    let shown_faults = draw_faults(&mut body, &frame, &run.faults);
+    let mut labels = String::new();
+    let highlighted =
+        counterexample.map(|c| draw_counterexample(&mut body, &mut labels, &frame, c, cluster));
+    let kinds = draw_messages(&mut body, &frame, trace);
+    for (t, n, op_type, f) in trace.ops.iter().filter(|o| frame.visible(o.0)) {
+        let (fill, stroke) = op_dot(op_type);
+        let _ = writeln!(
+            body,
+            r#"<circle cx="{:.1}" cy="{:.1}" r="3.5" fill="{fill}" stroke="{stroke}"><title>n{n} {op_type} {} at {}</title></circle>"#,
+            frame.x(*t),
+            frame.y(*n),
+            escape(f),
+            instant(*t)
+        );
+    }
+    // Labels last, over the arrows.
+    body.push_str(&labels);
+    if let Some(v) = violation {
+        draw_violation(&mut body, &frame, v);
+    }
+
+    // The key, then the picture's size, which depends on how many rows it took.
+    let key_top = frame.bottom() + 60.0;
+    let mut key = Key::new(key_top);
+    key.row("key");
+    key.entry(
+        r##"<line x1="0" y1="0" x2="20" y2="0" stroke="#333" stroke-width="1.2" marker-end="url(#arrow)"/>"##,
+        "message delivered",
+    );
+    key.entry(
+        r##"<line x1="0" y1="0" x2="14" y2="0" stroke="#d62728" stroke-dasharray="3 2"/><text x="14" y="4" fill="#d62728" text-anchor="middle">×</text>"##,
+        "message dropped",
+    );
+    for (op_type, label) in [
+        ("invoke", "client invokes"),
+        ("ok", "ok"),
+        ("fail", "fail"),
+        ("info", "info (indeterminate)"),
+    ] {
+        let (fill, stroke) = op_dot(op_type);
+        key.entry(
+            &format!(r#"<circle cx="8" cy="0" r="3.5" fill="{fill}" stroke="{stroke}"/>"#),
+            label,
+        );
+    }
+    key.entry(
+        r##"<line x1="0" y1="0" x2="20" y2="0" stroke="#d62728" stroke-dasharray="2 3"/><text x="4" y="5" fill="#d62728" text-anchor="middle" font-size="14">✕</text>"##,
+        "crash, node down",
+    );
+    key.entry(
+        r##"<line x1="8" y1="-8" x2="8" y2="8" stroke="#2ca02c" stroke-width="2"/>"##,
+        "restart",
+    );
+    key.entry(
+        r##"<rect x="0" y="-7" width="20" height="14" fill="#ff7f0e" opacity="0.3"/>"##,
+        "pause",
+    );
+    if violation.is_some() {
+        key.entry(
+            r##"<line x1="8" y1="-8" x2="8" y2="8" stroke="#d62728" stroke-width="2"/>"##,
+            "first violation",
+        );
+    }
+    if !shown_faults.is_empty() {
+        key.row("faults");
+        for family in families(shown_faults.iter().map(|f| f.kind.as_str())) {
+            key.entry(
+                &format!(
+                    r#"<rect x="0" y="-7" width="20" height="14" fill="{}" opacity="0.35"/>"#,
+                    family.svg_colour()
+                ),
+                family.name,
+            );
+        }
+    }
+    if let (Some(c), Some(shown)) = (counterexample, highlighted) {
+        key.row("counterexample");
+        for role in [Role::Prefix, Role::Candidate, Role::Unplaceable] {
+            let (fill, stroke) = role.colours();
+            let total = c.ops.iter().filter(|(r, _)| *r == role).count();
+            if total == 0 {
+                continue;
+            }
+            let here = shown.iter().filter(|r| **r == role).count();
+            key.entry(
+                &format!(
+                    r#"<rect x="0" y="-7" width="20" height="14" rx="3" fill="{fill}" stroke="{stroke}" opacity="0.8"/>"#
+                ),
+                &format!("{} ({here} of {total} in this window)", role.name()),
+            );
+        }
+    }
+    if !kinds.is_empty() {
+        key.row("messages");
+        for (k, colour) in &kinds {
+            key.entry(
+                &format!(
+                    r#"<line x1="0" y1="0" x2="20" y2="0" stroke="{colour}" stroke-width="2"/>"#
+                ),
+                k,
+            );
+        }
+    }
+    let height = key_top + key.height(key_top) + 10.0;
 
     let mut s = String::new();
     let _ = writeln!(
         s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="11">"#
+        r#"<svg xmlns="http://www.w3.org/2000/svg" class="timeline" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="11">"#
     );
     let _ = writeln!(
         s,
@@ -224,55 +449,76 @@ fn draw(trace: &Trace, summary: &Value) -> String {
     );
     let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
     let title = format!(
-        "Space-time diagram: {} messages, {:.3} s to {:.3} s",
-        trace.sends.values().filter(|m| visible(m.t)).count(),
-        start as f64 / 1e9,
-        end as f64 / 1e9
+        "Space-time diagram: {} messages, {} to {}",
+        trace.sends.values().filter(|m| frame.visible(m.t)).count(),
+        instant(start),
+        instant(end)
     );
     let _ = writeln!(
         s,
         r#"<text x="{LEFT}" y="20" font-size="14">{}</text>"#,
         escape(&title)
     );
+    s.push_str(&body);
+    s.push_str(&key.svg);
+    s.push_str("</svg>\n");
+    s
+}
 
-    // Time axis.
-    for i in 0..=10u64 {
-        let t = start + (end - start) * i / 10;
-        let (tx, bottom) = (x(t), TOP + LANE * nodes as f64);
+/// Grid lines and labels of true time, at 1-2-5 steps in ms or s.
+fn draw_axis(s: &mut String, frame: &Frame, unit: TimeUnit) {
+    let (a, b) = (unit.of(frame.start as f64), unit.of(frame.end as f64));
+    for tick in linear_ticks(a, b) {
+        let t = (tick * unit.nanos()).round() as u64;
+        let tx = frame.x(t);
         let _ = writeln!(
             s,
-            r##"<line x1="{tx:.1}" y1="{TOP}" x2="{tx:.1}" y2="{bottom}" stroke="#eee"/>"##
+            r##"<line x1="{tx:.1}" y1="{TOP}" x2="{tx:.1}" y2="{:.1}" stroke="#eee"/>"##,
+            frame.bottom()
         );
         let _ = writeln!(
             s,
-            r#"<text x="{tx:.1}" y="{:.1}" text-anchor="middle">{:.3} s</text>"#,
-            bottom + 16.0,
-            t as f64 / 1e9
+            r#"<text x="{tx:.1}" y="{:.1}" text-anchor="middle">{} {}</text>"#,
+            frame.bottom() + 16.0,
+            tick_label(tick),
+            unit.name()
         );
     }
-    // Lanes, with crash gaps and pauses.
-    for n in 0..nodes {
+    let _ = writeln!(
+        s,
+        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">true time ({})</text>"#,
+        (LEFT + WIDTH - RIGHT) / 2.0,
+        frame.bottom() + 34.0,
+        unit.name()
+    );
+}
+
+/// One lane per node, with its crashes (cut until the restart) and pauses.
+fn draw_lanes(s: &mut String, frame: &Frame, trace: &Trace, replicas: u64) {
+    for n in 0..frame.lanes {
         let role = if n < replicas { "replica" } else { "client" };
         let _ = writeln!(
             s,
             r#"<text x="8" y="{:.1}">n{n} ({role})</text>"#,
-            y(n) + 4.0
+            frame.y(n) + 4.0
         );
         let _ = writeln!(
             s,
             r##"<line x1="{LEFT}" y1="{0:.1}" x2="{1:.1}" y2="{0:.1}" stroke="#333"/>"##,
-            y(n),
+            frame.y(n),
             WIDTH - RIGHT
         );
     }
     for &(t, until, n) in &trace.pauses {
-        if until >= start && t <= end {
-            let (a, b) = (x(t.max(start)), x(until.min(end)));
+        if frame.overlaps(t, until) {
+            let (a, b) = (frame.x(t), frame.x(until));
             let _ = writeln!(
                 s,
-                r##"<rect x="{a:.1}" y="{:.1}" width="{:.1}" height="14" fill="#ff7f0e" opacity="0.3"><title>pause n{n}</title></rect>"##,
-                y(n) - 7.0,
-                (b - a).max(1.0)
+                r##"<rect x="{a:.1}" y="{:.1}" width="{:.1}" height="14" fill="#ff7f0e" opacity="0.3"><title>n{n} paused {} to {}</title></rect>"##,
+                frame.y(n) - 7.0,
+                (b - a).max(1.0),
+                instant(t),
+                instant(until)
             );
         }
     }
@@ -281,61 +527,158 @@ fn draw(trace: &Trace, summary: &Value) -> String {
             .restarts
             .iter()
             .find(|&&(r, m)| m == n && r >= t)
-            .map_or(end, |&(r, _)| r);
-        if back >= start && t <= end {
-            let (a, b) = (x(t.max(start)), x(back.min(end)));
+            .map(|&(r, _)| r);
+        let until = back.unwrap_or(frame.end);
+        if frame.overlaps(t, until) {
+            let (a, b) = (frame.x(t), frame.x(until));
             let _ = writeln!(
                 s,
                 r##"<line x1="{a:.1}" y1="{0:.1}" x2="{b:.1}" y2="{0:.1}" stroke="white" stroke-width="3"/>"##,
-                y(n)
+                frame.y(n)
             );
             let _ = writeln!(
                 s,
-                r##"<line x1="{a:.1}" y1="{0:.1}" x2="{b:.1}" y2="{0:.1}" stroke="#d62728" stroke-dasharray="2 3"><title>n{n} down</title></line>"##,
-                y(n)
+                r##"<line x1="{a:.1}" y1="{0:.1}" x2="{b:.1}" y2="{0:.1}" stroke="#d62728" stroke-dasharray="2 3"><title>n{n} down from {1}</title></line>"##,
+                frame.y(n),
+                instant(t)
             );
-            if visible(t) {
+            if frame.visible(t) {
                 let _ = writeln!(
                     s,
-                    r##"<text x="{a:.1}" y="{:.1}" fill="#d62728" text-anchor="middle" font-size="14">✕</text>"##,
-                    y(n) + 5.0
+                    r##"<text x="{a:.1}" y="{:.1}" fill="#d62728" text-anchor="middle" font-size="14">✕<title>n{n} crashes at {}</title></text>"##,
+                    frame.y(n) + 5.0,
+                    instant(t)
                 );
             }
         }
     }
-    // Faults and the finding.
-    for (t, what) in trace.faults.iter().filter(|(t, _)| visible(*t)) {
-        let fx = x(*t);
-        let color = if what.starts_with("finding") {
-            "#d62728"
+    for &(t, n) in trace.restarts.iter().filter(|r| frame.visible(r.0)) {
+        let x = frame.x(t);
+        let _ = writeln!(
+            s,
+            r##"<line x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{:.1}" stroke="#2ca02c" stroke-width="2"><title>n{n} restarts at {}</title></line>"##,
+            frame.y(n) - 8.0,
+            frame.y(n) + 8.0,
+            instant(t)
+        );
+    }
+}
+
+/// The applied faults that overlap the window, shaded in their kind's
+/// colour on the lanes of the nodes they name (all lanes when they name
+/// none) and numbered as in the report's fault table; returns those drawn.
+fn draw_faults<'f>(
+    s: &mut String,
+    frame: &Frame,
+    faults: &'f [FaultInterval],
+) -> Vec<&'f FaultInterval> {
+    let mut shown = Vec::new();
+    for (i, f) in faults.iter().enumerate() {
+        let until = f.end.unwrap_or(frame.end);
+        if !frame.overlaps(f.start, until) {
+            continue;
+        }
+        shown.push(f);
+        let family = FaultFamily::of(&f.kind);
+        let colour = family.svg_colour();
+        let (a, b) = (frame.x(f.start), frame.x(until));
+        let width = (b - a).max(1.5);
+        let hover = format!(
+            "fault {}: {} ({}), {} to {}",
+            i + 1,
+            f.caption(),
+            f.kind,
+            instant(f.start),
+            f.end.map_or("the end".into(), instant)
+        );
+        let lanes: Vec<u64> = if f.nodes.is_empty() {
+            (0..frame.lanes).collect()
         } else {
-            "#9C7FD0"
+            f.nodes
+                .iter()
+                .copied()
+                .filter(|&n| n < frame.lanes)
+                .collect()
         };
+        for n in lanes {
+            let _ = writeln!(
+                s,
+                r#"<rect x="{a:.1}" y="{:.1}" width="{width:.1}" height="{:.1}" fill="{colour}" opacity="0.22"><title>{}</title></rect>"#,
+                frame.y(n) - LANE / 2.0 + 2.0,
+                LANE - 4.0,
+                escape(&hover)
+            );
+        }
+        // Numbered as in the report's fault table and on the plots.
+        let RGBColor(r, g, bl) = family.text_colour();
         let _ = writeln!(
             s,
-            r#"<line x1="{fx:.1}" y1="{:.1}" x2="{fx:.1}" y2="{:.1}" stroke="{color}" stroke-dasharray="4 3"><title>{}</title></line>"#,
-            TOP - 20.0,
-            TOP + LANE * nodes as f64,
-            escape(what)
+            r##"<text x="{:.1}" y="{:.1}" fill="#{r:02X}{g:02X}{bl:02X}" {HALO}>{}<title>{}</title></text>"##,
+            a + 2.0,
+            TOP - 6.0,
+            escape(&format!("{}: {}", i + 1, f.caption())),
+            escape(&hover)
         );
     }
-    if let (Some(t), Some(label)) = (finding_time, finding_label) {
-        let fx = x(t);
-        let _ = writeln!(
-            s,
-            r##"<line x1="{fx:.1}" y1="{:.1}" x2="{fx:.1}" y2="{:.1}" stroke="#d62728" stroke-width="2"/>"##,
-            TOP - 25.0,
-            TOP + LANE * nodes as f64
+    shown
+}
+
+/// Highlights the counterexample's operations on their clients' lanes (the
+/// one that cannot be placed labelled in `labels`, drawn over the arrows);
+/// returns the roles of those in the window.
+fn draw_counterexample(
+    s: &mut String,
+    labels: &mut String,
+    frame: &Frame,
+    c: &Counterexample,
+    cluster: u64,
+) -> Vec<Role> {
+    let mut shown = Vec::new();
+    for (role, op) in &c.ops {
+        let until = op.complete_time.unwrap_or(frame.end);
+        let node = op.process % cluster.max(1);
+        if !frame.overlaps(op.invoke_time, until) || node >= frame.lanes {
+            continue;
+        }
+        shown.push(*role);
+        let (fill, stroke) = role.colours();
+        let (a, b) = (frame.x(op.invoke_time), frame.x(until));
+        let hover = format!(
+            "counterexample, {}: op #{} (process {}) {}{}, {} to {}",
+            role.name(),
+            op.op,
+            op.process,
+            op.description,
+            c.partition
+                .as_ref()
+                .map(|k| format!(" on key {k}"))
+                .unwrap_or_default(),
+            instant(op.invoke_time),
+            op.complete_time.map_or("indeterminate".into(), instant)
         );
         let _ = writeln!(
             s,
-            r##"<text x="{:.1}" y="{:.1}" fill="#d62728" text-anchor="end">{}</text>"##,
-            fx - 4.0,
-            TOP - 28.0,
-            escape(&label.chars().take(140).collect::<String>())
+            r#"<rect class="counterexample" x="{a:.1}" y="{:.1}" width="{:.1}" height="18" rx="4" fill="{fill}" stroke="{stroke}" stroke-width="1.5" opacity="0.85"><title>{}</title></rect>"#,
+            frame.y(node) - 9.0,
+            (b - a).max(3.0),
+            escape(&hover)
         );
+        if *role == Role::Unplaceable {
+            let _ = writeln!(
+                labels,
+                r#"<text x="{:.1}" y="{:.1}" fill="{stroke}" text-anchor="end" font-weight="bold" {HALO}>{}</text>"#,
+                b,
+                frame.y(node) - 12.0,
+                escape(&format!("cannot be placed: {}", op.description))
+            );
+        }
     }
-    // Messages: delivered arrows, then drops.
+    shown
+}
+
+/// Delivered messages as arrows, then dropped ones; returns the message
+/// types with their colours, for the key.
+fn draw_messages(s: &mut String, frame: &Frame, trace: &Trace) -> Vec<(String, &'static str)> {
     let mut kinds: Vec<&str> = trace.sends.values().map(|m| m.kind.as_str()).collect();
     kinds.sort_unstable();
     kinds.dedup();
@@ -345,21 +688,22 @@ fn draw(trace: &Trace, summary: &Value) -> String {
         let Some(m) = trace.sends.get(&id) else {
             continue;
         };
-        if m.t < start || m.t > end {
+        if !frame.visible(m.t) {
             continue;
         }
         let _ = writeln!(
             s,
-            r#"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{}" stroke-width="1.2" marker-end="url(#arrow)"><title>#{id} n{}→n{} {:.6}→{:.6} s {}</title></line>"#,
-            x(m.t),
-            y(m.from),
-            x(t.min(end)),
-            y(m.to),
+            r#"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{}" stroke-width="1.2" marker-end="url(#arrow)"><title>#{id} n{}→n{} {}, sent {}, delivered {}: {}</title></line>"#,
+            frame.x(m.t),
+            frame.y(m.from),
+            frame.x(t),
+            frame.y(m.to),
             color(&m.kind),
             m.from,
             m.to,
-            m.t as f64 / 1e9,
-            t as f64 / 1e9,
+            escape(&m.kind),
+            instant(m.t),
+            instant(t),
             escape(&m.text)
         );
     }
@@ -367,63 +711,64 @@ fn draw(trace: &Trace, summary: &Value) -> String {
         let Some(m) = trace.sends.get(id) else {
             continue;
         };
-        if m.t < start || m.t > end {
+        if !frame.visible(m.t) {
             continue;
         }
         // A drop at send (loss, cut) gets a short stub towards the receiver.
-        let (x0, y0) = (x(m.t), y(m.from));
+        let (x0, y0) = (frame.x(m.t), frame.y(m.from));
         let (x1, y1) = if *t > m.t {
-            (x((*t).min(end)), y(m.to))
+            (frame.x(*t), frame.y(m.to))
         } else {
-            (x0 + 12.0, y0 + (y(m.to) - y0) * 0.25)
+            (x0 + 12.0, y0 + (frame.y(m.to) - y0) * 0.25)
         };
         let _ = writeln!(
             s,
-            r##"<line x1="{x0:.1}" y1="{y0:.1}" x2="{x1:.1}" y2="{y1:.1}" stroke="#d62728" stroke-dasharray="3 2"><title>#{id} n{}→n{} dropped ({reason}) {}</title></line><text x="{x1:.1}" y="{:.1}" fill="#d62728" text-anchor="middle">×</text>"##,
+            r##"<line x1="{x0:.1}" y1="{y0:.1}" x2="{x1:.1}" y2="{y1:.1}" stroke="#d62728" stroke-dasharray="3 2"><title>#{id} n{}→n{} dropped ({reason}) at {}: {}</title></line><text x="{x1:.1}" y="{:.1}" fill="#d62728" text-anchor="middle">×</text>"##,
             m.from,
             m.to,
+            instant(*t),
             escape(&m.text),
             y1 + 4.0
         );
     }
-    // Client operations.
-    for (t, n, op_type, f) in trace.ops.iter().filter(|o| visible(o.0)) {
-        let (fill, stroke) = match op_type.as_str() {
-            "invoke" => ("white", "#333"),
-            "ok" => ("#2ca02c", "#2ca02c"),
-            "fail" => ("#d62728", "#d62728"),
-            _ => ("#ff7f0e", "#ff7f0e"),
-        };
-        let _ = writeln!(
-            s,
-            r#"<circle cx="{:.1}" cy="{:.1}" r="3.5" fill="{fill}" stroke="{stroke}"><title>n{n} {op_type} {}</title></circle>"#,
-            x(*t),
-            y(*n),
-            escape(f)
-        );
-    }
-    // Legend of message types.
-    let mut lx = LEFT;
-    let ly = TOP + LANE * nodes as f64 + 38.0;
-    for k in &kinds {
-        let _ = writeln!(
-            s,
-            r#"<line x1="{lx:.1}" y1="{ly:.1}" x2="{:.1}" y2="{ly:.1}" stroke="{}" stroke-width="2"/><text x="{:.1}" y="{:.1}">{}</text>"#,
-            lx + 18.0,
-            color(k),
-            lx + 22.0,
-            ly + 4.0,
-            escape(k)
-        );
-        lx += 30.0 + 7.0 * k.len() as f64;
-    }
-    s.push_str("</svg>\n");
-    s
+    kinds.iter().map(|k| (k.to_string(), color(k))).collect()
+}
+
+/// The first violation: a red vertical over every lane, labelled above them.
+fn draw_violation(s: &mut String, frame: &Frame, v: &Violation) {
+    let fx = frame.x(v.time);
+    let _ = writeln!(
+        s,
+        r##"<line class="violation" x1="{fx:.1}" y1="{:.1}" x2="{fx:.1}" y2="{:.1}" stroke="#d62728" stroke-width="2"><title>first violation at {}: {}</title></line>"##,
+        TOP - 25.0,
+        frame.bottom(),
+        instant(v.time),
+        escape(&v.label)
+    );
+    let label = format!("violation at {}: {}", instant(v.time), v.label);
+    let _ = writeln!(
+        s,
+        r##"<text x="{:.1}" y="{:.1}" fill="#d62728" text-anchor="end" {HALO}>{}</text>"##,
+        fx - 4.0,
+        TOP - 28.0,
+        escape(&label.chars().take(140).collect::<String>())
+    );
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A run of the cluster `summary` describes, with `faults`.
+    fn run(summary: Value, faults: Vec<FaultInterval>) -> RunData {
+        RunData {
+            violation: Violation::of(&summary),
+            summary,
+            ops: vec![],
+            faults,
+            end: 10_000,
+        }
+    }
 
     fn trace(lines: &[&str]) -> Trace {
         let mut t = Trace::default();
@@ -443,10 +788,8 @@ mod tests {
             r#"{"ev":"crash","t":2500,"node":1,"lost_writes":0}"#,
             r#"{"ev":"op","t":3000,"node":2,"process":2,"type":"invoke","f":"read","value":null}"#,
         ]);
-        let svg = draw(
-            &t,
-            &serde_json::json!({"cluster": {"replicas": [0, 1], "clients": [2]}}),
-        );
+        let cluster = || serde_json::json!({"cluster": {"replicas": [0, 1], "clients": [2]}});
+        let svg = draw(&t, &run(cluster(), vec![]), None);
         assert!(
             svg.contains("marker-end=\"url(#arrow)\""),
             "delivered arrow"
@@ -459,13 +802,76 @@ mod tests {
             "legend of message types"
         );
         assert!(svg.contains("n2 (client)"));
-        assert_eq!(
-            svg,
-            draw(
-                &t,
-                &serde_json::json!({"cluster": {"replicas": [0, 1], "clients": [2]}})
-            )
+        for symbol in [
+            "message dropped",
+            "client invokes",
+            "crash, node down",
+            "restart",
+        ] {
+            assert!(
+                svg.contains(&format!(">{symbol}</text>")),
+                "key lacks {symbol}"
+            );
+        }
+        assert!(
+            !svg.contains("first violation"),
+            "no violation, none in the key"
         );
+        assert_eq!(svg, draw(&t, &run(cluster(), vec![]), None));
+        roxmltree::Document::parse(&svg).unwrap();
+    }
+
+    #[test]
+    fn faults_the_violation_and_the_counterexample_are_drawn_and_explained() {
+        let t = trace(&[
+            r#"{"ev":"send","t":0,"from":0,"to":1,"id":0,"msg":{"Ping":{"n":1}}}"#,
+            r#"{"ev":"deliver","t":1000,"from":0,"to":1,"id":0}"#,
+            r#"{"ev":"op","t":3000,"node":2,"process":2,"type":"invoke","f":"read","value":null}"#,
+            r#"{"ev":"op","t":6000,"node":2,"process":2,"type":"ok","f":"read","value":1}"#,
+        ]);
+        let mut summary = serde_json::json!({"cluster": {"replicas": [0, 1], "clients": [2]},
+            "verdicts": [{"check": "linearizability", "result": "fail",
+                          "detail": "not linearizable: key \"k\"", "time": 6000}]});
+        summary["faults_applied"] = serde_json::json!([]);
+        let faults = vec![FaultInterval {
+            start: 500,
+            end: Some(2500),
+            kind: "isolate".into(),
+            label: "isolate n1".into(),
+            nodes: vec![1],
+        }];
+        let cx = serde_json::json!({"partition": "k", "prefix": [], "candidates": [],
+            "unplaceable": {"op": 7, "process": 5, "description": "read -> 1",
+                            "invoke_time": 3000, "complete_time": 6000}});
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("counterexample.json"), cx.to_string()).unwrap();
+        let cx = Counterexample::load(tmp.path()).unwrap().unwrap();
+        let svg = draw(&t, &run(summary, faults), Some(&cx));
+        roxmltree::Document::parse(&svg).unwrap();
+        // The fault on n1's lane only, in the partition colour, keyed.
+        assert_eq!(
+            svg.matches(&format!(
+                "fill=\"{}\"",
+                FaultFamily::of("isolate").svg_colour()
+            ))
+            .count(),
+            2
+        );
+        assert!(svg.contains("fault 1: isolate n1 (isolate)"));
+        assert!(svg.contains(">partition</text>"));
+        // The violation, marked and keyed.
+        assert!(svg.contains("class=\"violation\""));
+        assert!(svg.contains(">first violation</text>"));
+        // Process 5 is the second incarnation of node 2 (3 nodes): highlighted on n2's lane.
+        let highlighted = format!("y=\"{:.1}\"", TOP + LANE * 2.0 + LANE / 2.0 - 9.0);
+        let rect = svg
+            .lines()
+            .find(|l| l.contains("class=\"counterexample\""))
+            .unwrap();
+        assert!(rect.contains(&highlighted), "{rect}");
+        assert!(rect
+            .contains("counterexample, cannot be placed: op #7 (process 5) read -&gt; 1 on key k"));
+        assert!(svg.contains(">cannot be placed (1 of 1 in this window)</text>"));
     }
 
     #[test]

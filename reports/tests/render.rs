@@ -24,7 +24,8 @@ fn write_run_dir_with(dir: &Path, faults: bool, ops: u64) {
         "latency_ms": {"p50": 3.0, "p90": 8.0, "p99": 20.0, "max": 40.0, "mean": 4.2},
         "throughput": 140.0,
         "verdicts": [{"check": "no-panic", "result": "pass"},
-                     {"check": "linearizability", "result": "fail", "detail": "read 3 after write 4"}],
+                     {"check": "linearizability", "result": "fail", "detail": "read 3 after write 4",
+                      "time": 1_200_000_000u64}],
         "passed": false,
         "fingerprint": "0123456789abcdef"
     });
@@ -158,17 +159,30 @@ fn a_run_renders_valid_plots_and_a_report_with_fault_intervals() {
     }
     for plot in ["latency", "throughput"] {
         let (fills, texts) = fills_and_texts(&svg(&tmp.path().join(format!("{plot}.svg"))));
-        let shaded = fills
-            .iter()
-            .filter(|f| *f == reports::FAULT_FILL_SVG)
-            .count();
-        assert!(shaded >= 2, "{plot}: {shaded} fault rects among {fills:?}");
+        // Each kind in its own colour, in the band and in the key.
+        for kind in ["partition", "crash"] {
+            let colour = reports::fault_colour_svg(kind);
+            let shaded = fills.iter().filter(|f| **f == colour).count();
+            assert_eq!(shaded, 2, "{plot}: {kind} band and key among {fills:?}");
+            assert!(texts.iter().any(|t| t == kind), "{plot}: no key for {kind}");
+        }
+        assert_ne!(
+            reports::fault_colour_svg("partition"),
+            reports::fault_colour_svg("crash")
+        );
         for caption in ["1: isolate n2", "2: crash n1"] {
             assert!(
                 texts.iter().any(|t| t == caption),
                 "{plot}: no `{caption}` in {texts:?}"
             );
         }
+    }
+    for plot in reports::RUN_PLOTS {
+        let (_, texts) = fills_and_texts(&svg(&tmp.path().join(format!("{plot}.svg"))));
+        let marked = texts
+            .iter()
+            .any(|t| t == "violation at 1.2 s" || t.starts_with("first violation at 1.2 s"));
+        assert!(marked, "{plot}: violation not marked in {texts:?}");
     }
     let html = std::fs::read_to_string(tmp.path().join("report.html")).unwrap();
     for needle in [
@@ -187,8 +201,11 @@ fn a_run_without_faults_has_no_fault_shading() {
     let tmp = tempfile::tempdir().unwrap();
     write_run_dir(tmp.path(), false);
     reports::render_run(tmp.path()).unwrap();
-    let (fills, _) = fills_and_texts(&svg(&tmp.path().join("latency.svg")));
-    assert!(!fills.iter().any(|f| f == reports::FAULT_FILL_SVG));
+    let (fills, texts) = fills_and_texts(&svg(&tmp.path().join("latency.svg")));
+    for kind in ["partition", "crash"] {
+        assert!(!fills.contains(&reports::fault_colour_svg(kind)));
+    }
+    assert!(!texts.iter().any(|t| t == "faults:"), "no key of faults");
     let html = std::fs::read_to_string(tmp.path().join("report.html")).unwrap();
     assert!(html.contains("No faults were applied"));
 }
@@ -261,4 +278,45 @@ fn a_long_run_draws_a_bounded_number_of_dots_and_steps() {
         "latency-cdf.svg is {} bytes",
         cdf.len()
     );
+}
+
+#[test]
+fn a_sweep_by_fault_kind_groups_kinds_in_their_families_colours() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut lines = String::new();
+    for seed in 0..12u64 {
+        let kinds = match seed % 3 {
+            0 => json!(["isolate", "partition_majority"]),
+            1 => json!(["crash", "clock_jump"]),
+            _ => json!([]),
+        };
+        let failed = seed % 3 == 0 && seed < 6;
+        let line = json!({"seed": seed, "scenario": "hand-made", "passed": !failed,
+            "verdicts": [{"check": "linearizability", "result": if failed { "fail" } else { "pass" }}],
+            "fault_kinds": kinds, "latency_ms": {"p99": 900.0 + seed as f64 * 50.0}});
+        lines += &format!("{line}\n");
+    }
+    std::fs::write(tmp.path().join("sweep.jsonl"), lines).unwrap();
+    reports::render_dir(tmp.path(), reports::DEFAULT_METRIC).unwrap();
+    let (fills, texts) = fills_and_texts(&svg(&tmp.path().join("violations.svg")));
+    for family in ["partition", "crash", "clock skew/drift/jump", "no faults"] {
+        assert!(
+            texts.iter().any(|t| t == family),
+            "no bar for {family}: {texts:?}"
+        );
+    }
+    assert!(!texts.iter().any(|t| t == "isolate"), "kinds are grouped");
+    // The two failing seeds ran under a partition: counted once each.
+    assert!(texts.iter().any(|t| t == "2 / 4"), "{texts:?}");
+    assert!(fills.contains(&reports::fault_colour_svg("isolate")));
+    assert!(texts
+        .iter()
+        .any(|t| t == "failing, under a partition fault"));
+    // p99 latencies of 900 to 1450 ms are shown in s, on 1-2-5 ticks.
+    let (_, texts) = fills_and_texts(&svg(&tmp.path().join("histogram.svg")));
+    assert!(texts.iter().any(|t| t == "latency p99 (s)"), "{texts:?}");
+    assert!(texts.iter().any(|t| t == "1.2"), "{texts:?}");
+    // The report's table still lists every kind.
+    let html = std::fs::read_to_string(tmp.path().join("report.html")).unwrap();
+    assert!(html.contains("<td>partition_majority</td>"), "{html}");
 }

@@ -44,6 +44,7 @@ impl OutKind {
                     "trace.jsonl",
                     "timeline.svg",
                     "counterexample.svg",
+                    "counterexample.json",
                     "report.html",
                 ],
                 &reports::RUN_PLOTS,

@@ -36,6 +36,9 @@ pub struct RunOutcome {
     /// A picture of the linearizability counterexample, if that check failed
     /// (`counterexample.svg` in the run directory).
     pub counterexample_svg: Option<String>,
+    /// The same counterexample as data (`counterexample.json`): the report
+    /// highlights its operations in the space-time diagram.
+    pub counterexample_json: Option<String>,
 }
 
 /// Runs `scenario` at `seed` with the built-in driver its `protocol` names
@@ -132,14 +135,14 @@ pub fn run_with<D: Driver>(
         verdicts.extend(driver.check_end(&sim));
         verdicts.push(workload_verdict(sim.history()));
     }
-    let mut counterexample_svg = None;
+    let (mut counterexample_svg, mut counterexample_json) = (None, None);
     let history = driver.judged_history(&sim).into_owned();
     if scenario.checks.linearizability {
         if let Some(model) = driver.model() {
-            let (verdict, picture) =
+            let (verdict, counterexample) =
                 linearizability(model, &history, scenario.checks.linearizability_budget);
             verdicts.push(verdict);
-            counterexample_svg = picture;
+            (counterexample_svg, counterexample_json) = counterexample.unzip();
         }
     }
 
@@ -153,6 +156,7 @@ pub fn run_with<D: Driver>(
         history,
         schedule,
         counterexample_svg,
+        counterexample_json,
     })
 }
 
@@ -198,8 +202,12 @@ impl<D: Driver> Observer<D::Msg> for DriverObserver<'_, D> {
 
 /// Checks the history against `model`; the checker splits it by key
 /// (P-compositionality) and schedules the keys' searches. On a violation,
-/// also gives the counterexample's picture.
-fn linearizability(model: &str, history: &History, budget: u64) -> (Verdict, Option<String>) {
+/// also gives the counterexample's picture and the counterexample as JSON.
+fn linearizability(
+    model: &str,
+    history: &History,
+    budget: u64,
+) -> (Verdict, Option<(String, String)>) {
     const CHECK: &str = "linearizability";
     let options = checkers::CheckOptions::with_max_steps(budget);
     let report = match checkers::check_history_named(model, history, &options) {
@@ -209,10 +217,10 @@ fn linearizability(model: &str, history: &History, budget: u64) -> (Verdict, Opt
         }
         Ok(report) => report,
     };
-    let picture = report
-        .counterexamples
-        .first()
-        .map(checkers::picture::counterexample_svg);
+    let picture = report.counterexamples.first().map(|c| {
+        let json = serde_json::to_string_pretty(c).expect("a counterexample serializes");
+        (checkers::picture::counterexample_svg(c), json + "\n")
+    });
     let verdict = match report.verdict {
         checkers::Verdict::Linearizable => Verdict::pass(CHECK),
         checkers::Verdict::Unknown => Verdict::unknown(
@@ -288,7 +296,8 @@ fn summarize<M: sim_core::Message>(
 }
 
 /// Writes `summary.json`, `history.jsonl`, `faults.json` and, when
-/// linearizability failed, `counterexample.svg` into `dir`.
+/// linearizability failed, `counterexample.svg` and `counterexample.json`
+/// into `dir`.
 pub fn write_run_dir(dir: &Path, outcome: &RunOutcome) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let mut summary = BufWriter::new(File::create(dir.join("summary.json"))?);
@@ -299,12 +308,17 @@ pub fn write_run_dir(dir: &Path, outcome: &RunOutcome) -> std::io::Result<()> {
     outcome.history.write_jsonl(&mut history)?;
     history.flush()?;
     std::fs::write(dir.join("faults.json"), outcome.schedule.to_json() + "\n")?;
-    let picture = dir.join("counterexample.svg");
-    match &outcome.counterexample_svg {
-        Some(svg) => std::fs::write(picture, svg)?,
-        // A reused directory must not show an earlier run's picture.
-        None if picture.exists() => std::fs::remove_file(picture)?,
-        None => {}
+    for (name, content) in [
+        ("counterexample.svg", &outcome.counterexample_svg),
+        ("counterexample.json", &outcome.counterexample_json),
+    ] {
+        let path = dir.join(name);
+        match content {
+            Some(text) => std::fs::write(path, text)?,
+            // A reused directory must not show an earlier run's counterexample.
+            None if path.exists() => std::fs::remove_file(path)?,
+            None => {}
+        }
     }
     Ok(())
 }

@@ -97,10 +97,12 @@ fn a_run_with_faults_draws_shaded_labelled_intervals() {
     assert_eq!(code(&run_to(tmp.path(), "register-healthy", "2")), 0);
     let (fills, _) =
         fills_and_texts(&std::fs::read_to_string(tmp.path().join("latency.svg")).unwrap());
-    assert!(
-        !fills.iter().any(|f| f == reports::FAULT_FILL_SVG),
-        "no faults, no shading"
-    );
+    for kind in ["partition", "crash"] {
+        assert!(
+            !fills.contains(&reports::fault_colour_svg(kind)),
+            "no faults, no shading"
+        );
+    }
 
     // Until every scenario records its faults, write them into summary.json.
     let path = tmp.path().join("summary.json");
@@ -118,15 +120,15 @@ fn a_run_with_faults_draws_shaded_labelled_intervals() {
     let svgs = assert_valid_report(tmp.path(), &reports::RUN_PLOTS);
     for svg in &svgs[..2] {
         let (fills, texts) = fills_and_texts(svg);
-        let shaded = fills
-            .iter()
-            .filter(|f| *f == reports::FAULT_FILL_SVG)
-            .count();
-        assert_eq!(
-            shaded,
-            2 + 1,
-            "two intervals and the legend's swatch: {fills:?}"
-        );
+        for kind in ["partition", "crash"] {
+            let colour = reports::fault_colour_svg(kind);
+            let shaded = fills.iter().filter(|f| **f == colour).count();
+            assert_eq!(
+                shaded,
+                1 + 1,
+                "{kind}: its interval and its key swatch: {fills:?}"
+            );
+        }
         for label in ["1: isolate n2", "2: crash n0"] {
             assert!(
                 texts.iter().any(|t| t == label),
@@ -274,6 +276,84 @@ fn a_linearizability_failure_gets_a_counterexample_picture() {
     let out = run_to(tmp.path(), "register-bug-no-write-back", "1");
     assert_eq!(code(&out), 0, "{}{}", text(&out.stdout), text(&out.stderr));
     assert!(!tmp.path().join("counterexample.svg").exists());
+    assert!(!tmp.path().join("counterexample.json").exists());
     let html = std::fs::read_to_string(tmp.path().join("report.html")).unwrap();
     assert!(!html.contains("Linearizability counterexample"));
+}
+
+/// The report of a traced known-bug run: the space-time diagram inline in
+/// report.html (so that its hover texts work) with its key, the violation
+/// marked there and on every plot, and the counterexample's operation that
+/// cannot be placed highlighted on its client's lane.
+#[test]
+fn a_known_bug_report_shows_the_timeline_inline_with_the_violation_and_the_counterexample() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().to_str().unwrap();
+    let out = clustersim(&[
+        "run",
+        "register-bug-no-sync",
+        "--seed",
+        "1",
+        "--trace",
+        "--out",
+        d,
+    ]);
+    assert_eq!(code(&out), 1, "{}{}", text(&out.stdout), text(&out.stderr));
+    let summary = summary(tmp.path());
+    let verdict = summary["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["check"] == "linearizability")
+        .unwrap();
+    assert_eq!(verdict["result"], "fail");
+    let shows_at = verdict["time"].as_u64().unwrap();
+    let at = format!("violation at {:.3} s", shows_at as f64 / 1e9);
+
+    let html = std::fs::read_to_string(tmp.path().join("report.html")).unwrap();
+    let start = html.find("<svg").expect("an inline svg");
+    let end = html[start..].find("</svg>").unwrap() + start + "</svg>".len();
+    let inline = &html[start..end];
+    roxmltree::Document::parse(inline).expect("the inline svg is well-formed");
+    assert!(
+        inline.contains("class=\"timeline\""),
+        "the space-time diagram"
+    );
+    assert!(
+        !html.contains("<img src=\"timeline.svg\""),
+        "not behind an <img>"
+    );
+    for symbol in [
+        ">key<",
+        ">message delivered<",
+        ">message dropped<",
+        ">client invokes<",
+    ] {
+        assert!(inline.contains(symbol), "the key lacks {symbol}");
+    }
+    assert!(
+        inline.contains("class=\"violation\""),
+        "the violation marked"
+    );
+    assert!(inline.contains(">first violation<"), "and keyed");
+    let highlighted: Vec<&str> = inline
+        .lines()
+        .filter(|l| l.contains("class=\"counterexample\""))
+        .collect();
+    assert!(
+        highlighted
+            .iter()
+            .any(|l| l.contains("counterexample, cannot be placed: op #")),
+        "{highlighted:?}"
+    );
+    assert!(inline.contains("cannot be placed (1 of 1 in this window)"));
+    for plot in ["latency", "throughput"] {
+        let svg = std::fs::read_to_string(tmp.path().join(format!("{plot}.svg"))).unwrap();
+        assert!(svg.contains(&at), "{plot} does not mark the {at}");
+    }
+    let cdf = std::fs::read_to_string(tmp.path().join("latency-cdf.svg")).unwrap();
+    assert!(
+        cdf.contains(&format!("first {at}")),
+        "latency-cdf states the violation"
+    );
 }
