@@ -595,10 +595,12 @@ impl<'a, M: Model> Search<'a, M> {
     /// are stranded, instead of first trying every subset of the writes and
     /// reads that follow.
     ///
-    /// A state `x` can become stranded only when the state changes away
-    /// from `x` (placing a writer of `x` makes the state `x`), so only the
-    /// state just left is checked, and among the operations needing it only
-    /// the pending one that returns first: it has the fewest writers to
+    /// Only the state just left is checked: with writes, which leave
+    /// exactly their value, a state `x` can become stranded only then
+    /// (placing a writer of `x` makes the state `x`); where a writer can
+    /// leave other states too (an append), a dead end may be found later,
+    /// never wrongly. Among the operations needing `x`, only the pending
+    /// one that returns first is checked: it has the fewest writers to
     /// choose from. Returns that operation's return event.
     ///
     /// With a reachability test from the model (KV appends: a value only
