@@ -3,9 +3,10 @@
 //! per category. Parsing and decoding are done before the clock starts.
 //! Then the 50-client class (a `kv/c10-bad`-shaped history with 50 clients,
 //! 10 keys, 1 700 operations, one stale read; each key also checked alone)
-//! a 40-client history of our own simulator (`benches/data`), and a
-//! concurrency sweep over synthetic histories (clients -> verdict,
-//! steps, time, memory of the search tables).
+//! 40-client histories of our own simulator (`benches/data`: raft-unreliable,
+//! register-healthy), and a concurrency sweep over synthetic histories
+//! (clients -> verdict, steps, time, memory of the search tables), registers
+//! with unique or repeated values and KV appends.
 //!
 //! `cargo bench -p checkers` (release mode). Speed is reported, not asserted.
 
@@ -94,7 +95,8 @@ fn fifty_clients() -> serde_json::Value {
 
 /// Clients -> verdict, steps, time, memory, on linearizable synthetic
 /// histories (the hard case: the search must find a linearization) with a
-/// 5 M step budget per check.
+/// 5 M step budget per check: registers with unique values, KV appends,
+/// and registers whose writes repeat values from a pool of 50.
 fn concurrency_sweep() -> serde_json::Value {
     let options = CheckOptions::with_max_steps(5_000_000);
     let mut rows = Vec::new();
@@ -112,12 +114,23 @@ fn concurrency_sweep() -> serde_json::Value {
         eprintln!("  sweep {r}");
         rows.push(r);
     }
+    // register-healthy's shape: writes draw from 50 values, so many share
+    // one (the twin and no-writer-left rules matter here).
+    for clients in [10usize, 20, 30, 40] {
+        let reg = Shape::register_repeating(clients, 50, 7);
+        let mut r = once(&Register, &synthetic::history(&reg), &options);
+        r["clients"] = json!(clients);
+        r["history"] = json!("register, 1 key, 50 values");
+        eprintln!("  sweep {r}");
+        rows.push(r);
+    }
     json!(rows)
 }
 
 /// Histories of our own simulator with 40 clients (`benches/data`, made by
-/// `clustersim run SCENARIO --set workload.clients=40 --seed 1`), checked
-/// as `check --model cas-register` does.
+/// `clustersim run SCENARIO --set workload.clients=40 --seed 1`, the
+/// register one with `--set duration=1400ms`), checked as `check --model
+/// cas-register` does.
 fn forty_clients_from_our_scenarios() -> serde_json::Value {
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/data");
     let mut names: Vec<String> = std::fs::read_dir(&data)

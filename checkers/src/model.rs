@@ -181,6 +181,34 @@ pub trait Model {
         vec![false; ops.len()]
     }
 
+    /// The only state this operation, with its output, can be applied in,
+    /// if there is one: a read that returned `v` needs `v`, a CAS from `a`
+    /// needs `a`, a write needs none. With [`Model::can_leave`] it lets the
+    /// search give up on a configuration from which some completed
+    /// operation can no longer be placed (the no-writer-left rule in
+    /// `wgl.rs`). Default: none, which keeps the rule off.
+    fn needs(&self, _input: &Self::Input, _output: Option<&Self::Output>) -> Option<Self::State> {
+        None
+    }
+
+    /// Whether applying this operation to some state other than `state`
+    /// can leave `state` (a write of `v` can leave only `v`; a read never
+    /// changes the state). A promise the search relies on: it must be true
+    /// whenever such a step exists, or a linearizable history could be
+    /// rejected. Default: true, always safe.
+    fn can_leave(&self, _input: &Self::Input, _state: &Self::State) -> bool {
+        true
+    }
+
+    /// A test `reach(from, to)` for the operations of one partition, false
+    /// only when no sequence of them can turn state `from` into `to` (KV
+    /// appends with no put: a value only grows). The search then gives up
+    /// on a configuration as soon as a completed operation needs a state
+    /// ([`Model::needs`]) the current one can never become. Default: none.
+    fn reachability(&self, _ops: &[&Op<Self::Input, Self::Output>]) -> Option<Reach<Self::State>> {
+        None
+    }
+
     /// Heap bytes a state owns beyond its inline size (a string's text, a
     /// set's nodes), for the search's memory limit. Default: none.
     fn state_heap_bytes(&self, _state: &Self::State) -> usize {
@@ -199,6 +227,9 @@ pub trait Model {
         format!("{state:?}")
     }
 }
+
+/// A reachability test between two states (see [`Model::reachability`]).
+pub type Reach<S> = fn(&S, &S) -> bool;
 
 /// A model that can read our history format (`sim_core::history`), following
 /// the value conventions documented there.

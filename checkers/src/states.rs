@@ -40,15 +40,11 @@ impl<S: Clone + Eq + std::hash::Hash> StateTable<S> {
     }
 
     pub(crate) fn intern<M: Model<State = S>>(&mut self, model: &M, state: S) -> u32 {
+        if let Some(id) = self.find(&state) {
+            return id;
+        }
         let h = hash_of(&state);
         let head = self.by_hash.get(&h).copied().unwrap_or(NIL);
-        let mut i = head;
-        while i != NIL {
-            if self.states[i as usize] == state {
-                return i;
-            }
-            i = self.same_hash[i as usize];
-        }
         let id = self.states.len() as u32;
         self.heap_bytes += model.state_heap_bytes(&state);
         self.states.push(state);
@@ -57,7 +53,18 @@ impl<S: Clone + Eq + std::hash::Hash> StateTable<S> {
         id
     }
 
-    #[cfg(test)]
+    /// The id of `state` if it was interned.
+    pub(crate) fn find(&self, state: &S) -> Option<u32> {
+        let mut i = self.by_hash.get(&hash_of(state)).copied().unwrap_or(NIL);
+        while i != NIL {
+            if self.states[i as usize] == *state {
+                return Some(i);
+            }
+            i = self.same_hash[i as usize];
+        }
+        None
+    }
+
     pub(crate) fn get(&self, id: u32) -> &S {
         &self.states[id as usize]
     }

@@ -38,7 +38,7 @@ use std::time::Instant;
 
 use crate::cache::{Bitset, ConfigCache};
 use crate::fasthash::{mix64, SplitMix64};
-use crate::model::{Model, Op};
+use crate::model::{Model, Op, Reach};
 use crate::states::StateTable;
 
 const NIL: u32 = u32::MAX;
@@ -244,6 +244,15 @@ pub(crate) struct Search<'a, M: Model> {
     twins: Vec<Vec<u32>>,
     twin_class: Vec<u32>,
     twin_rank: Vec<u32>,
+    /// For the no-writer-left rule; `None` when no operation needs a state.
+    writers: Option<Writers>,
+    /// The model's reachability test for this partition, if any.
+    reach: Option<Reach<M::State>>,
+    /// The state the last placement changed the state away from (NIL: it
+    /// kept the state), to be checked by the no-writer-left rule; at the
+    /// start, every needed state is checked.
+    left: u32,
+    check_all: bool,
     /// Cache and memo entries when the memory was last checked.
     entries_at_check: usize,
     /// The walk's position in the event list.
@@ -282,6 +291,8 @@ impl<'a, M: Model> Search<'a, M> {
         let state = states.intern(model, model.init());
         let ev = Events::build(ops);
         let (twins, twin_class, twin_rank) = twin_classes(ops);
+        let writers = Writers::build(model, ops, &ev, &mut states);
+        let reach = model.reachability(ops);
         let total = ops.iter().filter(|op| op.ret.is_some()).count();
         Search {
             model,
@@ -302,6 +313,10 @@ impl<'a, M: Model> Search<'a, M> {
             twins,
             twin_class,
             twin_rank,
+            writers,
+            reach,
+            left: NIL,
+            check_all: true,
             remaining: total,
             total,
             best_done: 0,
@@ -347,6 +362,7 @@ impl<'a, M: Model> Search<'a, M> {
             + self.cache.bytes()
             + vec_bytes(&self.stack)
             + vec_bytes(&self.best_prefix)
+            + self.writers.as_ref().map_or(0, Writers::bytes)
     }
 
     /// What the next step may allocate at most: each table that is full
@@ -393,6 +409,12 @@ impl<'a, M: Model> Search<'a, M> {
             }
             if self.scan_reads {
                 self.scan_reads = false;
+                if let Some(stranded) = self.stranded_after_change() {
+                    if let Some(failure) = self.backtrack(stranded) {
+                        return Progress::Decided(Outcome::NotLinearizable(failure));
+                    }
+                    continue;
+                }
                 match self.place_a_read() {
                     ReadRule::Placed => {
                         if self.remaining == 0 {
@@ -502,6 +524,11 @@ impl<'a, M: Model> Search<'a, M> {
     fn push(&mut self, e: u32, next_state: u32, next_hash: (u64, u64), by_read_rule: bool) {
         let o = self.ev.op[e as usize];
         self.stack.push((e, self.state, by_read_rule));
+        self.left = if next_state == self.state {
+            NIL
+        } else {
+            self.state
+        };
         self.state = next_state;
         self.set_hash = next_hash;
         self.ev.lift(e);
@@ -551,6 +578,98 @@ impl<'a, M: Model> Search<'a, M> {
             e = self.ev.next[e as usize];
         }
         ReadRule::None
+    }
+
+    /// The no-writer-left rule: a configuration is a dead end when a
+    /// completed operation `r`, not linearized, needs a state `x` other than
+    /// the current one (a read that returned `x`) and no pending operation
+    /// that leaves `x` was called before `r` returned. In a linearization
+    /// from here, the state at `r`'s place is `x`, so the last operation
+    /// before it that changed the state to `x` is pending now, leaves `x`,
+    /// and is placed before `r`, hence called before `r`'s return. There is
+    /// none, so there is no such linearization.
+    ///
+    /// Where it matters: many concurrent writes of which one specific one
+    /// must go last (the value later reads return). A search that placed
+    /// that write and then another one learns at once that the later reads
+    /// are stranded, instead of first trying every subset of the writes and
+    /// reads that follow.
+    ///
+    /// Only the state just left is checked: with writes, which leave
+    /// exactly their value, a state `x` can become stranded only then
+    /// (placing a writer of `x` makes the state `x`); where a writer can
+    /// leave other states too (an append), a dead end may be found later,
+    /// never wrongly. Among the operations needing `x`, only the pending
+    /// one that returns first is checked: it has the fewest writers to
+    /// choose from. Returns that operation's return event.
+    ///
+    /// With a reachability test from the model (KV appends: a value only
+    /// grows), a change of state also strands every operation needing a
+    /// state that the new one can never become.
+    fn stranded_after_change(&mut self) -> Option<u32> {
+        let writers = self.writers.as_ref()?;
+        let all = std::mem::take(&mut self.check_all);
+        let left = std::mem::replace(&mut self.left, NIL);
+        if !all && left == NIL {
+            return None;
+        }
+        let needed = writers.state_of.len() as u32;
+        if let Some(leaving) = &writers.leaving {
+            let no_writer = |n: u32| self.no_writer_left(n, &leaving[n as usize]);
+            let found = if all {
+                (0..needed)
+                    .filter(|&n| writers.state_of[n as usize] != self.state)
+                    .find_map(no_writer)
+            } else {
+                writers.number.get(&left).and_then(|&n| no_writer(n))
+            };
+            if found.is_some() {
+                return found;
+            }
+        }
+        let reach = self.reach?;
+        let now = self.states.get(self.state);
+        (0..needed).find_map(|n| {
+            let x = writers.state_of[n as usize];
+            if x == self.state || reach(now, self.states.get(x)) {
+                return None;
+            }
+            self.first_pending(n)
+        })
+    }
+
+    /// The return event of the first-returning pending operation that needs
+    /// state number `needed`.
+    fn first_pending(&self, needed: u32) -> Option<u32> {
+        let writers = self.writers.as_ref()?;
+        let ev = &self.ev;
+        // Every event before the first one left in the list belongs to a
+        // linearized operation: the list keeps time order, and an operation
+        // leaves it whole.
+        let first = ev.next[HEAD as usize];
+        let returns = &writers.needing[needed as usize];
+        let from = returns.partition_point(|&r| r < first);
+        returns[from..]
+            .iter()
+            .find(|&&r| !self.linearized.get(ev.op[r as usize] as usize))
+            .copied()
+    }
+
+    /// The first-returning pending operation needing state number `needed`
+    /// (not the current state), if none of the operations that leave it
+    /// (call events `leaving`) is pending and called before that
+    /// operation's return.
+    fn no_writer_left(&self, needed: u32, leaving: &[u32]) -> Option<u32> {
+        let ret = self.first_pending(needed)?;
+        let ev = &self.ev;
+        let first = ev.next[HEAD as usize];
+        let call = ev.call_of[ev.op[ret as usize] as usize];
+        let from = leaving.partition_point(|&c| c < first);
+        let supplied = leaving[from..]
+            .iter()
+            .take_while(|&&c| c < ret)
+            .any(|&c| c != call && !self.linearized.get(ev.op[c as usize] as usize));
+        (!supplied).then_some(ret)
     }
 
     /// The twin rule: `o` (at call event `e`) need not be tried when a twin
@@ -670,6 +789,96 @@ fn twin_classes<I: std::fmt::Debug, O: std::fmt::Debug>(
         }
     }
     (classes, class_of, rank)
+}
+
+/// Who needs and who can supply each state (see `Search::stranded`): the
+/// states that completed operations need, numbered densely; for each, the
+/// return events of the operations needing it and the call events of the
+/// operations leaving it, both in time order.
+struct Writers {
+    /// State id -> its number, for the states some operation needs.
+    number: std::collections::BTreeMap<u32, u32>,
+    /// Per number: the state id.
+    state_of: Vec<u32>,
+    needing: Vec<Vec<u32>>,
+    /// `None` when there would be too many pairs to look at.
+    leaving: Option<Vec<Vec<u32>>>,
+}
+
+/// Above this many (needed state, operation) pairs, the writers of each
+/// needed state are not looked for (a register with unique values and
+/// thousands of reads): the no-writer-left rule is then off for the
+/// partition (the reachability test, if any, still applies).
+const MAX_WRITER_PAIRS: usize = 1 << 25;
+
+impl Writers {
+    /// `None` when the model names no needed state.
+    fn build<M: Model>(
+        model: &M,
+        ops: &[&Op<M::Input, M::Output>],
+        ev: &Events,
+        states: &mut StateTable<M::State>,
+    ) -> Option<Writers> {
+        let mut writers = Writers {
+            number: std::collections::BTreeMap::new(),
+            state_of: Vec::new(),
+            needing: Vec::new(),
+            leaving: None,
+        };
+        for (o, op) in ops.iter().enumerate() {
+            let ret = ev.ret_of[ev.call_of[o] as usize];
+            // An indeterminate operation need not be placed at all.
+            if ret == NIL {
+                continue;
+            }
+            let Some(state) = model.needs(&op.input, op.output.as_ref()) else {
+                continue;
+            };
+            let id = states.intern(model, state);
+            let next = writers.state_of.len() as u32;
+            let n = *writers.number.entry(id).or_insert(next);
+            if n == next {
+                writers.state_of.push(id);
+                writers.needing.push(Vec::new());
+            }
+            writers.needing[n as usize].push(ret);
+        }
+        if writers.state_of.is_empty() {
+            return None;
+        }
+        for returns in &mut writers.needing {
+            returns.sort_unstable();
+        }
+        if writers.state_of.len().saturating_mul(ops.len()) <= MAX_WRITER_PAIRS {
+            // Only operations that change the state can leave another one.
+            let changing: Vec<usize> = (0..ops.len())
+                .filter(|&o| !model.is_read_only(&ops[o].input))
+                .collect();
+            let leaving = writers.state_of.iter().map(|&id| {
+                let state = states.get(id);
+                let mut calls: Vec<u32> = changing
+                    .iter()
+                    .filter(|&&o| model.can_leave(&ops[o].input, state))
+                    .map(|&o| ev.call_of[o])
+                    .collect();
+                calls.sort_unstable();
+                calls
+            });
+            writers.leaving = Some(leaving.collect());
+        }
+        Some(writers)
+    }
+
+    fn bytes(&self) -> usize {
+        // A B-tree entry: two u32 and about as much again for the nodes.
+        self.number.len() * 16
+            + vec_bytes(&self.state_of)
+            + vec_bytes(&self.needing)
+            + self.needing.iter().map(vec_bytes).sum::<usize>()
+            + self.leaving.as_ref().map_or(0, |leaving| {
+                vec_bytes(leaving) + leaving.iter().map(vec_bytes).sum::<usize>()
+            })
+    }
 }
 
 /// What the read rule did at a configuration.

@@ -216,8 +216,7 @@ fn exit_codes_for_verdicts() {
             r#"{{"process":{r},"type":"ok","f":"read","value":{p},"time":{t}}}"#
         ));
     }
-    lines.push(r#"{"process":99,"type":"invoke","f":"read","value":null,"time":100}"#.to_string());
-    lines.push(r#"{"process":99,"type":"ok","f":"read","value":777,"time":101}"#.to_string());
+    lines.extend(reads_zero_one_zero());
     let hard = file("hard.jsonl", &lines.join("\n"));
     let tight = CheckOptions::with_max_steps(500);
     let (code, out, err) = run_with(&hard, "register", None, &tight);
@@ -225,6 +224,25 @@ fn exit_codes_for_verdicts() {
     assert!(out.contains("unknown"), "{out}");
     assert!(err.contains("verdict unknown"), "{err}");
     assert!(err.contains("step budget (500 steps)"), "{err}");
+}
+
+/// Reads of 0, then 1, then 0 again, after every write was called: the only
+/// write of 0 would have to take effect twice. Only an exhaustive search
+/// finds that out: it first tries the subsets of the other writes (each read
+/// by one read) that could go before the write of 0.
+fn reads_zero_one_zero() -> Vec<String> {
+    [(99, 0, 100), (98, 1, 102), (97, 0, 104)]
+        .iter()
+        .flat_map(|&(p, v, t)| {
+            [
+                format!(r#"{{"process":{p},"type":"invoke","f":"read","value":null,"time":{t}}}"#),
+                format!(
+                    r#"{{"process":{p},"type":"ok","f":"read","value":{v},"time":{}}}"#,
+                    t + 1
+                ),
+            ]
+        })
+        .collect()
 }
 
 /// `--budget`, `--memory` and `--timeout` become the check's limits; a
@@ -266,8 +284,7 @@ fn limits_from_the_command_line() {
             50 + p
         ));
     }
-    lines.push(r#"{"process":99,"type":"invoke","f":"read","value":null,"time":100}"#.to_string());
-    lines.push(r#"{"process":99,"type":"ok","f":"read","value":777,"time":101}"#.to_string());
+    lines.extend(reads_zero_one_zero());
     let hard = file("hard-timeout.jsonl", &lines.join("\n"));
     let timeout_only = CheckArgs {
         timeout_s: Some(0.0),

@@ -9,7 +9,7 @@ use serde_json::Value;
 use sim_core::history::HistoryEntry;
 
 use super::unknown_f;
-use crate::model::{HistoryModel, Model};
+use crate::model::{HistoryModel, Model, Op, Reach};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum KvInput {
@@ -72,6 +72,32 @@ impl Model for Kv {
 
     fn is_read_only(&self, input: &KvInput) -> bool {
         matches!(input, KvInput::Get { .. })
+    }
+
+    /// A get needs the value it returned.
+    fn needs(&self, input: &KvInput, output: Option<&KvOutput>) -> Option<String> {
+        match (input, output) {
+            (KvInput::Get { .. }, Some(KvOutput::Value(v))) => Some(v.clone()),
+            _ => None,
+        }
+    }
+
+    /// With appends only (no put), a value only grows: `to` can follow
+    /// `from` only if it starts with it.
+    fn reachability(&self, ops: &[&Op<KvInput, KvOutput>]) -> Option<Reach<String>> {
+        let appends_only = ops
+            .iter()
+            .all(|op| !matches!(op.input, KvInput::Put { .. }));
+        appends_only.then_some(|from: &String, to: &String| to.starts_with(from.as_str()))
+    }
+
+    /// A put leaves its value; an append, a value ending with its text.
+    fn can_leave(&self, input: &KvInput, state: &String) -> bool {
+        match input {
+            KvInput::Get { .. } => false,
+            KvInput::Put { value, .. } => value == state,
+            KvInput::Append { value, .. } => state.ends_with(value.as_str()),
+        }
     }
 
     fn describe_op(&self, input: &KvInput, output: Option<&KvOutput>) -> String {

@@ -79,6 +79,22 @@ impl<M: Model> Model for StartingAt<M> {
         self.model.unobservable(ops)
     }
 
+    /// The inner model's needs: they do not depend on the initial state.
+    fn needs(&self, input: &M::Input, output: Option<&M::Output>) -> Option<M::State> {
+        self.model.needs(input, output)
+    }
+
+    fn can_leave(&self, input: &M::Input, state: &M::State) -> bool {
+        self.model.can_leave(input, state)
+    }
+
+    fn reachability(
+        &self,
+        ops: &[&Op<M::Input, M::Output>],
+    ) -> Option<crate::model::Reach<M::State>> {
+        self.model.reachability(ops)
+    }
+
     fn state_heap_bytes(&self, state: &M::State) -> usize {
         self.model.state_heap_bytes(state)
     }

@@ -95,6 +95,21 @@ impl Model for Register {
             .collect()
     }
 
+    fn needs(&self, input: &RegisterInput, output: Option<&RegisterOutput>) -> Option<Scalar> {
+        match (input, output) {
+            (RegisterInput::Read, Some(RegisterOutput::Value(v))) => Some(v.clone()),
+            (RegisterInput::Cas(expected, _), _) => Some(expected.clone()),
+            _ => None,
+        }
+    }
+
+    fn can_leave(&self, input: &RegisterInput, state: &Scalar) -> bool {
+        match input {
+            RegisterInput::Read => false,
+            RegisterInput::Write(v) | RegisterInput::Cas(_, v) => v == state,
+        }
+    }
+
     fn state_heap_bytes(&self, state: &Scalar) -> usize {
         state.heap_bytes()
     }
