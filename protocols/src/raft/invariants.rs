@@ -57,6 +57,9 @@ struct Cursor {
     commit_seen: u64,
 }
 
+/// A commit point: (index, chain hash there, the node that reported it).
+type CommitPoint = (u64, u64, NodeId);
+
 /// The safety checker; one per run.
 #[derive(Debug, Clone)]
 pub struct SafetyChecker {
@@ -81,7 +84,7 @@ pub struct SafetyChecker {
     commits_rose: Option<u64>,
     /// (term, the highest commit point reported in an earlier term): the
     /// last answer of [`SafetyChecker::earlier_commit`], while still true.
-    earlier: Option<(u64, Option<(u64, u64, NodeId)>)>,
+    earlier: Option<(u64, Option<CommitPoint>)>,
 }
 
 impl SafetyChecker {
@@ -173,7 +176,7 @@ impl SafetyChecker {
     /// The highest commit point reported in a term before `term`, as
     /// (index, chain, node); remembered until a commit point of an earlier
     /// term rises.
-    fn earlier_commit(&mut self, term: u64) -> Option<(u64, u64, NodeId)> {
+    fn earlier_commit(&mut self, term: u64) -> Option<CommitPoint> {
         if let Some((t, answer)) = self.earlier {
             if t == term {
                 return answer;

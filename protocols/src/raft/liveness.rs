@@ -330,7 +330,7 @@ impl LivenessChecker {
             if leader {
                 self.leader_seen = true;
                 self.leader_delays.push(now - self.since);
-                self.leader_term = Self::highest_term(sim, &group);
+                self.leader_term = Self::highest_term(sim, group);
             } else if now - self.since > leader_within {
                 return Some(self.violation(
                     now,
