@@ -139,8 +139,11 @@ struct State {
     pool: Vec<NodeId>,
     /// The clients, for partitions that put them on one side.
     clients: Vec<NodeId>,
-    base_links: Vec<LinkConfig>,
-    base_cuts: Vec<bool>,
+    /// The network as the run found it: the default link, the links set
+    /// otherwise, the cut links (sparse, as the network keeps them).
+    base_default: LinkConfig,
+    base_links: BTreeMap<(NodeId, NodeId), LinkConfig>,
+    base_cuts: BTreeSet<(NodeId, NodeId)>,
     /// Partitions in force: action → cut links.
     cuts: BTreeMap<usize, Vec<(NodeId, NodeId)>>,
     /// Link faults in force, in the order they started.
@@ -240,20 +243,13 @@ impl State {
     fn new<M: Message>(sim: &Sim<M>, topology: &Topology) -> Self {
         let n = sim.node_count();
         let net = sim.network();
-        let mut base_links = Vec::with_capacity((n * n) as usize);
-        let mut base_cuts = Vec::with_capacity((n * n) as usize);
-        for a in 0..n {
-            for b in 0..n {
-                base_links.push(net.config(a, b).clone());
-                base_cuts.push(net.is_cut(a, b));
-            }
-        }
         Self {
             n,
             pool: resolve::pool(topology),
             clients: topology.clients.clone(),
-            base_links,
-            base_cuts,
+            base_default: net.default_config().clone(),
+            base_links: net.overrides().clone(),
+            base_cuts: net.cuts().clone(),
             cuts: BTreeMap::new(),
             links: Vec::new(),
             undo: BTreeMap::new(),
@@ -271,42 +267,58 @@ impl State {
 
     /// Sets every link's cut to the baseline plus the partitions in force.
     fn apply_cuts<M: Message>(&self, sim: &mut Sim<M>) {
-        let n = self.n as usize;
         let mut want = self.base_cuts.clone();
-        for &(a, b) in self.cuts.values().flatten() {
-            if a != b {
-                want[a as usize * n + b as usize] = true;
-            }
+        want.extend(
+            self.cuts
+                .values()
+                .flatten()
+                .copied()
+                .filter(|&(a, b)| a != b),
+        );
+        if *sim.network().cuts() != want {
+            sim.network_mut().set_cuts(want);
         }
-        let net = sim.network_mut();
-        for a in 0..self.n {
-            for b in 0..self.n {
-                let w = want[a as usize * n + b as usize];
-                if net.is_cut(a, b) != w {
-                    if w {
-                        net.cut(a, b);
-                    } else {
-                        net.heal_link(a, b);
+    }
+
+    /// Sets every link's configuration to the baseline plus the link faults
+    /// in force. Faults on all links change the default; only the links of
+    /// the baseline's own settings and those of faults on named nodes are
+    /// computed one by one (each with every fault in force, in order, so
+    /// that the latest latency wins as on any link).
+    fn apply_links<M: Message>(&self, sim: &mut Sim<M>) {
+        let mut default = self.base_default.clone();
+        let mut named: BTreeSet<(NodeId, NodeId)> = self.base_links.keys().copied().collect();
+        for (_, fault) in &self.links {
+            match fault_nodes(fault) {
+                None => modify(&mut default, fault, NodeId::MAX, NodeId::MAX),
+                Some(nodes) => {
+                    for &x in nodes {
+                        for y in 0..self.n {
+                            named.insert((x, y));
+                            named.insert((y, x));
+                        }
                     }
                 }
             }
         }
-    }
-
-    /// Sets every link's configuration to the baseline plus the link faults in force.
-    fn apply_links<M: Message>(&self, sim: &mut Sim<M>) {
-        let n = self.n as usize;
-        let net = sim.network_mut();
-        for a in 0..self.n {
-            for b in 0..self.n {
-                let mut c = self.base_links[a as usize * n + b as usize].clone();
-                for (_, fault) in &self.links {
-                    modify(&mut c, fault, a, b);
-                }
-                if *net.config(a, b) != c {
-                    *net.config_mut(a, b) = c;
-                }
+        let mut links = BTreeMap::new();
+        for (a, b) in named {
+            let mut c = self
+                .base_links
+                .get(&(a, b))
+                .unwrap_or(&self.base_default)
+                .clone();
+            for (_, fault) in &self.links {
+                modify(&mut c, fault, a, b);
             }
+            links.insert((a, b), c);
+        }
+        let net = sim.network();
+        let unchanged = *net.default_config() == default
+            && net.overrides().len() == links.values().filter(|c| **c != default).count()
+            && net.overrides().iter().all(|(k, c)| links.get(k) == Some(c));
+        if !unchanged {
+            sim.network_mut().set_links(default, links);
         }
     }
 
@@ -709,6 +721,19 @@ impl State {
             sim.note_fault(&label);
         }
         self.close(i, sim.now());
+    }
+}
+
+/// The nodes a link fault names (`None`: every link).
+fn fault_nodes(fault: &Fault) -> Option<&[NodeId]> {
+    match fault {
+        Fault::Delay { nodes, .. }
+        | Fault::Latency { nodes, .. }
+        | Fault::Loss { nodes, .. }
+        | Fault::Duplicate { nodes, .. }
+        | Fault::Reorder { nodes, .. }
+        | Fault::Corrupt { nodes, .. } => nodes.as_deref(),
+        _ => None,
     }
 }
 

@@ -16,6 +16,8 @@
 //!   settle`) or, when the round trip does not fit twice into the timeout, no
 //!   bound at all: the interval is not judged and the verdict says so.
 
+use std::collections::BTreeSet;
+
 use sim_core::{Latency, LinkConfig, Message, Nanos, NodeId, Sim};
 
 /// Links losing more than this fraction of messages do not count as
@@ -60,30 +62,122 @@ pub fn one_way(link: &LinkConfig) -> Nanos {
         .saturating_add(reorder)
 }
 
+/// Membership in a set of nodes, for walks over the network's sparse links
+/// (every link not listed there has the default configuration).
+struct Members(BTreeSet<NodeId>);
+
+impl Members {
+    fn of(nodes: &[NodeId]) -> Self {
+        Self(nodes.iter().copied().collect())
+    }
+
+    fn len(&self) -> u64 {
+        self.0.len() as u64
+    }
+
+    /// A link between two distinct members.
+    fn holds(&self, (a, b): (NodeId, NodeId)) -> bool {
+        a != b && self.0.contains(&a) && self.0.contains(&b)
+    }
+
+    /// The links between distinct members that are set otherwise than the
+    /// default, in (from, to) order.
+    fn overrides<'s, M: Message>(
+        &'s self,
+        sim: &'s Sim<M>,
+    ) -> impl Iterator<Item = ((NodeId, NodeId), &'s LinkConfig)> + 's {
+        sim.network()
+            .overrides()
+            .iter()
+            .map(|(&k, c)| (k, c))
+            .filter(move |&(k, _)| self.holds(k))
+    }
+}
+
 /// The slowest one-way delay among the links between distinct `nodes`.
+/// Walks only the links set otherwise than the default: the cost does not
+/// grow with the square of the cluster.
 pub fn slowest_one_way<M: Message>(sim: &Sim<M>, nodes: &[NodeId]) -> Nanos {
+    let members = Members::of(nodes);
+    let links = members.len() * members.len().saturating_sub(1);
+    let mut overridden = 0;
     let mut worst = 0;
-    for &a in nodes {
-        for &b in nodes {
-            if a != b {
-                worst = worst.max(one_way(sim.network().config(a, b)));
-            }
-        }
+    for (_, c) in members.overrides(sim) {
+        overridden += 1;
+        worst = worst.max(one_way(c));
+    }
+    if overridden < links {
+        worst = worst.max(one_way(sim.network().default_config()));
     }
     worst
 }
 
 /// The slowest round trip between two distinct `nodes` (there and back).
 pub fn round_trip<M: Message>(sim: &Sim<M>, nodes: &[NodeId]) -> Nanos {
-    let mut worst = 0;
-    for (i, &a) in nodes.iter().enumerate() {
-        for &b in &nodes[i + 1..] {
-            let there = one_way(sim.network().config(a, b));
-            let back = one_way(sim.network().config(b, a));
+    let members = Members::of(nodes);
+    let pairs = members.len() * members.len().saturating_sub(1) / 2;
+    let net = sim.network();
+    let mut touched = BTreeSet::new();
+    let mut worst: Nanos = 0;
+    for ((a, b), _) in members.overrides(sim) {
+        if touched.insert((a.min(b), a.max(b))) {
+            let there = one_way(net.config(a, b));
+            let back = one_way(net.config(b, a));
             worst = worst.max(there.saturating_add(back));
         }
     }
+    if (touched.len() as u64) < pairs {
+        let default = one_way(net.default_config());
+        worst = worst.max(default.saturating_add(default));
+    }
     worst
+}
+
+/// A summary of the timing of every link between distinct `nodes` that is
+/// equal for two networks exactly when each such link's [`one_way`] delay
+/// is: the default's, then each link whose delay differs from it. A
+/// liveness check compares it to notice that a delay fault began or ended.
+pub fn timing_signature<M: Message>(sim: &Sim<M>, nodes: &[NodeId]) -> Vec<u64> {
+    let members = Members::of(nodes);
+    let default = one_way(sim.network().default_config());
+    let mut sig = vec![default];
+    for ((a, b), c) in members.overrides(sim) {
+        let delay = one_way(c);
+        if delay != default {
+            sig.extend([u64::from(a), u64::from(b), delay]);
+        }
+    }
+    sig
+}
+
+/// Whether a link counts as connected for liveness: not cut, and losing at
+/// most [`MAX_LOSS`] of its messages.
+pub fn usable<M: Message>(sim: &Sim<M>, from: NodeId, to: NodeId) -> bool {
+    !sim.network().is_cut(from, to) && sim.network().config(from, to).loss <= MAX_LOSS
+}
+
+/// The links from a node of `from` to a distinct node of `to` whose
+/// usability differs from the default link's, with that default first:
+/// equal for two networks exactly when each such link is usable in both or
+/// in neither. Walks only the cut links and the links set otherwise.
+pub fn usability_signature<M: Message>(
+    sim: &Sim<M>,
+    from: &[NodeId],
+    to: &[NodeId],
+) -> (bool, BTreeSet<(NodeId, NodeId)>) {
+    let (senders, receivers) = (Members::of(from), Members::of(to));
+    let within =
+        |(a, b): (NodeId, NodeId)| a != b && senders.0.contains(&a) && receivers.0.contains(&b);
+    let net = sim.network();
+    let default = net.default_config().loss <= MAX_LOSS;
+    let exceptions = net
+        .cuts()
+        .iter()
+        .copied()
+        .chain(net.overrides().keys().copied())
+        .filter(|&k| within(k) && usable(sim, k.0, k.1) != default)
+        .collect();
+    (default, exceptions)
 }
 
 /// A liveness bound against the network of one interval.
@@ -183,6 +277,85 @@ pub fn liveness_verdict(check: &str, judged: u64, unjudged: &Unjudged) -> harnes
 mod tests {
     use super::*;
     use sim_core::MILLIS;
+
+    /// The definitions over every pair, to hold the sparse walks against.
+    fn dense<M: Message>(sim: &Sim<M>, nodes: &[NodeId]) -> (Nanos, Nanos, Vec<Nanos>) {
+        let (mut slowest, mut rt, mut delays) = (0, 0, Vec::new());
+        for &a in nodes {
+            for &b in nodes {
+                if a != b {
+                    let there = one_way(sim.network().config(a, b));
+                    let back = one_way(sim.network().config(b, a));
+                    slowest = slowest.max(there);
+                    rt = rt.max(there + back);
+                    delays.push(there);
+                }
+            }
+        }
+        (slowest, rt, delays)
+    }
+
+    #[test]
+    fn sparse_walks_agree_with_every_pair() {
+        #[derive(Debug, Clone, Hash, serde::Serialize)]
+        struct Nothing;
+        impl Message for Nothing {}
+        struct Idle;
+        impl sim_core::Process for Idle {
+            type Msg = Nothing;
+            fn on_start(&mut self, _: &mut sim_core::Ctx<'_, Nothing>) {}
+            fn on_message(&mut self, _: &mut sim_core::Ctx<'_, Nothing>, _: NodeId, _: Nothing) {}
+            fn on_timer(&mut self, _: &mut sim_core::Ctx<'_, Nothing>, _: u64) {}
+        }
+        let mut sim: Sim<Nothing> = Sim::new(1, LinkConfig::default());
+        for _ in 0..6 {
+            sim.add_node(|| Idle);
+        }
+        let all: Vec<NodeId> = (0..6).collect();
+        let some = [1, 2, 4];
+        let mut signatures = vec![];
+        let mut check = |sim: &Sim<Nothing>| {
+            for nodes in [&all[..], &some[..]] {
+                let (slowest, rt, _) = dense(sim, nodes);
+                assert_eq!(slowest_one_way(sim, nodes), slowest);
+                assert_eq!(round_trip(sim, nodes), rt);
+            }
+            signatures.push((timing_signature(sim, &all), dense(sim, &all).2));
+        };
+        check(&sim);
+        sim.network_mut().config_mut(1, 2).extra_delay = 50 * MILLIS;
+        check(&sim);
+        sim.network_mut().config_mut(2, 1).extra_delay = 70 * MILLIS;
+        check(&sim);
+        // Outside `some`: changes only the walk over all nodes.
+        sim.network_mut().config_mut(0, 5).extra_delay = 90 * MILLIS;
+        check(&sim);
+        // Set, but as slow as the default: no new timing.
+        sim.network_mut().config_mut(3, 4).loss = 0.5;
+        check(&sim);
+        // Every link of `some` slower: the default no longer counts there.
+        for &a in &some {
+            for &b in &some {
+                if a != b {
+                    sim.network_mut().config_mut(a, b).extra_delay = 10 * MILLIS;
+                }
+            }
+        }
+        check(&sim);
+        // The signature changes exactly when some pair's delay does.
+        for w in signatures.windows(2) {
+            assert_eq!(w[0].0 == w[1].0, w[0].1 == w[1].1, "{w:?}");
+        }
+        let (default_usable, exceptions) = usability_signature(&sim, &all, &some);
+        assert!(default_usable);
+        assert_eq!(exceptions.into_iter().collect::<Vec<_>>(), vec![(3, 4)]);
+        sim.network_mut().cut(0, 2);
+        let (_, exceptions) = usability_signature(&sim, &all, &some);
+        assert_eq!(
+            exceptions.into_iter().collect::<Vec<_>>(),
+            vec![(0, 2), (3, 4)]
+        );
+    }
 
     #[test]
     fn one_way_counts_the_tail_the_extra_delay_and_the_reorder_window() {

@@ -61,6 +61,8 @@ pub struct ProgressChecker {
     /// that must be granted again).
     fail_counts: bool,
     signature: Vec<u64>,
+    /// The simulation's conditions version the signature was computed at.
+    version: Option<u64>,
     /// The current healed interval and its bound; `None` while a fault lasts.
     interval: Option<(Healed, Bound)>,
     slowest: Nanos,
@@ -84,6 +86,7 @@ impl ProgressChecker {
             round_trips_in_timeout: 2,
             fail_counts,
             signature: Vec::new(),
+            version: None,
             interval: None,
             slowest: 0,
             answered: false,
@@ -118,27 +121,27 @@ impl ProgressChecker {
         &self.unjudged
     }
 
+    /// Every node up and running, every link between two of them usable
+    /// (not cut, losing at most `MAX_LOSS`).
     fn healed<M: Message>(&self, sim: &Sim<M>) -> bool {
-        let net = sim.network();
-        self.nodes
+        if !self
+            .nodes
             .iter()
             .all(|&n| sim.status(n) == NodeStatus::Up && !sim.is_paused(n))
-            && self.nodes.iter().all(|&a| {
-                self.nodes
-                    .iter()
-                    .all(|&b| a == b || (!net.is_cut(a, b) && net.config(a, b).loss <= MAX_LOSS))
-            })
+        {
+            return false;
+        }
+        let n = self.nodes.len();
+        let (default_usable, exceptions) =
+            network_timing::usability_signature(sim, &self.nodes, &self.nodes);
+        n < 2
+            || (default_usable && exceptions.is_empty())
+            || (!default_usable && exceptions.len() == n * (n - 1))
     }
 
     fn compute_signature<M: Message>(&self, sim: &Sim<M>) -> Vec<u64> {
         let mut sig = vec![u64::from(self.healed(sim))];
-        for &a in &self.nodes {
-            for &b in &self.nodes {
-                if a != b {
-                    sig.push(network_timing::one_way(sim.network().config(a, b)));
-                }
-            }
-        }
+        sig.extend(network_timing::timing_signature(sim, &self.nodes));
         sig
     }
 
@@ -170,11 +173,19 @@ impl ProgressChecker {
     /// bound without progress while clients wanted some.
     pub fn check<M: Message>(&mut self, sim: &Sim<M>) -> Option<Finding> {
         let now = sim.now();
-        let sig = self.compute_signature(sim);
-        if sig != self.signature {
+        // Nodes and links change only with the simulation's conditions: the
+        // signature (a walk over every node) is recomputed only then.
+        let version = sim.conditions_version();
+        let changed = self.version != Some(version) && {
+            self.version = Some(version);
+            let sig = self.compute_signature(sim);
+            let changed = sig != self.signature;
+            self.signature = sig;
+            changed
+        };
+        if changed {
             let settle = self.slowest;
             self.slowest = network_timing::slowest_one_way(sim, &self.nodes);
-            self.signature = sig;
             // Read what happened before the change as belonging to the old interval.
             self.read_history(sim, None);
             self.answered = false;

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Parser, Subcommand};
 
+use crate::bench;
 use crate::error::InputError;
 use crate::out_dir::{self, OutKind};
 use crate::registry::Registry;
@@ -160,6 +161,33 @@ pub enum Command {
         #[arg(long, default_value = reports::DEFAULT_METRIC)]
         metric: String,
     },
+    /// Measure the simulator: per protocol and size, events/s, delivered
+    /// messages/s, virtual seconds per wall second and peak memory; then the
+    /// kernel flood next to a bare binary heap. Prints a Markdown table.
+    Bench {
+        /// Client counts to run each protocol at.
+        #[arg(long, value_delimiter = ',', default_value = "5,50,500,5000")]
+        sizes: Vec<u32>,
+        /// Only these protocols (default: all, and Raft with batching off).
+        #[arg(long, value_delimiter = ',')]
+        protocols: Vec<String>,
+        /// Virtual time of each run.
+        #[arg(long, default_value = "10s")]
+        duration: String,
+        /// Events after which a run stops (keeps large sizes short).
+        #[arg(long, default_value_t = 2_000_000)]
+        max_events: u64,
+        /// Events of the kernel flood and of the bare heap.
+        #[arg(long, default_value_t = 2_000_000)]
+        kernel_events: u64,
+        /// A protocol whose run took longer than this many wall seconds is
+        /// not run at larger sizes.
+        #[arg(long, default_value_t = 30.0)]
+        max_wall: f64,
+        /// Also write the figures between the bench markers of this file.
+        #[arg(long, value_name = "README")]
+        write_readme: Option<PathBuf>,
+    },
     /// Check an external or recorded history for linearizability.
     /// Exit 0 linearizable, 1 not, 2 bad input, 3 unknown (a limit ran out).
     Check {
@@ -297,6 +325,22 @@ pub fn main_with(registry: Registry) -> ExitCode {
         },
         Command::Merge { dirs, out, metric } => merge(&dirs, &out, &metric),
         Command::Report { dir, metric } => report(&dir, &metric),
+        Command::Bench {
+            sizes,
+            protocols,
+            duration,
+            max_events,
+            kernel_events,
+            max_wall,
+            write_readme,
+        } => bench(
+            registry,
+            sizes,
+            &protocols,
+            &duration,
+            (max_events, kernel_events, max_wall),
+            write_readme.as_deref(),
+        ),
         Command::Check {
             history,
             model,
@@ -377,6 +421,52 @@ fn list(registry: &Registry) -> i32 {
     outln!("\nprotocols:");
     for (name, description) in protocols {
         outln!("{name:<width$}  {description}");
+    }
+    0
+}
+
+fn bench(
+    registry: &Registry,
+    sizes: Vec<u32>,
+    protocols: &[String],
+    duration: &str,
+    (max_events, kernel_events, max_wall_s): (u64, u64, f64),
+    readme: Option<&Path>,
+) -> i32 {
+    let duration = match sim_core::time::duration::parse(duration) {
+        Ok(d) if d > 0 => d,
+        Ok(_) => return bad_input(&InputError::new("--duration", "must be longer than 0s")),
+        Err(m) => return bad_input(&InputError::new("--duration", m)),
+    };
+    let mut cases = bench::default_cases(registry);
+    if !protocols.is_empty() {
+        let known: Vec<&str> = registry.protocols().into_iter().map(|p| p.0).collect();
+        if let Some(unknown) = protocols.iter().find(|p| !known.contains(&p.as_str())) {
+            return bad_input(&InputError::new(
+                "--protocols",
+                format!("no protocol `{unknown}` (known: {})", known.join(", ")),
+            ));
+        }
+        cases.retain(|c| protocols.contains(&c.protocol));
+    }
+    let plan = bench::BenchPlan {
+        cases,
+        sizes,
+        duration,
+        max_events,
+        kernel_events,
+        max_wall_s,
+    };
+    out!("{}", bench::TABLE_HEADER);
+    let rows = bench::run(registry, &plan, |row| out!("{}", bench::table_row(row)));
+    let kernel = bench::kernel_vs_heap(plan.kernel_events);
+    outln!("\n{}", bench::kernel_line(kernel.0, kernel.1).trim_end());
+    if let Some(path) = readme {
+        let figures = bench::markdown(&plan, &rows, kernel);
+        if let Err(e) = bench::write_readme(path, &figures) {
+            return bad_input(&e);
+        }
+        outln!("figures written to {}", path.display());
     }
     0
 }

@@ -15,6 +15,7 @@
 //! }
 //! ```
 
+pub mod bench;
 pub mod catalogue;
 pub mod cli;
 pub mod merge;

@@ -51,7 +51,7 @@ pub(crate) enum Event<M> {
 
 impl<M> Event<M> {
     /// The node that handles the event.
-    fn node(&self) -> NodeId {
+    pub(crate) fn node(&self) -> NodeId {
         match self {
             Event::Start { node, .. } | Event::Timer { node, .. } => *node,
             Event::Deliver { to, .. } => *to,
@@ -155,7 +155,7 @@ impl<M: Message> Kernel<M> {
             storage: Storage::new(),
             rng: rng::node_stream(self.seed, id),
         });
-        self.network.grow(self.nodes.len(), &self.default_link);
+        self.network.grow(self.nodes.len());
         self.interceptors.push(None);
         id
     }

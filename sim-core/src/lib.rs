@@ -5,6 +5,7 @@
 
 pub mod byzantine;
 pub mod fingerprint;
+pub mod flood;
 pub mod history;
 pub mod integrity;
 mod kernel;

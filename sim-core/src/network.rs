@@ -1,10 +1,13 @@
 //! The simulated network: per-link latency, loss, duplication, reordering,
 //! corruption and cuts.
 //!
-//! Every ordered pair of nodes is a link with its own [`LinkConfig`]; a cut link
+//! Every ordered pair of nodes is a link with its own [`LinkConfig`] (stored
+//! only where it differs from the default); a cut link
 //! drops what is sent on it and what is in flight on it when it arrives (a
 //! partition that starts while a message travels loses that message, as a real
 //! one does). Cuts are one-way, so a two-way partition is two cuts.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -184,28 +187,31 @@ impl LinkStats {
     }
 }
 
-/// The links of an `n`-node cluster, stored densely (node ids are small).
+/// The links of an `n`-node cluster, stored sparsely: one default
+/// configuration, and per link only what differs from it (a setting, a cut,
+/// counts of messages carried). A node costs nothing until a link of its is
+/// set or carries a message, so clusters of many thousand nodes fit in memory;
+/// maps are ordered, so every walk over them is deterministic.
 #[derive(Debug, Clone)]
 pub struct Network {
     n: usize,
-    configs: Vec<LinkConfig>,
-    cut: Vec<bool>,
-    stats: Vec<LinkStats>,
+    default: LinkConfig,
+    /// Links whose configuration is not the default.
+    overrides: BTreeMap<(u32, u32), LinkConfig>,
+    cut: BTreeSet<(u32, u32)>,
+    /// Per sender: the counts of each link it sent on.
+    stats: Vec<BTreeMap<u32, LinkStats>>,
 }
 
 impl Network {
     pub fn new(n: usize, config: LinkConfig) -> Self {
         Self {
             n,
-            configs: vec![config; n * n],
-            cut: vec![false; n * n],
-            stats: vec![LinkStats::default(); n * n],
+            default: config,
+            overrides: BTreeMap::new(),
+            cut: BTreeSet::new(),
+            stats: vec![BTreeMap::new(); n],
         }
-    }
-
-    #[inline]
-    fn at(&self, from: u32, to: u32) -> usize {
-        from as usize * self.n + to as usize
     }
 
     pub fn len(&self) -> usize {
@@ -216,52 +222,86 @@ impl Network {
         self.n == 0
     }
 
-    /// Grows the link tables for a node added after construction.
-    pub(crate) fn grow(&mut self, n: usize, config: &LinkConfig) {
-        if n <= self.n {
-            return;
-        }
-        let old = std::mem::replace(self, Network::new(n, config.clone()));
-        for from in 0..old.n {
-            for to in 0..old.n {
-                let (o, i) = (from * old.n + to, from * n + to);
-                self.configs[i] = old.configs[o].clone();
-                self.cut[i] = old.cut[o];
-                self.stats[i] = old.stats[o];
-            }
+    /// Makes room for nodes added after construction: their links start
+    /// with the default configuration.
+    pub(crate) fn grow(&mut self, n: usize) {
+        if n > self.n {
+            self.n = n;
+            self.stats.resize_with(n, BTreeMap::new);
         }
     }
 
     pub fn config(&self, from: u32, to: u32) -> &LinkConfig {
-        &self.configs[self.at(from, to)]
+        if self.overrides.is_empty() {
+            return &self.default;
+        }
+        self.overrides.get(&(from, to)).unwrap_or(&self.default)
     }
 
+    /// The configuration of `from → to`, to change; the link keeps its own
+    /// copy from then on.
     pub fn config_mut(&mut self, from: u32, to: u32) -> &mut LinkConfig {
-        let i = self.at(from, to);
-        &mut self.configs[i]
+        let default = &self.default;
+        self.overrides
+            .entry((from, to))
+            .or_insert_with(|| default.clone())
     }
 
-    /// Applies `f` to every link's configuration.
+    /// The configuration of every link not set otherwise.
+    pub fn default_config(&self) -> &LinkConfig {
+        &self.default
+    }
+
+    /// The links set otherwise than the default, in (from, to) order.
+    pub fn overrides(&self) -> &BTreeMap<(u32, u32), LinkConfig> {
+        &self.overrides
+    }
+
+    /// Replaces every link's configuration: `default` for all links but
+    /// those of `overrides` (entries equal to the default are not kept).
+    pub fn set_links(
+        &mut self,
+        default: LinkConfig,
+        mut overrides: BTreeMap<(u32, u32), LinkConfig>,
+    ) {
+        overrides.retain(|_, c| *c != default);
+        self.default = default;
+        self.overrides = overrides;
+    }
+
+    /// Applies `f` to every link's configuration (visits all n² links).
     pub fn configure_all(&mut self, mut f: impl FnMut(u32, u32, &mut LinkConfig)) {
-        for from in 0..self.n {
-            for to in 0..self.n {
-                f(
-                    from as u32,
-                    to as u32,
-                    &mut self.configs[from * self.n + to],
-                );
+        for from in 0..self.n as u32 {
+            for to in 0..self.n as u32 {
+                let mut c = self.config(from, to).clone();
+                f(from, to, &mut c);
+                if c == self.default {
+                    self.overrides.remove(&(from, to));
+                } else {
+                    self.overrides.insert((from, to), c);
+                }
             }
         }
     }
 
     /// Cuts the link `from → to` (one-way): `to` stops hearing `from`.
     pub fn cut(&mut self, from: u32, to: u32) {
-        let i = self.at(from, to);
-        self.cut[i] = true;
+        self.cut.insert((from, to));
     }
 
+    #[inline]
     pub fn is_cut(&self, from: u32, to: u32) -> bool {
-        self.cut[self.at(from, to)]
+        !self.cut.is_empty() && self.cut.contains(&(from, to))
+    }
+
+    /// The cut links, in (from, to) order.
+    pub fn cuts(&self) -> &BTreeSet<(u32, u32)> {
+        &self.cut
+    }
+
+    /// Makes exactly the links of `cuts` cut.
+    pub fn set_cuts(&mut self, cuts: BTreeSet<(u32, u32)>) {
+        self.cut = cuts;
     }
 
     /// Cuts both directions between every node of `a` and every node of `b`.
@@ -275,39 +315,46 @@ impl Network {
     }
 
     pub fn heal_link(&mut self, from: u32, to: u32) {
-        let i = self.at(from, to);
-        self.cut[i] = false;
+        self.cut.remove(&(from, to));
     }
 
     /// Restores every link.
     pub fn heal_all(&mut self) {
-        self.cut.iter_mut().for_each(|c| *c = false);
+        self.cut.clear();
     }
 
-    pub fn stats(&self, from: u32, to: u32) -> &LinkStats {
-        &self.stats[self.at(from, to)]
+    /// The counts of `from → to` (zero for a link that never carried anything).
+    pub fn stats(&self, from: u32, to: u32) -> LinkStats {
+        self.stats
+            .get(from as usize)
+            .and_then(|m| m.get(&to))
+            .copied()
+            .unwrap_or_default()
     }
 
+    #[inline]
     pub(crate) fn stats_mut(&mut self, from: u32, to: u32) -> &mut LinkStats {
-        let i = self.at(from, to);
-        &mut self.stats[i]
+        self.stats[from as usize].entry(to).or_default()
     }
 
     /// Sum over all links.
     pub fn totals(&self) -> LinkStats {
         let mut t = LinkStats::default();
-        self.stats.iter().for_each(|s| t.add(s));
+        self.stats
+            .iter()
+            .flat_map(BTreeMap::values)
+            .for_each(|s| t.add(s));
         t
     }
 
-    /// Per-link counts of links that carried anything, as (from, to, stats).
+    /// Per-link counts of links that carried anything, as (from, to, stats),
+    /// in (from, to) order.
     pub fn busy_links(&self) -> Vec<(u32, u32, LinkStats)> {
         let mut out = Vec::new();
-        for from in 0..self.n {
-            for to in 0..self.n {
-                let s = self.stats[from * self.n + to];
+        for (from, links) in self.stats.iter().enumerate() {
+            for (&to, s) in links {
                 if s.sent > 0 {
-                    out.push((from as u32, to as u32, s));
+                    out.push((from as u32, to, *s));
                 }
             }
         }
@@ -408,6 +455,45 @@ mod tests {
         assert!(draws.iter().all(|&d| d >= 1000));
         let tail = draws.iter().filter(|&&d| d > 2000).count();
         assert!((4_700..5_300).contains(&tail), "pareto tail {tail}");
+    }
+
+    #[test]
+    fn links_are_stored_only_where_they_differ_from_the_default() {
+        let mut net = Network::new(0, LinkConfig::default());
+        net.grow(2_000);
+        assert_eq!(net.len(), 2_000);
+        assert!(net.overrides().is_empty() && net.cuts().is_empty());
+        assert!(net.busy_links().is_empty());
+        assert_eq!(net.stats(3, 1_999), LinkStats::default());
+        net.config_mut(7, 8).loss = 0.5;
+        assert_eq!(net.config(7, 8).loss, 0.5);
+        assert_eq!(net.config(8, 7).loss, 0.0, "one direction only");
+        assert_eq!(net.overrides().len(), 1);
+        net.cut(1, 2);
+        assert!(net.is_cut(1, 2) && !net.is_cut(2, 1));
+        // Replacing the links drops entries equal to the new default.
+        let lossy = LinkConfig {
+            loss: 0.5,
+            ..LinkConfig::default()
+        };
+        let mut links = BTreeMap::new();
+        links.insert((7, 8), lossy.clone());
+        links.insert((8, 7), LinkConfig::default());
+        net.set_links(lossy.clone(), links);
+        assert_eq!(net.overrides().keys().collect::<Vec<_>>(), vec![&(8, 7)]);
+        assert_eq!(net.config(0, 1).loss, 0.5);
+        assert_eq!(net.config(8, 7).loss, 0.0);
+        // configure_all (a walk over all n² links) keeps only what differs.
+        net.configure_all(|from, _, c| c.loss = if from == 0 { 0.1 } else { 0.5 });
+        assert_eq!(net.overrides().len(), 2_000, "the links from node 0");
+        assert!(net.overrides().keys().all(|&(from, _)| from == 0));
+        // Counts, in (from, to) order.
+        net.stats_mut(5, 1).sent += 1;
+        net.stats_mut(2, 9).sent += 2;
+        net.stats_mut(2, 3).sent += 1;
+        let busy: Vec<(u32, u32)> = net.busy_links().iter().map(|l| (l.0, l.1)).collect();
+        assert_eq!(busy, vec![(2, 3), (2, 9), (5, 1)]);
+        assert_eq!(net.totals().sent, 4);
     }
 
     #[test]

@@ -1,5 +1,8 @@
 //! The simulator: the event loop that drives processes through the kernel.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::byzantine::SendInterceptor;
@@ -55,6 +58,12 @@ pub struct Sim<M: Message> {
     factories: Vec<Factory<M>>,
     finding: Option<Finding>,
     handled: u64,
+    /// See [`Sim::conditions_version`].
+    conditions: u64,
+    /// Ends of pauses still to come: passing one changes the conditions.
+    pause_ends: BinaryHeap<Reverse<Nanos>>,
+    /// The node whose callback the last event was for.
+    last_node: Option<NodeId>,
 }
 
 impl<M: Message> Sim<M> {
@@ -68,6 +77,9 @@ impl<M: Message> Sim<M> {
             factories: Vec::new(),
             finding: None,
             handled: 0,
+            conditions: 0,
+            pause_ends: BinaryHeap::new(),
+            last_node: None,
         }
     }
 
@@ -115,6 +127,11 @@ impl<M: Message> Sim<M> {
         };
         self.kernel.now = t;
         self.handled += 1;
+        while self.pause_ends.peek().is_some_and(|&Reverse(end)| end <= t) {
+            self.pause_ends.pop();
+            self.conditions += 1;
+        }
+        self.last_node = Some(event.node());
         match event {
             Event::Start { node, incarnation } => {
                 if self.is_current(node, incarnation) {
@@ -206,6 +223,7 @@ impl<M: Message> Sim<M> {
     }
 
     fn take_down(&mut self, node: NodeId) {
+        self.conditions += 1;
         let n = &mut self.kernel.nodes[node as usize];
         n.status = NodeStatus::Down;
         n.incarnation += 1;
@@ -325,6 +343,7 @@ impl<M: Message> Sim<M> {
         }
         n.status = NodeStatus::Up;
         let incarnation = n.incarnation;
+        self.conditions += 1;
         self.processes[node as usize] = Some((self.factories[node as usize])());
         let t = self.kernel.now;
         self.kernel.recorder.record::<M>(TraceEvent::Restart {
@@ -346,6 +365,8 @@ impl<M: Message> Sim<M> {
         }
         let until = n.paused_until.max(t.saturating_add(duration));
         n.paused_until = until;
+        self.conditions += 1;
+        self.pause_ends.push(Reverse(until));
         self.kernel
             .recorder
             .record::<M>(TraceEvent::Pause { t, node, until });
@@ -401,6 +422,7 @@ impl<M: Message> Sim<M> {
     /// The network, for cuts and link settings. Record what you change with
     /// [`Sim::note_fault`] so that it is part of the fingerprint and the trace.
     pub fn network_mut(&mut self) -> &mut Network {
+        self.conditions += 1;
         &mut self.kernel.network
     }
 
@@ -458,6 +480,7 @@ impl<M: Message> Sim<M> {
     /// switches (a Byzantine wrapper turned on from a time on), never for
     /// reaching into a protocol's state behind its back.
     pub fn process_as_mut<T: Process<Msg = M>>(&mut self, node: NodeId) -> Option<&mut T> {
+        self.conditions += 1;
         let p: &mut dyn Process<Msg = M> = self.processes.get_mut(node as usize)?.as_deref_mut()?;
         let any: &mut dyn std::any::Any = p;
         any.downcast_mut::<T>()
@@ -473,6 +496,23 @@ impl<M: Message> Sim<M> {
 
     pub fn fingerprint(&self) -> u64 {
         self.kernel.recorder.fingerprint()
+    }
+
+    /// A number that changes whenever which nodes are up, down or paused,
+    /// how a link is set or cut, or a process as a whole (a crash, a restart,
+    /// a harness-side change) may have changed — never on an ordinary event.
+    /// A checker that derives something from those (who is connected, how
+    /// slow the network is) recomputes it only when this changes, instead of
+    /// after every event.
+    pub fn conditions_version(&self) -> u64 {
+        self.conditions
+    }
+
+    /// The node the last event was for: besides the changes
+    /// [`Sim::conditions_version`] counts, the only process whose state that
+    /// event can have changed.
+    pub fn last_event_node(&self) -> Option<NodeId> {
+        self.last_node
     }
 
     /// Events handled by processes (starts, deliveries, timers).
@@ -502,5 +542,45 @@ impl<M: Message> Sim<M> {
     /// Flushes the trace; reports the first write error, if any.
     pub fn finish_trace(&mut self) -> std::io::Result<()> {
         self.kernel.recorder.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flood::flood_sim;
+    use crate::MILLIS;
+
+    #[test]
+    fn conditions_change_with_faults_and_pause_ends_only() {
+        let mut sim = flood_sim();
+        let v = sim.conditions_version();
+        for _ in 0..1000 {
+            sim.step();
+        }
+        assert_eq!(
+            sim.conditions_version(),
+            v,
+            "ordinary events change nothing"
+        );
+        assert!(sim.last_event_node().is_some());
+        sim.crash(3, CrashMode::KeepUnsynced);
+        let crashed = sim.conditions_version();
+        assert_ne!(crashed, v);
+        sim.restart(3, false);
+        let restarted = sim.conditions_version();
+        assert_ne!(restarted, crashed);
+        sim.pause(4, MILLIS);
+        let paused = sim.conditions_version();
+        assert_ne!(paused, restarted);
+        let until = sim.now() + MILLIS;
+        while sim.now() < until {
+            assert_eq!(sim.conditions_version(), paused, "still paused");
+            sim.step();
+        }
+        assert_ne!(sim.conditions_version(), paused, "the pause ended");
+        let ended = sim.conditions_version();
+        sim.network_mut().cut(0, 1);
+        assert_ne!(sim.conditions_version(), ended);
     }
 }

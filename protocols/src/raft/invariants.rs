@@ -1,7 +1,11 @@
 //! Raft's safety properties (Figure 3 of the paper), checked as the run goes.
 //!
-//! [`SafetyChecker::check`] looks at every replica after each event and is
-//! incremental, so that it can run after every event:
+//! [`SafetyChecker::check`] runs after every event and is incremental: it
+//! looks only at the replica the event was for (the only one an event can
+//! change), at every replica when the simulation's conditions changed (a
+//! crash, a restart), and its work per replica is what changed since its
+//! last look, with map lookups of O(log length). So its cost per event does
+//! not grow with the log or the run:
 //!
 //! - **Election Safety**: at most one leader per term. The checker remembers
 //!   who it saw lead each term, so a crash cannot erase the evidence.
@@ -53,6 +57,9 @@ struct Cursor {
     commit_seen: u64,
 }
 
+/// A commit point: (index, chain hash there, the node that reported it).
+type CommitPoint = (u64, u64, NodeId);
+
 /// The safety checker; one per run.
 #[derive(Debug, Clone)]
 pub struct SafetyChecker {
@@ -68,12 +75,28 @@ pub struct SafetyChecker {
     /// term → (highest commit index reported by a node in that term, its chain, node).
     commits_by_term: BTreeMap<u64, (u64, u64, NodeId)>,
     cursors: BTreeMap<NodeId, Cursor>,
+    /// The replicas, sorted, to tell whether an event was for one.
+    sorted: Vec<NodeId>,
+    /// The simulation's conditions version at the last look.
+    version: Option<u64>,
+    /// The lowest term whose best commit point rose during this look:
+    /// leaders of later terms are checked again for completeness.
+    commits_rose: Option<u64>,
+    /// (term, the highest commit point reported in an earlier term): the
+    /// last answer of [`SafetyChecker::earlier_commit`], while still true.
+    earlier: Option<(u64, Option<CommitPoint>)>,
 }
 
 impl SafetyChecker {
     pub fn new(replicas: Vec<NodeId>) -> Self {
+        let mut sorted = replicas.clone();
+        sorted.sort_unstable();
         Self {
             replicas,
+            sorted,
+            version: None,
+            commits_rose: None,
+            earlier: None,
             elected: BTreeMap::new(),
             chains: BTreeMap::new(),
             applied: BTreeMap::new(),
@@ -96,28 +119,76 @@ impl SafetyChecker {
     /// Checks every live replica; the first violation is returned as a
     /// finding naming the invariant, the nodes, the term/index and the time.
     pub fn check(&mut self, sim: &Sim<RaftMsg>) -> Option<Finding> {
-        let now = sim.now();
+        let version = sim.conditions_version();
+        let everyone = self.version != Some(version);
+        self.version = Some(version);
+        self.commits_rose = None;
+        if everyone {
+            for i in 0..self.replicas.len() {
+                if let Some(f) = self.check_replica(sim, self.replicas[i]) {
+                    return Some(f);
+                }
+            }
+        } else if let Some(id) = sim.last_event_node() {
+            if self.sorted.binary_search(&id).is_ok() {
+                if let Some(f) = self.check_replica(sim, id) {
+                    return Some(f);
+                }
+            }
+        }
+        // A commit point rose in some term: leaders of later terms must hold it.
+        let rose = self.commits_rose?;
         for i in 0..self.replicas.len() {
             let id = self.replicas[i];
             let Some(node) = sim.process_as::<RaftNode>(id) else {
                 continue;
             };
-            let found = self
-                .check_election(id, node)
-                .or_else(|| self.check_log(id, node))
-                .or_else(|| self.check_commit(id, node))
-                .or_else(|| self.check_applied(id, node))
-                .or_else(|| self.check_leader_completeness(id, node));
-            if let Some((kind, message)) = found {
-                return Some(Finding {
-                    kind: kind.into(),
-                    time: now,
-                    node: Some(id),
-                    message,
-                });
+            if node.role() == Role::Leader && node.term() > rose {
+                if let Some(found) = self.check_leader_completeness(id, node) {
+                    return Some(Self::finding(sim, id, found));
+                }
             }
         }
         None
+    }
+
+    /// Every check on one replica, in order.
+    fn check_replica(&mut self, sim: &Sim<RaftMsg>, id: NodeId) -> Option<Finding> {
+        let node = sim.process_as::<RaftNode>(id)?;
+        let found = self
+            .check_election(id, node)
+            .or_else(|| self.check_log(id, node))
+            .or_else(|| self.check_commit(id, node))
+            .or_else(|| self.check_applied(id, node))
+            .or_else(|| self.check_leader_completeness(id, node))?;
+        Some(Self::finding(sim, id, found))
+    }
+
+    fn finding(sim: &Sim<RaftMsg>, id: NodeId, (kind, message): (&str, String)) -> Finding {
+        Finding {
+            kind: kind.into(),
+            time: sim.now(),
+            node: Some(id),
+            message,
+        }
+    }
+
+    /// The highest commit point reported in a term before `term`, as
+    /// (index, chain, node); remembered until a commit point of an earlier
+    /// term rises.
+    fn earlier_commit(&mut self, term: u64) -> Option<CommitPoint> {
+        if let Some((t, answer)) = self.earlier {
+            if t == term {
+                return answer;
+            }
+        }
+        let answer = self
+            .commits_by_term
+            .range(..term)
+            .map(|(_, &v)| v)
+            .max_by_key(|v| v.0);
+        self.earlier = Some((term, answer));
+        answer
     }
 
     fn check_election(&mut self, id: NodeId, node: &RaftNode) -> Option<(&'static str, String)> {
@@ -197,6 +268,10 @@ impl SafetyChecker {
         let best = self.commits_by_term.entry(term).or_insert((0, 0, id));
         if commit > best.0 {
             *best = (commit, chain, id);
+            self.commits_rose = Some(self.commits_rose.map_or(term, |t| t.min(term)));
+            if self.earlier.is_some_and(|(t, _)| term < t) {
+                self.earlier = None;
+            }
         }
         None
     }
@@ -266,11 +341,7 @@ impl SafetyChecker {
         }
         let term = node.term();
         // The highest commit point reported in an earlier term.
-        let (commit, chain, by) = self
-            .commits_by_term
-            .range(..term)
-            .map(|(_, &v)| v)
-            .max_by_key(|v| v.0)?;
+        let (commit, chain, by) = self.earlier_commit(term)?;
         let log = node.log();
         let missing = if commit > log.last_index() {
             true

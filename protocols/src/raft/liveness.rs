@@ -60,6 +60,8 @@ pub struct LivenessChecker {
     /// Up/paused/cut state and link timings at the last look, to skip
     /// recomputing the group.
     signature: Vec<u64>,
+    /// The simulation's conditions version the signature was computed at.
+    version: Option<u64>,
     /// The connected majority and the clients connected to it, if any.
     group: Option<(Vec<NodeId>, Vec<NodeId>)>,
     since: Nanos,
@@ -110,6 +112,7 @@ impl LivenessChecker {
             election_timeout,
             client_timeout,
             signature: Vec::new(),
+            version: None,
             group: None,
             since: 0,
             leader_bound: Bound::Within(leader_within),
@@ -151,7 +154,7 @@ impl LivenessChecker {
     /// [`MAX_LOSS`] of its messages: over a link that loses more, "a few
     /// election timeouts" promise nothing.
     fn usable(sim: &Sim<RaftMsg>, from: NodeId, to: NodeId) -> bool {
-        !sim.network().is_cut(from, to) && sim.network().config(from, to).loss <= MAX_LOSS
+        network_timing::usable(sim, from, to)
     }
 
     fn linked(sim: &Sim<RaftMsg>, a: NodeId, b: NodeId) -> bool {
@@ -160,25 +163,29 @@ impl LivenessChecker {
 
     /// Who is live, who hears whom, and each replica's incarnation (a crash
     /// and restart at one instant is an interruption too).
+    /// Links are walked sparsely (only those cut or set otherwise than the
+    /// default), so this costs O(nodes + such links), not O(nodes²).
     fn compute_signature(&self, sim: &Sim<RaftMsg>) -> Vec<u64> {
         let all: Vec<NodeId> = self.replicas.iter().chain(&self.clients).copied().collect();
-        let mut sig = Vec::with_capacity(all.len() * (all.len() + 2));
+        let mut sig = Vec::with_capacity(all.len() + self.replicas.len() + 2);
         for &a in &all {
             sig.push(u64::from(Self::live(sim, a)));
-            for &b in &self.replicas {
-                sig.push(u64::from(a != b && !Self::usable(sim, a, b)));
-            }
         }
+        // Whether each link towards a replica is usable.
+        let (default_usable, exceptions) =
+            network_timing::usability_signature(sim, &all, &self.replicas);
+        sig.push(u64::from(default_usable));
+        sig.push(exceptions.len() as u64);
+        sig.extend(
+            exceptions
+                .into_iter()
+                .flat_map(|(a, b)| [u64::from(a), u64::from(b)]),
+        );
+        // A crash and restart at one instant: the kernel's crash count.
         for &r in &self.replicas {
-            sig.push(sim.process_as::<RaftNode>(r).map_or(0, RaftNode::boot));
+            sig.push(u64::from(sim.incarnation(r)));
         }
-        for &a in &all {
-            for &b in &all {
-                if a != b {
-                    sig.push(network_timing::one_way(sim.network().config(a, b)));
-                }
-            }
-        }
+        sig.extend(network_timing::timing_signature(sim, &all));
         sig
     }
 
@@ -282,17 +289,25 @@ impl LivenessChecker {
 
     pub fn check(&mut self, sim: &Sim<RaftMsg>) -> Option<Finding> {
         let now = sim.now();
-        let sig = self.compute_signature(sim);
-        if sig != self.signature {
-            // Any change restarts the interval: the group, its clients, or
-            // the timing of a link (a delay fault begins or ends).
-            self.signature = sig;
-            self.group = self.find_group(sim);
-            self.start_interval(sim, now);
+        // Liveness, links and boots change only with the simulation's
+        // conditions: the signature is recomputed only then, so an ordinary
+        // event costs no walk over the nodes.
+        let version = sim.conditions_version();
+        if self.version != Some(version) {
+            self.version = Some(version);
+            let sig = self.compute_signature(sim);
+            if sig != self.signature {
+                // Any change restarts the interval: the group, its clients, or
+                // the timing of a link (a delay fault begins or ends).
+                self.signature = sig;
+                self.group = self.find_group(sim);
+                self.start_interval(sim, now);
+            }
         }
-        let (group, clients) = self.group.clone()?;
+        let group = &self.group.as_ref()?.0;
         if self.leader_seen {
-            if let Some(f) = self.check_churn(sim, now, &group) {
+            let term = Self::highest_term(sim, group);
+            if let Some(f) = self.check_churn(now, term) {
                 return Some(f);
             }
         }
@@ -304,6 +319,7 @@ impl LivenessChecker {
             // Connected majorities may overlap (a bridge node): a leader
             // whose term is the highest of any one of them will do.
             let term = |n: NodeId| sim.process_as::<RaftNode>(n).map_or(0, RaftNode::term);
+            let group = &self.group.as_ref()?.0;
             let leader = self.majority_cliques(sim).iter().any(|clique| {
                 let max_term = clique.iter().map(|&n| term(n)).max().unwrap_or(0);
                 clique.iter().any(|&n| {
@@ -314,7 +330,7 @@ impl LivenessChecker {
             if leader {
                 self.leader_seen = true;
                 self.leader_delays.push(now - self.since);
-                self.leader_term = Self::highest_term(sim, &group);
+                self.leader_term = Self::highest_term(sim, group);
             } else if now - self.since > leader_within {
                 return Some(self.violation(
                     now,
@@ -327,6 +343,7 @@ impl LivenessChecker {
         };
         if !self.clients_seen {
             self.read_history(sim);
+            let clients = &self.group.as_ref()?.1;
             let active: Vec<NodeId> = clients
                 .iter()
                 .copied()
@@ -417,8 +434,7 @@ impl LivenessChecker {
 
     /// Counts the group's new terms since its leader was first seen in this
     /// interval; more than [`MAX_NEW_TERMS`] on a judgeable network is churn.
-    fn check_churn(&mut self, sim: &Sim<RaftMsg>, now: Nanos, group: &[NodeId]) -> Option<Finding> {
-        let term = Self::highest_term(sim, group);
+    fn check_churn(&mut self, now: Nanos, term: u64) -> Option<Finding> {
         if term <= self.leader_term {
             return None;
         }
