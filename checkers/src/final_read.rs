@@ -12,7 +12,7 @@
 //! | counter | `add` amount | be the acknowledged sum plus a subset of the indeterminate amounts |
 //! | OR-set | `add` element (each added once), `remove` element → removed anything | hold every acknowledged add no possibly-effective remove hit, no element an effective remove hit, nothing never added |
 //! | LWW register | `write` {write, value}, `read` → write id | be a write no later write of the same session (after reading or writing it) replaced |
-//! | multi-value register | `write` {write, value, context: [write ids read]}, `read` → [write ids] | hold every acknowledged write no effective write replaced, and none that one replaced |
+//! | multi-value register | `write` {write, value, context: [write ids read]} → [sibling ids after it], `read` → [sibling ids] | hold every acknowledged write no effective write replaced, and none that one replaced |
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -86,6 +86,18 @@ pub fn pair_ops(history: &History) -> Result<Vec<PairedOp>, HistoryError> {
         }
     }
     Ok(ops)
+}
+
+/// At most this many contradictions are described; the rest are counted.
+const MAX_REPORTED: usize = 10;
+
+fn capped(mut problems: Vec<String>) -> Vec<String> {
+    if problems.len() > MAX_REPORTED {
+        let more = problems.len() - MAX_REPORTED;
+        problems.truncate(MAX_REPORTED);
+        problems.push(format!("... and {more} more"));
+    }
+    problems
 }
 
 /// Above this many reachable sums the counter check falls back to the
@@ -168,7 +180,7 @@ pub fn or_set(history: &History, elements: &BTreeSet<u64>) -> Result<Vec<String>
             }
         }
     }
-    Ok(problems)
+    Ok(capped(problems))
 }
 
 /// The write id of a `write`'s invocation value `{write, ...}`.
@@ -237,7 +249,10 @@ impl Replacements {
                         written.insert(w, o.clone());
                     }
                 }
-            } else if o.f == "read" && o.is_ok() {
+            }
+            // What a read (or a write that answers with the register's
+            // siblings) returned took effect, and its session knows it.
+            if o.is_ok() {
                 let seen = ids(&o.returned);
                 effective.extend(&seen);
                 known.entry(o.process).or_default().extend(seen);
@@ -259,10 +274,11 @@ impl Replacements {
         replaced_closure(direct, &self.preds)
     }
 
+    /// An effective write that replaced `w` directly, or else "a later write".
     fn by_whom(&self, w: u64) -> String {
         self.effective
             .iter()
-            .find(|e| replaced_closure([**e], &self.preds).contains(&w) && **e != w)
+            .find(|e| self.preds.get(e).is_some_and(|p| p.contains(&w)))
             .and_then(|e| self.written.get(e))
             .map_or("a later write".into(), PairedOp::describe)
     }
@@ -288,7 +304,7 @@ pub fn lww_register(history: &History, final_id: Option<u64>) -> Result<Vec<Stri
         Some(f) => {
             if r.replaced().contains(&f) {
                 problems.push(format!(
-                    "holds {} although {} came after it in its session",
+                    "holds {} although {} came after it in its session (or after reading it)",
                     r.written[&f].describe(),
                     r.by_whom(f)
                 ));
@@ -325,7 +341,7 @@ pub fn mv_register(history: &History, finals: &BTreeSet<u64>) -> Result<Vec<Stri
             }
         }
     }
-    Ok(problems)
+    Ok(capped(problems))
 }
 
 #[cfg(test)]

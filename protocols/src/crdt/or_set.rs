@@ -88,10 +88,20 @@ impl OrSet {
     }
 }
 
+/// Adds `from` to `into`: one insertion each for a small `from` (a delta),
+/// one sorted pass for a large one (a whole state).
+fn union<T: Ord + Copy>(into: &mut BTreeSet<T>, from: &BTreeSet<T>) {
+    if from.len() * 8 < into.len() {
+        into.extend(from.iter().copied());
+    } else if !from.is_subset(into) {
+        *into = into.union(from).copied().collect();
+    }
+}
+
 impl Lattice for OrSet {
     fn join(&mut self, other: &Self) {
-        self.adds.extend(other.adds.iter().copied());
-        self.removed.extend(other.removed.iter().copied());
+        union(&mut self.adds, &other.adds);
+        union(&mut self.removed, &other.removed);
     }
 
     fn leq(&self, other: &Self) -> bool {
