@@ -50,7 +50,8 @@ pub enum Msg<T: ReplicatedType> {
     Delta {
         state: Shared<T>,
     },
-    /// The sender's whole state.
+    /// The sender's whole state (answered with the receiver's when it has
+    /// something the sender lacks).
     Full {
         state: Shared<T>,
     },
@@ -150,7 +151,7 @@ impl<T: ReplicatedType> Replica<T> {
     /// Makes a request durable before its reply goes out.
     fn persist(&mut self, ctx: &mut Ctx<'_, Msg<T>>, entry: LogEntry<T>) {
         self.logged += 1;
-        if self.logged % CHECKPOINT_EVERY == 0 {
+        if self.logged.is_multiple_of(CHECKPOINT_EVERY) {
             let checkpoint = Checkpoint::<T> {
                 state: (*self.state).clone(),
                 local: self.local.clone(),
@@ -263,6 +264,15 @@ impl<T: ReplicatedType> Process for Replica<T> {
                 }
             }
             Msg::Full { state } => {
+                // Push-pull: a sender that lacks something of ours gets our
+                // whole state back, so that a replica whose deltas all went
+                // astray is repaired the first time it gossips its state.
+                if !self.state.leq(&state.0) {
+                    let reply = Msg::Full {
+                        state: Shared(Arc::clone(&self.state)),
+                    };
+                    ctx.send(from, reply);
+                }
                 Arc::make_mut(&mut self.state).absorb(&state.0, &self.config);
             }
             Msg::Reply { .. } => {}
@@ -280,7 +290,7 @@ impl<T: ReplicatedType> Process for Replica<T> {
             ctx.send_all(to, &msg);
         }
         self.round += 1;
-        if self.round % self.gossip.full_every == 0 {
+        if self.round.is_multiple_of(self.gossip.full_every) {
             let msg = Msg::Full {
                 state: Shared(Arc::clone(&self.state)),
             };
