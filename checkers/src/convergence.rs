@@ -70,42 +70,16 @@ pub struct OpOutcomes {
 impl OpOutcomes {
     /// Groups the invocations of `history` by outcome (in invocation order).
     pub fn from_history(history: &History) -> Result<OpOutcomes, HistoryError> {
-        let mut open: BTreeMap<u64, usize> = BTreeMap::new();
-        let mut outcome: Vec<(usize, OpType)> = Vec::new();
-        for (index, entry) in history.entries.iter().enumerate() {
-            if entry.op_type == OpType::Invoke {
-                if open.insert(entry.process, outcome.len()).is_some() {
-                    return Err(HistoryError {
-                        index,
-                        message: format!(
-                            "process {} invokes while its previous operation is still open",
-                            entry.process
-                        ),
-                    });
-                }
-                outcome.push((index, OpType::Info));
-            } else {
-                let at = open.remove(&entry.process).ok_or_else(|| HistoryError {
-                    index,
-                    message: format!(
-                        "completion of process {} without an invocation",
-                        entry.process
-                    ),
-                })?;
-                outcome[at].1 = entry.op_type;
-            }
-        }
         let mut out = OpOutcomes::default();
-        for (index, kind) in outcome {
-            let e = &history.entries[index];
+        for o in crate::final_read::pair_ops(history)? {
             let op = UpdateOp {
-                process: e.process,
-                f: e.f.clone(),
-                key: e.key.clone(),
-                value: e.value.clone(),
-                invoke_entry: index,
+                process: o.process,
+                f: o.f,
+                key: history.entries[o.invoke_entry].key.clone(),
+                value: o.invoked,
+                invoke_entry: o.invoke_entry,
             };
-            match kind {
+            match o.outcome {
                 OpType::Ok => out.acknowledged.push(op),
                 OpType::Fail => out.failed.push(op),
                 _ => out.indeterminate.push(op),

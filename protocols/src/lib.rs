@@ -5,6 +5,7 @@
 
 pub mod bug_names;
 pub mod crdt;
+pub mod crdt_types;
 pub mod network_timing;
 pub mod pbft;
 pub mod progress;
@@ -22,6 +23,7 @@ pub fn register(registrar: &mut impl harness::Registrar) {
     quorum_register::register(registrar);
     raft::register(registrar);
     crdt::register(registrar);
+    crdt_types::register(registrar);
     redlock::register(registrar);
     pbft::register(registrar);
 }

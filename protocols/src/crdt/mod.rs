@@ -22,7 +22,14 @@
 //! the convergence bound of [`spread`] catches it).
 
 mod driver;
+pub mod lattice;
+pub mod lww;
+pub mod mv_register;
+pub mod or_set;
+pub mod pn_counter;
 pub mod spread;
+pub mod timestamp;
+pub mod vclock;
 pub use driver::register;
 
 use std::collections::{BTreeMap, BTreeSet};

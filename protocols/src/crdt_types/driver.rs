@@ -1,0 +1,220 @@
+//! The driver of every type of the family: builds replicas and clients,
+//! and judges a run by liveness (every request answered once the network
+//! heals), convergence (live replicas agree at the end) and the type's
+//! final read. Not by linearizability: a CRDT promises neither a total
+//! order nor recency.
+
+use std::collections::BTreeMap;
+use std::marker::PhantomData;
+
+use serde::Deserialize;
+use sim_core::time::duration as dur;
+use sim_core::{Finding, Nanos, NodeStatus, Sim, Topology, MILLIS, SECONDS};
+
+use super::client::Client;
+use super::replica::{Gossip, Msg, Replica};
+use super::{Config, ReplicatedType};
+use crate::crdt::timestamp::ClockKind;
+use crate::progress::{progress_checker, progress_verdict, ProgressChecker};
+use harness::{Driver, InputError, Registrar, Scenario, Verdict};
+
+/// The `[options]` of a scenario of the family.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct Options {
+    /// Gossip interval.
+    #[serde(with = "dur")]
+    gossip: Nanos,
+    /// Peers each round's deltas go to.
+    fanout: usize,
+    /// Every this many rounds, the whole state goes to one peer.
+    full_every: u64,
+    /// Clients stop this long before the end, so gossip can quiesce.
+    #[serde(with = "dur")]
+    quiesce: Nanos,
+    /// LWW timestamps: `wall`, `lamport` or `hlc`.
+    clock: ClockKind,
+    /// `early-compaction`: tombstones dropped this long after they are learned.
+    #[serde(with = "dur")]
+    compact_after: Nanos,
+    /// `compressed-vclock`: entries a write's context keeps.
+    vclock_entries: usize,
+    /// Judge liveness. The check looks at every link after every event,
+    /// which dominates a run of hundreds of replicas: a scale measurement
+    /// switches it off (the verdict is then `unknown`).
+    liveness: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            gossip: 20 * MILLIS,
+            fanout: 2,
+            full_every: 5,
+            quiesce: SECONDS,
+            clock: ClockKind::Hlc,
+            compact_after: 50 * MILLIS,
+            vclock_entries: 1,
+            liveness: true,
+        }
+    }
+}
+
+pub struct TypeDriver<T: ReplicatedType> {
+    options: Options,
+    config: Config,
+    replicas: Vec<u32>,
+    progress: Option<ProgressChecker>,
+    _type: PhantomData<T>,
+}
+
+impl<T: ReplicatedType> TypeDriver<T> {
+    pub fn new(scenario: &Scenario) -> Result<Self, InputError> {
+        let err = |field: &str, m: String| scenario.error(field, m);
+        for bug in &scenario.bugs {
+            if !T::BUGS.contains(&bug.as_str()) {
+                return Err(err(
+                    "bugs",
+                    format!(
+                        "unknown bug `{bug}` for {} (known: {})",
+                        T::NAME,
+                        T::BUGS.join(", ")
+                    ),
+                ));
+            }
+        }
+        let options: Options = scenario.protocol_options()?;
+        let positive = [
+            ("options.gossip", options.gossip == 0),
+            ("options.fanout", options.fanout == 0),
+            ("options.full_every", options.full_every == 0),
+            ("options.vclock_entries", options.vclock_entries == 0),
+        ];
+        if let Some((field, _)) = positive.iter().find(|(_, zero)| *zero) {
+            return Err(err(field, "must be above 0".into()));
+        }
+        if options.quiesce >= scenario.duration {
+            return Err(err(
+                "options.quiesce",
+                "quiesce must be shorter than the run".into(),
+            ));
+        }
+        let config = Config {
+            clock: options.clock,
+            compact_after: options.compact_after,
+            vclock_entries: options.vclock_entries,
+            bugs: scenario.bugs.clone(),
+        };
+        Ok(Self {
+            options,
+            config,
+            replicas: Vec::new(),
+            progress: None,
+            _type: PhantomData,
+        })
+    }
+}
+
+impl<T: ReplicatedType> Driver for TypeDriver<T> {
+    type Msg = Msg<T>;
+
+    fn build(&mut self, scenario: &Scenario, sim: &mut Sim<Msg<T>>) -> Topology {
+        let peers: Vec<u32> = (0..scenario.replicas).collect();
+        let gossip = Gossip {
+            every: self.options.gossip,
+            fanout: self.options.fanout,
+            full_every: self.options.full_every,
+        };
+        for _ in 0..scenario.replicas {
+            let (peers, config) = (peers.clone(), self.config.clone());
+            sim.add_node(move || Replica::<T>::new(peers.clone(), gossip, config.clone()));
+        }
+        let stop_at = scenario.duration - self.options.quiesce;
+        let clients = (0..scenario.workload.clients)
+            .map(|_| {
+                let (replicas, spec) = (peers.clone(), scenario.workload.clone());
+                sim.add_node(move || Client::<T>::new(replicas.clone(), spec.clone(), stop_at))
+            })
+            .collect();
+        self.replicas = peers.clone();
+        let topology = Topology {
+            replicas: peers,
+            clients,
+        };
+        // A client awaits one replica's answer.
+        self.progress = self.options.liveness.then(|| {
+            progress_checker(scenario, &topology, scenario.workload.timeout(), true)
+                .awaiting_one_round_trip()
+        });
+        topology
+    }
+
+    fn check_step(&mut self, sim: &Sim<Msg<T>>) -> Option<Finding> {
+        self.progress.as_mut()?.check(sim)
+    }
+
+    fn check_end(&mut self, sim: &Sim<Msg<T>>) -> Vec<Verdict> {
+        let mut verdicts = progress_verdict(self.progress.as_mut(), sim);
+        if !self.options.liveness {
+            verdicts.push(Verdict::unknown(
+                "liveness",
+                "not judged: options.liveness = false",
+            ));
+        }
+        // Live replicas grouped by the value they hold (as JSON text, so the
+        // order is deterministic).
+        let mut held: BTreeMap<String, (serde_json::Value, Vec<String>)> = BTreeMap::new();
+        for &r in &self.replicas {
+            if sim.status(r) != NodeStatus::Up {
+                continue;
+            }
+            if let Some(p) = sim.process_as::<Replica<T>>(r) {
+                let v = p.state().final_value();
+                held.entry(v.to_string())
+                    .or_insert_with(|| (v, Vec::new()))
+                    .1
+                    .push(format!("n{r}"));
+            }
+        }
+        verdicts.push(match held.len() {
+            0 => Verdict::fail("convergence", "no live replica"),
+            1 => Verdict::pass("convergence"),
+            n => Verdict::fail(
+                "convergence",
+                format!(
+                    "live replicas hold {n} different values: {}",
+                    held.iter()
+                        .map(|(text, (_, who))| format!("{} hold {text}", who.join(", ")))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+            ),
+        });
+        let name = format!("final read ({})", T::NAME);
+        let mut problems = Vec::new();
+        for (text, (value, _)) in &held {
+            match T::final_read(sim.history(), value) {
+                Err(e) => problems.push(format!("malformed history: {e}")),
+                Ok(found) if held.len() > 1 => {
+                    problems.extend(found.into_iter().map(|p| format!("{text}: {p}")))
+                }
+                Ok(found) => problems.extend(found),
+            }
+        }
+        verdicts.push(if problems.is_empty() {
+            Verdict::pass(&name)
+        } else {
+            Verdict::fail(&name, problems.join("\n"))
+        });
+        verdicts
+    }
+
+    fn model(&self) -> Option<&'static str> {
+        None
+    }
+}
+
+/// Registers type `T` as the protocol `T::NAME`.
+pub fn register_type<T: ReplicatedType>(registrar: &mut impl Registrar) {
+    registrar.protocol(T::NAME, T::DESCRIPTION, TypeDriver::<T>::new);
+}

@@ -1,0 +1,136 @@
+//! The CRDT family as protocols: one generic replica, client and driver,
+//! and per data type a small [`ReplicatedType`] that says what a request
+//! does to the state, what a client asks next, and how the final value is
+//! judged. Each type registers as a protocol of its own: `pn-counter`,
+//! `lww-register`, `or-set`, `mv-register`.
+//!
+//! Replication is state-based with **delta** gossip ([`replica`]): an update
+//! yields a small delta; every gossip interval a replica sends the deltas
+//! it made or newly learned to `fanout` random peers, and every
+//! `full_every`-th interval its whole state (shared, not copied: an `Arc`)
+//! to one peer, which repairs what loss and partitions kept from it.
+//!
+//! The lattices live in [`crate::crdt`]; the final-read checks in
+//! `checkers::final_read`.
+
+mod client;
+pub mod driver;
+mod lww_register;
+mod mv_register;
+mod or_set;
+mod pn_counter;
+pub mod replica;
+
+use std::fmt::Debug;
+use std::hash::Hash;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+use sim_core::history::{History, HistoryError};
+use sim_core::rng::SimRng;
+use sim_core::{Nanos, NodeId};
+
+use crate::crdt::lattice::Lattice;
+use crate::crdt::timestamp::ClockKind;
+
+pub use lww_register::LwwType;
+pub use mv_register::MvType;
+pub use or_set::OrSetType;
+pub use pn_counter::PnType;
+
+/// What a replica knows of its situation when it executes a request.
+#[derive(Debug, Clone)]
+pub struct Env {
+    pub me: NodeId,
+    /// The node's wall clock (skewed by clock faults).
+    pub wall: Nanos,
+    /// The node's monotonic clock.
+    pub monotonic: Nanos,
+    pub config: Config,
+}
+
+/// Options and bug switches of a run, as every type sees them.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// LWW timestamps.
+    pub clock: ClockKind,
+    /// `early-compaction`: tombstones are dropped this long after a replica learns them.
+    pub compact_after: Nanos,
+    /// `compressed-vclock`: entries a write's context keeps.
+    pub vclock_entries: usize,
+    /// The known bugs switched on (names from [`ReplicatedType::BUGS`]).
+    pub bugs: Vec<String>,
+}
+
+impl Config {
+    pub fn bug(&self, name: &str) -> bool {
+        self.bugs.iter().any(|b| b == name)
+    }
+}
+
+/// A replicated data type, as the generic replica and client run it.
+pub trait ReplicatedType:
+    Lattice + Default + Hash + Serialize + DeserializeOwned + 'static
+{
+    const NAME: &'static str;
+    const DESCRIPTION: &'static str;
+    const BUGS: &'static [&'static str];
+    type Request: Clone + Debug + Hash + Serialize + 'static;
+    type Reply: Clone + Debug + Hash + Serialize + DeserializeOwned + 'static;
+    /// Replica bookkeeping beside the lattice (a timestamp clock, the last
+    /// sequence number used), kept on disk with it.
+    type Local: Clone + Default + Debug + Serialize + DeserializeOwned + 'static;
+    type Session: Session<Request = Self::Request, Reply = Self::Reply>;
+
+    /// Executes a client's request: the delta to spread (`None`: nothing
+    /// changed) and the reply.
+    fn execute(
+        &mut self,
+        local: &mut Self::Local,
+        env: &Env,
+        request: &Self::Request,
+    ) -> (Option<Self>, Self::Reply);
+
+    /// Merges gossiped state; whether anything changed.
+    fn absorb(&mut self, other: &Self, _config: &Config) -> bool {
+        if other.leq(self) {
+            return false;
+        }
+        self.join(other);
+        true
+    }
+
+    /// Housekeeping every gossip interval (the OR-set's compaction).
+    fn tidy(_state: &mut std::sync::Arc<Self>, _local: &mut Self::Local, _env: &Env) {}
+
+    /// The value replicas must agree on and the final read judges.
+    fn final_value(&self) -> Value;
+
+    /// Contradictions between the final value and the history.
+    fn final_read(history: &History, value: &Value) -> Result<Vec<String>, HistoryError>;
+}
+
+/// A client's side of a data type: what it asks next, what it learned.
+pub trait Session: Default + 'static {
+    type Request;
+    type Reply;
+
+    /// The next operation: the history's function and invocation value,
+    /// and the request. `fresh` is unique to this call in the whole run.
+    fn next(&mut self, rng: &mut SimRng, fresh: u64) -> (&'static str, Value, Self::Request);
+
+    /// The reply to `request` arrived: the history's completion value.
+    fn done(&mut self, request: &Self::Request, reply: &Self::Reply) -> Value;
+
+    /// The request timed out (it may or may not have taken effect).
+    fn timed_out(&mut self) {}
+}
+
+/// Makes every type of the family known to `registrar`.
+pub fn register(registrar: &mut impl harness::Registrar) {
+    driver::register_type::<PnType>(registrar);
+    driver::register_type::<LwwType>(registrar);
+    driver::register_type::<OrSetType>(registrar);
+    driver::register_type::<MvType>(registrar);
+}
