@@ -118,11 +118,20 @@ impl RaftLog {
 
     /// The entries above the snapshot point, with their indexes.
     pub fn iter(&self) -> impl Iterator<Item = (u64, &Entry)> {
-        let base = self.snap_index;
-        self.slots
+        self.iter_from(self.snap_index + 1)
+    }
+
+    /// The entries from `from` on (or from above the snapshot point, if
+    /// `from` is below it), with their indexes. Starts there directly: a
+    /// leader asks for its uncommitted tail on every client request, and a
+    /// scan from the start of the log made each request cost the whole log.
+    pub fn iter_from(&self, from: u64) -> impl Iterator<Item = (u64, &Entry)> {
+        let start = (from.saturating_sub(self.snap_index + 1) as usize).min(self.slots.len());
+        let base = self.snap_index + 1 + start as u64;
+        self.slots[start..]
             .iter()
             .enumerate()
-            .map(move |(i, s)| (base + 1 + i as u64, &s.entry))
+            .map(move |(i, s)| (base + i as u64, &s.entry))
     }
 
     /// Forgets entries up to `index` (which must be in the log), keeping
@@ -218,6 +227,26 @@ mod tests {
         // One that does not match replaces the log.
         log.reset_to(10, 7, 99);
         assert_eq!((log.last_index(), log.last_term()), (10, 7));
+    }
+
+    #[test]
+    fn iter_from_starts_at_its_index_wherever_the_snapshot_is() {
+        let mut log = RaftLog::new();
+        for t in [1, 1, 2, 2, 3] {
+            log.append(e(t));
+        }
+        let from = |log: &RaftLog, i| {
+            log.iter_from(i)
+                .map(|(i, e)| (i, e.term))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(from(&log, 4), vec![(4, 2), (5, 3)]);
+        assert_eq!(from(&log, 6), vec![]);
+        assert_eq!(from(&log, 99), vec![]);
+        log.compact_to(2);
+        assert_eq!(from(&log, 0), vec![(3, 2), (4, 2), (5, 3)]);
+        assert_eq!(from(&log, 5), vec![(5, 3)]);
+        assert_eq!(log.iter().count(), 3);
     }
 
     #[test]

@@ -932,8 +932,7 @@ impl RaftNode {
             }
             let pending = self
                 .log
-                .iter()
-                .skip_while(|(i, _)| *i <= self.commit_index)
+                .iter_from(self.commit_index + 1)
                 .any(|(_, e)| {
                     matches!(e.command, Command::Client { session: s, seq: q, .. } if s == session && q == seq)
                 });
