@@ -18,6 +18,11 @@
 //! may reach a majority) is only drawn when nothing else is faulty, for at
 //! most five replicas, and blocks other node faults while it lasts.
 //! `max_faulty` overrides the bound (e.g. 1 for a 4-node BFT cluster).
+//! Byzantine faults draw their behaviour from `byzantine_behaviors` (all
+//! kinds if empty), and act as one adversary: every equivocating node of a
+//! schedule sends its variants to the same victims (half of the replicas,
+//! drawn once), as colluding nodes would, so that f+1 of them can split the
+//! honest replicas.
 //! Link faults (delay, loss, duplication, reordering, corruption) hit every
 //! link and clock faults only skew time: neither counts as a faulty node.
 //!
@@ -190,6 +195,9 @@ pub struct GeneratorConfig {
     /// Overrides the bound on replicas faulty at once.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_faulty: Option<u32>,
+    /// The Byzantine behaviours drawn (`kind` names); empty: all of them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub byzantine_behaviors: Vec<String>,
     pub intensity: Intensity,
 }
 
@@ -204,10 +212,14 @@ impl Default for GeneratorConfig {
             quiet_ms: 2_000.0,
             minority: true,
             max_faulty: None,
+            byzantine_behaviors: Vec::new(),
             intensity: Intensity::default(),
         }
     }
 }
+
+/// The Byzantine behaviours a generator draws from, by `kind` name.
+const BEHAVIOR_KINDS: [&str; 5] = ["mute", "equivocate", "forge", "replay", "selective"];
 
 /// Most faults per second of one kind: more is a typo, and would make
 /// generation slow.
@@ -266,6 +278,17 @@ impl GeneratorConfig {
                 return Err(gen_err(
                     field,
                     format!("must be a probability in [0, 1], got {p}"),
+                ));
+            }
+        }
+        for name in &self.byzantine_behaviors {
+            if !BEHAVIOR_KINDS.contains(&name.as_str()) {
+                return Err(gen_err(
+                    "byzantine_behaviors",
+                    format!(
+                        "unknown behaviour {name:?}; known: {}",
+                        BEHAVIOR_KINDS.join(", ")
+                    ),
                 ));
             }
         }
@@ -403,6 +426,15 @@ impl GeneratorConfig {
             minority: self.minority,
             active: Vec::new(),
             intensity: &mix.intensity,
+            behaviors: if self.byzantine_behaviors.is_empty() {
+                BEHAVIOR_KINDS.to_vec()
+            } else {
+                BEHAVIOR_KINDS
+                    .into_iter()
+                    .filter(|k| self.byzantine_behaviors.iter().any(|b| b == k))
+                    .collect()
+            },
+            victims: None,
         };
         let mut actions = Vec::new();
         for (at, kind, length) in candidates {
@@ -451,6 +483,10 @@ struct Placer<'a> {
     /// Faults in force: (end, faulty nodes, faulty nodes not known yet).
     active: Vec<(Nanos, Vec<NodeId>, usize)>,
     intensity: &'a Intensity,
+    /// Byzantine behaviours to draw from.
+    behaviors: Vec<&'static str>,
+    /// The replicas every equivocator of this schedule lies to.
+    victims: Option<Vec<NodeId>>,
 }
 
 /// Attempts at a random partition that respects the bound before giving up.
@@ -631,13 +667,19 @@ impl Placer<'_> {
                 )
             }),
             GenKind::Byzantine => pick(&free, rng).filter(|&x| fits(&[x], 0)).map(|x| {
-                let behavior = match between(rng, 0, 4) {
-                    0 => Behavior::Mute,
-                    1 => Behavior::Equivocate {
-                        peers: Some(resolve::equivocation_peers(&self.pool, x, rng)),
-                    },
-                    2 => Behavior::Forge { rate: 0.5 },
-                    3 => Behavior::Replay {
+                let last = self.behaviors.len() as u64 - 1;
+                let behavior = match self.behaviors[between(rng, 0, last) as usize] {
+                    "mute" => Behavior::Mute,
+                    "equivocate" => {
+                        let pool = &self.pool;
+                        let victims = self.victims.get_or_insert_with(|| {
+                            resolve::equivocation_peers(pool, NodeId::MAX, rng)
+                        });
+                        let peers = victims.iter().copied().filter(|&v| v != x).collect();
+                        Behavior::Equivocate { peers: Some(peers) }
+                    }
+                    "forge" => Behavior::Forge { rate: 0.5 },
+                    "replay" => Behavior::Replay {
                         rate: 0.5,
                         window: 32,
                     },
