@@ -20,9 +20,11 @@
 //! `max_faulty` overrides the bound (e.g. 1 for a 4-node BFT cluster).
 //! Byzantine faults draw their behaviour from `byzantine_behaviors` (all
 //! kinds if empty), and act as one adversary: every equivocating node of a
-//! schedule sends its variants to the same victims (half of the replicas,
-//! drawn once), as colluding nodes would, so that f+1 of them can split the
-//! honest replicas.
+//! schedule sends its variants to the same victims, as colluding nodes
+//! would. The victims, drawn once, are half of the replicas the bound leaves
+//! honest, and equivocators are drawn among the others: with the bound at
+//! f+1 of 3f+1, each side holds 2f+1 replicas with the liars, which is what
+//! splitting a BFT protocol's honest replicas takes.
 //! Link faults (delay, loss, duplication, reordering, corruption) hit every
 //! link and clock faults only skew time: neither counts as a faulty node.
 //!
@@ -666,35 +668,45 @@ impl Placer<'_> {
                     0,
                 )
             }),
-            GenKind::Byzantine => pick(&free, rng).filter(|&x| fits(&[x], 0)).map(|x| {
+            GenKind::Byzantine => {
                 let last = self.behaviors.len() as u64 - 1;
-                let behavior = match self.behaviors[between(rng, 0, last) as usize] {
-                    "mute" => Behavior::Mute,
-                    "equivocate" => {
-                        let pool = &self.pool;
-                        let victims = self.victims.get_or_insert_with(|| {
-                            resolve::equivocation_peers(pool, NodeId::MAX, rng)
-                        });
-                        let peers = victims.iter().copied().filter(|&v| v != x).collect();
-                        Behavior::Equivocate { peers: Some(peers) }
-                    }
-                    "forge" => Behavior::Forge { rate: 0.5 },
-                    "replay" => Behavior::Replay {
-                        rate: 0.5,
-                        window: 32,
-                    },
-                    _ => Behavior::Selective {
-                        peers: None,
-                        drop: 0.5,
-                        delay_ms: 50.0,
-                    },
-                };
-                let fault = Fault::Byzantine {
-                    node: Some(x),
-                    behavior,
-                };
-                (fault, vec![x], 0)
-            }),
+                let kind = self.behaviors[between(rng, 0, last) as usize];
+                let mut candidates = free.clone();
+                if kind == "equivocate" {
+                    let (pool, bound) = (&self.pool, self.bound);
+                    let victims = self.victims.get_or_insert_with(|| {
+                        let mut drawn = pool.clone();
+                        resolve::shuffle(&mut drawn, rng);
+                        drawn.truncate(pool.len().saturating_sub(bound).div_ceil(2));
+                        drawn.sort_unstable();
+                        drawn
+                    });
+                    candidates.retain(|n| !victims.contains(n));
+                }
+                pick(&candidates, rng).filter(|&x| fits(&[x], 0)).map(|x| {
+                    let behavior = match kind {
+                        "mute" => Behavior::Mute,
+                        "equivocate" => Behavior::Equivocate {
+                            peers: self.victims.clone(),
+                        },
+                        "forge" => Behavior::Forge { rate: 0.5 },
+                        "replay" => Behavior::Replay {
+                            rate: 0.5,
+                            window: 32,
+                        },
+                        _ => Behavior::Selective {
+                            peers: None,
+                            drop: 0.5,
+                            delay_ms: 50.0,
+                        },
+                    };
+                    let fault = Fault::Byzantine {
+                        node: Some(x),
+                        behavior,
+                    };
+                    (fault, vec![x], 0)
+                })
+            }
             // Too few replicas for this partition shape.
             _ => None,
         };

@@ -96,8 +96,7 @@ pub(crate) fn one_way(
     (sorted(p), sorted(to))
 }
 
-/// Half of the replicas other than `node` (`NodeId::MAX`: of all), drawn:
-/// who an equivocator lies to.
+/// Half of the replicas other than `node`, drawn: who an equivocator lies to.
 pub(crate) fn equivocation_peers(pool: &[NodeId], node: NodeId, rng: &mut SimRng) -> Vec<NodeId> {
     let mut others: Vec<NodeId> = pool.iter().copied().filter(|&n| n != node).collect();
     shuffle(&mut others, rng);

@@ -620,9 +620,19 @@ fn drawn_byzantine_nodes_use_the_named_behaviours_and_equivocate_to_the_same_vic
             };
             assert!(!peers.contains(node));
             victims.extend(peers.iter().copied());
+            assert_eq!(
+                victims.len(),
+                peers.len(),
+                "seed {seed}: one set of victims"
+            );
         }
-        // One set of victims (half of the five replicas), less each liar.
-        assert!(victims.len() <= 3, "seed {seed}: {victims:?}");
+        // One set of victims, half of the three the bound leaves honest,
+        // and never a liar.
+        assert_eq!(victims.len(), 2, "seed {seed}: {victims:?}");
+        assert!(s.schedule.iter().all(|a| match a.fault {
+            Fault::Byzantine { node: Some(n), .. } => !victims.contains(&n),
+            _ => false,
+        }));
     }
     g.byzantine_behaviors = vec!["lie".into()];
     let err = g.validate().unwrap_err().to_string();
