@@ -18,6 +18,13 @@
 //! may reach a majority) is only drawn when nothing else is faulty, for at
 //! most five replicas, and blocks other node faults while it lasts.
 //! `max_faulty` overrides the bound (e.g. 1 for a 4-node BFT cluster).
+//! Byzantine faults draw their behaviour from `byzantine_behaviors` (all
+//! kinds if empty), and act as one adversary: every equivocating node of a
+//! schedule sends its variants to the same victims, as colluding nodes
+//! would. The victims, drawn once, are half of the replicas the bound leaves
+//! honest, and equivocators are drawn among the others: with the bound at
+//! f+1 of 3f+1, each side holds 2f+1 replicas with the liars, which is what
+//! splitting a BFT protocol's honest replicas takes.
 //! Link faults (delay, loss, duplication, reordering, corruption) hit every
 //! link and clock faults only skew time: neither counts as a faulty node.
 //!
@@ -190,6 +197,9 @@ pub struct GeneratorConfig {
     /// Overrides the bound on replicas faulty at once.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_faulty: Option<u32>,
+    /// The Byzantine behaviours drawn (`kind` names); empty: all of them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub byzantine_behaviors: Vec<String>,
     pub intensity: Intensity,
 }
 
@@ -204,10 +214,14 @@ impl Default for GeneratorConfig {
             quiet_ms: 2_000.0,
             minority: true,
             max_faulty: None,
+            byzantine_behaviors: Vec::new(),
             intensity: Intensity::default(),
         }
     }
 }
+
+/// The Byzantine behaviours a generator draws from, by `kind` name.
+const BEHAVIOR_KINDS: [&str; 5] = ["mute", "equivocate", "forge", "replay", "selective"];
 
 /// Most faults per second of one kind: more is a typo, and would make
 /// generation slow.
@@ -266,6 +280,17 @@ impl GeneratorConfig {
                 return Err(gen_err(
                     field,
                     format!("must be a probability in [0, 1], got {p}"),
+                ));
+            }
+        }
+        for name in &self.byzantine_behaviors {
+            if !BEHAVIOR_KINDS.contains(&name.as_str()) {
+                return Err(gen_err(
+                    "byzantine_behaviors",
+                    format!(
+                        "unknown behaviour {name:?}; known: {}",
+                        BEHAVIOR_KINDS.join(", ")
+                    ),
                 ));
             }
         }
@@ -403,6 +428,15 @@ impl GeneratorConfig {
             minority: self.minority,
             active: Vec::new(),
             intensity: &mix.intensity,
+            behaviors: if self.byzantine_behaviors.is_empty() {
+                BEHAVIOR_KINDS.to_vec()
+            } else {
+                BEHAVIOR_KINDS
+                    .into_iter()
+                    .filter(|k| self.byzantine_behaviors.iter().any(|b| b == k))
+                    .collect()
+            },
+            victims: None,
         };
         let mut actions = Vec::new();
         for (at, kind, length) in candidates {
@@ -451,6 +485,10 @@ struct Placer<'a> {
     /// Faults in force: (end, faulty nodes, faulty nodes not known yet).
     active: Vec<(Nanos, Vec<NodeId>, usize)>,
     intensity: &'a Intensity,
+    /// Byzantine behaviours to draw from.
+    behaviors: Vec<&'static str>,
+    /// The replicas every equivocator of this schedule lies to.
+    victims: Option<Vec<NodeId>>,
 }
 
 /// Attempts at a random partition that respects the bound before giving up.
@@ -630,29 +668,45 @@ impl Placer<'_> {
                     0,
                 )
             }),
-            GenKind::Byzantine => pick(&free, rng).filter(|&x| fits(&[x], 0)).map(|x| {
-                let behavior = match between(rng, 0, 4) {
-                    0 => Behavior::Mute,
-                    1 => Behavior::Equivocate {
-                        peers: Some(resolve::equivocation_peers(&self.pool, x, rng)),
-                    },
-                    2 => Behavior::Forge { rate: 0.5 },
-                    3 => Behavior::Replay {
-                        rate: 0.5,
-                        window: 32,
-                    },
-                    _ => Behavior::Selective {
-                        peers: None,
-                        drop: 0.5,
-                        delay_ms: 50.0,
-                    },
-                };
-                let fault = Fault::Byzantine {
-                    node: Some(x),
-                    behavior,
-                };
-                (fault, vec![x], 0)
-            }),
+            GenKind::Byzantine => {
+                let last = self.behaviors.len() as u64 - 1;
+                let kind = self.behaviors[between(rng, 0, last) as usize];
+                let mut candidates = free.clone();
+                if kind == "equivocate" {
+                    let (pool, bound) = (&self.pool, self.bound);
+                    let victims = self.victims.get_or_insert_with(|| {
+                        let mut drawn = pool.clone();
+                        resolve::shuffle(&mut drawn, rng);
+                        drawn.truncate(pool.len().saturating_sub(bound).div_ceil(2));
+                        drawn.sort_unstable();
+                        drawn
+                    });
+                    candidates.retain(|n| !victims.contains(n));
+                }
+                pick(&candidates, rng).filter(|&x| fits(&[x], 0)).map(|x| {
+                    let behavior = match kind {
+                        "mute" => Behavior::Mute,
+                        "equivocate" => Behavior::Equivocate {
+                            peers: self.victims.clone(),
+                        },
+                        "forge" => Behavior::Forge { rate: 0.5 },
+                        "replay" => Behavior::Replay {
+                            rate: 0.5,
+                            window: 32,
+                        },
+                        _ => Behavior::Selective {
+                            peers: None,
+                            drop: 0.5,
+                            delay_ms: 50.0,
+                        },
+                    };
+                    let fault = Fault::Byzantine {
+                        node: Some(x),
+                        behavior,
+                    };
+                    (fault, vec![x], 0)
+                })
+            }
             // Too few replicas for this partition shape.
             _ => None,
         };

@@ -593,3 +593,51 @@ fn fixed_faults_at_or_after_the_end_of_the_run_are_refused() {
     let e = fixed.check_within(SECONDS).unwrap_err();
     assert_eq!(e.path, "faults.schedule[1].at_ms");
 }
+
+#[test]
+fn drawn_byzantine_nodes_use_the_named_behaviours_and_equivocate_to_the_same_victims() {
+    let mut g = GeneratorConfig {
+        max_faulty: Some(2),
+        byzantine_behaviors: vec!["equivocate".into()],
+        ..wild_generator(GenMode::Random)
+    };
+    g.rates = [(GenKind::Byzantine, 20.0)].into_iter().collect();
+    for seed in 0..20 {
+        let config = FaultConfig {
+            schedule: vec![],
+            generator: Some(g.clone()),
+        };
+        let s = config.schedule(&five(), 3 * SECONDS, seed).unwrap();
+        assert!(!s.schedule.is_empty());
+        let mut victims = BTreeSet::new();
+        for a in &s.schedule {
+            let Fault::Byzantine {
+                node: Some(node),
+                behavior: Behavior::Equivocate { peers: Some(peers) },
+            } = &a.fault
+            else {
+                panic!("seed {seed}: {a:?}");
+            };
+            assert!(!peers.contains(node));
+            victims.extend(peers.iter().copied());
+            assert_eq!(
+                victims.len(),
+                peers.len(),
+                "seed {seed}: one set of victims"
+            );
+        }
+        // One set of victims, half of the three the bound leaves honest,
+        // and never a liar.
+        assert_eq!(victims.len(), 2, "seed {seed}: {victims:?}");
+        assert!(s.schedule.iter().all(|a| match a.fault {
+            Fault::Byzantine { node: Some(n), .. } => !victims.contains(&n),
+            _ => false,
+        }));
+    }
+    g.byzantine_behaviors = vec!["lie".into()];
+    let err = g.validate().unwrap_err().to_string();
+    assert!(
+        err.contains("byzantine_behaviors") && err.contains("equivocate"),
+        "{err}"
+    );
+}

@@ -118,7 +118,17 @@ fn bad_options_are_named() {
     assert!(err.to_string().contains("3f+1"), "{err}");
     let err = error("bugs=[\"no-such-bug\"]");
     assert!(err.to_string().contains("small-prepare-quorum"), "{err}");
-    // The agreement check must know the Byzantine replicas in advance.
-    let err = error("faults.generator={ mode = \"random\", rates = { byzantine = 1.0 } }");
-    assert!(err.to_string().contains("faults.schedule"), "{err}");
+    let err = error("options.checkpoint_interval=0");
+    assert!(err.to_string().contains("checkpoint_interval"), "{err}");
+}
+
+#[test]
+fn corrupted_messages_are_delivered_rejected_by_their_mac_and_counted_as_detected() {
+    let run = outcome("pbft-healthy", 1, &["network.corrupt=0.02"]);
+    assert!(run.summary.passed, "{:?}", failures(&run));
+    let c = run.summary.corruption;
+    assert!(c.delivered > 20, "{c:?}");
+    assert_eq!((c.detected, c.undetected), (c.delivered, 0), "{c:?}");
+    // Corruption is not mistaken for forgery.
+    assert_eq!(run.summary.counters.get("auth_rejected"), None);
 }

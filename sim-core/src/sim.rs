@@ -444,6 +444,15 @@ impl<M: Message> Sim<M> {
         std::mem::replace(slot, interceptor)
     }
 
+    /// Whether `node` is Byzantine now (a send interceptor is installed): a
+    /// checker that trusts only honest nodes asks this at every step.
+    pub fn is_byzantine(&self, node: NodeId) -> bool {
+        self.kernel
+            .interceptors
+            .get(node as usize)
+            .is_some_and(|i| i.is_some())
+    }
+
     /// The interceptor installed on `node`, to change its behaviour in place.
     pub fn send_interceptor_mut(
         &mut self,

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
-use sim_core::integrity::AUTH_REJECTED;
+use sim_core::integrity::{AUTH_REJECTED, CORRUPT_DETECTED};
 use sim_core::{Ctx, NodeId, OpId, OpType, Process, TimerId};
 
 use crate::request_ids::RequestIds;
@@ -148,10 +148,16 @@ impl Process for Client {
     }
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, PbftMsg>, from: NodeId, msg: PbftMsg) {
-        let authentic = msg.from == from && msg.authentic();
-        if !authentic && !self.cfg.bugs.no_mac_check {
-            ctx.count(AUTH_REJECTED, 1);
-            return;
+        if !self.cfg.bugs.no_mac_check {
+            if msg.from != from {
+                ctx.count(AUTH_REJECTED, 1);
+                return;
+            }
+            // From the node it claims, with a wrong MAC: altered in flight.
+            if !msg.authentic() {
+                ctx.count(CORRUPT_DETECTED, 1);
+                return;
+            }
         }
         if self.cfg.replicas.contains(&msg.from) {
             self.on_reply(ctx, msg.from, msg.body);

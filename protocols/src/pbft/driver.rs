@@ -1,15 +1,17 @@
 //! Driver of PBFT (`protocols::pbft`): replicas `0..n` (n = 3f+1), clients
-//! after them; the `agreement` invariant over the honest replicas after every
-//! event, and the client history judged as a cas-register per key.
+//! after them; the `agreement` invariant over the replicas honest at each
+//! event (the kernel says which are Byzantine now, whether a schedule named
+//! them or a generator drew them), and the client history judged as a
+//! cas-register per key. A generator draws at most f faulty replicas at once
+//! unless the scenario sets `max_faulty`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use crate::pbft::{Bugs, Client, ClientConfig, PbftMsg, Replica, ReplicaConfig};
 use crate::progress::ProgressChecker;
-use fault_injection::{Fault, GenKind};
 use serde::Deserialize;
 use sim_core::time::duration as dur;
-use sim_core::{Finding, Nanos, NodeId, Sim, Topology, MILLIS};
+use sim_core::{Finding, Nanos, NodeId, Sim, Topology, MILLIS, SECONDS};
 
 use crate::progress::{progress_checker, progress_verdict};
 use harness::Driver;
@@ -28,6 +30,8 @@ struct Options {
     view_change_timeout: Nanos,
     /// Retries of a request (broadcast to all replicas) before a client gives up.
     retries: u32,
+    /// K: executed sequence numbers between checkpoints (the log keeps 2K).
+    checkpoint_interval: u64,
 }
 
 impl Default for Options {
@@ -35,6 +39,7 @@ impl Default for Options {
         Self {
             view_change_timeout: 150 * MILLIS,
             retries: 5,
+            checkpoint_interval: 16,
         }
     }
 }
@@ -42,14 +47,25 @@ impl Default for Options {
 pub struct Pbft {
     replica: ReplicaConfig,
     client: ClientConfig,
-    /// Replicas some fault makes Byzantine: the invariant trusts none of them.
-    byzantine: BTreeSet<NodeId>,
-    /// Per sequence number, the digest the first honest replica executed there.
+    /// Per sequence number, the digest the first honest replica executed there
+    /// (trimmed below what every replica's check has passed).
     agreed: BTreeMap<u64, (u64, NodeId)>,
     /// Per replica, how far its executions were compared already.
     checked: BTreeMap<NodeId, u64>,
     progress: Option<ProgressChecker>,
+    /// The most any replica held in its log and message stores (see
+    /// `Replica::retained`), sampled every [`SAMPLE_EVERY`] of virtual time.
+    max_retained: usize,
+    next_sample: Nanos,
+    /// Events handled in each [`RATE_WINDOW`] of virtual time: the event
+    /// rate over the run, flat when nothing piles up.
+    events: Vec<u64>,
 }
+
+/// How often the log size is sampled.
+const SAMPLE_EVERY: Nanos = 100 * MILLIS;
+/// The width of one point of the event-rate curve.
+const RATE_WINDOW: Nanos = 5 * SECONDS;
 
 impl Pbft {
     pub fn new(scenario: &Scenario) -> Result<Self, InputError> {
@@ -71,29 +87,10 @@ impl Pbft {
                 "view_change_timeout must be above 0".into(),
             ));
         }
-        // The invariant must know which replicas to trust, so Byzantine
-        // faults must name their node rather than leave it to a draw.
-        let mut byzantine = BTreeSet::new();
-        for (i, action) in scenario.faults.schedule.iter().enumerate() {
-            if let Fault::Byzantine { node, .. } = &action.fault {
-                let node = node.ok_or_else(|| {
-                    err(
-                        "faults.schedule",
-                        format!("action {i}: a byzantine fault in a pbft scenario must name its node (the agreement check skips it)"),
-                    )
-                })?;
-                byzantine.insert(node);
-            }
-        }
-        let drawn = scenario.faults.generator.as_ref().is_some_and(|g| {
-            g.rates
-                .get(&GenKind::Byzantine)
-                .is_some_and(|&rate| rate > 0.0)
-        });
-        if drawn {
+        if o.checkpoint_interval == 0 {
             return Err(err(
-                "faults.generator",
-                "a pbft scenario cannot draw byzantine faults (the agreement check must know which replicas to skip): name them in faults.schedule".into(),
+                "options.checkpoint_interval",
+                "checkpoint_interval must be at least 1".into(),
             ));
         }
         let replicas: Vec<NodeId> = (0..scenario.replicas).collect();
@@ -101,6 +98,7 @@ impl Pbft {
             replica: ReplicaConfig {
                 replicas: replicas.clone(),
                 view_change_timeout: o.view_change_timeout,
+                checkpoint_interval: o.checkpoint_interval,
                 bugs,
             },
             client: ClientConfig {
@@ -109,19 +107,29 @@ impl Pbft {
                 retries: o.retries,
                 bugs,
             },
-            byzantine,
             agreed: BTreeMap::new(),
             checked: BTreeMap::new(),
             progress: None,
+            max_retained: 0,
+            next_sample: 0,
+            events: Vec::new(),
         })
     }
 }
 
 impl Driver for Pbft {
-    /// 3f+1 replicas with f = 1; the shared default is 3.
+    /// 3f+1 replicas with f = 1; the shared default is 3. A generator
+    /// draws at most f faulty replicas at once (the bound PBFT promises to
+    /// survive; a minority would be more) unless `max_faulty` is given.
     fn fill_defaults(scenario: &mut Scenario, given: &dyn Fn(&str) -> bool) {
         if !given("replicas") {
             scenario.replicas = 4;
+        }
+        let f = scenario.replicas.saturating_sub(1) / 3;
+        if let Some(generator) = scenario.faults.generator.as_mut() {
+            if !given("faults.generator.max_faulty") {
+                generator.max_faulty = Some(f);
+            }
         }
     }
 
@@ -151,8 +159,42 @@ impl Driver for Pbft {
 
     /// Agreement (see [`Pbft::check_agreement`]), then liveness.
     fn check_step(&mut self, sim: &Sim<PbftMsg>) -> Option<Finding> {
+        // Called once per event handled.
+        let window = (sim.now() / RATE_WINDOW) as usize;
+        if self.events.len() <= window {
+            self.events.resize(window + 1, 0);
+        }
+        self.events[window] += 1;
+        if sim.now() >= self.next_sample {
+            self.next_sample = sim.now() + SAMPLE_EVERY;
+            let retained = self.replicas(sim).map(|(_, r)| r.retained()).max();
+            self.max_retained = self.max_retained.max(retained.unwrap_or(0));
+        }
         self.check_agreement(sim)
             .or_else(|| self.progress.as_mut()?.check(sim))
+    }
+
+    /// `pbft.max_retained`: the most entries one replica held in its log and
+    /// message stores at any sample (bounded by the watermarks, not the
+    /// run); `pbft.stable_checkpoint`, the highest; `pbft.events_per_s.tNNNs`,
+    /// the event rate in each 5 s window starting at NNN s (whole windows).
+    fn stats(&self, sim: &Sim<PbftMsg>) -> Vec<(String, f64)> {
+        let stable = self
+            .replicas(sim)
+            .map(|(_, r)| r.stable_checkpoint())
+            .max()
+            .unwrap_or(0);
+        let whole = (sim.now() / RATE_WINDOW) as usize;
+        let seconds = (RATE_WINDOW / SECONDS) as usize;
+        let mut stats = vec![
+            ("pbft.max_retained".into(), self.max_retained as f64),
+            ("pbft.stable_checkpoint".into(), stable as f64),
+        ];
+        stats.extend(self.events.iter().take(whole).enumerate().map(|(i, &n)| {
+            let name = format!("pbft.events_per_s.t{:03}s", i * seconds);
+            (name, n as f64 / seconds as f64)
+        }));
+        stats
     }
 
     fn check_end(&mut self, sim: &Sim<PbftMsg>) -> Vec<Verdict> {
@@ -181,17 +223,24 @@ impl Pbft {
     /// number. Executions only grow, so each step compares only the new ones.
     fn check_agreement(&mut self, sim: &Sim<PbftMsg>) -> Option<Finding> {
         for &id in &self.replica.replicas {
-            if self.byzantine.contains(&id) {
-                continue;
-            }
             let Some(replica) = sim.process_as::<Replica>(id) else {
                 continue;
             };
             let executed = replica.executed();
             let done = executed.keys().next_back().copied().unwrap_or(0);
+            if sim.is_byzantine(id) {
+                // What it executes while Byzantine is not trusted, and is
+                // not compared once it is honest again either.
+                self.checked.insert(id, done);
+                continue;
+            }
             let from = self.checked.get(&id).copied().unwrap_or(0);
-            // A restarted replica starts over: compare again from the start.
+            // A restarted replica (or one that fetched a checkpoint's state)
+            // starts over: compare again from what it holds.
             let from = if done < from { 0 } else { from };
+            if done == from {
+                continue;
+            }
             for (&seq, &d) in executed.range(from + 1..) {
                 let (agreed, by) = *self.agreed.entry(seq).or_insert((d, id));
                 if agreed != d {
@@ -207,7 +256,27 @@ impl Pbft {
             }
             self.checked.insert(id, done);
         }
+        // Every replica was compared up to its own `checked`: what lies
+        // below all of them will not be needed again (a replica that
+        // restarts later fetches a checkpoint past it).
+        let window = 2 * self.replica.checkpoint_interval;
+        if self.agreed.len() as u64 > 4 * window {
+            let low = self.checked.values().min().copied().unwrap_or(0);
+            let newest = self.agreed.keys().next_back().copied().unwrap_or(0);
+            let low = low.min(newest.saturating_sub(window));
+            self.agreed = self.agreed.split_off(&low);
+        }
         None
+    }
+
+    fn replicas<'a>(
+        &'a self,
+        sim: &'a Sim<PbftMsg>,
+    ) -> impl Iterator<Item = (NodeId, &'a Replica)> + 'a {
+        self.replica
+            .replicas
+            .iter()
+            .filter_map(|&id| Some((id, sim.process_as::<Replica>(id)?)))
     }
 }
 

@@ -16,10 +16,19 @@
 //! multicasts NEW-VIEW carrying them as proof, and re-proposes at every
 //! sequence number the request prepared in the highest view (a no-op where
 //! none was). Replicas recompute that choice from the proof, so a Byzantine
-//! primary cannot drop a committed request. There are no checkpoints: logs
-//! are kept whole and a new view re-proposes from sequence 1. A replica keeps
-//! its state in memory only: a restarted replica has forgotten its votes and
-//! counts against f.
+//! primary cannot drop a committed request.
+//!
+//! Checkpoints (`replica/checkpoint.rs`): every K executions a replica
+//! multicasts CHECKPOINT(seq, state digest); 2f+1 matching ones make it
+//! stable, the low watermark h. Only sequence numbers in (h, h+2K] are
+//! accepted, everything at or below h is dropped, and a VIEW-CHANGE carries
+//! its stable checkpoint's proof, so a new view re-proposes only above the
+//! highest proven one. Every buffer is bounded (see `replica.rs`). A replica
+//! that lags or restarted fetches a stable checkpoint's state (checked
+//! against the digest 2f+1 replicas signed) and the current view's NEW-VIEW.
+//! Its view and prepared certificates are on disk, so a restarted replica
+//! still reports what it prepared; it sends no vote in the views it may have
+//! voted in before the crash, and counts again from the next view on.
 //!
 //! Lost messages: every quarter of the view-change timeout a replica sends
 //! again what it said about each slot of the current view it has not
@@ -28,13 +37,20 @@
 //! that gets a prepare or commit again for a slot it has committed answers
 //! the sender directly with its own messages for that slot (at most once per
 //! period), so a peer that missed some catches up without a view change.
-//! Without this, each lost message cost a view change, and since a new view
-//! re-proposes from sequence 1, work grew with the square of the run.
+//! A replica that waits for a request and executed nothing for a whole
+//! period asks the others (FETCH-STATE), who answer with what they said
+//! about every slot they committed past it: a lagging replica catches up
+//! without blaming the primary, and a replica that lost a VIEW-CHANGE or
+//! NEW-VIEW gets it again. 2 % loss then causes no view change at all.
 //!
 //! Authentication: every message carries `mac(key(sender), body)` (see
 //! `sim_core::integrity::mac`); requests carry their client's MAC inside, so
 //! a relayed or pre-prepared request cannot be altered. Since the MAC stands
-//! for a signature, certificates can be checked by anyone.
+//! for a signature, certificates can be checked by anyone. A message
+//! corrupted in flight (`Message::corrupt` flips a MAC bit) arrives from the
+//! sender it names with a MAC that does not check: it is rejected and counted
+//! as `corrupt_detected` (a forgery either names another sender or carries a
+//! valid outer MAC, and counts as `auth_rejected`).
 //!
 //! Known-bug variants: `small-prepare-quorum` (prepared with f prepares
 //! instead of 2f: two different requests can both be "prepared" at one

@@ -1,8 +1,10 @@
 //! What PBFT replicas and clients say to each other, signed.
 
+use std::collections::BTreeMap;
+
 use rand::Rng;
 use serde::{Deserialize, Serialize};
-use sim_core::integrity::{checksum, mac};
+use sim_core::integrity::{checksum, flip_random_bit, mac};
 use sim_core::rng::SimRng;
 use sim_core::{Message, NodeId};
 
@@ -51,6 +53,32 @@ pub fn digest(req: &Option<Request>) -> u64 {
     checksum(req)
 }
 
+/// The state a checkpoint covers: the store and the reply cache (a request
+/// executed before the checkpoint must still be answered, and never run
+/// twice, by a replica that fetched the state).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub store: BTreeMap<u32, u64>,
+    /// Per client: (request id, sequence number, result) of its last request.
+    pub last_reply: BTreeMap<NodeId, (u64, u64, Outcome)>,
+}
+
+impl Snapshot {
+    /// What CHECKPOINT messages carry instead of the state itself.
+    pub fn digest(&self) -> u64 {
+        checksum(self)
+    }
+}
+
+/// A stable checkpoint with its proof: 2f+1 CHECKPOINT messages from
+/// distinct replicas for `seq` and the snapshot's digest.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct StableCheckpoint {
+    pub seq: u64,
+    pub snapshot: Snapshot,
+    pub proof: Vec<PbftMsg>,
+}
+
 /// A prepared certificate: the primary's pre-prepare and the prepares.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Cert {
@@ -83,9 +111,17 @@ pub enum Body {
         id: u64,
         result: Outcome,
     },
-    /// "I move to `view`; here is what I prepared" (highest view per sequence).
+    /// "I executed up to `seq`, and the state there has this digest."
+    Checkpoint {
+        seq: u64,
+        digest: u64,
+    },
+    /// "I move to `view`; my stable checkpoint is `stable` (with its proof,
+    /// empty for 0); here is what I prepared above it" (highest view per sequence).
     ViewChange {
         view: u64,
+        stable: u64,
+        proof: Vec<PbftMsg>,
         prepared: Vec<Cert>,
     },
     /// The new primary's proof (2f+1 view-changes) and its pre-prepares.
@@ -93,6 +129,18 @@ pub enum Body {
         view: u64,
         view_changes: Vec<PbftMsg>,
         pre_prepares: Vec<PbftMsg>,
+    },
+    /// A replica that lags or restarted: "send me your stable checkpoint if
+    /// it is past `last_exec`, and your view's NEW-VIEW if it is past `view`."
+    FetchState {
+        last_exec: u64,
+        view: u64,
+    },
+    /// The answer: a stable checkpoint (checked against its proof) and the
+    /// NEW-VIEW that started the sender's view.
+    State {
+        checkpoint: Option<StableCheckpoint>,
+        new_view: Option<Box<PbftMsg>>,
     },
 }
 
@@ -131,6 +179,15 @@ impl PbftMsg {
 const BOGUS: u64 = 1_000_000;
 
 impl Message for PbftMsg {
+    /// A bit flipped in flight: in the MAC, which the receiver then finds
+    /// wrong for the claimed sender (the sender field is left intact, so
+    /// that the receiver can tell corruption from a forgery, which always
+    /// comes from another node than it claims or carries a valid outer MAC).
+    fn corrupt(&mut self, rng: &mut SimRng) -> bool {
+        flip_random_bit(&mut self.mac, rng);
+        true
+    }
+
     /// Variants the sender may sign itself: a no-op instead of the request in
     /// a pre-prepare, votes for that no-op, another result in a reply, an
     /// empty view-change. All are consistent with one another, so that the
@@ -174,9 +231,20 @@ impl Message for PbftMsg {
                     Outcome::CasFailed => Outcome::Done,
                 },
             },
-            Body::ViewChange { view, prepared } if !prepared.is_empty() => Body::ViewChange {
+            Body::ViewChange {
+                view,
+                stable,
+                proof,
+                prepared,
+            } if !prepared.is_empty() => Body::ViewChange {
                 view: *view,
+                stable: *stable,
+                proof: proof.clone(),
                 prepared: Vec::new(),
+            },
+            Body::Checkpoint { seq, digest } => Body::Checkpoint {
+                seq: *seq,
+                digest: digest ^ 1,
             },
             _ => return None,
         };

@@ -1,8 +1,18 @@
-//! A PBFT replica: normal case, execution, view change.
+//! A PBFT replica: normal case, execution, view change, checkpoints and
+//! state transfer.
+//!
+//! Memory is bounded whatever the run's length (every bound in one place):
+//! the log, prepared certificates and committed proposals hold only sequence
+//! numbers inside the watermarks (h, h+L], L = 2K, h the stable checkpoint;
+//! executed digests the last 2L; snapshots only checkpoints at or above h;
+//! checkpoint votes at most [`CHECKPOINTS_PER_SENDER`] per replica; view
+//! changes one per replica (its highest view); messages of views not entered
+//! yet at most [`early_limit`](ReplicaConfig::early_limit), inside the
+//! watermarks; pending requests one per client.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use sim_core::integrity::AUTH_REJECTED;
+use sim_core::integrity::{AUTH_REJECTED, CORRUPT_DETECTED};
 use sim_core::{Ctx, Nanos, NodeId, Process, TimerId};
 
 use crate::workload::ClientOp;
@@ -16,10 +26,15 @@ pub struct ReplicaConfig {
     /// A replica waiting this long for a request to execute asks for a new
     /// view; the wait doubles with each view change that does not complete.
     pub view_change_timeout: Nanos,
+    /// K: a replica takes a checkpoint every K executed sequence numbers.
+    pub checkpoint_interval: u64,
     pub bugs: Bugs,
 }
 
+mod checkpoint;
 mod view_change;
+
+pub use checkpoint::{CHECKPOINTS_PER_SENDER, STATE_TRANSFERS};
 
 impl ReplicaConfig {
     fn n(&self) -> usize {
@@ -46,6 +61,20 @@ impl ReplicaConfig {
     fn quorum(&self) -> usize {
         2 * self.f() + 1
     }
+
+    /// L: how far past the stable checkpoint sequence numbers are accepted
+    /// (two checkpoint intervals, as in the paper: the primary keeps
+    /// proposing while the last checkpoint becomes stable).
+    fn window(&self) -> u64 {
+        2 * self.checkpoint_interval
+    }
+
+    /// Most messages kept for views not entered yet: every replica's three
+    /// messages (pre-prepare, prepare, commit) for every slot of the window.
+    /// More are dropped (re-sending brings them again).
+    fn early_limit(&self) -> usize {
+        3 * self.n() * self.window() as usize
+    }
 }
 
 /// One (view, sequence number) slot of the log.
@@ -69,6 +98,9 @@ const TIMER_RESEND: u64 = 2;
 pub const RESENT: &str = "pbft.resent";
 pub const HELPED: &str = "pbft.helped";
 pub const VIEW_CHANGES: &str = "pbft.view_changes";
+/// Messages dropped for a sequence number outside the watermarks, or because
+/// the buffer of messages for views not entered yet was full.
+pub const OUT_OF_WINDOW: &str = "pbft.out_of_window";
 
 pub struct Replica {
     cfg: ReplicaConfig,
@@ -88,10 +120,12 @@ pub struct Replica {
     store: BTreeMap<u32, u64>,
     /// Per client, the last request executed and its reply (dedup).
     last_reply: BTreeMap<NodeId, (u64, u64, Outcome)>,
-    /// Requests known and not yet executed.
-    pending: BTreeMap<(NodeId, u64), Request>,
-    /// Primary only: requests given a sequence number in this view.
-    assigned: BTreeSet<(NodeId, u64)>,
+    /// Requests known and not yet executed: per client its latest (a client
+    /// has one request outstanding; an older one it gave up on is dropped).
+    pending: BTreeMap<NodeId, Request>,
+    /// Primary only: per client, the latest request given a sequence number
+    /// in this view.
+    assigned: BTreeMap<NodeId, u64>,
     next_seq: u64,
     timer: Option<TimerId>,
     timeout: Nanos,
@@ -102,8 +136,32 @@ pub struct Replica {
     /// most once per period and slot, so that two replicas that both
     /// committed cannot keep answering each other's answers.
     helped: BTreeSet<(NodeId, u64, u64)>,
-    /// Messages for views not entered yet.
+    /// Messages for views not entered yet (at most `cfg.early_limit()`).
     early: Vec<PbftMsg>,
+    /// h, the last stable checkpoint, and its proof.
+    stable: u64,
+    stable_proof: Vec<PbftMsg>,
+    /// This replica's checkpoints at or above `stable`.
+    snapshots: BTreeMap<u64, Snapshot>,
+    /// CHECKPOINT messages above `stable`, by sequence number and sender.
+    checkpoint_votes: BTreeMap<u64, BTreeMap<NodeId, PbftMsg>>,
+    /// A stable checkpoint (with its proof) past what this replica executed:
+    /// it fetches the state at the next re-send period.
+    behind: Option<(u64, Vec<PbftMsg>)>,
+    /// Per replica, the highest view its normal-case messages showed: f+1
+    /// of them past ours mean a view this replica missed the start of.
+    peer_views: BTreeMap<NodeId, u64>,
+    /// The NEW-VIEW that started the current view (to serve a replica that
+    /// missed it).
+    new_view: Option<PbftMsg>,
+    /// After a restart: views up to this one may hold votes this replica
+    /// sent and forgot, so it sends none in them (it still listens).
+    abstain_upto: Option<u64>,
+    /// Restarted with nothing on disk: abstains up to the first view it
+    /// catches up with.
+    wiped: bool,
+    /// `last_exec` at the previous re-send period (no progress since: ask for help).
+    exec_at_last_tick: u64,
 }
 
 impl Replica {
@@ -123,14 +181,58 @@ impl Replica {
             store: BTreeMap::new(),
             last_reply: BTreeMap::new(),
             pending: BTreeMap::new(),
-            assigned: BTreeSet::new(),
+            assigned: BTreeMap::new(),
             next_seq: 1,
             timer: None,
             timeout,
             resend_every: (timeout / 4).max(1),
             helped: BTreeSet::new(),
             early: Vec::new(),
+            stable: 0,
+            stable_proof: Vec::new(),
+            snapshots: BTreeMap::from([(0, Snapshot::default())]),
+            checkpoint_votes: BTreeMap::new(),
+            behind: None,
+            peer_views: BTreeMap::new(),
+            new_view: None,
+            abstain_upto: None,
+            wiped: false,
+            exec_at_last_tick: 0,
         }
+    }
+
+    /// Whether this replica may vote (pre-prepare, prepare, commit, new-view) in `view`.
+    fn votes_in(&self, view: u64) -> bool {
+        self.abstain_upto.is_none_or(|v| view > v)
+    }
+
+    /// Whether `seq` lies inside the watermarks (h, h+L].
+    fn in_window(&self, seq: u64) -> bool {
+        seq > self.stable && seq <= self.stable + self.cfg.window()
+    }
+
+    /// The log's size: slots, certificates, committed, executed, snapshots,
+    /// checkpoint votes, view changes and early messages (what the bounds
+    /// above hold down; for tests and the run's measurements).
+    pub fn retained(&self) -> usize {
+        self.log.len()
+            + self.certs.len()
+            + self.committed.len()
+            + self.executed.len()
+            + self.snapshots.len()
+            + self
+                .checkpoint_votes
+                .values()
+                .map(BTreeMap::len)
+                .sum::<usize>()
+            + self.view_changes.values().map(BTreeMap::len).sum::<usize>()
+            + self.early.len()
+            + self.pending.len()
+    }
+
+    /// The last stable checkpoint.
+    pub fn stable_checkpoint(&self) -> u64 {
+        self.stable
     }
 
     /// Digest of the proposal executed at each sequence number, in order.
@@ -156,12 +258,15 @@ impl Replica {
             .collect()
     }
 
-    /// Checks a message's MAC against its claimed sender; counts a failure.
+    /// Checks a message's MAC against its claimed sender, who is the node
+    /// it came from: a wrong MAC there is a corruption in flight (a forger
+    /// either claims another sender or signs with its own key correctly),
+    /// counted as detected.
     fn check(&self, ctx: &mut Ctx<'_, PbftMsg>, msg: &PbftMsg) -> bool {
         if self.cfg.bugs.no_mac_check || msg.authentic() {
             return true;
         }
-        ctx.count(AUTH_REJECTED, 1);
+        ctx.count(CORRUPT_DETECTED, 1);
         false
     }
 
@@ -221,7 +326,7 @@ impl Replica {
             }
             return;
         }
-        self.pending.insert((req.client, req.id), req.clone());
+        self.add_pending(req.clone());
         if self.is_primary() {
             self.assign(ctx, req);
         } else if !self.changing {
@@ -232,10 +337,37 @@ impl Replica {
         self.update_timer(ctx, false);
     }
 
+    /// The primary proposes every pending request it has not yet.
+    fn assign_waiting(&mut self, ctx: &mut Ctx<'_, PbftMsg>) {
+        let waiting: Vec<Request> = self.pending.values().cloned().collect();
+        for req in waiting {
+            self.assign(ctx, req);
+        }
+    }
+
+    /// Keeps `req` as its client's pending request unless a later one is.
+    fn add_pending(&mut self, req: Request) {
+        if self.pending.get(&req.client).is_none_or(|p| p.id <= req.id) {
+            self.pending.insert(req.client, req);
+        }
+    }
+
+    /// The primary gives `req` the next sequence number, if it is inside
+    /// the window (otherwise it waits, pending, for the next stable checkpoint).
     fn assign(&mut self, ctx: &mut Ctx<'_, PbftMsg>, req: Request) {
-        if !self.assigned.insert((req.client, req.id)) {
+        if self
+            .assigned
+            .get(&req.client)
+            .is_some_and(|&id| id >= req.id)
+            || !self.votes_in(self.view)
+        {
             return;
         }
+        self.next_seq = self.next_seq.max(self.stable + 1);
+        if !self.in_window(self.next_seq) {
+            return;
+        }
+        self.assigned.insert(req.client, req.id);
         let seq = self.next_seq;
         self.next_seq += 1;
         let pp = PbftMsg::signed(
@@ -257,10 +389,10 @@ impl Replica {
         if self.changing || *view != self.view || msg.from != self.cfg.primary(*view) {
             return;
         }
-        if let Some(req) = req {
-            if !self.check_request(ctx, req) {
-                return;
-            }
+        if !self.cfg.bugs.no_mac_check && matches!(req, Some(r) if !r.authentic()) {
+            // The request's own MAC does not check: a forged request.
+            ctx.count(AUTH_REJECTED, 1);
+            return;
         }
         self.accept_pre_prepare(ctx, msg);
     }
@@ -270,6 +402,10 @@ impl Replica {
         let Body::PrePrepare { view, seq, req } = msg.body.clone() else {
             return;
         };
+        if !self.in_window(seq) {
+            ctx.count(OUT_OF_WINDOW, 1);
+            return;
+        }
         let slot = self.log.entry((view, seq)).or_default();
         if slot.pre_prepare.is_some() {
             return;
@@ -279,10 +415,10 @@ impl Replica {
         slot.pre_prepare = Some(msg);
         if let Some(req) = req {
             if !self.done(&req) {
-                self.pending.insert((req.client, req.id), req);
+                self.add_pending(req);
             }
         }
-        if self.cfg.primary(view) != self.id {
+        if self.cfg.primary(view) != self.id && self.votes_in(view) {
             let d = self.log[&(view, seq)].digest;
             let prepare = PbftMsg::signed(
                 self.id,
@@ -310,6 +446,10 @@ impl Replica {
         if self.changing || view != self.view || msg.from == self.cfg.primary(view) {
             return;
         }
+        if !self.in_window(seq) {
+            ctx.count(OUT_OF_WINDOW, 1);
+            return;
+        }
         let from = msg.from;
         let slot = self.log.entry((view, seq)).or_default();
         let again = slot.prepares.contains_key(&from);
@@ -325,6 +465,10 @@ impl Replica {
             return;
         };
         if self.changing || view != self.view {
+            return;
+        }
+        if !self.in_window(seq) {
+            ctx.count(OUT_OF_WINDOW, 1);
             return;
         }
         let slot = self.log.entry((view, seq)).or_default();
@@ -352,7 +496,7 @@ impl Replica {
             out.extend(slot.pre_prepare.clone());
         }
         out.extend(slot.prepares.get(&self.id).cloned());
-        if slot.prepared {
+        if slot.prepared && slot.commits.contains_key(&self.id) {
             let digest = slot.digest;
             out.push(PbftMsg::signed(self.id, Body::Commit { view, seq, digest }));
         }
@@ -364,7 +508,19 @@ impl Replica {
     /// also relays again the requests it waits for to the primary.
     fn resend(&mut self, ctx: &mut Ctx<'_, PbftMsg>) {
         self.helped.clear();
+        self.resend_checkpoint(ctx);
+        self.fetch_if_behind(ctx);
         if self.changing {
+            // A lost VIEW-CHANGE would leave the new primary short of 2f+1.
+            let own = self
+                .view_changes
+                .get(&self.view)
+                .and_then(|vcs| vcs.get(&self.id))
+                .cloned();
+            if let Some(vc) = own {
+                ctx.send_all(self.others(), &vc);
+                ctx.count(RESENT, 1);
+            }
             return;
         }
         let view = self.view;
@@ -435,15 +591,18 @@ impl Replica {
                 pre_prepare: pp.clone(),
                 prepares: matching,
             };
+            self.persist_cert(ctx, seq, view, &cert);
             self.certs.insert(seq, (view, cert));
-            let commit = Body::Commit {
-                view,
-                seq,
-                digest: d,
-            };
-            ctx.send_all(self.others(), &PbftMsg::signed(me, commit));
-            let slot = self.log.get_mut(&(view, seq)).expect("present");
-            slot.commits.insert(me, d);
+            if self.votes_in(view) {
+                let commit = Body::Commit {
+                    view,
+                    seq,
+                    digest: d,
+                };
+                ctx.send_all(self.others(), &PbftMsg::signed(me, commit));
+                let slot = self.log.get_mut(&(view, seq)).expect("present");
+                slot.commits.insert(me, d);
+            }
         }
         let slot = self.log.get_mut(&(view, seq)).expect("present");
         let commits = slot.commits.values().filter(|&&c| c == d).count();
@@ -467,15 +626,24 @@ impl Replica {
             let seq = self.last_exec;
             tracing::trace!(seq, "executed");
             self.executed.insert(seq, digest(&req));
-            let Some(req) = req else { continue };
-            self.pending.remove(&(req.client, req.id));
-            if self.done(&req) {
+            if let Some(req) = req {
+                if self
+                    .pending
+                    .get(&req.client)
+                    .is_some_and(|p| p.id <= req.id)
+                {
+                    self.pending.remove(&req.client);
+                }
                 // Proposed twice (a retry after a view change): applied once.
-                continue;
+                if !self.done(&req) {
+                    let result = self.apply(req.op);
+                    self.last_reply.insert(req.client, (req.id, seq, result));
+                    self.reply(ctx, seq, &req, result);
+                }
             }
-            let result = self.apply(req.op);
-            self.last_reply.insert(req.client, (req.id, seq, result));
-            self.reply(ctx, seq, &req, result);
+            if seq.is_multiple_of(self.cfg.checkpoint_interval) {
+                self.take_checkpoint(ctx, seq);
+            }
         }
         if ran {
             self.update_timer(ctx, true);
@@ -519,6 +687,7 @@ impl Process for Replica {
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, PbftMsg>) {
         self.id = ctx.id();
+        self.recover(ctx);
         ctx.set_timer(self.resend_every, TIMER_RESEND);
     }
 
@@ -555,15 +724,23 @@ impl Replica {
     /// Handles an authenticated message.
     fn dispatch(&mut self, ctx: &mut Ctx<'_, PbftMsg>, msg: PbftMsg) {
         let sender_is_replica = self.is_replica(msg.from);
-        if let Body::PrePrepare { view, .. }
-        | Body::Prepare { view, .. }
-        | Body::Commit { view, .. } = msg.body
+        if let Body::PrePrepare { view, seq, .. }
+        | Body::Prepare { view, seq, .. }
+        | Body::Commit { view, seq, .. } = msg.body
         {
+            if sender_is_replica {
+                let seen = self.peer_views.entry(msg.from).or_insert(view);
+                *seen = (*seen).max(view);
+            }
             // Normal-case traffic of a view this replica has not entered yet
             // (the NEW-VIEW may arrive after the pre-prepares and prepares
-            // sent just behind it): kept until the view starts.
+            // sent just behind it): kept until the view starts, within bounds.
             if view > self.view || (view == self.view && self.changing) {
-                self.early.push(msg);
+                if self.in_window(seq) && self.early.len() < self.cfg.early_limit() {
+                    self.early.push(msg);
+                } else {
+                    ctx.count(OUT_OF_WINDOW, 1);
+                }
                 return;
             }
         }
@@ -572,8 +749,16 @@ impl Replica {
             Body::PrePrepare { .. } if sender_is_replica => self.on_pre_prepare(ctx, msg),
             Body::Prepare { .. } if sender_is_replica => self.on_prepare(ctx, msg),
             Body::Commit { .. } if sender_is_replica => self.on_commit(ctx, msg.from, msg.body),
+            Body::Checkpoint { .. } if sender_is_replica => self.on_checkpoint(ctx, msg),
             Body::ViewChange { .. } => self.on_view_change(ctx, msg),
             Body::NewView { .. } => self.on_new_view(ctx, msg),
+            Body::FetchState { last_exec, view } if sender_is_replica => {
+                self.on_fetch_state(ctx, msg.from, last_exec, view)
+            }
+            Body::State {
+                checkpoint,
+                new_view,
+            } if sender_is_replica => self.on_state(ctx, checkpoint, new_view),
             _ => {}
         }
     }
@@ -661,6 +846,7 @@ mod tests {
         let cfg = ReplicaConfig {
             replicas: vec![0, 1, 2, 3],
             view_change_timeout: 1,
+            checkpoint_interval: 2,
             bugs: Bugs::default(),
         };
         let cert = |view: u64, seq: u64, req: Option<Request>| {
@@ -693,6 +879,8 @@ mod tests {
                 1,
                 Body::ViewChange {
                     view: 2,
+                    stable: 0,
+                    proof: Vec::new(),
                     prepared: vec![cert(0, 1, Some(other.clone())), cert(0, 3, None)],
                 },
             ),
@@ -700,6 +888,8 @@ mod tests {
                 2,
                 Body::ViewChange {
                     view: 2,
+                    stable: 0,
+                    proof: Vec::new(),
                     prepared: vec![cert(1, 1, Some(request()))],
                 },
             ),
@@ -712,8 +902,37 @@ mod tests {
             [(1, Some(request())), (2, None), (3, None)]
         );
         // A certificate short of 2f prepares does not check.
-        let mut short = cert(0, 1, Some(other));
+        let mut short = cert(0, 1, Some(other.clone()));
         short.prepares.truncate(1);
         assert!(!replica.valid_cert(&short));
+
+        // A view change proving a stable checkpoint at 2: nothing at or
+        // below it is proposed again, whatever other view changes prepared.
+        let checkpoint =
+            |from: NodeId| PbftMsg::signed(from, Body::Checkpoint { seq: 2, digest: 9 });
+        let proof: Vec<PbftMsg> = (0..3).map(checkpoint).collect();
+        let with_checkpoint = |proof: Vec<PbftMsg>| {
+            PbftMsg::signed(
+                3,
+                Body::ViewChange {
+                    view: 2,
+                    stable: 2,
+                    proof,
+                    prepared: vec![cert(0, 4, Some(other.clone()))],
+                },
+            )
+        };
+        let vc = with_checkpoint(proof.clone());
+        assert!(replica.valid_view_change(&vc, 2));
+        let p = Replica::proposals(&[vcs[0].clone(), vc]);
+        assert_eq!(
+            p.into_iter().collect::<Vec<_>>(),
+            [(3, None), (4, Some(other.clone()))]
+        );
+        // A proof of 2f matching checkpoints, or one with a forged vote, is none.
+        assert!(!replica.valid_view_change(&with_checkpoint(proof[..2].to_vec()), 2));
+        let mut forged = proof;
+        forged[2].from = 1;
+        assert!(!replica.valid_view_change(&with_checkpoint(forged), 2));
     }
 }

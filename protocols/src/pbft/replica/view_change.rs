@@ -18,9 +18,16 @@ impl Replica {
         tracing::info!(view, old_view = self.view, "view change started");
         self.view = view;
         self.changing = true;
+        self.persist_view(ctx);
         ctx.count(super::VIEW_CHANGES, 1);
         let prepared = self.certs.values().map(|(_, c)| c.clone()).collect();
-        let vc = PbftMsg::signed(self.id, Body::ViewChange { view, prepared });
+        let body = Body::ViewChange {
+            view,
+            stable: self.stable,
+            proof: self.stable_proof.clone(),
+            prepared,
+        };
+        let vc = PbftMsg::signed(self.id, body);
         ctx.send_all(self.others(), &vc);
         self.view_changes
             .entry(view)
@@ -71,14 +78,22 @@ impl Replica {
         senders.len() >= self.cfg.prepare_quorum()
     }
 
-    /// Is `vc` a well-formed VIEW-CHANGE for `view` whose certificates all check?
+    /// Is `vc` a well-formed VIEW-CHANGE for `view` whose checkpoint proof
+    /// and certificates all check?
     pub(super) fn valid_view_change(&self, vc: &PbftMsg, view: u64) -> bool {
-        let Body::ViewChange { view: v, prepared } = &vc.body else {
+        let Body::ViewChange {
+            view: v,
+            stable,
+            proof,
+            prepared,
+        } = &vc.body
+        else {
             return false;
         };
         *v == view
             && self.is_replica(vc.from)
             && (self.cfg.bugs.no_mac_check || vc.authentic())
+            && (*stable == 0 || self.proven_digest(*stable, proof).is_some())
             && prepared.iter().all(|c| self.valid_cert(c))
     }
 
@@ -86,17 +101,36 @@ impl Replica {
         let Body::ViewChange { view, .. } = msg.body else {
             return;
         };
-        if view < self.view || (view == self.view && !self.changing) {
+        if view == self.view && !self.changing {
+            // A replica still asking for the view we are in missed its
+            // NEW-VIEW: the primary sends it again.
+            if let Some(nv) = self.new_view.clone().filter(|_| self.is_primary()) {
+                ctx.send(msg.from, nv);
+                ctx.count(super::HELPED, 1);
+            }
+            return;
+        }
+        if view < self.view {
             return;
         }
         if !self.valid_view_change(&msg, view) {
             ctx.count(AUTH_REJECTED, 1);
             return;
         }
-        self.view_changes
-            .entry(view)
-            .or_default()
-            .insert(msg.from, msg);
+        // One VIEW-CHANGE per replica, its highest view: n at most.
+        let from = msg.from;
+        if self
+            .view_changes
+            .range(view + 1..)
+            .any(|(_, m)| m.contains_key(&from))
+        {
+            return;
+        }
+        for m in self.view_changes.values_mut() {
+            m.remove(&from);
+        }
+        self.view_changes.retain(|_, m| !m.is_empty());
+        self.view_changes.entry(view).or_default().insert(from, msg);
         // f+1 replicas ask for views above ours: at least one honest replica
         // does, so join the smallest of them rather than wait for our timer.
         let ahead: BTreeSet<NodeId> = self
@@ -116,10 +150,25 @@ impl Replica {
         self.try_new_view(ctx, view);
     }
 
+    /// The highest stable checkpoint among `view_changes` (min-s in the
+    /// paper), with the VIEW-CHANGE that proves it.
+    pub(super) fn highest_checkpoint(view_changes: &[PbftMsg]) -> (u64, Option<&PbftMsg>) {
+        view_changes
+            .iter()
+            .filter_map(|vc| match &vc.body {
+                Body::ViewChange { stable, .. } => Some((*stable, Some(vc))),
+                _ => None,
+            })
+            .max_by_key(|&(stable, _)| stable)
+            .unwrap_or((0, None))
+    }
+
     /// The pre-prepares a new view must carry, computed from its view-changes:
-    /// at each sequence number, the request prepared in the highest view
-    /// (ties, impossible with honest quorums, go to the first sender), no-ops in gaps.
+    /// above the highest stable checkpoint they prove, at each sequence
+    /// number the request prepared in the highest view (ties, impossible with
+    /// honest quorums, go to the first sender), no-ops in gaps.
     pub(super) fn proposals(view_changes: &[PbftMsg]) -> BTreeMap<u64, Option<Request>> {
+        let (low, _) = Self::highest_checkpoint(view_changes);
         let mut best: BTreeMap<u64, (u64, Option<Request>)> = BTreeMap::new();
         for vc in view_changes {
             let Body::ViewChange { prepared, .. } = &vc.body else {
@@ -127,20 +176,24 @@ impl Replica {
             };
             for cert in prepared {
                 if let Body::PrePrepare { view, seq, req } = &cert.pre_prepare.body {
-                    if best.get(seq).is_none_or(|(v, _)| view > v) {
+                    if *seq > low && best.get(seq).is_none_or(|(v, _)| view > v) {
                         best.insert(*seq, (*view, req.clone()));
                     }
                 }
             }
         }
-        let max = best.keys().next_back().copied().unwrap_or(0);
-        (1..=max)
+        let max = best.keys().next_back().copied().unwrap_or(low);
+        (low + 1..=max)
             .map(|s| (s, best.remove(&s).and_then(|(_, r)| r)))
             .collect()
     }
 
     pub(super) fn try_new_view(&mut self, ctx: &mut Ctx<'_, PbftMsg>, view: u64) {
-        if view != self.view || !self.changing || self.cfg.primary(view) != self.id {
+        if view != self.view
+            || !self.changing
+            || self.cfg.primary(view) != self.id
+            || !self.votes_in(view)
+        {
             return;
         }
         let Some(vcs) = self.view_changes.get(&view) else {
@@ -214,8 +267,11 @@ impl Replica {
     }
 
     pub(super) fn enter_view(&mut self, ctx: &mut Ctx<'_, PbftMsg>, nv: PbftMsg) {
+        self.new_view = Some(nv.clone());
         let Body::NewView {
-            view, pre_prepares, ..
+            view,
+            view_changes,
+            pre_prepares,
         } = nv.body
         else {
             return;
@@ -223,15 +279,35 @@ impl Replica {
         tracing::info!(view, proposals = pre_prepares.len(), "entered view");
         self.view = view;
         self.changing = false;
+        if self.wiped {
+            // Nothing on disk said which views it voted in: none up to this one.
+            self.wiped = false;
+            self.abstain_upto = Some(view);
+        }
+        self.persist_view(ctx);
         if let Some(t) = self.timer.take() {
             ctx.cancel_timer(t);
         }
         self.view_changes.retain(|&v, _| v > view);
+        // Slots of earlier views are done with: what prepared there lives on
+        // in `certs`, and the new view re-proposes it.
+        self.log.retain(|&(v, _), _| v >= view);
+        // The checkpoint the new view starts from.
+        let (low, proof) = Self::highest_checkpoint(&view_changes);
+        if let Some(Body::ViewChange { proof, .. }) = proof.map(|vc| &vc.body) {
+            if let Some(digest) = self.proven_digest(low, proof) {
+                self.adopt_stable(ctx, low, digest, proof.clone());
+            }
+        }
         self.assigned.clear();
-        self.next_seq = pre_prepares.len() as u64 + 1;
+        self.next_seq = low.max(self.stable) + 1;
         for pp in pre_prepares {
-            if let Body::PrePrepare { req: Some(r), .. } = &pp.body {
-                self.assigned.insert((r.client, r.id));
+            if let Body::PrePrepare { seq, req, .. } = &pp.body {
+                self.next_seq = self.next_seq.max(seq + 1);
+                if let Some(r) = req {
+                    let id = self.assigned.entry(r.client).or_insert(r.id);
+                    *id = (*id).max(r.id);
+                }
             }
             self.accept_pre_prepare(ctx, pp);
         }
@@ -241,10 +317,7 @@ impl Replica {
         }
         if self.is_primary() {
             // Requests that were waiting in the old view get numbers now.
-            let waiting: Vec<Request> = self.pending.values().cloned().collect();
-            for req in waiting {
-                self.assign(ctx, req);
-            }
+            self.assign_waiting(ctx);
         } else {
             let primary = self.cfg.primary(view);
             for req in self.pending.values() {
