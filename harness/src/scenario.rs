@@ -735,7 +735,7 @@ latency = { kind = "constant", ns = "1ms" }
     fn sizes_have_upper_bounds() {
         for (set, field) in [
             ("replicas=4294967295", "replicas"),
-            ("workload.clients=100000", "workload.clients"),
+            ("workload.clients=100001", "workload.clients"),
             ("duration=\"1000000s\"", "duration"),
         ] {
             let e = Scenario::parse(GOOD, "f.toml", &[set.to_string()]).unwrap_err();
