@@ -5,6 +5,7 @@
 
 pub mod bug_names;
 pub mod crdt;
+pub mod lease_lock;
 pub mod network_timing;
 pub mod pbft;
 pub mod progress;
@@ -23,5 +24,6 @@ pub fn register(registrar: &mut impl harness::Registrar) {
     raft::register(registrar);
     crdt::register(registrar);
     redlock::register(registrar);
+    lease_lock::register(registrar);
     pbft::register(registrar);
 }
