@@ -77,3 +77,21 @@ fn a_store_whose_disk_is_wiped_while_a_client_holds_the_lock_is_caught() {
     let (_, failed) = first_failure("lease-lock-healthy", 50, &wipe).expect("caught");
     assert_eq!(failed, ["linearizability"]);
 }
+
+#[test]
+fn fencing_keeps_a_paused_holder_off_the_resource() {
+    // The lock history shows two holders at once: the pause is unsafe for
+    // the lock itself.
+    let (_, failed) = first_failure("lease-lock-client-pauses", 50, &[]).expect("caught");
+    assert_eq!(failed, ["linearizability"]);
+    // With fencing (the default) the resource never accepts interleaved
+    // writes; without it the paused holder's writes land after the next
+    // holder's.
+    for seed in 1..=100 {
+        let failed = failed_checks("lease-lock-client-pauses", seed, &[]);
+        assert!(!failed.iter().any(|c| c == "resource"), "seed {seed}");
+    }
+    let (_, failed) =
+        first_failure("lease-lock-client-pauses", 200, &["options.fencing=false"]).expect("caught");
+    assert!(failed.iter().any(|c| c == "resource"), "{failed:?}");
+}

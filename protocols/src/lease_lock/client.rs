@@ -11,6 +11,8 @@ use super::{BugFlags, Bugs, LeaseMsg, Write};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientConfig {
     pub store: NodeId,
+    /// The guarded resource a holder writes to.
+    pub resource: NodeId,
     /// Lease length, asked of the store with every acquire and extend.
     pub lease: Nanos,
     /// Allowance for clock drift subtracted from the lease the client
@@ -42,6 +44,8 @@ enum Phase {
         req: Pending,
     },
     Holding {
+        /// The grant's fencing token.
+        token: u64,
         /// Work is done (and the lock released) at this time.
         work_until: Nanos,
         /// The lease ends here unless extended: send time of the last
@@ -60,6 +64,7 @@ enum Phase {
 /// Timer tags: these two, or the id of a request whose answer timed out.
 const TIMER_NEXT: u64 = u64::MAX;
 const TIMER_TICK: u64 = u64::MAX - 1;
+const TIMER_WRITE: u64 = u64::MAX - 2;
 
 pub struct Client {
     cfg: ClientConfig,
@@ -133,12 +138,14 @@ impl Client {
                 ctx.complete(op, OpType::Ok, Value::from(token));
                 self.refusals = 0;
                 self.phase = Phase::Holding {
+                    token,
                     work_until: now.saturating_add(self.cfg.hold),
                     valid_until,
                     granted_sent: req.sent,
                     extend: None,
                 };
                 self.schedule_tick(ctx);
+                self.write(ctx);
             }
             Some((false, _)) => {
                 ctx.complete(op, OpType::Fail, Value::Null);
@@ -153,6 +160,19 @@ impl Client {
                 ctx.complete(op, OpType::Fail, Value::Null);
                 self.back_off(ctx);
             }
+        }
+    }
+
+    /// One write to the resource under the grant held, and the next one a
+    /// tenth of the lease later (a paused client's write comes after its pause).
+    fn write(&mut self, ctx: &mut Ctx<'_, LeaseMsg>) {
+        if let Phase::Holding { token, .. } = self.phase {
+            let msg = LeaseMsg::Write {
+                token,
+                holder: self.owner,
+            };
+            ctx.send(self.cfg.resource, msg);
+            ctx.set_timer((self.cfg.lease / 10).max(1), TIMER_WRITE);
         }
     }
 
@@ -172,6 +192,7 @@ impl Client {
             valid_until,
             granted_sent,
             extend,
+            ..
         } = &self.phase
         else {
             return;
@@ -202,6 +223,7 @@ impl Client {
             valid_until,
             granted_sent,
             extend,
+            ..
         } = &self.phase
         else {
             return;
@@ -290,6 +312,7 @@ impl Process for Client {
     fn on_timer(&mut self, ctx: &mut Ctx<'_, LeaseMsg>, tag: u64) {
         match (tag, &self.phase) {
             (TIMER_NEXT, Phase::Idle) => self.acquire(ctx),
+            (TIMER_WRITE, Phase::Holding { .. }) => self.write(ctx),
             (TIMER_TICK, Phase::Holding { .. }) => {
                 self.tick = None;
                 self.on_tick(ctx);

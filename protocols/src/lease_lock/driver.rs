@@ -1,12 +1,13 @@
 //! Driver of the lease lock (`protocols::lease_lock`): one store, clients,
 //! the history judged as a mutex with fencing tokens.
 
-use crate::lease_lock::{Bugs, Client, ClientConfig, LeaseMsg, Store};
+use crate::lease_lock::{Bugs, Client, ClientConfig, LeaseMsg, Resource, Store};
 use crate::progress::{progress_checker, progress_verdict, ProgressChecker};
+use harness::checkers::fenced_writes::check_fenced_writes;
 use harness::{Driver, InputError, Registrar, Scenario, Verdict};
 use serde::Deserialize;
 use sim_core::time::duration as dur;
-use sim_core::{Finding, Nanos, NodeId, Sim, Topology, MILLIS};
+use sim_core::{Finding, Nanos, Sim, Topology, MILLIS};
 
 /// The `[options]` of a lease-lock scenario.
 #[derive(Debug, Clone, Deserialize)]
@@ -25,6 +26,8 @@ struct Options {
     backoff: Nanos,
     #[serde(with = "dur")]
     max_backoff: Nanos,
+    /// The resource rejects writes with a token below one it accepted.
+    fencing: bool,
 }
 
 impl Default for Options {
@@ -36,6 +39,7 @@ impl Default for Options {
             timeout: 30 * MILLIS,
             backoff: 5 * MILLIS,
             max_backoff: 80 * MILLIS,
+            fencing: true,
         }
     }
 }
@@ -43,6 +47,7 @@ impl Default for Options {
 pub struct LeaseLock {
     cfg: ClientConfig,
     progress: Option<ProgressChecker>,
+    fencing: bool,
 }
 
 impl LeaseLock {
@@ -73,6 +78,8 @@ impl LeaseLock {
         Ok(Self {
             cfg: ClientConfig {
                 store: 0,
+                // After the store and the clients.
+                resource: 1 + scenario.workload.clients,
                 lease: o.lease,
                 drift,
                 hold: o.hold,
@@ -82,6 +89,7 @@ impl LeaseLock {
                 bugs,
             },
             progress: None,
+            fencing: o.fencing,
         })
     }
 }
@@ -96,13 +104,17 @@ impl Driver for LeaseLock {
     }
 
     fn build(&mut self, scenario: &Scenario, sim: &mut Sim<LeaseMsg>) -> Topology {
-        let replicas: Vec<NodeId> = vec![sim.add_node(Store::default)];
+        let store = sim.add_node(Store::default);
         let clients = (0..scenario.workload.clients)
             .map(|_| {
                 let cfg = self.cfg.clone();
                 sim.add_node(move || Client::new(cfg.clone()))
             })
             .collect();
+        let fencing = self.fencing;
+        let resource = sim.add_node(move || Resource::new(fencing));
+        debug_assert_eq!(resource, self.cfg.resource);
+        let replicas = vec![store, resource];
         let topology = Topology { replicas, clients };
         // Once the faults heal, a lock is granted again (a refusal is no progress).
         self.progress = Some(progress_checker(
@@ -119,7 +131,15 @@ impl Driver for LeaseLock {
     }
 
     fn check_end(&mut self, sim: &Sim<LeaseMsg>) -> Vec<Verdict> {
-        progress_verdict(self.progress.as_mut(), sim)
+        let mut verdicts = progress_verdict(self.progress.as_mut(), sim);
+        let writes = sim
+            .process_as::<Resource>(self.cfg.resource)
+            .map_or(&[][..], |r| &r.accepted[..]);
+        verdicts.push(match check_fenced_writes(writes) {
+            Ok(()) => Verdict::pass("resource"),
+            Err(e) => Verdict::fail("resource", e),
+        });
+        verdicts
     }
 
     fn model(&self) -> Option<&'static str> {

@@ -20,6 +20,12 @@
 //! stops and releases. A refused or unanswered acquire is retried after an
 //! exponential back-off with jitter.
 //!
+//! While it holds the lock a client writes to the guarded resource
+//! (`resource.rs`, a storage server of its own) every tenth of the lease,
+//! with its token; with `fencing` on the resource rejects a token below one
+//! it accepted. The resource's accepted writes are judged by
+//! `checkers::fenced_writes` (the `resource` verdict).
+//!
 //! Judged as a mutex with fencing tokens (the `lock` model). Known-bug
 //! variants: `release-without-owner-check` (the release deletes the item
 //! whoever holds it: a late release frees someone else's lock),
@@ -31,10 +37,12 @@
 
 mod client;
 mod driver;
+mod resource;
 mod store;
 
 pub use client::{Client, ClientConfig};
 pub use driver::register;
+pub use resource::Resource;
 pub use store::{Item, Store};
 
 use serde::{Deserialize, Serialize};
@@ -96,6 +104,9 @@ pub enum LeaseMsg {
         /// The item's version after the write (the fencing token of an acquire).
         version: u64,
     },
+    /// To the guarded resource: a write made under the grant `token` by
+    /// `holder` (the owner value of that grant).
+    Write { token: u64, holder: u64 },
 }
 
 /// The conditions a buggy client's requests leave out; the store is the
