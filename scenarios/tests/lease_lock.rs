@@ -95,3 +95,20 @@ fn fencing_keeps_a_paused_holder_off_the_resource() {
         first_failure("lease-lock-client-pauses", 200, &["options.fencing=false"]).expect("caught");
     assert!(failed.iter().any(|c| c == "resource"), "{failed:?}");
 }
+
+#[test]
+fn a_store_clock_jumped_forward_breaks_the_lock_but_not_the_fenced_resource() {
+    let (_, failed) = first_failure("lease-lock-store-clock-jumps", 100, &[]).expect("caught");
+    assert_eq!(failed, ["linearizability"]);
+    for seed in 1..=100 {
+        let failed = failed_checks("lease-lock-store-clock-jumps", seed, &[]);
+        assert!(!failed.iter().any(|c| c == "resource"), "seed {seed}");
+    }
+}
+
+#[test]
+fn client_clock_jumps_and_an_isolated_store_are_safe() {
+    for name in ["lease-lock-client-clock-jumps", "lease-lock-store-isolated"] {
+        assert_eq!(first_failure(name, 200, &[]), None, "{name}");
+    }
+}
