@@ -54,6 +54,7 @@ pub mod cli;
 pub mod convergence;
 pub mod counterexample;
 pub(crate) mod fasthash;
+pub mod fenced_writes;
 pub mod final_read;
 pub mod import;
 pub mod linearizability;

@@ -6,6 +6,7 @@
 pub mod bug_names;
 pub mod crdt;
 pub mod crdt_types;
+pub mod lease_lock;
 pub mod network_timing;
 pub mod pbft;
 pub mod progress;
@@ -25,5 +26,6 @@ pub fn register(registrar: &mut impl harness::Registrar) {
     crdt::register(registrar);
     crdt_types::register(registrar);
     redlock::register(registrar);
+    lease_lock::register(registrar);
     pbft::register(registrar);
 }
