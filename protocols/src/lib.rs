@@ -7,6 +7,7 @@ pub mod bug_names;
 pub mod crdt;
 pub mod crdt_types;
 pub mod lease_lock;
+pub mod lock_expiry;
 pub mod network_timing;
 pub mod pbft;
 pub mod progress;

@@ -99,24 +99,28 @@ fn lock_verdict(history: &sim_core::history::History) -> checkers::Verdict {
 }
 
 #[test]
-fn a_crashed_redlock_holders_lease_runs_out_and_the_next_grant_is_no_violation() {
-    let expiry_process = protocols::redlock::EXPIRY_PROCESS;
-    let (mut with_expiries, mut needed) = (0, 0);
-    for seed in 1..=200 {
-        let run = outcome("redlock-client-restarts", seed, &[]);
-        let failed: Vec<_> = run.summary.verdicts.iter().filter(|v| v.failed()).collect();
-        assert!(failed.is_empty(), "seed {seed}: {failed:?}");
-        let mut raw = run.history.clone();
-        raw.entries.retain(|e| e.process != expiry_process);
-        if raw.entries.len() < run.history.entries.len() {
-            with_expiries += 1;
-            // Without the expiries the dead holder keeps the lock forever.
-            needed += u32::from(lock_verdict(&raw) == checkers::Verdict::NotLinearizable);
+fn a_crashed_holders_lease_runs_out_and_the_next_grant_is_no_violation() {
+    let expiry_process = protocols::lock_expiry::EXPIRY_PROCESS;
+    for scenario in ["redlock-client-restarts", "lease-lock-client-restarts"] {
+        let (mut with_expiries, mut needed) = (0, 0);
+        for seed in 1..=200 {
+            let run = outcome(scenario, seed, &[]);
+            let failed: Vec<_> = run.summary.verdicts.iter().filter(|v| v.failed()).collect();
+            assert!(failed.is_empty(), "{scenario} seed {seed}: {failed:?}");
+            let mut raw = run.history.clone();
+            raw.entries.retain(|e| e.process != expiry_process);
+            if raw.entries.len() < run.history.entries.len() {
+                with_expiries += 1;
+                // Without the expiries the dead holder keeps the lock forever.
+                needed += u32::from(lock_verdict(&raw) == checkers::Verdict::NotLinearizable);
+            }
         }
+        println!(
+            "{scenario}: {with_expiries} runs with a crashed holder, {needed} needing its expiry"
+        );
+        assert!(with_expiries >= 100, "{scenario}: {with_expiries}");
+        assert!(needed >= 20, "{scenario}: {needed}");
     }
-    println!("redlock-client-restarts: {with_expiries} runs with a crashed holder, {needed} needing its expiry");
-    assert!(with_expiries >= 100, "{with_expiries}");
-    assert!(needed >= 20, "{needed}");
 }
 
 #[test]

@@ -2,29 +2,8 @@
 //! fencing tokens: healthy through store crashes and loss, and each of its
 //! known bugs caught where the correct client is safe.
 
-use scenarios::catalogue;
-use scenarios::runner::{run, RunOptions};
-
-fn failed_checks(name: &str, seed: u64, sets: &[&str]) -> Vec<String> {
-    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-    let scenario = catalogue::resolve(name, &sets).unwrap();
-    let outcome = run(&scenario, seed, &RunOptions::default()).unwrap();
-    outcome
-        .summary
-        .verdicts
-        .iter()
-        .filter(|v| v.failed())
-        .map(|v| v.check.clone())
-        .collect()
-}
-
-/// The first seed in `1..=limit` at which `name` fails, and what failed.
-fn first_failure(name: &str, limit: u64, sets: &[&str]) -> Option<(u64, Vec<String>)> {
-    (1..=limit).find_map(|seed| {
-        let failed = failed_checks(name, seed, sets);
-        (!failed.is_empty()).then_some((seed, failed))
-    })
-}
+mod seeds;
+use seeds::{failed_checks, first_failure};
 
 #[test]
 fn a_durable_store_keeps_mutual_exclusion_through_crashes_and_loss() {

@@ -1,28 +1,8 @@
 //! Redlock judged as a mutex: safe on a healthy cluster, and broken — as its
 //! critics showed — by process pauses and clock jumps, which the checker sees.
 
-use scenarios::catalogue;
-use scenarios::runner::{run, RunOptions};
-
-fn failed_checks(name: &str, seed: u64, sets: &[&str]) -> Vec<String> {
-    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-    let scenario = catalogue::resolve(name, &sets).unwrap();
-    let outcome = run(&scenario, seed, &RunOptions::default()).unwrap();
-    let s = outcome.summary;
-    s.verdicts
-        .iter()
-        .filter(|v| v.failed())
-        .map(|v| v.check.clone())
-        .collect()
-}
-
-/// The first seed in `1..=limit` at which `name` fails, and what failed.
-fn first_failure(name: &str, limit: u64, sets: &[&str]) -> Option<(u64, Vec<String>)> {
-    (1..=limit).find_map(|seed| {
-        let failed = failed_checks(name, seed, sets);
-        (!failed.is_empty()).then_some((seed, failed))
-    })
-}
+mod seeds;
+use seeds::{failed_checks, first_failure};
 
 #[test]
 fn a_healthy_cluster_keeps_mutual_exclusion_through_server_crashes_and_loss() {

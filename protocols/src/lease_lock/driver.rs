@@ -1,13 +1,16 @@
 //! Driver of the lease lock (`protocols::lease_lock`): one store, clients,
 //! the history judged as a mutex with fencing tokens.
 
+use std::borrow::Cow;
+
 use crate::lease_lock::{Bugs, Client, ClientConfig, LeaseMsg, Resource, Store};
 use crate::progress::{progress_checker, progress_verdict, ProgressChecker};
 use harness::checkers::fenced_writes::check_fenced_writes;
 use harness::{Driver, InputError, Registrar, Scenario, Verdict};
 use serde::Deserialize;
+use sim_core::history::History;
 use sim_core::time::duration as dur;
-use sim_core::{Finding, Nanos, Sim, Topology, MILLIS};
+use sim_core::{Finding, Nanos, NodeId, Sim, Topology, MILLIS};
 
 /// The `[options]` of a lease-lock scenario.
 #[derive(Debug, Clone, Deserialize)]
@@ -46,6 +49,7 @@ impl Default for Options {
 
 pub struct LeaseLock {
     cfg: ClientConfig,
+    clients: Vec<NodeId>,
     progress: Option<ProgressChecker>,
     fencing: bool,
 }
@@ -76,6 +80,7 @@ impl LeaseLock {
             o.drift
         };
         Ok(Self {
+            clients: Vec::new(),
             cfg: ClientConfig {
                 store: 0,
                 // After the store and the clients.
@@ -116,6 +121,7 @@ impl Driver for LeaseLock {
         debug_assert_eq!(resource, self.cfg.resource);
         let replicas = vec![store, resource];
         let topology = Topology { replicas, clients };
+        self.clients = topology.clients.clone();
         // Once the faults heal, a lock is granted again (a refusal is no progress).
         self.progress = Some(progress_checker(
             scenario,
@@ -144,6 +150,13 @@ impl Driver for LeaseLock {
 
     fn model(&self) -> Option<&'static str> {
         Some("lock")
+    }
+
+    /// The clients' history with the lease expiry of every holder that
+    /// crashed (see `crate::lock_expiry`).
+    fn judged_history<'s>(&self, sim: &'s Sim<LeaseMsg>) -> Cow<'s, History> {
+        let lease = self.cfg.lease.saturating_sub(self.cfg.drift);
+        crate::lock_expiry::judged_history(sim, &self.clients, lease)
     }
 }
 

@@ -5,10 +5,9 @@ use std::borrow::Cow;
 use crate::progress::ProgressChecker;
 use crate::redlock::{Bugs, Client, ClientConfig, LockMsg, Server};
 use serde::Deserialize;
-use serde_json::Value;
-use sim_core::history::{History, HistoryEntry};
+use sim_core::history::History;
 use sim_core::time::duration as dur;
-use sim_core::{Finding, Nanos, NodeId, OpType, Sim, Topology, MILLIS};
+use sim_core::{Finding, Nanos, NodeId, Sim, Topology, MILLIS};
 
 use crate::progress::{progress_checker, progress_verdict};
 use harness::Driver;
@@ -50,9 +49,6 @@ pub struct Redlock {
     progress: Option<ProgressChecker>,
 }
 
-/// The history process of the lease expiries the driver adds: no client has it.
-pub const EXPIRY_PROCESS: u64 = u64::MAX;
-
 impl Redlock {
     pub fn new(scenario: &Scenario) -> Result<Self, InputError> {
         let err = |field: &str, m: String| scenario.error(field, m);
@@ -79,52 +75,6 @@ impl Redlock {
             clients: Vec::new(),
             progress: None,
         })
-    }
-
-    /// When each client incarnation that ended by a crash while it may have
-    /// held the lock lets it go: its last acquire's invocation + ttl − drift
-    /// allowance, the end of the validity that client would have computed
-    /// (on its monotonic clock, whose drift the allowance covers). Before
-    /// then its lease was valid and a second grant is a violation; after
-    /// then Redlock promises the dead client nothing. "May have held" means
-    /// that its last acquire did not fail and no release of it completed.
-    fn crashed_holders(&self, sim: &Sim<LockMsg>) -> Vec<(Nanos, u64)> {
-        let lease = self.cfg.ttl.saturating_sub(self.cfg.drift);
-        let nodes = u64::from(sim.node_count());
-        let crashed = |p: u64| {
-            let node = (p % nodes) as NodeId;
-            self.clients.contains(&node) && p / nodes < u64::from(sim.incarnation(node))
-        };
-        // Per crashed process: its last acquire's invocation, while it may hold.
-        let mut holding = std::collections::BTreeMap::new();
-        let mut last_f = std::collections::BTreeMap::new();
-        for e in &sim.history().entries {
-            if !crashed(e.process) {
-                continue;
-            }
-            let f = match e.op_type {
-                OpType::Invoke => {
-                    last_f.insert(e.process, e.f.as_str());
-                    e.f.as_str()
-                }
-                _ => last_f.get(&e.process).copied().unwrap_or_default(),
-            };
-            match (f, e.op_type) {
-                ("acquire", OpType::Invoke) => {
-                    holding.insert(e.process, e.time);
-                }
-                ("acquire", OpType::Fail) | ("release", OpType::Ok) => {
-                    holding.remove(&e.process);
-                }
-                _ => {}
-            }
-        }
-        let mut expiries: Vec<(Nanos, u64)> = holding
-            .into_iter()
-            .map(|(p, invoked)| (invoked.saturating_add(lease), p))
-            .collect();
-        expiries.sort_unstable();
-        expiries
     }
 }
 
@@ -169,30 +119,8 @@ impl Driver for Redlock {
     /// The clients' history with the lease expiry of every holder that
     /// crashed, as an `expire` operation of [`EXPIRY_PROCESS`] at that time.
     fn judged_history<'s>(&self, sim: &'s Sim<LockMsg>) -> Cow<'s, History> {
-        let expiries = self.crashed_holders(sim);
-        if expiries.is_empty() {
-            return Cow::Borrowed(sim.history());
-        }
-        let entries = &sim.history().entries;
-        let mut judged = History::new();
-        let mut rest = entries.iter().peekable();
-        for (at, process) in expiries {
-            while let Some(e) = rest.next_if(|e| e.time <= at) {
-                judged.push(e.clone());
-            }
-            for op_type in [OpType::Invoke, OpType::Ok] {
-                judged.push(HistoryEntry {
-                    process: EXPIRY_PROCESS,
-                    op_type,
-                    f: "expire".into(),
-                    key: None,
-                    value: Value::from(process),
-                    time: at,
-                });
-            }
-        }
-        judged.entries.extend(rest.cloned());
-        Cow::Owned(judged)
+        let lease = self.cfg.ttl.saturating_sub(self.cfg.drift);
+        crate::lock_expiry::judged_history(sim, &self.clients, lease)
     }
 }
 

@@ -29,7 +29,8 @@
 //! liveness check catches once the faults heal).
 
 mod driver;
-pub use driver::{register, EXPIRY_PROCESS};
+pub use crate::lock_expiry::EXPIRY_PROCESS;
+pub use driver::register;
 
 use std::collections::BTreeSet;
 

@@ -25,6 +25,14 @@ pub fn failed_checks(name: &str, seed: u64, sets: &[&str]) -> Vec<String> {
         .collect()
 }
 
+/// The first seed in `1..=limit` at which `name` fails, and what failed.
+pub fn first_failure(name: &str, limit: u64, sets: &[&str]) -> Option<(u64, Vec<String>)> {
+    (1..=limit).find_map(|seed| {
+        let failed = failed_checks(name, seed, sets);
+        (!failed.is_empty()).then_some((seed, failed))
+    })
+}
+
 /// The verdict of `check`, if the run has one.
 pub fn verdict<'a>(o: &'a RunOutcome, check: &str) -> Option<&'a Verdict> {
     o.summary.verdicts.iter().find(|v| v.check == check)
