@@ -5,14 +5,30 @@ mod common;
 use common::*;
 
 use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// Records `register-bug-no-sync` at `seed` into `TMP/run`, asserting that
+/// the bug is caught there: the failing run every shrink test starts from.
+fn failing_run(tmp: &Path, seed: u64) -> PathBuf {
+    let dir = tmp.join("run");
+    let seed_arg = seed.to_string();
+    let out = clustersim(&[
+        "run",
+        "register-bug-no-sync",
+        "--seed",
+        &seed_arg,
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&out), 1, "the bug is caught at seed {seed}");
+    dir
+}
 
 #[test]
 fn a_failing_run_shrinks_to_fewer_faults_that_still_fail_and_replay() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("run");
+    let dir = failing_run(tmp.path(), 1);
     let d = dir.to_str().unwrap();
-    let out = clustersim(&["run", "register-bug-no-sync", "--seed", "1", "--out", d]);
-    assert_eq!(out.status.code(), Some(1), "the bug is caught at seed 1");
     let before = summary(&dir)["faults_applied"].as_array().unwrap().len();
 
     let out = clustersim(&["shrink", d]);
@@ -122,10 +138,8 @@ fn a_bad_faults_file_exits_2_naming_it() {
 #[test]
 fn the_shrunk_scenario_file_runs_traced_to_the_same_failure_just_past_it() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("run");
+    let dir = failing_run(tmp.path(), 1);
     let d = dir.to_str().unwrap();
-    let out = clustersim(&["run", "register-bug-no-sync", "--seed", "1", "--out", d]);
-    assert_eq!(code(&out), 1, "the bug is caught at seed 1");
     let out = clustersim(&["shrink", d]);
     assert_eq!(code(&out), 1, "{}", text(&out.stderr));
     let file = dir.join("shrunk").join("shrunk.toml");
@@ -261,10 +275,8 @@ fn diff_without_a_trace_exits_2_saying_how_to_record_one() {
 #[test]
 fn shrink_can_idle_a_client_that_is_not_the_last() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("run");
+    let dir = failing_run(tmp.path(), 3);
     let d = dir.to_str().unwrap();
-    let out = clustersim(&["run", "register-bug-no-sync", "--seed", "3", "--out", d]);
-    assert_eq!(code(&out), 1, "the bug is caught at seed 3");
     let out = clustersim(&["shrink", d]);
     assert_eq!(code(&out), 1, "{}", text(&out.stderr));
     let shrunk = summary(&dir.join("shrunk"));
