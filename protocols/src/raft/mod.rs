@@ -8,7 +8,8 @@
 //! | [`msg`] | messages, log entries, snapshots |
 //! | [`log`] | the log with its compacted prefix and verification hash chain |
 //! | [`persist`] | the durable layout and recovery |
-//! | [`kv`] | the replicated key-value store with client sessions |
+//! | [`state_machine`] | what Raft replicates: the [`StateMachine`] trait |
+//! | [`kv`] | the replicated key-value store with client sessions (one state machine) |
 //! | [`invariants`] | Election Safety, Log Matching, Leader Completeness, State Machine Safety |
 //! | [`liveness`] | a connected majority elects a leader and answers clients |
 //! | [`bugs`] | the known-bug variants, by name |
@@ -28,6 +29,7 @@ pub mod log;
 pub mod msg;
 pub mod node;
 pub mod persist;
+pub mod state_machine;
 
 pub use bugs::{Bug, Bugs};
 pub use client::{ClientConfig, RaftClient};
@@ -35,6 +37,7 @@ pub use invariants::{SafetyChecker, INVARIANTS};
 pub use liveness::{LivenessChecker, LIVENESS, TERM_CHURN};
 pub use msg::{RaftMsg, Rpc};
 pub use node::{RaftConfig, RaftNode, Role};
+pub use state_machine::StateMachine;
 
 use sim_core::{Finding, Nanos, NodeId, NodeStatus, Sim, Topology};
 
