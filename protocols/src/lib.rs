@@ -4,6 +4,7 @@
 //! and exports `register`, which makes it known to a `harness::Registrar`.
 
 pub mod bug_names;
+pub mod coord;
 pub mod crdt;
 pub mod crdt_types;
 pub mod lease_lock;
@@ -28,5 +29,6 @@ pub fn register(registrar: &mut impl harness::Registrar) {
     crdt_types::register(registrar);
     redlock::register(registrar);
     lease_lock::register(registrar);
+    coord::register(registrar);
     pbft::register(registrar);
 }

@@ -32,7 +32,13 @@ pub fn judged_history<'s, M: Message>(
     clients: &[NodeId],
     lease: Nanos,
 ) -> Cow<'s, History> {
-    let expiries = crashed_holders(sim, clients, lease);
+    with_expiries(sim, crashed_holders(sim, clients, lease))
+}
+
+/// `sim`'s history with an `expire` of each (time, history process) in
+/// `expiries` (in time order), for a driver that knows of lock holds ended
+/// by other means too (a coordination service expiring a session).
+pub fn with_expiries<M: Message>(sim: &Sim<M>, expiries: Vec<(Nanos, u64)>) -> Cow<'_, History> {
     if expiries.is_empty() {
         return Cow::Borrowed(sim.history());
     }
@@ -59,7 +65,7 @@ pub fn judged_history<'s, M: Message>(
 
 /// (expiry time, history process) of each crashed incarnation that may have
 /// held the lock, in time order.
-fn crashed_holders<M: Message>(
+pub fn crashed_holders<M: Message>(
     sim: &Sim<M>,
     clients: &[NodeId],
     lease: Nanos,

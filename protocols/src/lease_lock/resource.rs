@@ -1,35 +1,57 @@
 //! The guarded resource: a storage server every lock holder writes to.
+//!
+//! It serves any lock design: the message type of the design's simulation
+//! says, through [`GuardedWriteMsg`], which of its messages are writes to it.
+
+use std::marker::PhantomData;
 
 use harness::checkers::fenced_writes::FencedWrite;
-use sim_core::{Ctx, NodeId, Process};
+use sim_core::{Ctx, Message, NodeId, Process};
 
 use super::LeaseMsg;
 
-pub struct Resource {
+/// A message type that can carry a write to the guarded resource.
+pub trait GuardedWriteMsg: Message {
+    /// The write's (token, holder), if this message is one.
+    fn guarded_write(&self) -> Option<(u64, u64)>;
+}
+
+impl GuardedWriteMsg for LeaseMsg {
+    fn guarded_write(&self) -> Option<(u64, u64)> {
+        match *self {
+            LeaseMsg::Write { token, holder } => Some((token, holder)),
+            _ => None,
+        }
+    }
+}
+
+pub struct Resource<M = LeaseMsg> {
     /// Reject a write whose token is below the highest accepted one.
     fencing: bool,
     highest: u64,
     /// The writes accepted, in the resource's order.
     pub accepted: Vec<FencedWrite>,
+    msg: PhantomData<M>,
 }
 
-impl Resource {
+impl<M> Resource<M> {
     pub fn new(fencing: bool) -> Self {
         Self {
             fencing,
             highest: 0,
             accepted: Vec::new(),
+            msg: PhantomData,
         }
     }
 }
 
-impl Process for Resource {
-    type Msg = LeaseMsg;
+impl<M: GuardedWriteMsg> Process for Resource<M> {
+    type Msg = M;
 
-    fn on_start(&mut self, _: &mut Ctx<'_, LeaseMsg>) {}
+    fn on_start(&mut self, _: &mut Ctx<'_, M>) {}
 
-    fn on_message(&mut self, ctx: &mut Ctx<'_, LeaseMsg>, _from: NodeId, msg: LeaseMsg) {
-        let LeaseMsg::Write { token, holder } = msg else {
+    fn on_message(&mut self, ctx: &mut Ctx<'_, M>, _from: NodeId, msg: M) {
+        let Some((token, holder)) = msg.guarded_write() else {
             return;
         };
         if self.fencing && token < self.highest {
@@ -43,5 +65,5 @@ impl Process for Resource {
         });
     }
 
-    fn on_timer(&mut self, _: &mut Ctx<'_, LeaseMsg>, _: u64) {}
+    fn on_timer(&mut self, _: &mut Ctx<'_, M>, _: u64) {}
 }

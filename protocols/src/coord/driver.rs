@@ -1,0 +1,278 @@
+//! Driver of the coordination service (`protocols::coord`): replicas
+//! `0..n`, the lock clients, then one guarded resource per lock.
+//!
+//! Verdicts: `liveness` (once faults heal, locks are granted again),
+//! `resource-<i>` (the fenced-writes check of lock `i`'s resource), `herd`
+//! (no deleted lock node woke more than `max_notices_per_delete` watchers),
+//! and, with a single lock, the client history judged as a mutex with
+//! fencing tokens (`lock`). A hold ends by a release, or when the service
+//! expires the holder's session (the first moment a replica applied the
+//! expiry, watched after every event), or, for a crashed holder, a session
+//! timeout after its acquire began (see `crate::lock_expiry`): the lock
+//! check judges the service, the resource check what holders did with it.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use crate::coord::{Bugs, ClientConfig, CoordMsg, CoordServer, LockClient, ServerConfig};
+use crate::lease_lock::Resource;
+use crate::progress::{progress_checker, progress_verdict, ProgressChecker};
+use crate::raft::{RaftConfig, Role};
+use harness::checkers::fenced_writes::check_fenced_writes;
+use harness::{Driver, InputError, Registrar, Scenario, Verdict};
+use serde::Deserialize;
+use sim_core::history::History;
+use sim_core::time::duration as dur;
+use sim_core::{Finding, Nanos, NodeId, NodeStatus, Sim, Topology, MILLIS};
+
+/// The `[options]` of a coordination-service scenario.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct Options {
+    #[serde(with = "dur")]
+    session_timeout: Nanos,
+    #[serde(with = "dur")]
+    hold: Nanos,
+    #[serde(with = "dur")]
+    think: Nanos,
+    #[serde(with = "dur")]
+    request_timeout: Nanos,
+    /// Number of locks (each with its resource).
+    locks: usize,
+    /// Locks taken together by one acquisition.
+    locks_per_client: usize,
+    /// The resources reject writes with a token below one they accepted.
+    fencing: bool,
+    /// The herd check's bound.
+    max_notices_per_delete: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            session_timeout: 500 * MILLIS,
+            hold: 60 * MILLIS,
+            think: 40 * MILLIS,
+            request_timeout: 60 * MILLIS,
+            locks: 1,
+            locks_per_client: 1,
+            fencing: true,
+            max_notices_per_delete: 1,
+        }
+    }
+}
+
+pub struct Coord {
+    server: ServerConfig,
+    client: ClientConfig,
+    fencing: bool,
+    max_notices: u64,
+    replicas: Vec<NodeId>,
+    clients: Vec<NodeId>,
+    progress: Option<ProgressChecker>,
+    /// Session → (true time a replica first applied its expiry, its client's
+    /// history process).
+    expiries: BTreeMap<u64, (Nanos, u64)>,
+    /// Per replica, how many expiries of its tree were already seen.
+    expiries_seen: Vec<usize>,
+}
+
+impl Coord {
+    pub fn new(scenario: &Scenario) -> Result<Self, InputError> {
+        let err = |field: &str, m: String| scenario.error(field, m);
+        let bugs = Bugs::parse(&scenario.bugs).map_err(|m| err("bugs", m))?;
+        let o: Options = scenario.protocol_options()?;
+        if o.session_timeout < 20 * MILLIS {
+            return Err(err(
+                "options.session_timeout",
+                "session_timeout must be at least 20ms".into(),
+            ));
+        }
+        if o.request_timeout == 0 || o.hold == 0 {
+            return Err(err(
+                "options.request_timeout",
+                "request_timeout and hold must be above 0".into(),
+            ));
+        }
+        if o.locks == 0 || o.locks_per_client == 0 || o.locks_per_client > o.locks {
+            return Err(err(
+                "options.locks_per_client",
+                format!(
+                    "need 1 <= locks_per_client ({}) <= locks ({})",
+                    o.locks_per_client, o.locks
+                ),
+            ));
+        }
+        let members: Vec<NodeId> = (0..scenario.replicas).collect();
+        let raft = RaftConfig::new(members.clone());
+        raft.validate().map_err(|m| err("replicas", m))?;
+        let first_resource = scenario.replicas + scenario.workload.clients;
+        Ok(Self {
+            server: ServerConfig {
+                raft,
+                session_timeout: o.session_timeout,
+                check_every: (o.session_timeout / 10).max(MILLIS),
+            },
+            client: ClientConfig {
+                replicas: members.clone(),
+                resources: (0..o.locks as NodeId).map(|i| first_resource + i).collect(),
+                locks_per_client: o.locks_per_client,
+                ping_every: o.session_timeout / 5,
+                validity: o.session_timeout / 2,
+                request_timeout: o.request_timeout,
+                hold: o.hold,
+                write_every: (o.hold / 5).max(MILLIS),
+                think: o.think,
+                recheck: o.session_timeout,
+                bugs,
+            },
+            fencing: o.fencing,
+            max_notices: o.max_notices_per_delete,
+            replicas: members,
+            clients: Vec::new(),
+            progress: None,
+            expiries: BTreeMap::new(),
+            expiries_seen: Vec::new(),
+        })
+    }
+
+    /// Records the sessions expired since the last event, at the true time.
+    fn note_expiries(&mut self, sim: &Sim<CoordMsg>) {
+        self.expiries_seen.resize(self.replicas.len(), 0);
+        for (i, &n) in self.replicas.iter().enumerate() {
+            let Some(server) = sim.process_as::<CoordServer>(n) else {
+                continue;
+            };
+            let expired = &server.tree().expired;
+            // A restarted replica replays from the start.
+            let seen = self.expiries_seen[i].min(expired.len());
+            for &(session, process) in &expired[seen..] {
+                self.expiries.entry(session).or_insert((sim.now(), process));
+            }
+            self.expiries_seen[i] = expired.len();
+        }
+    }
+
+    fn servers<'s>(&self, sim: &'s Sim<CoordMsg>) -> impl Iterator<Item = &'s CoordServer> + 's {
+        let replicas = self.replicas.clone();
+        replicas
+            .into_iter()
+            .filter_map(|n| sim.process_as::<CoordServer>(n))
+    }
+}
+
+impl Driver for Coord {
+    type Msg = CoordMsg;
+
+    fn fill_defaults(scenario: &mut Scenario, given: &dyn Fn(&str) -> bool) {
+        if !given("replicas") {
+            scenario.replicas = 3;
+        }
+    }
+
+    fn build(&mut self, scenario: &Scenario, sim: &mut Sim<CoordMsg>) -> Topology {
+        let mut topology = Topology::default();
+        for _ in &self.replicas {
+            let cfg = self.server.clone();
+            topology
+                .replicas
+                .push(sim.add_node(move || CoordServer::new(cfg.clone())));
+        }
+        for _ in 0..scenario.workload.clients {
+            let cfg = self.client.clone();
+            topology
+                .clients
+                .push(sim.add_node(move || LockClient::new(cfg.clone())));
+        }
+        for &r in &self.client.resources {
+            let fencing = self.fencing;
+            let id = sim.add_node(move || Resource::<CoordMsg>::new(fencing));
+            debug_assert_eq!(id, r);
+        }
+        self.clients = topology.clients.clone();
+        self.progress = Some(progress_checker(
+            scenario,
+            &topology,
+            self.client.request_timeout,
+            false,
+        ));
+        topology
+    }
+
+    fn check_step(&mut self, sim: &Sim<CoordMsg>) -> Option<Finding> {
+        self.note_expiries(sim);
+        self.progress.as_mut()?.check(sim)
+    }
+
+    fn check_end(&mut self, sim: &Sim<CoordMsg>) -> Vec<Verdict> {
+        let mut verdicts = progress_verdict(self.progress.as_mut(), sim);
+        for (i, &r) in self.client.resources.iter().enumerate() {
+            let writes = sim
+                .process_as::<Resource<CoordMsg>>(r)
+                .map_or(&[][..], |r| &r.accepted[..]);
+            let name = if self.client.resources.len() == 1 {
+                "resource".to_string()
+            } else {
+                format!("resource-{i}")
+            };
+            verdicts.push(match check_fenced_writes(writes) {
+                Ok(()) => Verdict::pass(&name),
+                Err(e) => Verdict::fail(&name, e),
+            });
+        }
+        let herd = self
+            .servers(sim)
+            .map(|s| s.tree().max_notices_per_delete)
+            .max()
+            .unwrap_or(0);
+        verdicts.push(if herd <= self.max_notices {
+            Verdict::pass("herd")
+        } else {
+            Verdict::fail(
+                "herd",
+                format!(
+                    "one deleted lock node woke {herd} watchers (bound {}): waiters watch more than their predecessor",
+                    self.max_notices
+                ),
+            )
+        });
+        verdicts
+    }
+
+    fn has_leader(&self) -> bool {
+        true
+    }
+
+    fn leader(&self, sim: &Sim<CoordMsg>) -> Option<NodeId> {
+        self.replicas
+            .iter()
+            .copied()
+            .filter(|&n| sim.status(n) == NodeStatus::Up)
+            .filter_map(|n| sim.process_as::<CoordServer>(n).map(|s| (n, s.raft())))
+            .filter(|(_, r)| r.role() == Role::Leader)
+            .max_by_key(|(_, r)| r.term())
+            .map(|(n, _)| n)
+    }
+
+    fn model(&self) -> Option<&'static str> {
+        (self.client.resources.len() == 1).then_some("lock")
+    }
+
+    /// The clients' history with the end of every expired session's hold.
+    fn judged_history<'s>(&self, sim: &'s Sim<CoordMsg>) -> Cow<'s, History> {
+        let mut expiries =
+            crate::lock_expiry::crashed_holders(sim, &self.clients, self.server.session_timeout);
+        expiries.extend(self.expiries.values().copied());
+        expiries.sort_unstable();
+        crate::lock_expiry::with_expiries(sim, expiries)
+    }
+}
+
+/// Makes `coord` known to `registrar`.
+pub fn register(registrar: &mut impl Registrar) {
+    registrar.protocol(
+        "coord",
+        "ZooKeeper-style coordination service on Raft: sessions, ephemeral sequential nodes, watches, the lock recipe, zxids as fencing tokens",
+        Coord::new,
+    );
+}
