@@ -534,11 +534,11 @@ impl Process for LockClient {
                     _ => {}
                 }
             }
-            Rpc::ClientReply { seq, outcome } => {
-                if self.pending.as_ref().is_some_and(|p| p.seq == seq) {
-                    self.leader = Some(from);
-                    self.on_reply(ctx, outcome);
-                }
+            Rpc::ClientReply { seq, outcome }
+                if self.pending.as_ref().is_some_and(|p| p.seq == seq) =>
+            {
+                self.leader = Some(from);
+                self.on_reply(ctx, outcome);
             }
             Rpc::NotLeader { seq, leader } => {
                 self.leader = leader.filter(|l| *l != from);
@@ -560,12 +560,10 @@ impl Process for LockClient {
         let (kind, round) = (t & 0xff, t >> 8);
         match kind {
             PING => self.ping(ctx),
-            REQUEST => {
-                if self.pending.as_ref().is_some_and(|p| p.seq == round) {
-                    self.request_timer = None;
-                    self.leader = None;
-                    self.resend(ctx);
-                }
+            REQUEST if self.pending.as_ref().is_some_and(|p| p.seq == round) => {
+                self.request_timer = None;
+                self.leader = None;
+                self.resend(ctx);
             }
             _ if round != self.round => {}
             THINK if matches!(self.phase, Phase::Idle) => self.start_acquire(ctx),
