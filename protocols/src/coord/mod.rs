@@ -104,6 +104,11 @@ pub enum CoordOp {
         path: String,
         version: Option<u64>,
     },
+    /// The node's data and version; `watch` leaves a one-shot watch on it.
+    Get {
+        path: String,
+        watch: bool,
+    },
     /// The node's creation zxid if it exists; `watch` leaves a one-shot watch.
     Exists {
         path: String,
@@ -147,6 +152,12 @@ pub enum CoordReply {
         zxid: u64,
     },
     Deleted,
+    /// `Get`: a node's data, version and creation zxid.
+    Data {
+        data: u64,
+        version: u64,
+        czxid: u64,
+    },
     /// `Exists`: the node's creation zxid, if it exists.
     Stat(Option<u64>),
     Children(Vec<String>),

@@ -8,9 +8,9 @@
 //! writes, which a lock holder offers the resource it guards as its fencing
 //! token (a later lock grant was created by a later write).
 //!
-//! Watches are one-shot: `exists` with a watch fires when the node is
-//! created or deleted, `children` with a watch when a child is created or
-//! deleted. They live in the replicated state, so a new leader knows them;
+//! Watches are one-shot: `exists` (or `get`) with a watch fires when the
+//! node is created or deleted, `children` with a watch when a child is
+//! created or deleted. They live in the replicated state, so a new leader knows them;
 //! a fired watch is handed to Raft as a notice, which only the leader sends.
 //!
 //! Sessions: `OpenSession` makes the requesting client session live; the
@@ -277,6 +277,22 @@ impl CoordTree {
                 sequential,
             } => self.create(session, path, *data, *ephemeral, *sequential),
             CoordOp::Delete { path, version } => self.delete(path, *version),
+            CoordOp::Get { path, watch } => {
+                let Some(n) = self.nodes.get(path) else {
+                    return CoordReply::Error(ZkError::NoNode);
+                };
+                let reply = CoordReply::Data {
+                    data: n.data,
+                    version: n.version,
+                    czxid: n.czxid,
+                };
+                if *watch {
+                    // A data watch fires when the node changes; with no
+                    // data writes in this tree, when it is deleted.
+                    self.watch(true, path, session, client);
+                }
+                reply
+            }
             CoordOp::Exists { path, watch } => {
                 let stat = self.nodes.get(path).map(|n| n.czxid);
                 if *watch {
@@ -494,13 +510,19 @@ mod tests {
             open(&mut t, s);
         }
         run(&mut t, 1, create("/n", true, false));
-        for s in [2, 3] {
-            let watch = CoordOp::Exists {
-                path: "/n".into(),
-                watch: true,
-            };
-            assert!(matches!(run(&mut t, s, watch), CoordReply::Stat(Some(_))));
-        }
+        let exists = CoordOp::Exists {
+            path: "/n".into(),
+            watch: true,
+        };
+        assert!(matches!(run(&mut t, 2, exists), CoordReply::Stat(Some(_))));
+        let get = CoordOp::Get {
+            path: "/n".into(),
+            watch: true,
+        };
+        assert!(matches!(
+            run(&mut t, 3, get),
+            CoordReply::Data { version: 0, .. }
+        ));
         assert!(t.take_notices().is_empty());
         run(
             &mut t,
