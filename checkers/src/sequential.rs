@@ -20,7 +20,7 @@
 use sim_core::history::{History, HistoryError};
 
 use crate::linearizability::{check_ops_for, CheckOptions, CheckReport, Consistency};
-use crate::model::{HistoryModel, Model, Op, Partition};
+use crate::model::{HistoryModel, Model, Op, OpsOf, Partition};
 use crate::named::{check_history_named_for, NamedCheckError};
 use crate::prepare::prepare_ops;
 
@@ -95,7 +95,11 @@ pub fn check_ops<M: Model>(
             }
         }
     }
-    let joined: Vec<Op<(u32, M::Input), M::Output>> = ops
+    let all = AllKeys {
+        model,
+        labels: partitions.iter().map(|p| p.label.clone()).collect(),
+    };
+    let joined: OpsOf<AllKeys<M>> = ops
         .iter()
         .zip(&part_of)
         .filter(|&(_, &p)| p != u32::MAX)
@@ -111,10 +115,6 @@ pub fn check_ops<M: Model>(
             complete_entry: op.complete_entry,
         })
         .collect();
-    let all = AllKeys {
-        model,
-        labels: partitions.iter().map(|p| p.label.clone()).collect(),
-    };
     let mut report = check_ops_for(&all, &joined, options, Consistency::Sequential);
     report.operations = ops.len();
     report

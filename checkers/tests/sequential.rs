@@ -310,3 +310,38 @@ fn small_histories_cover_both_verdicts() {
         "accepted {accepted}, rejected {rejected}"
     );
 }
+
+/// `clustersim check --consistency sequential`: its own exit codes, and an
+/// unknown name is bad input.
+#[test]
+fn the_command_line_checks_either() {
+    use checkers::cli::{check_command, CheckArgs, EXIT_BAD_INPUT, EXIT_NOT_LINEARIZABLE};
+    let h = Builder::new()
+        .invoke(10, 1, "write", json!(1))
+        .ok(20, 1, "write", json!(1))
+        .invoke(30, 2, "read", Value::Null)
+        .ok(40, 2, "read", Value::Null)
+        .build();
+    let dir = std::env::temp_dir().join(format!("checkers-sequential-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("stale.jsonl");
+    let lines: Vec<String> = h
+        .entries
+        .iter()
+        .map(|e| serde_json::to_string(e).unwrap())
+        .collect();
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let args = |consistency: Option<&str>| CheckArgs {
+        file: file.clone(),
+        model: "register".to_string(),
+        consistency: consistency.map(str::to_string),
+        ..CheckArgs::default()
+    };
+    assert_eq!(check_command(&args(None)), EXIT_NOT_LINEARIZABLE);
+    assert_eq!(
+        check_command(&args(Some("linearizable"))),
+        EXIT_NOT_LINEARIZABLE
+    );
+    assert_eq!(check_command(&args(Some("sequential"))), 0);
+    assert_eq!(check_command(&args(Some("causal"))), EXIT_BAD_INPUT);
+}
