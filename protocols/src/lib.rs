@@ -4,6 +4,7 @@
 //! and exports `register`, which makes it known to a `harness::Registrar`.
 
 pub mod bug_names;
+pub mod byz_register;
 pub mod crdt;
 pub mod crdt_types;
 pub mod lease_lock;
@@ -15,6 +16,7 @@ pub mod quorum_register;
 pub mod raft;
 pub mod redlock;
 pub mod request_ids;
+pub mod signature;
 
 /// The shared client workload (it lives in `harness`, below the protocols,
 /// because a scenario's `[workload]` table is made of it).
@@ -29,4 +31,5 @@ pub fn register(registrar: &mut impl harness::Registrar) {
     redlock::register(registrar);
     lease_lock::register(registrar);
     pbft::register(registrar);
+    byz_register::register(registrar);
 }
