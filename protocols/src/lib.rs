@@ -4,6 +4,7 @@
 //! and exports `register`, which makes it known to a `harness::Registrar`.
 
 pub mod bug_names;
+pub mod byz_agreement;
 pub mod byz_register;
 pub mod crdt;
 pub mod crdt_types;
@@ -32,4 +33,5 @@ pub fn register(registrar: &mut impl harness::Registrar) {
     lease_lock::register(registrar);
     pbft::register(registrar);
     byz_register::register(registrar);
+    byz_agreement::register(registrar);
 }
