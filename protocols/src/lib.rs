@@ -4,6 +4,8 @@
 //! and exports `register`, which makes it known to a `harness::Registrar`.
 
 pub mod bug_names;
+pub mod byz_agreement;
+pub mod byz_register;
 pub mod coord;
 pub mod crdt;
 pub mod crdt_types;
@@ -16,6 +18,7 @@ pub mod quorum_register;
 pub mod raft;
 pub mod redlock;
 pub mod request_ids;
+pub mod signature;
 
 /// The shared client workload (it lives in `harness`, below the protocols,
 /// because a scenario's `[workload]` table is made of it).
@@ -31,4 +34,6 @@ pub fn register(registrar: &mut impl harness::Registrar) {
     lease_lock::register(registrar);
     coord::register(registrar);
     pbft::register(registrar);
+    byz_register::register(registrar);
+    byz_agreement::register(registrar);
 }
