@@ -58,6 +58,42 @@ pub struct Crdt {
     replicas: Vec<u32>,
     progress: Option<ProgressChecker>,
     spread: Option<SpreadChecker>,
+    agreement: Agreement,
+}
+
+/// When the live replicas came to hold one state after the clients
+/// stopped: the run's convergence time, a `stats` figure.
+#[derive(Default)]
+struct Agreement {
+    clients_stop: Nanos,
+    next_look: Nanos,
+    /// Since when every live replica has held the same state (`None`: they
+    /// differ, or the clients have not stopped).
+    since: Option<Nanos>,
+}
+
+impl Agreement {
+    /// Looks once per virtual millisecond: comparing a thousand digests
+    /// after every event would cost more than the events.
+    fn watch(&mut self, sim: &Sim<CrdtMsg>, replicas: &[NodeId]) {
+        let now = sim.now();
+        if now < self.clients_stop.max(self.next_look) {
+            return;
+        }
+        self.next_look = now + MILLIS;
+        let mut digests = replicas
+            .iter()
+            .filter(|&&r| sim.status(r) == NodeStatus::Up)
+            .filter_map(|&r| sim.process_as::<Replica>(r))
+            .map(|p| p.state().digest());
+        let first = digests.next();
+        let agree = digests.all(|d| Some(d) == first);
+        self.since = match (agree, self.since) {
+            (true, None) => Some(now),
+            (true, since) => since,
+            (false, _) => None,
+        };
+    }
 }
 
 impl Crdt {
@@ -97,6 +133,7 @@ impl Crdt {
             replicas: Vec::new(),
             progress: None,
             spread: None,
+            agreement: Agreement::default(),
         })
     }
 }
@@ -144,6 +181,7 @@ impl Driver for Crdt {
             sim.add_node(move || Replica::new(Arc::clone(&peers), gossip, bugs));
         }
         let stop_at = scenario.duration - self.options.quiesce;
+        self.agreement.clients_stop = stop_at;
         let clients = (0..scenario.workload.clients)
             .map(|_| {
                 let (replicas, spec) = (peers.clone(), scenario.workload.clone());
@@ -169,6 +207,7 @@ impl Driver for Crdt {
     }
 
     fn check_step(&mut self, sim: &Sim<CrdtMsg>) -> Option<Finding> {
+        self.agreement.watch(sim, &self.replicas);
         let progress = self.progress.as_mut()?;
         if let Some(f) = progress.check(sim) {
             return Some(f);
@@ -214,6 +253,18 @@ impl Driver for Crdt {
 
     fn model(&self) -> Option<&'static str> {
         None
+    }
+
+    /// `convergence_ms`: how long after the clients stopped the live
+    /// replicas came to hold one state for good (absent if they never did).
+    fn stats(&self, _sim: &Sim<CrdtMsg>) -> Vec<(String, f64)> {
+        self.agreement
+            .since
+            .map(|t| {
+                let ms = t.saturating_sub(self.agreement.clients_stop) as f64 / 1e6;
+                vec![("convergence_ms".to_string(), ms)]
+            })
+            .unwrap_or_default()
     }
 }
 

@@ -122,6 +122,11 @@ impl CrdtState {
         }
     }
 
+    /// A digest of the contents: equal states have equal digests.
+    pub fn digest(&self) -> u64 {
+        self.digest
+    }
+
     /// The set's elements, ascending.
     pub fn set(&self) -> &[u64] {
         &self.set
