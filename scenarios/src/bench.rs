@@ -183,11 +183,11 @@ pub fn kernel_vs_heap(events: u64) -> (f64, f64) {
 /// Linux keeps a process's peak resident set in `VmHWM`; writing 5 to
 /// `clear_refs` resets it, so each run gets its own peak. Elsewhere the
 /// figure is left out.
-fn reset_peak_memory() {
+pub(crate) fn reset_peak_memory() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
-fn peak_memory_mb() -> Option<f64> {
+pub(crate) fn peak_memory_mb() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;

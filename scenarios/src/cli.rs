@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 
 use crate::bench;
 use crate::error::InputError;
+use crate::gossip_scale;
 use crate::out_dir::{self, OutKind};
 use crate::registry::Registry;
 use crate::runner::{self, RunOptions, RunOutcome};
@@ -188,6 +189,23 @@ pub enum Command {
         #[arg(long, value_name = "README")]
         write_readme: Option<PathBuf>,
     },
+    /// Study gossip at scale: a `crdt` cluster's convergence time against
+    /// gossip fanout and interval, and what each run costs. Prints a
+    /// Markdown table and draws OUT/gossip-convergence.svg and .png.
+    GossipScale {
+        #[arg(long, default_value_t = 1000)]
+        replicas: u32,
+        #[arg(long, value_delimiter = ',', default_value = "1,2,4")]
+        fanouts: Vec<usize>,
+        /// Gossip intervals.
+        #[arg(long, value_delimiter = ',', default_value = "10ms,20ms,50ms")]
+        intervals: Vec<String>,
+        /// Seeds per setting (the figure is their median).
+        #[arg(long, default_value_t = 1)]
+        seeds: u64,
+        #[arg(long, default_value = "gossip-scale")]
+        out: PathBuf,
+    },
     /// Check an external or recorded history for linearizability.
     /// Exit 0 linearizable, 1 not, 2 bad input, 3 unknown (a limit ran out).
     Check {
@@ -346,6 +364,13 @@ pub fn main_with(registry: Registry) -> ExitCode {
             (max_events, kernel_events, max_wall),
             write_readme.as_deref(),
         ),
+        Command::GossipScale {
+            replicas,
+            fanouts,
+            intervals,
+            seeds,
+            out,
+        } => gossip_scale(registry, replicas, fanouts, &intervals, seeds, &out),
         Command::Check {
             history,
             model,
@@ -475,6 +500,50 @@ fn bench(
         }
         outln!("figures written to {}", path.display());
     }
+    0
+}
+
+fn gossip_scale(
+    registry: &Registry,
+    replicas: u32,
+    fanouts: Vec<usize>,
+    intervals: &[String],
+    seeds: u64,
+    out: &Path,
+) -> i32 {
+    let mut parsed = Vec::new();
+    for text in intervals {
+        match sim_core::time::duration::parse(text) {
+            Ok(d) if d >= 1_000_000 => parsed.push(d),
+            Ok(_) => return bad_input(&InputError::new("--intervals", "each at least 1ms")),
+            Err(m) => return bad_input(&InputError::new("--intervals", m)),
+        }
+    }
+    if replicas < 2 || fanouts.contains(&0) {
+        return bad_input(&InputError::new(
+            "--replicas/--fanouts",
+            "at least 2 replicas and a fanout of at least 1",
+        ));
+    }
+    let plan = gossip_scale::GossipPlan {
+        replicas,
+        fanouts,
+        intervals: parsed,
+        seeds,
+    };
+    out!("{}", gossip_scale::TABLE_HEADER);
+    let points =
+        match gossip_scale::run(registry, &plan, |p| out!("{}", gossip_scale::table_row(p))) {
+            Ok(points) => points,
+            Err(e) => return bad_input(&e),
+        };
+    if let Err(e) = gossip_scale::plot(&plan, &points, out) {
+        return bad_input(&e);
+    }
+    outln!(
+        "plot written to {}",
+        out.join("gossip-convergence.svg").display()
+    );
     0
 }
 

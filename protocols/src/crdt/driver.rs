@@ -1,6 +1,9 @@
 //! Driver of the CRDT replicas (`protocols::crdt`): judged by convergence,
 //! not linearizability (a CRDT promises eventual agreement, not a total order).
 
+use std::sync::Arc;
+
+use crate::crdt::gossip::Gossip;
 use crate::crdt::spread::SpreadChecker;
 use crate::crdt::{Bugs, Client, CrdtMsg, Replica};
 use crate::progress::ProgressChecker;
@@ -10,7 +13,7 @@ use checkers::convergence::{
 use serde::Deserialize;
 use serde_json::Value;
 use sim_core::time::duration as dur;
-use sim_core::{Finding, History, Nanos, NodeStatus, Sim, Topology, MILLIS, SECONDS};
+use sim_core::{Finding, History, Nanos, NodeId, NodeStatus, Sim, Topology, MILLIS, SECONDS};
 
 use crate::progress::{progress_checker, progress_verdict};
 use harness::Driver;
@@ -21,9 +24,13 @@ use harness::{InputError, Registrar, Scenario};
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 struct Options {
-    /// Anti-entropy interval: each replica gossips its state to one peer this often.
+    /// Gossip interval: each replica sends its deltas this often.
     #[serde(with = "dur")]
     gossip: Nanos,
+    /// Peers each round's deltas go to.
+    fanout: usize,
+    /// Every this many rounds the whole state goes to one peer.
+    full_every: u64,
     /// Clients stop this long before the end, so gossip can quiesce.
     #[serde(with = "dur")]
     quiesce: Nanos,
@@ -37,6 +44,8 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             gossip: 20 * MILLIS,
+            fanout: 2,
+            full_every: 5,
             quiesce: SECONDS,
             converge_within: SECONDS,
         }
@@ -49,6 +58,42 @@ pub struct Crdt {
     replicas: Vec<u32>,
     progress: Option<ProgressChecker>,
     spread: Option<SpreadChecker>,
+    agreement: Agreement,
+}
+
+/// When the live replicas came to hold one state after the clients
+/// stopped: the run's convergence time, a `stats` figure.
+#[derive(Default)]
+struct Agreement {
+    clients_stop: Nanos,
+    next_look: Nanos,
+    /// Since when every live replica has held the same state (`None`: they
+    /// differ, or the clients have not stopped).
+    since: Option<Nanos>,
+}
+
+impl Agreement {
+    /// Looks once per virtual millisecond: comparing a thousand digests
+    /// after every event would cost more than the events.
+    fn watch(&mut self, sim: &Sim<CrdtMsg>, replicas: &[NodeId]) {
+        let now = sim.now();
+        if now < self.clients_stop.max(self.next_look) {
+            return;
+        }
+        self.next_look = now + MILLIS;
+        let mut digests = replicas
+            .iter()
+            .filter(|&&r| sim.status(r) == NodeStatus::Up)
+            .filter_map(|&r| sim.process_as::<Replica>(r))
+            .map(|p| p.state().digest());
+        let first = digests.next();
+        let agree = digests.all(|d| Some(d) == first);
+        self.since = match (agree, self.since) {
+            (true, None) => Some(now),
+            (true, since) => since,
+            (false, _) => None,
+        };
+    }
 }
 
 impl Crdt {
@@ -61,6 +106,14 @@ impl Crdt {
                 "options.gossip",
                 "the gossip interval must be above 0".into(),
             ));
+        }
+        for (field, zero) in [
+            ("options.fanout", options.fanout == 0),
+            ("options.full_every", options.full_every == 0),
+        ] {
+            if zero {
+                return Err(err(field, "must be above 0".into()));
+            }
         }
         if options.converge_within == 0 {
             return Err(err(
@@ -80,6 +133,7 @@ impl Crdt {
             replicas: Vec::new(),
             progress: None,
             spread: None,
+            agreement: Agreement::default(),
         })
     }
 }
@@ -115,12 +169,19 @@ impl Driver for Crdt {
 
     fn build(&mut self, scenario: &Scenario, sim: &mut Sim<CrdtMsg>) -> Topology {
         let peers: Vec<u32> = (0..scenario.replicas).collect();
-        let (gossip, bugs) = (self.options.gossip, self.bugs);
+        let shared: Arc<[NodeId]> = peers.clone().into();
+        let gossip = Gossip {
+            every: self.options.gossip,
+            fanout: self.options.fanout,
+            full_every: self.options.full_every,
+        };
+        let bugs = self.bugs;
         for _ in 0..scenario.replicas {
-            let peers = peers.clone();
-            sim.add_node(move || Replica::new(peers.clone(), gossip, bugs));
+            let peers = Arc::clone(&shared);
+            sim.add_node(move || Replica::new(Arc::clone(&peers), gossip, bugs));
         }
         let stop_at = scenario.duration - self.options.quiesce;
+        self.agreement.clients_stop = stop_at;
         let clients = (0..scenario.workload.clients)
             .map(|_| {
                 let (replicas, spec) = (peers.clone(), scenario.workload.clone());
@@ -146,6 +207,7 @@ impl Driver for Crdt {
     }
 
     fn check_step(&mut self, sim: &Sim<CrdtMsg>) -> Option<Finding> {
+        self.agreement.watch(sim, &self.replicas);
         let progress = self.progress.as_mut()?;
         if let Some(f) = progress.check(sim) {
             return Some(f);
@@ -166,7 +228,7 @@ impl Driver for Crdt {
                 .map(|(id, p)| ReplicaState::new(format!("n{id}"), f(p)))
                 .collect()
         };
-        let sets = states(&|p| Value::from(p.state().set.iter().copied().collect::<Vec<u64>>()));
+        let sets = states(&|p| Value::from(p.state().set().iter().copied().collect::<Vec<u64>>()));
         let counters = states(&|p| Value::from(p.state().counter()));
         let history = sim.history();
         let mut verdicts = progress_verdict(self.progress.as_mut(), sim);
@@ -191,6 +253,18 @@ impl Driver for Crdt {
 
     fn model(&self) -> Option<&'static str> {
         None
+    }
+
+    /// `convergence_ms`: how long after the clients stopped the live
+    /// replicas came to hold one state for good (absent if they never did).
+    fn stats(&self, _sim: &Sim<CrdtMsg>) -> Vec<(String, f64)> {
+        self.agreement
+            .since
+            .map(|t| {
+                let ms = t.saturating_sub(self.agreement.clients_stop) as f64 / 1e6;
+                vec![("convergence_ms".to_string(), ms)]
+            })
+            .unwrap_or_default()
     }
 }
 

@@ -2,10 +2,11 @@
 //! converging by anti-entropy gossip.
 //!
 //! Clients send each update (`add` an element, `incr` the counter) to one
-//! replica, which applies it, makes it durable and acknowledges it. Every
-//! gossip interval each replica sends its whole state to one random peer,
-//! which merges it: set union, and per-replica maximum of the counter's
-//! entries. Merge is commutative, associative and idempotent, so duplicated,
+//! replica, which applies it, makes it durable and acknowledges it. Replicas
+//! spread what they learn by delta gossip ([`gossip`]: deltas to a few
+//! random peers every interval, the whole state to one peer now and then),
+//! and merge what they receive: set union, and per-replica maximum of the
+//! counter's entries. Merge is commutative, associative and idempotent, so duplicated,
 //! reordered and lost gossip cannot make replicas disagree once the network
 //! heals and gossip has run for a while: that is what the convergence checker
 //! judges at the end of a run.
@@ -17,22 +18,27 @@
 //! are durable: a power loss forgets acknowledged updates nobody else had),
 //! `reuse-request-ids` (a restarted client numbers its updates from 1
 //! again: replicas acknowledge them as duplicates without applying them),
-//! and `no-gossip-after-restart` (a replica arms its gossip timer on first
-//! boot only: after a restart, updates it accepts never reach the others —
-//! the convergence bound of [`spread`] catches it).
+//! and `no-gossip-after-restart` (a replica starts its gossip service on
+//! first boot only: after a restart it neither gossips nor answers a peer's
+//! state, so updates it accepts never reach the others — the convergence
+//! bound of [`spread`] catches it).
 
 mod driver;
+pub mod gossip;
 pub mod lattice;
 pub mod lww;
 pub mod mv_register;
 pub mod or_set;
 pub mod pn_counter;
 pub mod spread;
+mod state;
 pub mod timestamp;
 pub mod vclock;
 pub use driver::register;
+pub use state::CrdtState;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -41,6 +47,8 @@ use sim_core::{Ctx, Message, Nanos, NodeId, OpId, OpType, Process, TimerId};
 
 use crate::request_ids::RequestIds;
 use crate::workload::WorkloadSpec;
+use gossip::{pull_reply, DeltaGossip, Gossip, Shared};
+use lattice::Lattice;
 
 pub const BUGS: [&str; 5] = [
     "replace-merge",
@@ -80,49 +88,24 @@ pub enum Update {
     Incr(u64),
 }
 
-/// A replica's whole state: what gossip carries and storage keeps.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct CrdtState {
-    pub set: BTreeSet<u64>,
-    /// Per replica, the increments it accepted (a G-counter).
-    pub counts: BTreeMap<NodeId, u64>,
-}
-
-impl CrdtState {
-    /// The counter's value (saturating: the `sum-merge` bug can inflate
-    /// entries without bound, and that must show as a wrong value, not a panic).
-    pub fn counter(&self) -> u64 {
-        self.counts.values().fold(0u64, |a, &n| a.saturating_add(n))
-    }
-
-    /// Whether this state has everything `other` has (`other ≤ self`).
-    pub fn includes(&self, other: &CrdtState) -> bool {
-        other.set.is_subset(&self.set)
-            && other
-                .counts
-                .iter()
-                .all(|(node, &n)| self.counts.get(node).is_some_and(|&mine| mine >= n))
-    }
-
-    /// The join of two states (least upper bound).
-    pub fn merge(&mut self, other: &CrdtState) {
-        self.set.extend(other.set.iter().copied());
-        for (&node, &n) in &other.counts {
-            let mine = self.counts.entry(node).or_insert(0);
-            *mine = (*mine).max(n);
-        }
-    }
-
-    fn size(&self) -> usize {
-        self.set.len() + self.counts.len()
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub enum CrdtMsg {
-    Update { req: u64, update: Update },
-    Ack { req: u64 },
-    Gossip { state: CrdtState },
+    Update {
+        req: u64,
+        update: Update,
+    },
+    Ack {
+        req: u64,
+    },
+    /// Deltas the sender made or newly learned since its last round.
+    Delta {
+        state: Shared<CrdtState>,
+    },
+    /// The sender's whole state (answered with the receiver's when it has
+    /// something the sender lacks).
+    Full {
+        state: Shared<CrdtState>,
+    },
 }
 
 impl Message for CrdtMsg {}
@@ -142,21 +125,26 @@ struct Durable {
 
 /// A replica.
 pub struct Replica {
-    peers: Vec<NodeId>,
-    gossip_every: Nanos,
+    /// Every replica, this one included (one list shared by all of them).
+    peers: Arc<[NodeId]>,
+    gossip: DeltaGossip<CrdtState>,
     bugs: Bugs,
-    state: CrdtState,
+    state: Arc<CrdtState>,
     applied: BTreeMap<NodeId, u64>,
+    /// Whether this incarnation's gossip service runs: its rounds, and its
+    /// answers to a peer's whole state.
+    gossiping: bool,
 }
 
 impl Replica {
-    pub fn new(peers: Vec<NodeId>, gossip_every: Nanos, bugs: Bugs) -> Self {
+    pub fn new(peers: Arc<[NodeId]>, gossip: Gossip, bugs: Bugs) -> Self {
         Self {
             peers,
-            gossip_every,
+            gossip: DeltaGossip::new(gossip),
             bugs,
-            state: CrdtState::default(),
+            state: Arc::default(),
             applied: BTreeMap::new(),
+            gossiping: false,
         }
     }
 
@@ -164,30 +152,53 @@ impl Replica {
         &self.state
     }
 
-    fn persist(&self, ctx: &mut Ctx<'_, CrdtMsg>, sync: bool) {
+    /// Writes state and dedup table, synced unless the `no-sync` bug is on.
+    /// Only acknowledged updates are written: gossiped state can be
+    /// re-learned, and the next update's write carries it anyway.
+    fn persist(&self, ctx: &mut Ctx<'_, CrdtMsg>) {
         let durable = Durable {
-            state: self.state.clone(),
+            state: (*self.state).clone(),
             applied: self.applied.clone(),
         };
         let bytes = serde_json::to_vec(&durable).expect("plain data serializes");
         ctx.storage().write(STATE_KEY, bytes);
-        if sync {
+        if !self.bugs.no_sync {
             ctx.storage().sync();
         }
     }
 
-    fn absorb(&mut self, other: &CrdtState) {
-        if self.bugs.replace_merge && other.size() > self.state.size() {
-            self.state = other.clone();
+    /// Merges gossiped state (or, with a bug on, does what the bug does);
+    /// what changed, to be passed on (`None`: nothing).
+    fn absorb(&mut self, other: &CrdtState) -> Option<CrdtState> {
+        let new = if self.bugs.replace_merge && other.size() > self.state.size() {
+            self.state = Arc::new(other.clone());
+            other.clone()
         } else if self.bugs.sum_merge {
-            self.state.set.extend(other.set.iter().copied());
-            for (&node, &n) in &other.counts {
-                let mine = self.state.counts.entry(node).or_insert(0);
-                *mine = mine.saturating_add(n);
+            let state = Arc::make_mut(&mut self.state);
+            for &x in other.set() {
+                state.add(x);
             }
+            for &(node, n) in other.counts() {
+                state.bump(node, n);
+            }
+            other.clone()
+        } else if other.leq(&self.state) {
+            // Most gossip brings nothing new: find out without a copy of a
+            // state that a message in flight still shares.
+            return None;
         } else {
-            self.state.merge(other);
-        }
+            Arc::make_mut(&mut self.state).merge_new(other)
+        };
+        (new.size() > 0).then_some(new)
+    }
+
+    fn merged(&self, from: NodeId) {
+        tracing::debug!(
+            peer = from,
+            elements = self.state.set().len(),
+            counter = self.state.counter(),
+            "merged gossip"
+        );
     }
 }
 
@@ -200,9 +211,11 @@ impl Process for Replica {
             .read(STATE_KEY)
             .and_then(|b| serde_json::from_slice(b).ok())
             .unwrap_or_default();
-        (self.state, self.applied) = (durable.state, durable.applied);
-        if !(self.bugs.no_gossip_after_restart && ctx.incarnation() > 0) {
-            ctx.set_timer(self.gossip_every, TIMER_GOSSIP);
+        self.state = Arc::new(durable.state);
+        self.applied = durable.applied;
+        self.gossiping = !(self.bugs.no_gossip_after_restart && ctx.incarnation() > 0);
+        if self.gossiping {
+            ctx.set_timer(self.gossip.config.every, TIMER_GOSSIP);
         }
     }
 
@@ -214,31 +227,34 @@ impl Process for Replica {
                     return;
                 }
                 self.applied.insert(from, req);
+                let me = ctx.id();
+                let state = Arc::make_mut(&mut self.state);
+                let mut delta = CrdtState::default();
                 match update {
                     Update::Add(x) => {
-                        self.state.set.insert(x);
+                        state.add(x);
+                        delta.add(x);
                     }
                     Update::Incr(n) => {
-                        let mine = self.state.counts.entry(ctx.id()).or_insert(0);
-                        *mine = mine.saturating_add(n);
+                        delta.raise(me, state.bump(me, n));
                     }
                 }
-                self.persist(ctx, !self.bugs.no_sync);
+                self.gossip.queue(&delta);
+                self.persist(ctx);
                 ctx.send(from, CrdtMsg::Ack { req });
             }
-            CrdtMsg::Gossip { state } => {
-                let before = self.state.clone();
-                self.absorb(&state);
-                if self.state != before {
-                    tracing::debug!(
-                        peer = from,
-                        elements = self.state.set.len(),
-                        counter = self.state.counter(),
-                        "merged gossip"
-                    );
-                    // Gossiped state can be re-learned, so it need not be
-                    // synced at once; the next acknowledged update syncs it.
-                    self.persist(ctx, false);
+            CrdtMsg::Delta { state } => {
+                if let Some(new) = self.absorb(&state.0) {
+                    self.merged(from);
+                    self.gossip.queue(&new);
+                }
+            }
+            CrdtMsg::Full { state } => {
+                if let Some(mine) = pull_reply(&self.state, &state.0).filter(|_| self.gossiping) {
+                    ctx.send(from, CrdtMsg::Full { state: mine });
+                }
+                if self.absorb(&state.0).is_some() {
+                    self.merged(from);
                 }
             }
             CrdtMsg::Ack { .. } => {}
@@ -246,22 +262,15 @@ impl Process for Replica {
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_, CrdtMsg>, _tag: u64) {
-        let others: Vec<NodeId> = self
-            .peers
-            .iter()
-            .copied()
-            .filter(|&p| p != ctx.id())
-            .collect();
-        if !others.is_empty() {
-            let to = others[ctx.rng().random_range(0..others.len())];
-            ctx.send(
-                to,
-                CrdtMsg::Gossip {
-                    state: self.state.clone(),
-                },
-            );
+        let me = ctx.id();
+        let round = self.gossip.round(ctx.rng(), me, &self.peers, &self.state);
+        if let Some((state, to)) = round.delta {
+            ctx.send_all(to, &CrdtMsg::Delta { state });
         }
-        ctx.set_timer(self.gossip_every, TIMER_GOSSIP);
+        if let Some((state, to)) = round.full {
+            ctx.send(to, CrdtMsg::Full { state });
+        }
+        ctx.set_timer(self.gossip.config.every, TIMER_GOSSIP);
     }
 }
 
@@ -344,39 +353,6 @@ impl Process for Client {
             // The update may have been applied and its ack lost.
             TIMER_TIMEOUT => self.finish(ctx, OpType::Info),
             _ => {}
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    fn state() -> impl Strategy<Value = CrdtState> {
-        (
-            proptest::collection::btree_set(0u64..50, 0..10),
-            proptest::collection::btree_map(0u32..5, 0u64..100, 0..5),
-        )
-            .prop_map(|(set, counts)| CrdtState { set, counts })
-    }
-
-    fn merged(a: &CrdtState, b: &CrdtState) -> CrdtState {
-        let mut x = a.clone();
-        x.merge(b);
-        x
-    }
-
-    proptest! {
-        #[test]
-        fn merge_is_commutative_associative_and_idempotent(a in state(), b in state(), c in state()) {
-            prop_assert_eq!(merged(&a, &b), merged(&b, &a));
-            prop_assert_eq!(merged(&merged(&a, &b), &c), merged(&a, &merged(&b, &c)));
-            prop_assert_eq!(merged(&a, &a), a.clone());
-            // And the result is an upper bound of both.
-            let m = merged(&a, &b);
-            prop_assert!(a.set.is_subset(&m.set) && b.set.is_subset(&m.set));
-            prop_assert!(m.counter() >= a.counter().max(b.counter()));
         }
     }
 }

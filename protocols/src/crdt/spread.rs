@@ -85,10 +85,11 @@ impl SpreadChecker {
         if now < checkpoint.due {
             return None;
         }
+        let empty = CrdtState::default();
         for &r in &self.replicas {
-            let state = Self::state(sim, r).cloned().unwrap_or_default();
+            let state = Self::state(sim, r).unwrap_or(&empty);
             if !state.includes(&checkpoint.target) {
-                let missing = checkpoint.target.set.difference(&state.set).count();
+                let missing = checkpoint.target.missing_from(state);
                 return Some(Finding {
                     kind: CONVERGENCE_BOUND.into(),
                     time: now,

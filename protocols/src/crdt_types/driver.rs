@@ -9,7 +9,7 @@ use std::marker::PhantomData;
 
 use serde::Deserialize;
 use sim_core::time::duration as dur;
-use sim_core::{Finding, Nanos, NodeStatus, Sim, Topology, MILLIS, SECONDS};
+use sim_core::{Finding, Nanos, NodeId, NodeStatus, Sim, Topology, MILLIS, SECONDS};
 
 use super::client::Client;
 use super::replica::{Gossip, Msg, Replica};
@@ -125,8 +125,9 @@ impl<T: ReplicatedType> Driver for TypeDriver<T> {
             fanout: self.options.fanout,
             full_every: self.options.full_every,
         };
+        let shared: std::sync::Arc<[NodeId]> = peers.clone().into();
         for _ in 0..scenario.replicas {
-            let (peers, config) = (peers.clone(), self.config.clone());
+            let (peers, config) = (shared.clone(), self.config.clone());
             sim.add_node(move || Replica::<T>::new(peers.clone(), gossip, config.clone()));
         }
         let stop_at = scenario.duration - self.options.quiesce;

@@ -3,37 +3,14 @@
 //! periodic full-state gossip.
 
 use std::collections::BTreeMap;
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use rand::Rng;
-use serde::{Deserialize, Serialize, Serializer};
-use sim_core::{Ctx, Message, Nanos, NodeId, Process};
+use serde::{Deserialize, Serialize};
+use sim_core::{Ctx, Message, NodeId, Process};
 
 use super::{Config, Env, ReplicatedType};
-
-/// A state shared by the replica and the gossip messages in flight: sending
-/// the whole state copies a pointer, not the state.
-#[derive(Debug)]
-pub struct Shared<T>(pub Arc<T>);
-
-impl<T> Clone for Shared<T> {
-    fn clone(&self) -> Self {
-        Shared(Arc::clone(&self.0))
-    }
-}
-
-impl<T: Hash> Hash for Shared<T> {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.hash(state)
-    }
-}
-
-impl<T: Serialize> Serialize for Shared<T> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(s)
-    }
-}
+pub use crate::crdt::gossip::Gossip;
+use crate::crdt::gossip::{pull_reply, DeltaGossip, Shared};
 
 #[derive(Debug, Clone, Hash, Serialize)]
 #[serde(bound = "")]
@@ -58,14 +35,6 @@ pub enum Msg<T: ReplicatedType> {
 }
 
 impl<T: ReplicatedType> Message for Msg<T> {}
-
-/// How a replica gossips.
-#[derive(Debug, Clone, Copy)]
-pub struct Gossip {
-    pub every: Nanos,
-    pub fanout: usize,
-    pub full_every: u64,
-}
 
 const TIMER_GOSSIP: u64 = 0;
 
@@ -107,31 +76,27 @@ fn log_key(n: u64) -> String {
 }
 
 pub struct Replica<T: ReplicatedType> {
-    peers: Vec<NodeId>,
-    gossip: Gossip,
+    /// Every replica, this one included (one list shared by all of them).
+    peers: Arc<[NodeId]>,
+    gossip: DeltaGossip<T>,
     config: Config,
     state: Arc<T>,
-    /// Deltas not yet sent on.
-    pending: Option<T>,
     local: T::Local,
     applied: BTreeMap<NodeId, (u64, T::Reply)>,
     /// Requests made durable so far (checkpoint and log).
     logged: u64,
-    round: u64,
 }
 
 impl<T: ReplicatedType> Replica<T> {
-    pub fn new(peers: Vec<NodeId>, gossip: Gossip, config: Config) -> Self {
+    pub fn new(peers: Arc<[NodeId]>, gossip: Gossip, config: Config) -> Self {
         Self {
             peers,
-            gossip,
+            gossip: DeltaGossip::new(gossip),
             config,
             state: Arc::new(T::default()),
-            pending: None,
             local: T::Local::default(),
             applied: BTreeMap::new(),
             logged: 0,
-            round: 0,
         }
     }
 
@@ -198,27 +163,6 @@ impl<T: ReplicatedType> Replica<T> {
             self.logged += 1;
         }
     }
-
-    fn queue(&mut self, delta: &T) {
-        match &mut self.pending {
-            Some(p) => p.join(delta),
-            None => self.pending = Some(delta.clone()),
-        }
-    }
-
-    fn random_peers(&self, ctx: &mut Ctx<'_, Msg<T>>, count: usize) -> Vec<NodeId> {
-        let me = ctx.id();
-        let others = self.peers.len().saturating_sub(1);
-        let mut chosen: Vec<NodeId> = Vec::with_capacity(count.min(others));
-        // Draw without repetition; a handful of draws among many peers.
-        while chosen.len() < count.min(others) {
-            let p = self.peers[ctx.rng().random_range(0..self.peers.len())];
-            if p != me && !chosen.contains(&p) {
-                chosen.push(p);
-            }
-        }
-        chosen
-    }
 }
 
 impl<T: ReplicatedType> Process for Replica<T> {
@@ -226,7 +170,7 @@ impl<T: ReplicatedType> Process for Replica<T> {
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, Msg<T>>) {
         self.recover(ctx);
-        ctx.set_timer(self.gossip.every, TIMER_GOSSIP);
+        ctx.set_timer(self.gossip.config.every, TIMER_GOSSIP);
     }
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, Msg<T>>, from: NodeId, msg: Msg<T>) {
@@ -245,7 +189,7 @@ impl<T: ReplicatedType> Process for Replica<T> {
                 let (delta, reply) =
                     Arc::make_mut(&mut self.state).execute(&mut self.local, &env, &body);
                 if let Some(delta) = &delta {
-                    self.queue(delta);
+                    self.gossip.queue(delta);
                 }
                 self.applied.insert(from, (req, reply.clone()));
                 let entry = LogEntry {
@@ -260,18 +204,12 @@ impl<T: ReplicatedType> Process for Replica<T> {
             }
             Msg::Delta { state } => {
                 if Arc::make_mut(&mut self.state).absorb(&state.0, &self.config) {
-                    self.queue(&state.0);
+                    self.gossip.queue(&state.0);
                 }
             }
             Msg::Full { state } => {
-                // Push-pull: a sender that lacks something of ours gets our
-                // whole state back, so that a replica whose deltas all went
-                // astray is repaired the first time it gossips its state.
-                if !self.state.leq(&state.0) {
-                    let reply = Msg::Full {
-                        state: Shared(Arc::clone(&self.state)),
-                    };
-                    ctx.send(from, reply);
+                if let Some(mine) = pull_reply(&self.state, &state.0) {
+                    ctx.send(from, Msg::Full { state: mine });
                 }
                 Arc::make_mut(&mut self.state).absorb(&state.0, &self.config);
             }
@@ -282,21 +220,14 @@ impl<T: ReplicatedType> Process for Replica<T> {
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Msg<T>>, _tag: u64) {
         let env = self.env(ctx);
         T::tidy(&mut self.state, &mut self.local, &env);
-        if let Some(delta) = self.pending.take() {
-            let msg = Msg::Delta {
-                state: Shared(Arc::new(delta)),
-            };
-            let to = self.random_peers(ctx, self.gossip.fanout);
-            ctx.send_all(to, &msg);
+        let me = ctx.id();
+        let round = self.gossip.round(ctx.rng(), me, &self.peers, &self.state);
+        if let Some((state, to)) = round.delta {
+            ctx.send_all(to, &Msg::Delta { state });
         }
-        self.round += 1;
-        if self.round.is_multiple_of(self.gossip.full_every) {
-            let msg = Msg::Full {
-                state: Shared(Arc::clone(&self.state)),
-            };
-            let to = self.random_peers(ctx, 1);
-            ctx.send_all(to, &msg);
+        if let Some((state, to)) = round.full {
+            ctx.send(to, Msg::Full { state });
         }
-        ctx.set_timer(self.gossip.every, TIMER_GOSSIP);
+        ctx.set_timer(self.gossip.config.every, TIMER_GOSSIP);
     }
 }
