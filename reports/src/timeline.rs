@@ -18,10 +18,12 @@
 //! Drawn from `trace.jsonl` (a run made with `--trace`). A whole run has far
 //! more messages than a picture can show, so the diagram shows the last
 //! [`MAX_MESSAGES`] messages before the finding (or the end): where a bug is
-//! looked for. Written as SVG text directly (arrows and tooltips are what
+//! looked for. The trace is read once, keeping only what the window can
+//! reach (a ring of the last [`KEPT_SENDS`] messages, each with its
+//! deliveries and drops): memory does not grow with the run's length. Written as SVG text directly (arrows and tooltips are what
 //! plotters does not do), deterministically: the same trace, the same bytes.
 
-use std::collections::BTreeMap;
+use std::collections::VecDeque;
 use std::fmt::Write;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -50,26 +52,42 @@ const PALETTE: [&str; 14] = [
     "#aec7e8", "#98df8a", "#c5b0d5", "#c49c94", "#f7b6d2", "#dbdb8d",
 ];
 
+/// Sends kept while the trace is read: as many as the window can stretch
+/// back over (see [`window`]).
+const KEPT_SENDS: usize = 4 * MAX_MESSAGES;
+
+/// A message, and what became of it (a duplicate is delivered twice).
 #[derive(Debug, Clone)]
 struct Send {
+    id: u64,
     t: u64,
     from: u64,
     to: u64,
     kind: String,
     text: String,
+    delivered: Vec<u64>,
+    dropped: Vec<(u64, String)>,
 }
 
-/// What the trace says, indexed for drawing.
+/// What the trace says, as much as the diagram can show, read in one pass
+/// with bounded memory: the last [`KEPT_SENDS`] messages sent up to the end
+/// of the window, the client operations from a little before the oldest of
+/// them, and every crash, restart, pause and fault (a few per fault).
 #[derive(Debug, Default)]
 struct Trace {
-    sends: BTreeMap<u64, Send>,
-    deliveries: Vec<(u64, u64)>,
-    drops: Vec<(u64, u64, String)>,
+    /// In send order, so by increasing id.
+    sends: VecDeque<Send>,
+    /// The time of the newest send that was let go (more than `KEPT_SENDS`).
+    evicted: Option<u64>,
+    /// The window's end when it is known before reading (the violation's
+    /// time): later messages and operations are kept only as far as the
+    /// picture's margin after it reaches.
+    end: Option<u64>,
     crashes: Vec<(u64, u64)>,
     restarts: Vec<(u64, u64)>,
     pauses: Vec<(u64, u64, u64)>,
     faults: Vec<(u64, String)>,
-    ops: Vec<(u64, u64, String, String)>,
+    ops: VecDeque<(u64, u64, String, String)>,
     nodes: u64,
     last: u64,
 }
@@ -103,9 +121,16 @@ fn kind_of(msg: &Value) -> String {
 }
 
 impl Trace {
-    fn load(path: &Path) -> Result<Self, ReportError> {
+    fn ending_at(end: Option<u64>) -> Self {
+        Self {
+            end,
+            ..Self::default()
+        }
+    }
+
+    fn load(path: &Path, end: Option<u64>) -> Result<Self, ReportError> {
         let file = std::fs::File::open(path).map_err(|e| ReportError::unreadable(path, &e))?;
-        let mut trace = Trace::default();
+        let mut trace = Trace::ending_at(end);
         for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
             let line = line.map_err(|e| ReportError::unreadable(path, &e))?;
             let ev: Value = serde_json::from_str(&line).map_err(|e| {
@@ -114,6 +139,18 @@ impl Trace {
             trace.add(&ev);
         }
         Ok(trace)
+    }
+
+    /// Whether something at `t` can be in the picture: the margin after the
+    /// end is at most a fiftieth of the end (see [`window`]).
+    fn before_margin(&self, t: u64) -> bool {
+        self.end.is_none_or(|end| t <= end + end / 50 + 1)
+    }
+
+    /// The kept send with this id.
+    fn send_mut(&mut self, id: u64) -> Option<&mut Send> {
+        let i = self.sends.binary_search_by_key(&id, |s| s.id).ok()?;
+        self.sends.get_mut(i)
     }
 
     fn add(&mut self, ev: &Value) {
@@ -126,25 +163,57 @@ impl Trace {
         }
         let (node, id) = (field(ev, "node"), field(ev, "id"));
         match text(ev, "ev").as_str() {
-            "send" => {
-                let msg = ev.get("msg").cloned().unwrap_or(Value::Null);
-                let send = Send {
-                    t,
-                    from: field(ev, "from"),
-                    to: field(ev, "to"),
-                    kind: kind_of(&msg),
-                    text: msg.to_string(),
-                };
-                self.sends.insert(id, send);
+            "send" if self.before_margin(t) => self.add_send(ev, t, id),
+            "deliver" => {
+                if let Some(s) = self.send_mut(id) {
+                    s.delivered.push(t);
+                }
             }
-            "deliver" => self.deliveries.push((id, t)),
-            "drop" => self.drops.push((id, t, text(ev, "reason"))),
+            "drop" => {
+                let reason = text(ev, "reason");
+                if let Some(s) = self.send_mut(id) {
+                    s.dropped.push((t, reason));
+                }
+            }
             "crash" => self.crashes.push((t, node)),
             "restart" => self.restarts.push((t, node)),
             "pause" => self.pauses.push((t, field(ev, "until"), node)),
             "fault" => self.faults.push((t, text(ev, "what"))),
-            "op" => self.ops.push((t, node, text(ev, "type"), text(ev, "f"))),
+            "op" if self.before_margin(t) => {
+                self.ops
+                    .push_back((t, node, text(ev, "type"), text(ev, "f")))
+            }
             _ => {}
+        }
+    }
+
+    fn add_send(&mut self, ev: &Value, t: u64, id: u64) {
+        let msg = ev.get("msg").cloned().unwrap_or(Value::Null);
+        self.sends.push_back(Send {
+            id,
+            t,
+            from: field(ev, "from"),
+            to: field(ev, "to"),
+            kind: kind_of(&msg),
+            text: msg.to_string(),
+            delivered: Vec::new(),
+            dropped: Vec::new(),
+        });
+        // Only sends up to the end count against the limit (the trace is in
+        // time order: past the end, no send up to it follows).
+        if self.end.is_some_and(|end| t > end) || self.sends.len() <= KEPT_SENDS {
+            return;
+        }
+        let gone = self.sends.pop_front().expect("over the limit");
+        self.evicted = Some(gone.t);
+        // Operations before the oldest kept send: the window starts no
+        // earlier than a fiftieth of its span before that send (measured
+        // with the end known so far).
+        let oldest = self.sends.front().expect("over the limit").t;
+        let end = self.end.unwrap_or(t);
+        let cutoff = oldest.saturating_sub(end.saturating_sub(oldest) / 50 + 1);
+        while self.ops.front().is_some_and(|o| o.0 < cutoff) {
+            self.ops.pop_front();
         }
     }
 }
@@ -161,7 +230,7 @@ pub(crate) fn render_timeline(
     if !trace_path.is_file() {
         return Ok(None);
     }
-    let trace = Trace::load(&trace_path)?;
+    let trace = Trace::load(&trace_path, run.violation.as_ref().map(|v| v.time))?;
     let svg = draw(&trace, run, counterexample);
     let path = dir.join("timeline.svg");
     std::fs::write(&path, &svg).map_err(|e| ReportError::io(&path, &e))?;
@@ -176,7 +245,7 @@ fn window(trace: &Trace, violation: Option<u64>) -> (u64, u64) {
     let end = violation.unwrap_or(trace.last).max(1);
     let sends: Vec<u64> = trace
         .sends
-        .values()
+        .iter()
         .map(|s| s.t)
         .filter(|&t| t <= end)
         .collect();
@@ -195,8 +264,9 @@ fn window(trace: &Trace, violation: Option<u64>) -> (u64, u64) {
         .collect();
     disruptions.sort_unstable();
     if let Some(&earlier) = disruptions.iter().rev().nth(1).or(disruptions.last()) {
+        // A send let go at or after `earlier` means more than KEPT_SENDS since it.
         let shown = sends.iter().filter(|&&t| t >= earlier).count();
-        if shown <= 4 * MAX_MESSAGES {
+        if shown <= 4 * MAX_MESSAGES && trace.evicted.is_none_or(|t| t < earlier) {
             start = earlier.saturating_sub((end - earlier) / 50);
         }
     }
@@ -450,7 +520,7 @@ fn draw(trace: &Trace, run: &RunData, counterexample: Option<&Counterexample>) -
     let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
     let title = format!(
         "Space-time diagram: {} messages, {} to {}",
-        trace.sends.values().filter(|m| frame.visible(m.t)).count(),
+        trace.sends.iter().filter(|m| frame.visible(m.t)).count(),
         instant(start),
         instant(end)
     );
@@ -679,57 +749,52 @@ fn draw_counterexample(
 /// Delivered messages as arrows, then dropped ones; returns the message
 /// types with their colours, for the key.
 fn draw_messages(s: &mut String, frame: &Frame, trace: &Trace) -> Vec<(String, &'static str)> {
-    let mut kinds: Vec<&str> = trace.sends.values().map(|m| m.kind.as_str()).collect();
+    let shown = || trace.sends.iter().filter(|m| frame.visible(m.t));
+    let mut kinds: Vec<&str> = shown().map(|m| m.kind.as_str()).collect();
     kinds.sort_unstable();
     kinds.dedup();
     let color =
         |kind: &str| PALETTE[kinds.iter().position(|k| *k == kind).unwrap_or(0) % PALETTE.len()];
-    for &(id, t) in &trace.deliveries {
-        let Some(m) = trace.sends.get(&id) else {
-            continue;
-        };
-        if !frame.visible(m.t) {
-            continue;
+    for m in shown() {
+        for &t in &m.delivered {
+            let _ = writeln!(
+                s,
+                r#"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{}" stroke-width="1.2" marker-end="url(#arrow)"><title>#{} n{}→n{} {}, sent {}, delivered {}: {}</title></line>"#,
+                frame.x(m.t),
+                frame.y(m.from),
+                frame.x(t),
+                frame.y(m.to),
+                color(&m.kind),
+                m.id,
+                m.from,
+                m.to,
+                escape(&m.kind),
+                instant(m.t),
+                instant(t),
+                escape(&m.text)
+            );
         }
-        let _ = writeln!(
-            s,
-            r#"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{}" stroke-width="1.2" marker-end="url(#arrow)"><title>#{id} n{}→n{} {}, sent {}, delivered {}: {}</title></line>"#,
-            frame.x(m.t),
-            frame.y(m.from),
-            frame.x(t),
-            frame.y(m.to),
-            color(&m.kind),
-            m.from,
-            m.to,
-            escape(&m.kind),
-            instant(m.t),
-            instant(t),
-            escape(&m.text)
-        );
     }
-    for (id, t, reason) in &trace.drops {
-        let Some(m) = trace.sends.get(id) else {
-            continue;
-        };
-        if !frame.visible(m.t) {
-            continue;
+    for m in shown() {
+        for (t, reason) in &m.dropped {
+            // A drop at send (loss, cut) gets a short stub towards the receiver.
+            let (x0, y0) = (frame.x(m.t), frame.y(m.from));
+            let (x1, y1) = if *t > m.t {
+                (frame.x(*t), frame.y(m.to))
+            } else {
+                (x0 + 12.0, y0 + (frame.y(m.to) - y0) * 0.25)
+            };
+            let _ = writeln!(
+                s,
+                r##"<line x1="{x0:.1}" y1="{y0:.1}" x2="{x1:.1}" y2="{y1:.1}" stroke="#d62728" stroke-dasharray="3 2"><title>#{} n{}→n{} dropped ({reason}) at {}: {}</title></line><text x="{x1:.1}" y="{:.1}" fill="#d62728" text-anchor="middle">×</text>"##,
+                m.id,
+                m.from,
+                m.to,
+                instant(*t),
+                escape(&m.text),
+                y1 + 4.0
+            );
         }
-        // A drop at send (loss, cut) gets a short stub towards the receiver.
-        let (x0, y0) = (frame.x(m.t), frame.y(m.from));
-        let (x1, y1) = if *t > m.t {
-            (frame.x(*t), frame.y(m.to))
-        } else {
-            (x0 + 12.0, y0 + (frame.y(m.to) - y0) * 0.25)
-        };
-        let _ = writeln!(
-            s,
-            r##"<line x1="{x0:.1}" y1="{y0:.1}" x2="{x1:.1}" y2="{y1:.1}" stroke="#d62728" stroke-dasharray="3 2"><title>#{id} n{}→n{} dropped ({reason}) at {}: {}</title></line><text x="{x1:.1}" y="{:.1}" fill="#d62728" text-anchor="middle">×</text>"##,
-            m.from,
-            m.to,
-            instant(*t),
-            escape(&m.text),
-            y1 + 4.0
-        );
     }
     kinds.iter().map(|k| (k.to_string(), color(k))).collect()
 }
@@ -890,6 +955,49 @@ mod tests {
         }
         let (start, _) = window(&t, Some(19_990));
         assert_eq!(start, (1999 - MAX_MESSAGES as u64) * 10 + 10);
+    }
+
+    /// `messages` pings, each delivered, every tenth followed by an operation.
+    fn pings(from: u64, to: u64) -> Vec<Value> {
+        let mut events = Vec::new();
+        for i in from..to {
+            events.push(serde_json::json!({"ev": "send", "t": i * 10, "from": i % 3, "to": (i + 1) % 3, "id": i, "msg": {"Ping": {"n": i}}}));
+            events.push(serde_json::json!({"ev": "deliver", "t": i * 10 + 7, "from": i % 3, "to": (i + 1) % 3, "id": i}));
+            if i % 10 == 0 {
+                events.push(serde_json::json!({"ev": "op", "t": i * 10 + 8, "node": 2, "process": 2, "type": "invoke", "f": "read", "value": null}));
+            }
+        }
+        events
+    }
+
+    #[test]
+    fn memory_stays_bounded_and_the_picture_is_that_of_the_tail() {
+        let mut whole = Trace::default();
+        pings(0, 20_000).iter().for_each(|e| whole.add(e));
+        assert_eq!(whole.sends.len(), KEPT_SENDS);
+        assert!(whole.ops.len() < 2 * KEPT_SENDS / 10, "{}", whole.ops.len());
+        let mut tail = Trace::default();
+        pings(20_000 - 2 * KEPT_SENDS as u64, 20_000)
+            .iter()
+            .for_each(|e| tail.add(e));
+        let cluster = || serde_json::json!({"cluster": {"replicas": [0, 1], "clients": [2]}});
+        let svg = draw(&whole, &run(cluster(), vec![]), None);
+        assert_eq!(svg, draw(&tail, &run(cluster(), vec![]), None));
+        assert_eq!(svg.matches("marker-end").count(), MAX_MESSAGES + 1);
+        assert!(svg.contains("n2 invoke read"));
+    }
+
+    #[test]
+    fn past_a_known_end_only_the_margin_is_kept() {
+        let mut t = Trace::ending_at(Some(50_000));
+        pings(0, 20_000).iter().for_each(|e| t.add(e));
+        let last = t.sends.back().unwrap().t;
+        assert!((50_000..=51_001).contains(&last), "{last}");
+        assert!(t.ops.back().unwrap().0 <= 51_001);
+        assert_eq!(
+            t.sends.iter().filter(|s| s.t <= 50_000).count(),
+            KEPT_SENDS.min(5_001)
+        );
     }
 
     #[test]

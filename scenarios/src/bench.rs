@@ -161,25 +161,6 @@ pub fn run(registry: &Registry, plan: &BenchPlan, mut each: impl FnMut(&Row)) ->
     rows
 }
 
-/// The kernel flood and the bare heap, each the best of three runs of
-/// `events` events, in events per second.
-pub fn kernel_vs_heap(events: u64) -> (f64, f64) {
-    let best = |f: &dyn Fn() -> f64| (0..3).map(|_| f()).fold(0.0, f64::max);
-    let kernel = best(&|| {
-        let sim = flood::flood_sim();
-        let started = Instant::now();
-        std::hint::black_box(flood::run_flood(sim, events));
-        events as f64 / started.elapsed().as_secs_f64()
-    });
-    let heap = best(&|| {
-        let h = flood::bare_heap();
-        let started = Instant::now();
-        std::hint::black_box(flood::run_bare_heap(h, events));
-        events as f64 / started.elapsed().as_secs_f64()
-    });
-    (kernel, heap)
-}
-
 /// Linux keeps a process's peak resident set in `VmHWM`; writing 5 to
 /// `clear_refs` resets it, so each run gets its own peak. Elsewhere the
 /// figure is left out.

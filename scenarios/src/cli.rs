@@ -491,7 +491,7 @@ fn bench(
     };
     out!("{}", bench::TABLE_HEADER);
     let rows = bench::run(registry, &plan, |row| out!("{}", bench::table_row(row)));
-    let kernel = bench::kernel_vs_heap(plan.kernel_events);
+    let kernel = sim_core::flood::kernel_vs_heap(plan.kernel_events);
     outln!("\n{}", bench::kernel_line(kernel.0, kernel.1).trim_end());
     if let Some(path) = readme {
         let figures = bench::markdown(&plan, &rows, kernel);

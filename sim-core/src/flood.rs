@@ -3,11 +3,12 @@
 //! of events with the same pending-set size — the physical limit the kernel
 //! is measured against.
 //!
-//! One copy serves `cargo bench -p sim-core` (criterion) and `clustersim
-//! bench` (the figures table of the README), so both measure the same thing.
+//! One copy serves `cargo bench -p sim-core` and `clustersim bench` (the
+//! figures table of the README), so both measure the same thing.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::time::Instant;
 
 use rand::{Rng, RngCore};
 use serde::Serialize;
@@ -109,6 +110,26 @@ pub fn bare_heap() -> BareHeap {
         )));
     }
     (heap, r)
+}
+
+/// The kernel flood and the bare heap, each the best of three runs of
+/// `events` events, in events per second. A wall-clock measurement of whole
+/// runs, taken outside them: nothing in a run reads the clock.
+pub fn kernel_vs_heap(events: u64) -> (f64, f64) {
+    let best = |f: &dyn Fn() -> f64| (0..3).map(|_| f()).fold(0.0, f64::max);
+    let kernel = best(&|| {
+        let sim = flood_sim();
+        let started = Instant::now();
+        std::hint::black_box(run_flood(sim, events));
+        events as f64 / started.elapsed().as_secs_f64()
+    });
+    let heap = best(&|| {
+        let h = bare_heap();
+        let started = Instant::now();
+        std::hint::black_box(run_bare_heap(h, events));
+        events as f64 / started.elapsed().as_secs_f64()
+    });
+    (kernel, heap)
 }
 
 /// `events` pop-one-push-one operations; returns a checksum.

@@ -290,7 +290,7 @@ impl<M: Message> Kernel<M> {
             self.stale += 1;
             // Cancelled timers must not pile up in the heap (protocols reset
             // their election timers on every heartbeat): compact when half is dead.
-            if self.stale > 1024 && self.stale * 2 > self.queue.len() {
+            if self.stale > 64 && self.stale * 4 > self.queue.len() {
                 let slab = &self.slab;
                 self.queue.retain(|Reverse((_, seq, slot))| {
                     let s = &slab[*slot as usize];

@@ -670,3 +670,61 @@ fn the_same_seed_gives_the_same_fingerprint_and_another_seed_another() {
     assert_ne!(a.0, chatty_run(8).0);
     assert!(a.1 > 1_000, "a real run: {} events", a.1);
 }
+
+/// One thing a run can differ in, at node 0's fifth timer.
+#[derive(Clone, Copy, PartialEq)]
+enum OneChange {
+    None,
+    /// The ping it sends carries another number.
+    Payload,
+    /// The ping goes to the other peer.
+    Destination,
+    /// Its next timer fires one nanosecond later.
+    Time,
+}
+
+/// Three nodes pinging round a ring every millisecond; `change` alters one event.
+fn ring_run(change: OneChange) -> u64 {
+    let mut sim = Sim::new(7, constant(50 * MICROS));
+    for _ in 0..3 {
+        sim.add_node(probe(
+            &Log::default(),
+            |ctx| {
+                ctx.set_timer(MILLIS, 0);
+            },
+            move |ctx, tag| {
+                let here = ctx.id() == 0 && tag == 5;
+                let mut to = (ctx.id() + 1) % 3;
+                let mut payload = tag;
+                let mut next = MILLIS;
+                match change {
+                    OneChange::Payload if here => payload += 1_000,
+                    OneChange::Destination if here => to = (ctx.id() + 2) % 3,
+                    OneChange::Time if here => next += 1,
+                    _ => {}
+                }
+                ctx.send(to, Ping(payload));
+                ctx.set_timer(next, tag + 1);
+            },
+        ));
+    }
+    sim.run_until(20 * MILLIS);
+    sim.fingerprint()
+}
+
+#[test]
+fn one_event_differing_in_time_payload_or_destination_changes_the_fingerprint() {
+    let base = ring_run(OneChange::None);
+    assert_eq!(base, ring_run(OneChange::None));
+    let changed = [
+        ring_run(OneChange::Payload),
+        ring_run(OneChange::Destination),
+        ring_run(OneChange::Time),
+    ];
+    for (i, f) in changed.iter().enumerate() {
+        assert_ne!(*f, base, "change {i} left the fingerprint as it was");
+        for g in &changed[i + 1..] {
+            assert_ne!(f, g, "two different changes, one fingerprint");
+        }
+    }
+}
