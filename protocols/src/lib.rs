@@ -4,8 +4,10 @@
 //! and exports `register`, which makes it known to a `harness::Registrar`.
 
 pub mod bug_names;
+pub mod causal_store;
 pub mod crdt;
 pub mod crdt_types;
+pub mod eventual_store;
 pub mod lease_lock;
 pub mod lock_expiry;
 pub mod network_timing;
@@ -14,7 +16,10 @@ pub mod progress;
 pub mod quorum_register;
 pub mod raft;
 pub mod redlock;
+pub mod replica_agreement;
 pub mod request_ids;
+pub mod sequential_store;
+pub mod store_client;
 
 /// The shared client workload (it lives in `harness`, below the protocols,
 /// because a scenario's `[workload]` table is made of it).
@@ -29,4 +34,7 @@ pub fn register(registrar: &mut impl harness::Registrar) {
     redlock::register(registrar);
     lease_lock::register(registrar);
     pbft::register(registrar);
+    eventual_store::register(registrar);
+    causal_store::register(registrar);
+    sequential_store::register(registrar);
 }
