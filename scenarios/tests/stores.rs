@@ -44,6 +44,7 @@ fn eventual_store_healthy_and_under_faults() {
 fn causal_store_healthy_and_under_faults() {
     passes_every_seed("causal-store-healthy");
     passes_every_seed("causal-store-partitions");
+    passes_every_seed("causal-store-one-way-cuts");
 }
 
 #[test]
@@ -91,4 +92,42 @@ fn sequential_store_is_not_linearizable() {
             report.verdict == checkers::Verdict::NotLinearizable
         });
     assert!(seed.is_some(), "every history of 20 seeds was linearizable");
+}
+
+/// After a read returns siblings, the client writes back the value its
+/// resolver picks over all of them; with either resolver the store passes.
+#[test]
+fn eventual_store_clients_resolve_siblings_and_write_back() {
+    for resolver in ["max", "min"] {
+        let set = format!("options.resolver=\"{resolver}\"");
+        for seed in 1..=20 {
+            let o = outcome("eventual-store-healthy", seed, &[&set]);
+            assert!(o.summary.passed, "{resolver} seed {seed}: {:?}", failures(&o));
+        }
+    }
+    let o = outcome("eventual-store-healthy", 1, &[]);
+    let resolutions = o
+        .history
+        .entries
+        .iter()
+        .filter(|e| e.f == "write")
+        .filter_map(|e| e.value.get("context")?.as_array().map(Vec::len))
+        .filter(|&covered| covered >= 2)
+        .count();
+    assert!(resolutions > 0, "no write covered two siblings");
+}
+
+#[test]
+fn store_options_out_of_range_are_named() {
+    for (name, set, field) in [
+        ("eventual-store-healthy", "options.r=4", "options.r"),
+        ("eventual-store-healthy", "options.n=6", "options.n"),
+        ("causal-store-healthy", "options.switch=2.0", "options.switch"),
+        ("sequential-store-healthy", "workload.cas_fraction=0.1", "workload.cas_fraction"),
+    ] {
+        let e = scenarios::catalogue::resolve(name, &[set.to_string()])
+            .expect_err(set)
+            .to_string();
+        assert!(e.contains(field), "{set}: {e}");
+    }
 }

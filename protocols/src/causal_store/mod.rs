@@ -2,8 +2,10 @@
 //! COPS and of causal memory on vector clocks).
 //!
 //! Every replica holds every key. A client talks to a home replica and
-//! carries its session's **dependencies**, a vector clock of the writes its
-//! session has seen (read or written), one entry per origin replica.
+//! carries its session's **dependencies**: the writes its session has seen
+//! (read or written), as the largest sequence number seen per origin
+//! replica. Only those: that a replica which applied a write had applied
+//! its causal past is the replicas' promise, as in COPS.
 //!
 //! - A replica serves a request only once it has applied everything the
 //!   request depends on; until then the request waits (a client that
@@ -28,9 +30,10 @@
 //! end) and liveness. Not by linearizability, nor sequential consistency:
 //! two replicas may apply concurrent writes in different orders.
 //!
-//! Known bug `visible-before-deps`: a replica makes another's write visible
-//! the moment it arrives, before its dependencies: a reader there can see
-//! an effect and then miss its cause, which the causal checker catches.
+//! Known bug `visible-before-deps`: a replica applies another's write as
+//! soon as it is the next from its origin, without waiting for its
+//! dependencies on other origins: a reader there can see an effect and
+//! then miss its cause, which the causal checker catches.
 
 mod driver;
 mod replica;

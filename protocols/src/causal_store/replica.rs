@@ -12,6 +12,10 @@ use crate::crdt::vclock::VClock;
 /// A write as it travels between replicas.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Write {
+    /// The client that asked for it and its request: a duplicate of the
+    /// request is not written again.
+    pub client: NodeId,
+    pub req: u64,
     pub key: u32,
     pub value: u64,
     pub origin: NodeId,
@@ -27,6 +31,14 @@ impl Write {
         let mut c = self.deps.clone();
         c.raise(self.origin, self.seq);
         c
+    }
+
+    /// Itself alone, as a clock: what a session that saw it depends on. A
+    /// replica that applied it applied its dependencies too, so the
+    /// session needs no more (as COPS clients track only their nearest
+    /// dependencies).
+    pub fn dot(&self) -> VClock {
+        VClock::from_entries([(self.origin, self.seq)])
     }
 
     /// The order of concurrent writes of a key: (sum of the clock, origin),
@@ -51,7 +63,7 @@ pub enum Msg {
         body: Request,
     },
     /// Replica → client: the value read (`None`: never written) and the
-    /// clock of the write it came from, or the write's own clock.
+    /// dot of the write it came from, or of the write made.
     Reply {
         req: u64,
         value: Option<u64>,
@@ -82,6 +94,8 @@ pub struct Replica {
     buffer: Vec<Write>,
     /// Requests waiting for their dependencies: (client, req, deps, body).
     waiting: Vec<(NodeId, u64, VClock, Request)>,
+    /// Each client's last write request here (rebuilt from the log).
+    last_write: BTreeMap<NodeId, u64>,
 }
 
 const TIMER_GOSSIP: u64 = 0;
@@ -99,6 +113,7 @@ impl Replica {
             data: BTreeMap::new(),
             buffer: Vec::new(),
             waiting: Vec::new(),
+            last_write: BTreeMap::new(),
         }
     }
 
@@ -128,8 +143,11 @@ impl Replica {
         self.log.push(write);
     }
 
+    /// The next write from its origin, whose dependencies are applied (the
+    /// bug `visible-before-deps` skips the second half).
     fn deliverable(&self, w: &Write) -> bool {
-        self.applied.get(w.origin) + 1 == w.seq && self.applied.dominates(&w.deps)
+        self.applied.get(w.origin) + 1 == w.seq
+            && (self.visible_early || self.applied.dominates(&w.deps))
     }
 
     /// A write from another replica: applied when deliverable, else buffered;
@@ -139,10 +157,6 @@ impl Replica {
             || self.buffer.iter().any(|b| b == &write);
         if known {
             return;
-        }
-        if self.visible_early {
-            // The bug: visible now, dependencies or not.
-            self.make_visible(&write);
         }
         self.buffer.push(write);
         let mut progressed = false;
@@ -164,7 +178,7 @@ impl Replica {
                 Some(w) => Msg::Reply {
                     req,
                     value: Some(w.value),
-                    clock: w.clock(),
+                    clock: w.dot(),
                 },
                 None => Msg::Reply {
                     req,
@@ -174,7 +188,13 @@ impl Replica {
             },
             Request::Write { key, value } => {
                 let me = ctx.id();
+                if self.last_write.get(&client).is_some_and(|&last| last >= req) {
+                    return; // a duplicate delivered by the network
+                }
+                self.last_write.insert(client, req);
                 let write = Write {
+                    client,
+                    req,
                     key,
                     value,
                     origin: me,
@@ -184,7 +204,7 @@ impl Replica {
                 self.apply(ctx, write.clone());
                 ctx.storage().sync();
                 let others: Vec<NodeId> = self.peers.iter().copied().filter(|&p| p != me).collect();
-                let clock = write.clock();
+                let clock = write.dot();
                 ctx.send_all(others, &Msg::Replicate { write });
                 Msg::Reply {
                     req,
@@ -219,7 +239,12 @@ impl Process for Replica {
         (self.applied, self.log, self.data) = (VClock::new(), Vec::new(), BTreeMap::new());
         self.buffer.clear();
         self.waiting.clear();
+        self.last_write.clear();
+        let me = ctx.id();
         for w in logged {
+            if w.origin == me {
+                self.last_write.insert(w.client, w.req);
+            }
             self.applied.raise(w.origin, w.seq);
             self.make_visible(&w);
             self.log.push(w);

@@ -97,6 +97,9 @@ pub struct Replica {
     /// The last dot sequence this replica issued (durable: dots are unique).
     issued: u64,
     pending: BTreeMap<u64, Pending>,
+    /// Each client's last write request (durable): a duplicate delivered
+    /// by the network must not write again under another dot.
+    last_put: BTreeMap<NodeId, u64>,
 }
 
 const TIMER_GOSSIP: u64 = u64::MAX;
@@ -116,6 +119,7 @@ impl Replica {
             store: Arc::new(Store::new()),
             issued: 0,
             pending: BTreeMap::new(),
+            last_put: BTreeMap::new(),
         }
     }
 
@@ -227,6 +231,12 @@ impl Replica {
         else {
             return;
         };
+        if self.last_put.get(&client).is_some_and(|&last| last >= req) {
+            return;
+        }
+        self.last_put.insert(client, req);
+        ctx.storage()
+            .write(format!("client/{client:010}"), req.to_le_bytes().to_vec());
         let me = ctx.id();
         let mut context = context;
         if self.settings.own_component {
@@ -348,11 +358,13 @@ impl Process for Replica {
             }
         }
         self.store = Arc::new(store);
-        self.issued = ctx
+        let number = |b: &[u8]| b.try_into().ok().map(u64::from_le_bytes);
+        self.issued = ctx.storage().read("issued").and_then(number).unwrap_or(0);
+        self.last_put = ctx
             .storage()
-            .read("issued")
-            .and_then(|b| b.try_into().ok())
-            .map_or(0, u64::from_le_bytes);
+            .scan("client/")
+            .filter_map(|(k, v)| Some((k.strip_prefix("client/")?.parse().ok()?, number(v)?)))
+            .collect();
         self.pending.clear();
         ctx.set_timer(self.settings.gossip, TIMER_GOSSIP);
     }

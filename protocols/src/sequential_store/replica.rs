@@ -8,10 +8,12 @@ use sim_core::{Ctx, Message, Nanos, NodeId, Process};
 /// A write in the log.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Entry {
-    /// The replica that submitted it and its id there: what the sequencer
-    /// orders once, however often it is submitted.
+    /// The replica that submitted it (and answers its client).
     pub origin: NodeId,
-    pub id: u64,
+    /// The client that asked for it and its request: what the sequencer
+    /// orders once, however often it is submitted or the request duplicated.
+    pub client: NodeId,
+    pub req: u64,
     pub key: u32,
     pub value: u64,
     /// The origin's wall clock when submitted (only the bug uses it).
@@ -66,8 +68,10 @@ pub struct Replica {
     data: BTreeMap<u32, (u64, Nanos)>,
     /// Entries that arrived ahead of the prefix, by position.
     ahead: BTreeMap<u64, Entry>,
-    /// Own submissions not applied yet: id → (entry, client, req).
-    submitted: BTreeMap<u64, (Entry, NodeId, u64)>,
+    /// Own submissions not applied yet, by (client, req).
+    submitted: BTreeMap<(NodeId, u64), Entry>,
+    /// Each client's last write request here.
+    last_write: BTreeMap<NodeId, u64>,
     /// Reads waiting for the prefix to reach what their client saw.
     waiting: Vec<(NodeId, u64, u64, u32)>,
     /// The sequencer's log (durable) and which submissions it holds.
@@ -85,6 +89,7 @@ impl Replica {
             data: BTreeMap::new(),
             ahead: BTreeMap::new(),
             submitted: BTreeMap::new(),
+            last_write: BTreeMap::new(),
             waiting: Vec::new(),
             log: Vec::new(),
             ordered: BTreeSet::new(),
@@ -103,7 +108,7 @@ impl Replica {
     /// The sequencer: gives a submission the next position, syncs it and
     /// sends it to every replica (itself included, directly).
     fn order(&mut self, ctx: &mut Ctx<'_, Msg>, entry: Entry) {
-        if !self.ordered.insert((entry.origin, entry.id)) {
+        if !self.ordered.insert((entry.client, entry.req)) {
             return;
         }
         self.log.push(entry.clone());
@@ -147,15 +152,13 @@ impl Replica {
         if !ignored {
             self.data.insert(e.key, (e.value, e.stamp));
         }
-        if e.origin == ctx.id() {
-            if let Some((_, client, req)) = self.submitted.remove(&e.id) {
-                let reply = Msg::Reply {
-                    req,
-                    value: Some(e.value),
-                    position: self.applied,
-                };
-                ctx.send(client, reply);
-            }
+        if e.origin == ctx.id() && self.submitted.remove(&(e.client, e.req)).is_some() {
+            let reply = Msg::Reply {
+                req: e.req,
+                value: Some(e.value),
+                position: self.applied,
+            };
+            ctx.send(e.client, reply);
         }
     }
 
@@ -200,7 +203,7 @@ impl Process for Replica {
                 .filter_map(|(_, v)| serde_json::from_slice(v).ok())
                 .collect();
             for e in &logged {
-                self.ordered.insert((e.origin, e.id));
+                self.ordered.insert((e.client, e.req));
             }
             self.log = logged.clone();
             self.receive(ctx, 1, logged);
@@ -216,12 +219,17 @@ impl Process for Replica {
                 Request::Write { key, value } => {
                     let entry = Entry {
                         origin: ctx.id(),
-                        id: ctx.request_id(),
+                        client: from,
+                        req,
                         key,
                         value,
                         stamp: ctx.now(),
                     };
-                    self.submitted.insert(entry.id, (entry.clone(), from, req));
+                    if self.last_write.get(&from).is_some_and(|&last| last >= req) {
+                        return; // a duplicate delivered by the network
+                    }
+                    self.last_write.insert(from, req);
+                    self.submitted.insert((from, req), entry.clone());
                     if self.is_sequencer(ctx) {
                         self.order(ctx, entry);
                     } else {
@@ -245,7 +253,7 @@ impl Process for Replica {
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Msg>, _: u64) {
         if !self.is_sequencer(ctx) {
             // Submissions the log does not show yet, and the log past the prefix.
-            let pending: Vec<Entry> = self.submitted.values().map(|(e, _, _)| e.clone()).collect();
+            let pending: Vec<Entry> = self.submitted.values().cloned().collect();
             for entry in pending {
                 self.submit(ctx, entry);
             }
