@@ -129,8 +129,8 @@ fn concurrency_sweep() -> serde_json::Value {
 
 /// Histories of our own simulator with 40 clients (`benches/data`, made by
 /// `clustersim run SCENARIO --set workload.clients=40 --seed 1`, the
-/// register one with `--set duration=1400ms`), checked as `check --model
-/// cas-register` does.
+/// register one with `--set duration=1400ms`, the `-1-key` one with `--set
+/// workload.keys=1`), checked as `check --model cas-register` does.
 fn forty_clients_from_our_scenarios() -> serde_json::Value {
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/data");
     let mut names: Vec<String> = std::fs::read_dir(&data)
@@ -160,7 +160,6 @@ fn main() {
             "benchmark": "checkers/porcupine",
             "porcupine": format!("shared data not found at {}, skipped", dir.display()),
             "fifty_clients": fifty_clients(),
-        "forty_clients_from_our_scenarios": forty_clients_from_our_scenarios(),
             "forty_clients_from_our_scenarios": forty_clients_from_our_scenarios(),
             "concurrency_sweep": concurrency_sweep(),
         });

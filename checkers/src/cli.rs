@@ -1,13 +1,13 @@
-//! What `clustersim check FILE --model MODEL [--format FMT] [--json]
-//! [--budget STEPS] [--memory MB] [--timeout S]` runs.
+//! What `clustersim check FILE --model MODEL [--consistency C] [--format FMT]
+//! [--json] [--budget STEPS] [--memory MB] [--timeout S]` runs.
 //!
 //! Prints the verdict (and, on failure, a counterexample) to stdout and any
 //! error to stderr, and returns the process exit code:
 //!
 //! | code | meaning |
 //! |------|---------|
-//! | 0 | linearizable |
-//! | 1 | not linearizable |
+//! | 0 | linearizable (or sequentially consistent, with `--consistency sequential`) |
+//! | 1 | not linearizable (not sequentially consistent) |
 //! | 2 | bad input or usage (the message names the file and 1-based line) |
 //! | 3 | unknown: a limit (steps, memory, time) ran out before a decision |
 
@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::import::{self, Format};
-use crate::linearizability::{CheckOptions, CheckReport, Verdict};
-use crate::named::{check_history_named_from, is_model_name, NamedCheckError, MODEL_NAMES};
+use crate::linearizability::{CheckOptions, CheckReport, Consistency, Verdict};
+use crate::named::{check_history_named_for, is_model_name, NamedCheckError, MODEL_NAMES};
 use crate::picture::counterexample_html;
 use crate::value::Scalar;
 
@@ -33,6 +33,8 @@ pub const EXIT_UNKNOWN: i32 = 3;
 pub struct CheckArgs {
     pub file: PathBuf,
     pub model: String,
+    /// `--consistency`: `linearizable` (default) or `sequential`.
+    pub consistency: Option<String>,
     pub format: Option<String>,
     pub json: bool,
     /// `--budget STEPS`: search steps over all partitions.
@@ -85,6 +87,19 @@ pub fn check_command(args: &CheckArgs) -> i32 {
         }
     };
     let mut err = stderr.lock();
+    let consistency = match args.consistency.as_deref().map(Consistency::from_name) {
+        None => Consistency::Linearizable,
+        Some(Some(c)) => c,
+        Some(None) => {
+            let _ = writeln!(
+                err,
+                "error: unknown consistency `{}` (expected one of: {})",
+                args.consistency.as_deref().unwrap_or_default(),
+                Consistency::NAMES.join(", ")
+            );
+            return EXIT_BAD_INPUT;
+        }
+    };
     if let Some(out) = &args.write_edn {
         if let Err(message) = write_edn(&args.file, args.format.as_deref(), out) {
             let _ = writeln!(err, "error: {message}");
@@ -94,6 +109,7 @@ pub fn check_command(args: &CheckArgs) -> i32 {
     run_check(
         &args.file,
         &args.model,
+        consistency,
         args.format.as_deref(),
         args.json,
         &options,
@@ -136,7 +152,17 @@ pub fn check_command_with(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> i32 {
-    run_check(file, model, format, json, options, None, out, err)
+    run_check(
+        file,
+        model,
+        Consistency::Linearizable,
+        format,
+        json,
+        options,
+        None,
+        out,
+        err,
+    )
 }
 
 /// The subcommand, writing the HTML page to `html` when given.
@@ -144,6 +170,7 @@ pub fn check_command_with(
 pub fn run_check(
     file: &Path,
     model: &str,
+    consistency: Consistency,
     format: Option<&str>,
     json: bool,
     options: &CheckOptions,
@@ -188,15 +215,21 @@ pub fn run_check(
     let initial = loaded
         .knossos_conventions
         .then_some(Scalar::Int(import::knossos::KNOSSOS_REGISTER_INITIAL));
-    let mut report =
-        match check_history_named_from(model, initial.as_ref(), &loaded.history, options) {
-            Ok(r) => r,
-            Err(NamedCheckError::BadHistory(e)) => {
-                let line = loaded.line_of(e.index).unwrap_or(0);
-                return fail(err, format!("{}:{line}: {}", file.display(), e.message));
-            }
-            Err(e) => return fail(err, e.to_string()),
-        };
+    let checked = check_history_named_for(
+        model,
+        initial.as_ref(),
+        &loaded.history,
+        options,
+        consistency,
+    );
+    let mut report = match checked {
+        Ok(r) => r,
+        Err(NamedCheckError::BadHistory(e)) => {
+            let line = loaded.line_of(e.index).unwrap_or(0);
+            return fail(err, format!("{}:{line}: {}", file.display(), e.message));
+        }
+        Err(e) => return fail(err, e.to_string()),
+    };
     report.set_lines(&|entry| loaded.line_of(entry));
 
     if json {
@@ -253,7 +286,11 @@ pub fn exit_code(verdict: Verdict) -> i32 {
 pub fn render_report(name: &str, report: &CheckReport) -> String {
     let mut text = format!(
         "{name}: {} (model {}, {} operations, {} partition(s), {} search steps)\n",
-        report.verdict, report.model, report.operations, report.partitions, report.steps
+        report.verdict_text(),
+        report.model,
+        report.operations,
+        report.partitions,
+        report.steps
     );
     for c in &report.counterexamples {
         text.push_str(&c.render());

@@ -5,6 +5,8 @@
 //! * [`linearizability`]: the partition scheduler over WGL searches (module
 //!   `wgl`, resumable) with P-compositionality (every model splits by key),
 //!   a configuration cache, step/memory/time limits; verdict + counterexample.
+//! * [`sequential`]: sequential consistency, the same search keeping only
+//!   each process's order (all keys together: it is not compositional).
 //! * [`convergence`]: do all live replicas agree, and agree with the
 //!   acknowledged operations? (grow-only set, counter, or your own spec).
 //! * [`import`]: Jepsen etcd logs, Jepsen-style EDN, our `history.jsonl`.
@@ -64,6 +66,7 @@ pub mod models;
 pub mod named;
 pub mod picture;
 pub mod prepare;
+pub mod sequential;
 pub(crate) mod states;
 pub mod synthetic;
 pub mod value;
@@ -71,8 +74,12 @@ pub(crate) mod wgl;
 
 pub use counterexample::{Counterexample, OpReport};
 pub use linearizability::{
-    check_history, check_ops, CheckOptions, CheckReport, PartitionReport, PartitionStatus, Verdict,
+    check_history, check_ops, check_ops_for, CheckOptions, CheckReport, Consistency,
+    PartitionReport, PartitionStatus, Verdict,
 };
 pub use model::{HistoryModel, Model, Op, Partition};
-pub use named::{check_history_named, check_history_named_from, NamedCheckError, MODEL_NAMES};
+pub use named::{
+    check_history_named, check_history_named_for, check_history_named_from, NamedCheckError,
+    MODEL_NAMES,
+};
 pub use prepare::prepare_ops;

@@ -29,7 +29,7 @@ use sim_core::history::{History, HistoryError};
 use crate::counterexample::{Counterexample, OpReport, PrefixStep};
 use crate::model::{HistoryModel, Model, Op};
 use crate::prepare::prepare_ops;
-use crate::wgl::{Failure, Outcome, Paused, Progress, Search, Slice};
+use crate::wgl::{Failure, Order, Outcome, Paused, Progress, Search, Slice};
 
 /// The default step budget: far above what real histories need (the
 /// hardest Porcupine history takes well under a million steps), low enough
@@ -96,6 +96,36 @@ impl fmt::Display for Verdict {
     }
 }
 
+/// What a check asks of a history. Both are one search (`wgl`), with a
+/// different order to keep: real time, or only each process's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub enum Consistency {
+    /// Linearizability: some total order of the operations, allowed by the
+    /// model, keeps real-time order (one that returned before another was
+    /// called goes first).
+    #[default]
+    #[serde(rename = "linearizable")]
+    Linearizable,
+    /// Sequential consistency: the same without real time; only the order
+    /// of each process's own operations is kept. Not compositional: the
+    /// keys of a history are checked together (see `sequential`).
+    #[serde(rename = "sequential")]
+    Sequential,
+}
+
+impl Consistency {
+    /// The names `--consistency` takes.
+    pub const NAMES: &'static [&'static str] = &["linearizable", "sequential"];
+
+    pub fn from_name(name: &str) -> Option<Consistency> {
+        match name {
+            "linearizable" | "linearizability" => Some(Consistency::Linearizable),
+            "sequential" | "sequential-consistency" => Some(Consistency::Sequential),
+            _ => None,
+        }
+    }
+}
+
 /// Where one partition's search ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum PartitionStatus {
@@ -155,7 +185,13 @@ pub struct PartitionReport {
 /// The result of a check, ready to print or serialise.
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckReport {
+    /// For [`Consistency::Sequential`], [`Verdict::Linearizable`] reads
+    /// "sequentially consistent" (some order keeping each process's own
+    /// was found) and [`Verdict::NotLinearizable`] "not sequentially
+    /// consistent".
     pub verdict: Verdict,
+    /// What was checked.
+    pub consistency: Consistency,
     pub model: String,
     /// Operations checked (failed ops and indeterminate reads excluded).
     pub operations: usize,
@@ -181,6 +217,18 @@ pub struct CheckReport {
 }
 
 impl CheckReport {
+    /// The verdict in the words of what was checked: `linearizable`, or
+    /// `sequentially consistent` for a sequential check.
+    pub fn verdict_text(&self) -> &'static str {
+        match (self.consistency, self.verdict) {
+            (Consistency::Sequential, Verdict::Linearizable) => "sequentially consistent",
+            (Consistency::Sequential, Verdict::NotLinearizable) => "not sequentially consistent",
+            (_, Verdict::Linearizable) => "linearizable",
+            (_, Verdict::NotLinearizable) => "not linearizable",
+            (_, Verdict::Unknown) => "unknown",
+        }
+    }
+
     pub fn set_lines(&mut self, line_of: &dyn Fn(usize) -> Option<usize>) {
         for c in &mut self.counterexamples {
             c.set_lines(line_of);
@@ -202,12 +250,28 @@ struct Slot<'a, M: Model> {
     completed: usize,
 }
 
-/// Checks prepared operations against a model.
+/// Checks prepared operations against a model for linearizability.
 pub fn check_ops<M: Model>(
     model: &M,
     ops: &[Op<M::Input, M::Output>],
     options: &CheckOptions,
 ) -> CheckReport {
+    check_ops_for(model, ops, options, Consistency::Linearizable)
+}
+
+/// Checks prepared operations against a model for `consistency`, each
+/// partition of the model alone (for sequential consistency, which is not
+/// compositional, give a model that does not split: see `sequential`).
+pub fn check_ops_for<M: Model>(
+    model: &M,
+    ops: &[Op<M::Input, M::Output>],
+    options: &CheckOptions,
+    consistency: Consistency,
+) -> CheckReport {
+    let order = match consistency {
+        Consistency::Linearizable => Order::RealTime,
+        Consistency::Sequential => Order::Program,
+    };
     let partitions = model.partition(ops);
     // Each partition's operations, without those no one could observe.
     let subs: Vec<Vec<&Op<M::Input, M::Output>>> = partitions
@@ -237,6 +301,7 @@ pub fn check_ops<M: Model>(
         .collect();
     let mut report = CheckReport {
         verdict: Verdict::Linearizable,
+        consistency,
         model: model.name().to_string(),
         operations: ops.len(),
         partitions: partitions.len(),
@@ -271,7 +336,7 @@ pub fn check_ops<M: Model>(
             let slot = &mut slots[i];
             let search = slot
                 .search
-                .get_or_insert_with(|| Search::new(model, slot.ops));
+                .get_or_insert_with(|| Search::new(model, slot.ops, order));
             let before = search.steps();
             let progress = search.run(Slice {
                 steps,

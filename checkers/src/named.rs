@@ -4,8 +4,10 @@ use std::fmt;
 
 use sim_core::history::{History, HistoryError};
 
-use crate::linearizability::{check_history, CheckOptions, CheckReport};
+use crate::linearizability::{check_ops, CheckOptions, CheckReport, Consistency};
+use crate::model::HistoryModel;
 use crate::models::{Counter, Kv, Lock, Register, Set, StartingAt};
+use crate::prepare::prepare_ops;
 use crate::value::Scalar;
 
 /// Every model name accepted by [`check_history_named`].
@@ -90,21 +92,58 @@ pub fn check_history_named_from(
     history: &History,
     options: &CheckOptions,
 ) -> Result<CheckReport, NamedCheckError> {
+    check_history_named_for(
+        model,
+        register_initial,
+        history,
+        options,
+        Consistency::Linearizable,
+    )
+}
+
+/// The same for either consistency model (`sequential::check_history_named`
+/// is the short form of the sequential one).
+pub fn check_history_named_for(
+    model: &str,
+    register_initial: Option<&Scalar>,
+    history: &History,
+    options: &CheckOptions,
+    consistency: Consistency,
+) -> Result<CheckReport, NamedCheckError> {
+    let check = Check {
+        history,
+        options,
+        consistency,
+    };
     let result = match (model, register_initial) {
-        ("register" | "cas-register", Some(initial)) => {
-            let model = StartingAt {
-                model: Register,
-                initial: initial.clone(),
-            };
-            check_history(&model, history, options)
-        }
-        ("register" | "cas-register", None) => check_history(&Register, history, options),
-        ("kv", _) => check_history(&Kv, history, options),
-        ("lock", _) => check_history(&Lock::mutex(), history, options),
-        ("lease", _) => check_history(&Lock::lease(), history, options),
-        ("set", _) => check_history(&Set, history, options),
-        ("counter", _) => check_history(&Counter, history, options),
+        ("register" | "cas-register", Some(initial)) => check.with(&StartingAt {
+            model: Register,
+            initial: initial.clone(),
+        }),
+        ("register" | "cas-register", None) => check.with(&Register),
+        ("kv", _) => check.with(&Kv),
+        ("lock", _) => check.with(&Lock::mutex()),
+        ("lease", _) => check.with(&Lock::lease()),
+        ("set", _) => check.with(&Set),
+        ("counter", _) => check.with(&Counter),
         (other, _) => return Err(NamedCheckError::UnknownModel(other.to_string())),
     };
     result.map_err(NamedCheckError::BadHistory)
+}
+
+/// One check waiting for its model.
+struct Check<'h> {
+    history: &'h History,
+    options: &'h CheckOptions,
+    consistency: Consistency,
+}
+
+impl Check<'_> {
+    fn with<M: HistoryModel>(&self, model: &M) -> Result<CheckReport, HistoryError> {
+        let ops = prepare_ops(model, self.history)?;
+        Ok(match self.consistency {
+            Consistency::Linearizable => check_ops(model, &ops, self.options),
+            Consistency::Sequential => crate::sequential::check_ops(model, &ops, self.options),
+        })
+    }
 }

@@ -52,6 +52,7 @@ fn the_picture_shows_prefix_candidates_and_the_unplaceable_op() {
     let code = checkers::cli::run_check(
         &file,
         "kv",
+        checkers::Consistency::Linearizable,
         None,
         false,
         &CheckOptions::default(),

@@ -197,6 +197,11 @@ pub enum Command {
         /// register, cas-register, kv, lock, lease, set, counter.
         #[arg(long)]
         model: String,
+        /// What to check: linearizable (default), or sequential (sequential
+        /// consistency: only each process's own order counts, all keys
+        /// together).
+        #[arg(long, value_name = "C")]
+        consistency: Option<String>,
         /// jepsen-log, jepsen-edn, knossos-edn or jsonl (detected when not given).
         #[arg(long)]
         format: Option<String>,
@@ -344,6 +349,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
         Command::Check {
             history,
             model,
+            consistency,
             format,
             json,
             budget,
@@ -354,6 +360,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
         } => checkers::cli::check_command(&checkers::cli::CheckArgs {
             file: history,
             model,
+            consistency,
             format,
             json,
             budget,
