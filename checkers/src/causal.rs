@@ -296,9 +296,11 @@ fn accesses(history: &History) -> Result<Result<Vec<Access>, String>, HistoryErr
                 let read = ok.then(|| expected.clone());
                 (read, Some(new.clone()), format!("cas {expected} -> {new}"))
             }
-            other => return Ok(Err(format!(
+            other => {
+                return Ok(Err(format!(
                 "operation {index} is `{other}`: the causal checker judges reads and writes only"
-            ))),
+            )))
+            }
         };
         out.push(Access {
             report: OpReport {

@@ -117,7 +117,6 @@ impl<S: StoreSession> StoreClient<S> {
         let timer = ctx.set_timer(self.spec.timeout(), TIMER_TIMEOUT);
         self.open = Some((req, id, timer));
     }
-
 }
 
 impl<S: StoreSession> Process for StoreClient<S> {
@@ -156,7 +155,10 @@ impl<S: StoreSession> Process for StoreClient<S> {
 
 /// What every store's driver checks of a scenario: no compare-and-set in
 /// the workload (no store has one) and a quiet period shorter than the run.
-pub fn check_scenario(scenario: &harness::Scenario, quiesce: Nanos) -> Result<(), harness::InputError> {
+pub fn check_scenario(
+    scenario: &harness::Scenario,
+    quiesce: Nanos,
+) -> Result<(), harness::InputError> {
     if scenario.workload.cas_fraction > 0.0 {
         return Err(scenario.error(
             "workload.cas_fraction",
@@ -167,10 +169,7 @@ pub fn check_scenario(scenario: &harness::Scenario, quiesce: Nanos) -> Result<()
         ));
     }
     if quiesce >= scenario.duration {
-        return Err(scenario.error(
-            "options.quiesce",
-            "quiesce must be shorter than the run",
-        ));
+        return Err(scenario.error("options.quiesce", "quiesce must be shorter than the run"));
     }
     Ok(())
 }

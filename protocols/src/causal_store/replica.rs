@@ -153,8 +153,8 @@ impl Replica {
     /// A write from another replica: applied when deliverable, else buffered;
     /// then whatever it unblocked.
     fn receive(&mut self, ctx: &mut Ctx<'_, Msg>, write: Write) {
-        let known = self.applied.get(write.origin) >= write.seq
-            || self.buffer.iter().any(|b| b == &write);
+        let known =
+            self.applied.get(write.origin) >= write.seq || self.buffer.iter().any(|b| b == &write);
         if known {
             return;
         }
@@ -188,7 +188,11 @@ impl Replica {
             },
             Request::Write { key, value } => {
                 let me = ctx.id();
-                if self.last_write.get(&client).is_some_and(|&last| last >= req) {
+                if self
+                    .last_write
+                    .get(&client)
+                    .is_some_and(|&last| last >= req)
+                {
                     return; // a duplicate delivered by the network
                 }
                 self.last_write.insert(client, req);

@@ -81,7 +81,10 @@ impl EventualStore {
                 return Err(err(field, format!("must be between 1 and n = {}", o.n)));
             }
         }
-        for (field, t) in [("options.gossip", o.gossip), ("options.sloppy_after", o.sloppy_after)] {
+        for (field, t) in [
+            ("options.gossip", o.gossip),
+            ("options.sloppy_after", o.sloppy_after),
+        ] {
             if t == 0 {
                 return Err(err(field, "must be above 0".into()));
             }

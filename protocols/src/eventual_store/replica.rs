@@ -136,13 +136,7 @@ impl Replica {
 
     /// Merges `other` into `key`'s register and writes it down (synced when
     /// `sync`: before an acknowledgement); whether anything changed.
-    fn absorb(
-        &mut self,
-        ctx: &mut Ctx<'_, Msg>,
-        key: u32,
-        other: &MvRegister,
-        sync: bool,
-    ) -> bool {
+    fn absorb(&mut self, ctx: &mut Ctx<'_, Msg>, key: u32, other: &MvRegister, sync: bool) -> bool {
         let store = Arc::make_mut(&mut self.store);
         let reg = store.entry(key).or_default();
         let changed = !other.leq(reg);

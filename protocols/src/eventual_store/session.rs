@@ -119,7 +119,10 @@ impl StoreSession for EventualSession {
             self.unresolved = Some(key);
         }
         self.seen.insert(key, siblings.clone());
-        Some(json!(siblings.iter().map(|(w, _, _)| *w).collect::<Vec<u64>>()))
+        Some(json!(siblings
+            .iter()
+            .map(|(w, _, _)| *w)
+            .collect::<Vec<u64>>()))
     }
 
     fn timed_out(&mut self, _: &mut Ctx<'_, Msg>, _req: u64) -> OpType {

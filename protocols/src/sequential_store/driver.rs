@@ -8,11 +8,12 @@ use sim_core::{Finding, Nanos, NodeId, Sim, Topology, MILLIS, SECONDS};
 
 use super::replica::{Msg, Replica};
 use super::session::SequentialSession;
-use crate::causal_store::causal_verdict;
 use crate::progress::{progress_checker, progress_verdict, ProgressChecker};
 use crate::replica_agreement::{convergence, group_live};
 use crate::store_client;
+use checkers::{sequential, CheckOptions};
 use harness::{Driver, InputError, Registrar, Scenario, Verdict};
+use sim_core::history::History;
 
 pub const BUGS: [&str; 1] = ["wall-clock-order"];
 
@@ -40,6 +41,8 @@ impl Default for Options {
 
 pub struct SequentialStore {
     options: Options,
+    /// Search steps the sequential-consistency check may take.
+    budget: u64,
     wall_clock_order: bool,
     replicas: Vec<NodeId>,
     progress: Option<ProgressChecker>,
@@ -58,10 +61,35 @@ impl SequentialStore {
         }
         Ok(Self {
             options: o,
+            budget: scenario.checks.linearizability_budget,
             wall_clock_order,
             replicas: Vec::new(),
             progress: None,
         })
+    }
+}
+
+/// `sequential consistency` of the clients' history
+/// (`checkers::sequential`: one order of all operations that each client's
+/// program order and the registers allow, real time ignored), searching at
+/// most `budget` steps.
+pub fn sequential_verdict(history: &History, budget: u64) -> Verdict {
+    const CHECK: &str = "sequential consistency";
+    let options = CheckOptions::with_max_steps(budget);
+    match sequential::check_history_named("cas-register", history, &options) {
+        Err(e) => Verdict::fail(CHECK, format!("malformed history: {e}")),
+        Ok(report) => match report.verdict {
+            checkers::Verdict::Linearizable => Verdict::pass(CHECK),
+            checkers::Verdict::NotLinearizable => {
+                let first = report.counterexamples.first();
+                let detail = first.map_or_else(|| report.verdict_text().into(), |c| c.render());
+                Verdict::fail(CHECK, detail)
+            }
+            checkers::Verdict::Unknown => Verdict::unknown(
+                CHECK,
+                report.unknown_reason.unwrap_or_else(|| "undecided".into()),
+            ),
+        },
     }
 }
 
@@ -104,8 +132,7 @@ impl Driver for SequentialStore {
         let mut verdicts = progress_verdict(self.progress.as_mut(), sim);
         let groups = group_live(sim, &self.replicas, |r: &Replica| json!(r.values()));
         verdicts.push(convergence(&groups));
-        // Sequential consistency implies causal consistency.
-        verdicts.push(causal_verdict(sim.history()));
+        verdicts.push(sequential_verdict(sim.history(), self.budget));
         verdicts
     }
 

@@ -34,5 +34,5 @@ mod driver;
 mod replica;
 mod session;
 
-pub use driver::register;
+pub use driver::{register, sequential_verdict};
 pub use replica::{Msg, Replica};

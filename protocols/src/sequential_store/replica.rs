@@ -29,11 +29,7 @@ pub enum Request {
 #[derive(Debug, Clone, Hash, Serialize)]
 pub enum Msg {
     /// Client → its local replica: served once the replica applied `seen` entries.
-    Request {
-        req: u64,
-        seen: u64,
-        body: Request,
-    },
+    Request { req: u64, seen: u64, body: Request },
     /// Replica → client: the value (a read's, or the write's own) and the
     /// log position it was taken at.
     Reply {
@@ -116,7 +112,12 @@ impl Replica {
         let bytes = serde_json::to_vec(&entry).expect("plain data serializes");
         ctx.storage().write(format!("log/{first:010}"), bytes);
         ctx.storage().sync();
-        let others: Vec<NodeId> = self.peers.iter().copied().filter(|&p| p != SEQUENCER).collect();
+        let others: Vec<NodeId> = self
+            .peers
+            .iter()
+            .copied()
+            .filter(|&p| p != SEQUENCER)
+            .collect();
         let msg = Msg::Ordered {
             first,
             entries: vec![entry.clone()],
@@ -241,9 +242,21 @@ impl Process for Replica {
             Msg::Ordered { first, entries } => self.receive(ctx, first, entries),
             Msg::Pull { from: start } if self.is_sequencer(ctx) => {
                 let skip = start.saturating_sub(1) as usize;
-                let entries: Vec<Entry> = self.log.iter().skip(skip).take(PULL_BATCH).cloned().collect();
+                let entries: Vec<Entry> = self
+                    .log
+                    .iter()
+                    .skip(skip)
+                    .take(PULL_BATCH)
+                    .cloned()
+                    .collect();
                 if !entries.is_empty() {
-                    ctx.send(from, Msg::Ordered { first: start, entries });
+                    ctx.send(
+                        from,
+                        Msg::Ordered {
+                            first: start,
+                            entries,
+                        },
+                    );
                 }
             }
             Msg::Submit { .. } | Msg::Pull { .. } | Msg::Reply { .. } => {}
@@ -257,7 +270,12 @@ impl Process for Replica {
             for entry in pending {
                 self.submit(ctx, entry);
             }
-            ctx.send(SEQUENCER, Msg::Pull { from: self.applied + 1 });
+            ctx.send(
+                SEQUENCER,
+                Msg::Pull {
+                    from: self.applied + 1,
+                },
+            );
         }
         ctx.set_timer(self.retry, TIMER_TICK);
     }
