@@ -52,6 +52,7 @@
 //! (a deadline is optional and checked every 16 k steps).
 
 pub(crate) mod cache;
+pub mod causal;
 pub mod cli;
 pub mod convergence;
 pub mod counterexample;

@@ -6,9 +6,11 @@
 pub mod bug_names;
 pub mod byz_agreement;
 pub mod byz_register;
+pub mod causal_store;
 pub mod coord;
 pub mod crdt;
 pub mod crdt_types;
+pub mod eventual_store;
 pub mod lease_lock;
 pub mod lock_expiry;
 pub mod network_timing;
@@ -17,8 +19,11 @@ pub mod progress;
 pub mod quorum_register;
 pub mod raft;
 pub mod redlock;
+pub mod replica_agreement;
 pub mod request_ids;
+pub mod sequential_store;
 pub mod signature;
+pub mod store_client;
 
 /// The shared client workload (it lives in `harness`, below the protocols,
 /// because a scenario's `[workload]` table is made of it).
@@ -36,4 +41,7 @@ pub fn register(registrar: &mut impl harness::Registrar) {
     pbft::register(registrar);
     byz_register::register(registrar);
     byz_agreement::register(registrar);
+    eventual_store::register(registrar);
+    causal_store::register(registrar);
+    sequential_store::register(registrar);
 }
