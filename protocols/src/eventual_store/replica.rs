@@ -11,7 +11,7 @@ use sim_core::{Ctx, Message, Nanos, NodeId, Process};
 use crate::crdt::lattice::Lattice;
 use crate::crdt::mv_register::MvRegister;
 use crate::crdt::vclock::VClock;
-use crate::crdt_types::replica::Shared;
+use crate::crdt::gossip::Shared;
 
 /// Every key's register.
 pub type Store = BTreeMap<u32, MvRegister>;
