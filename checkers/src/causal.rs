@@ -110,7 +110,12 @@ impl CausalViolation {
     /// The text form: the guarantees, the explanation, one line per operation.
     pub fn render(&self) -> String {
         let names: Vec<String> = self.guarantees.iter().map(|g| g.to_string()).collect();
-        let mut text = format!("{}: {}\n", names.join(", "), self.explanation);
+        let key = self
+            .key
+            .as_ref()
+            .map(|k| format!(" (key {k:?})"))
+            .unwrap_or_default();
+        let mut text = format!("{}{key}: {}\n", names.join(", "), self.explanation);
         for op in &self.ops {
             let done = op.complete_time.map_or("never completed".to_string(), |t| {
                 format!("{:.6} s", secs(t))
@@ -296,9 +301,11 @@ fn accesses(history: &History) -> Result<Result<Vec<Access>, String>, HistoryErr
                 let read = ok.then(|| expected.clone());
                 (read, Some(new.clone()), format!("cas {expected} -> {new}"))
             }
-            other => return Ok(Err(format!(
+            other => {
+                return Ok(Err(format!(
                 "operation {index} is `{other}`: the causal checker judges reads and writes only"
-            ))),
+            )))
+            }
         };
         out.push(Access {
             report: OpReport {
