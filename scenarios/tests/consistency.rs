@@ -63,7 +63,7 @@ fn a_lost_write_breaks_linearizability_and_causality_named() {
 
 #[test]
 fn crdt_ladders_say_what_applies() {
-    // The LWW register's clients talk to any replica: converged in the end,
+    // The CRDT registers' clients talk to any replica: converged in the end,
     // but a session can read older than its own write (no session
     // guarantees), which the causal rung shows.
     let o = outcome("lww-register-healthy", 1, &[]);
@@ -72,6 +72,10 @@ fn crdt_ladders_say_what_applies() {
     assert_eq!(standing(&o, CAUSAL), Standing::Fails);
     assert_eq!(standing(&o, CONVERGENT), Standing::Holds);
     assert_eq!(o.summary.consistency.strongest.as_deref(), Some(CONVERGENT));
+    // The multi-value register's reads name their siblings: judged too.
+    let o = outcome("mv-register-healthy", 1, &[]);
+    assert_eq!(standing(&o, CAUSAL), Standing::Fails);
+    assert_eq!(standing(&o, CONVERGENT), Standing::Holds);
     // A counter's adds and reads are no register's: causality does not apply.
     let o = outcome("pn-counter-healthy", 1, &[]);
     assert_eq!(standing(&o, CAUSAL), Standing::NotApplicable);
