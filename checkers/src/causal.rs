@@ -29,6 +29,10 @@
 //! **Values.** A write is known by its value, or by the `write` field of an
 //! object value (the CRDT registers write `{"write": id, "value": v}` and
 //! their reads return the id). When one key has two writes of one value, a
+//! read that returns an array is a multi-value read (a multi-value
+//! register's or a Dynamo-style store's siblings): it read every write
+//! named, and none of them may be overwritten in its past; `[]` reads the
+//! initial value. When one key has two writes of one value, a
 //! read of it cannot be traced to its write: such reads add no reads-from
 //! edge and are not judged. A violation found without them is real (fewer
 //! edges only shrink the causal order), but a history without violations
@@ -110,7 +114,12 @@ impl CausalViolation {
     /// The text form: the guarantees, the explanation, one line per operation.
     pub fn render(&self) -> String {
         let names: Vec<String> = self.guarantees.iter().map(|g| g.to_string()).collect();
-        let mut text = format!("{}: {}\n", names.join(", "), self.explanation);
+        let key = self
+            .key
+            .as_ref()
+            .map(|k| format!(" (key {k:?})"))
+            .unwrap_or_default();
+        let mut text = format!("{}{key}: {}\n", names.join(", "), self.explanation);
         for op in &self.ops {
             let done = op.complete_time.map_or("never completed".to_string(), |t| {
                 format!("{:.6} s", secs(t))
@@ -354,9 +363,10 @@ struct Graph {
     key_of: Vec<usize>,
     /// Per key: the writes of each chain that wrote it (chain, positions).
     writes_by_key: Vec<BTreeMap<u32, Vec<u32>>>,
-    /// The write each read returned (`None`: initial value, ambiguous or
-    /// thin air — see `read_kind`).
-    read_from: Vec<Option<usize>>,
+    /// The writes each read returned (several for a multi-value read;
+    /// none for the initial value, or one that could not be traced — see
+    /// `read_kind`).
+    read_from: Vec<Vec<usize>>,
     read_kind: Vec<ReadKind>,
     /// Edges into each op (program order and reads-from).
     preds: Vec<Vec<usize>>,
@@ -421,28 +431,49 @@ impl Graph {
                     .push(pos[i]);
             }
         }
-        let mut read_from = vec![None; n];
+        let mut read_from: Vec<Vec<usize>> = vec![Vec::new(); n];
         let mut read_kind = vec![ReadKind::NotARead; n];
         for (i, op) in ops.iter().enumerate() {
             let Some(value) = &op.reads else { continue };
-            let found = writers.get(&(key_of[i], value.to_string()));
-            let others: Vec<usize> = found
-                .into_iter()
-                .flatten()
-                .copied()
-                .filter(|&w| w != i)
-                .collect();
-            read_kind[i] = match others[..] {
-                [w] if *value != initial => {
-                    read_from[i] = Some(w);
-                    preds[i].push(w);
-                    ReadKind::Write
-                }
-                [] if *value == initial => ReadKind::Initial,
-                [] => ReadKind::ThinAir,
-                // The initial value written again, or a value written twice.
-                _ => ReadKind::Ambiguous,
+            // A multi-value read returns the ids of every sibling it saw.
+            let (ids, multi) = match value {
+                Value::Array(ids) => (&ids[..], true),
+                single => (std::slice::from_ref(single), false),
             };
+            let mut kind = if ids.is_empty() {
+                ReadKind::Initial
+            } else {
+                ReadKind::Write
+            };
+            for id in ids {
+                let found = writers.get(&(key_of[i], id.to_string()));
+                let others: Vec<usize> = found
+                    .into_iter()
+                    .flatten()
+                    .copied()
+                    .filter(|&w| w != i)
+                    .collect();
+                let initial_too = !multi && *id == initial;
+                let this = match others[..] {
+                    [w] if !initial_too => {
+                        read_from[i].push(w);
+                        preds[i].push(w);
+                        ReadKind::Write
+                    }
+                    [] if initial_too => ReadKind::Initial,
+                    [] => ReadKind::ThinAir,
+                    // The initial value written again, or a value written twice.
+                    _ => ReadKind::Ambiguous,
+                };
+                // Thin air outranks an untraceable sibling, which outranks
+                // the rest.
+                kind = match (kind, this) {
+                    (ReadKind::ThinAir, _) | (_, ReadKind::ThinAir) => ReadKind::ThinAir,
+                    (ReadKind::Ambiguous, _) | (_, ReadKind::Ambiguous) => ReadKind::Ambiguous,
+                    (_, this) => this,
+                };
+            }
+            read_kind[i] = kind;
         }
         Graph {
             ops,
@@ -630,7 +661,7 @@ impl Graph {
     /// `r`'s causal past, as a violation.
     fn overwrite(&self, clocks: &[u32], r: usize) -> Option<CausalViolation> {
         let width = self.chains.len();
-        let read = self.read_from[r];
+        let read = &self.read_from[r];
         let row = &clocks[r * width..(r + 1) * width];
         for (&c, positions) in &self.writes_by_key[self.key_of[r]] {
             // How many of chain c's ops are in r's past, r itself excluded.
@@ -644,12 +675,14 @@ impl Graph {
                 continue;
             }
             let w2 = self.chains[c as usize][positions[last - 1] as usize];
-            let overwritten = match read {
-                Some(w) => w != w2 && self.before(clocks, w, w2),
-                None => true,
-            };
-            if overwritten {
-                return Some(self.explain(clocks, r, read, w2));
+            if read.is_empty() {
+                return Some(self.explain(clocks, r, None, w2));
+            }
+            if let Some(&w) = read
+                .iter()
+                .find(|&&w| w != w2 && self.before(clocks, w, w2))
+            {
+                return Some(self.explain(clocks, r, Some(w), w2));
             }
         }
         None
@@ -667,7 +700,9 @@ impl Graph {
             let upto = self.pos[op] as usize + usize::from(itself);
             chain[..upto].iter().any(|&o| {
                 self.key_of[o] == self.key_of[r]
-                    && self.read_from[o].is_some_and(|x| x == from || self.before(clocks, from, x))
+                    && self.read_from[o]
+                        .iter()
+                        .any(|&x| x == from || self.before(clocks, from, x))
             })
         };
         let mut guarantees = Vec::new();

@@ -10,6 +10,10 @@
 //! | 1 | not linearizable (not sequentially consistent) |
 //! | 2 | bad input or usage (the message names the file and 1-based line) |
 //! | 3 | unknown: a limit (steps, memory, time) ran out before a decision |
+//!
+//! With `--ladder` ([`ladder_command`]) it prints the consistency ladder
+//! instead: 0 every rung that applies holds, 1 one fails, 3 none fails but
+//! one is unknown, 2 bad input.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -18,8 +22,12 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::import::{self, Format};
+use crate::ladder::{self, LadderInput, Rung, Standing};
 use crate::linearizability::{CheckOptions, CheckReport, Consistency, Verdict};
-use crate::named::{check_history_named_for, is_model_name, NamedCheckError, MODEL_NAMES};
+use crate::named::{
+    check_history_named_for, check_history_named_from, is_model_name, NamedCheckError,
+    MODEL_NAMES,
+};
 use crate::picture::counterexample_html;
 use crate::value::Scalar;
 
@@ -49,6 +57,9 @@ pub struct CheckArgs {
     /// `--html FILE`: also write the verdict as a page, with a picture of
     /// the counterexample when there is one.
     pub html: Option<PathBuf>,
+    /// `--ladder`: print the consistency ladder (linearizable, causal, ...)
+    /// instead of the linearizability verdict alone.
+    pub ladder: bool,
 }
 
 impl CheckArgs {
@@ -106,6 +117,21 @@ pub fn check_command(args: &CheckArgs) -> i32 {
             return EXIT_BAD_INPUT;
         }
     }
+    if args.ladder {
+        if args.html.is_some() {
+            let _ = writeln!(err, "error: --html draws a linearizability counterexample; it does not go with --ladder");
+            return EXIT_BAD_INPUT;
+        }
+        return ladder_command(
+            &args.file,
+            &args.model,
+            args.format.as_deref(),
+            args.json,
+            &options,
+            &mut stdout.lock(),
+            &mut err,
+        );
+    }
     run_check(
         &args.file,
         &args.model,
@@ -117,6 +143,91 @@ pub fn check_command(args: &CheckArgs) -> i32 {
         &mut stdout.lock(),
         &mut err,
     )
+}
+
+/// `check --ladder`: the consistency ladder of a saved history, with
+/// `model` for the linearizable rung. A saved history has no replica
+/// states, so eventual convergence is not judged. Exit 0 when every rung
+/// that applies holds, 1 when one fails, 3 when none fails but one is
+/// unknown, 2 for bad input.
+pub fn ladder_command(
+    file: &Path,
+    model: &str,
+    format: Option<&str>,
+    json: bool,
+    options: &CheckOptions,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
+    let fail = |err: &mut dyn Write, message: String| {
+        let _ = writeln!(err, "error: {message}");
+        EXIT_BAD_INPUT
+    };
+    if !is_model_name(model) {
+        return fail(
+            err,
+            format!(
+                "unknown model `{model}` (expected one of: {})",
+                MODEL_NAMES.join(", ")
+            ),
+        );
+    }
+    let format = match format.map(|name| (name, Format::from_name(name))) {
+        None => None,
+        Some((_, Some(f))) => Some(f),
+        Some((name, None)) => {
+            return fail(
+                err,
+                format!(
+                    "unknown format `{name}` (expected one of: {})",
+                    Format::NAMES.join(", ")
+                ),
+            )
+        }
+    };
+    let loaded = match import::load(file, format) {
+        Ok(l) => l,
+        Err(message) => return fail(err, message),
+    };
+    if let Err(e) = loaded.history.operations() {
+        let line = loaded.line_of(e.index).unwrap_or(0);
+        return fail(err, format!("{}:{line}: {}", file.display(), e.message));
+    }
+    let input = LadderInput {
+        history: &loaded.history,
+        model: Some(model),
+        // A Knossos file's registers start at 0 (ours at nil).
+        initial: loaded
+            .knossos_conventions
+            .then_some(serde_json::json!(import::knossos::KNOSSOS_REGISTER_INITIAL)),
+        options: options.clone(),
+    };
+    let mut ladder = ladder::judge(&input, Vec::new());
+    ladder.rungs.push(Rung::new(
+        ladder::CONVERGENT,
+        Standing::NotApplicable,
+        "a saved history has no replica states to compare",
+    ));
+    if json {
+        let text = serde_json::to_string_pretty(&ladder)
+            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+        let _ = writeln!(out, "{text}");
+    } else {
+        let _ = write!(
+            out,
+            "{}: consistency ladder (model {model} for linearizability)\n{}",
+            file.display(),
+            ladder.render()
+        );
+    }
+    let standing = |s| ladder.rungs.iter().any(|r| r.result == s);
+    if standing(Standing::Fails) {
+        EXIT_NOT_LINEARIZABLE
+    } else if standing(Standing::Unknown) {
+        EXIT_UNKNOWN
+    } else {
+        EXIT_LINEARIZABLE
+    }
 }
 
 /// Reads `file` (in `format`, or the detected one) and writes it to `out` as

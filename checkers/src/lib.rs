@@ -60,6 +60,7 @@ pub(crate) mod fasthash;
 pub mod fenced_writes;
 pub mod final_read;
 pub mod import;
+pub mod ladder;
 pub mod linearizability;
 pub mod model;
 pub mod models;

@@ -335,6 +335,25 @@ fn crdt_register_writes_are_known_by_their_write_id() {
 }
 
 #[test]
+fn multi_value_reads_return_siblings() {
+    let siblings = |b: Builder, p: u64, ids: Value| b.op(p, "read", "x", Value::Null, ids);
+    // Concurrent writes 1 and 2 read as siblings, then one resolved by 3.
+    let b = Builder::default().w(1, "x", 1).w(2, "x", 2);
+    let b = siblings(b, 3, json!([1, 2])).w(3, "x", 3);
+    accepted(siblings(b, 4, json!([3])));
+    // Siblings where one replaced the other: 2 overwrote 1 in the reader's
+    // past (it read 2), so 1 cannot be a sibling.
+    let b = Builder::default().w(1, "x", 1).w(1, "x", 2);
+    rejected(siblings(b, 2, json!([1, 2])), &[Guarantee::MonotonicWrites]);
+    // No sibling at all after one's own write.
+    let b = Builder::default().w(1, "x", 1);
+    rejected(siblings(b, 1, json!([])), &[Guarantee::ReadYourWrites]);
+    // An id no write wrote.
+    let b = Builder::default().w(1, "x", 1);
+    rejected(siblings(b, 2, json!([1, 9])), &[Guarantee::ThinAirRead]);
+}
+
+#[test]
 fn compare_and_set_reads_and_writes() {
     // cas 1->2 read 1 and wrote 2; a later read of 1 by the same process
     // is a stale read of its own write.

@@ -29,7 +29,7 @@ table{border-collapse:collapse;margin:0.5em 0}\
 td,th{border:1px solid #ccc;padding:0.25em 0.6em;text-align:left;vertical-align:top}\
 th{background:#f4f4f4}td.num{text-align:right;font-variant-numeric:tabular-nums}\
 .pass{color:#1a7f37;font-weight:bold}.fail{color:#c62828;font-weight:bold}\
-.unknown{color:#b26a00;font-weight:bold}\
+.unknown{color:#b26a00;font-weight:bold}.na{color:#777}\
 pre{background:#f8f8f8;padding:0.5em;overflow-x:auto;white-space:pre-wrap;margin:0}\
 figure{margin:1em 0}img{max-width:100%;border:1px solid #ddd}\
 figcaption{font-size:0.9em;color:#555}code{background:#f4f4f4;padding:0 0.2em}\

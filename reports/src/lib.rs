@@ -10,6 +10,7 @@
 //! `report.html` links them by relative name, so it opens from disk.
 
 mod axis;
+mod consistency;
 mod counterexample;
 mod error;
 mod fault_band;

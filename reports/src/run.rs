@@ -170,6 +170,8 @@ fn page(
         ));
     }
 
+    crate::consistency::section(&mut page, s);
+
     if counterexample {
         // Written by the runner (reports does not depend on the checkers).
         page.heading("Linearizability counterexample");

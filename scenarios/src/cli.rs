@@ -23,11 +23,14 @@ use crate::sweep::{self, SeedRange, SweepPlan, SweepSummary, SweepTiming};
 pub const EXIT_CODES: &str = "\
 Exit codes:
   0  every check passed (replay: same fingerprint; diff: identical traces;
-     check: linearizable; shrink: the run passes, nothing to shrink)
+     check: linearizable, check --ladder: every rung that applies holds;
+     shrink: the run passes, nothing to shrink)
   1  a check failed (replay: diverged; diff: the traces differ; shrink: the
-     shrunk run is written and fails; check: not linearizable)
+     shrunk run is written and fails; check: not linearizable, check
+     --ladder: a rung fails)
   2  bad input: the message names the file, line and field (or the flag)
-  3  check only: unknown, a limit (--budget, --memory, --timeout) ran out";
+  3  check only: unknown, a limit (--budget, --memory, --timeout) ran out
+     (--ladder: no rung fails, one is unknown)";
 
 #[derive(Parser, Debug)]
 #[command(
@@ -212,9 +215,15 @@ pub enum Command {
         /// The history file (a Jepsen log or EDN, Knossos EDN, or
         /// clustersim's history.jsonl).
         history: PathBuf,
-        /// register, cas-register, kv, lock, lease, set, counter.
+        /// register, cas-register, kv, lock, lease, set, counter (with
+        /// --ladder: the model of the linearizable rung, default cas-register).
+        #[arg(long, required_unless_present = "ladder")]
+        model: Option<String>,
+        /// Print the consistency ladder: linearizable, causal (read/write
+        /// histories), each with its first counterexample. Exit 0 all
+        /// that apply hold, 1 one fails, 3 none fails but one is unknown.
         #[arg(long)]
-        model: String,
+        ladder: bool,
         /// What to check: linearizable (default), or sequential (sequential
         /// consistency: only each process's own order counts, all keys
         /// together).
@@ -382,10 +391,13 @@ pub fn main_with(registry: Registry) -> ExitCode {
             timeout,
             write_edn,
             html,
+            ladder,
         } => checkers::cli::check_command(&checkers::cli::CheckArgs {
             file: history,
-            model,
+            // Present unless --ladder (clap requires it otherwise).
+            model: model.unwrap_or_else(|| "cas-register".to_string()),
             consistency,
+            ladder,
             format,
             json,
             budget,
@@ -846,6 +858,19 @@ fn print_summary(outcome: &RunOutcome, dir: &Path, wall: std::time::Duration) {
             .map(|t| format!(" (shows at {:.6} s)", t as f64 / 1e9))
             .unwrap_or_default();
         outln!("check        {mark:<7} {}{detail}{at}", v.check);
+    }
+    if !s.consistency.rungs.is_empty() {
+        let rungs: Vec<String> = s
+            .consistency
+            .rungs
+            .iter()
+            .map(|r| format!("{} {}", r.model, r.result.mark()))
+            .collect();
+        outln!(
+            "consistency  {}  (strongest satisfied: {})",
+            rungs.join(", "),
+            s.consistency.strongest.as_deref().unwrap_or("none known")
+        );
     }
     outln!("fingerprint  {}", s.fingerprint);
     outln!("written to   {}", dir.display());

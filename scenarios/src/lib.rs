@@ -18,6 +18,7 @@
 pub mod bench;
 pub mod catalogue;
 pub mod cli;
+pub mod consistency;
 pub mod gossip_scale;
 pub mod merge;
 pub mod out_dir;

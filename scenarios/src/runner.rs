@@ -146,7 +146,15 @@ pub fn run_with<D: Driver>(
         }
     }
 
+    let consistency = crate::consistency::run_ladder(
+        scenario,
+        &history,
+        driver.model(),
+        &verdicts,
+        finding.as_ref(),
+    );
     let mut summary = summarize(scenario, seed, &topology, &mut sim, finding, verdicts);
+    summary.consistency = consistency;
     summary.corruption = fault_injection::corruption_summary(&sim);
     summary.fault_mix = schedule.mix.clone();
     summary.faults_applied = applied;
@@ -290,6 +298,7 @@ fn summarize<M: sim_core::Message>(
         corruption: Default::default(),
         finding,
         verdicts,
+        consistency: Default::default(),
         passed,
         fingerprint: fingerprint::to_hex(sim.fingerprint()),
     }

@@ -6,6 +6,8 @@ use fault_injection::{AppliedFault, CorruptionSummary, FaultMix};
 use serde::{Deserialize, Serialize};
 use sim_core::{Finding, History, LinkStats, Nanos, OpType, Topology};
 
+use checkers::ladder::Ladder;
+
 use crate::driver::Verdict;
 use crate::scenario::Scenario;
 
@@ -45,6 +47,11 @@ pub struct Summary {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finding: Option<Finding>,
     pub verdicts: Vec<Verdict>,
+    /// Which consistency models the history satisfies, strongest first,
+    /// with each failing model's first counterexample (describes the run;
+    /// `passed` does not depend on it).
+    #[serde(default)]
+    pub consistency: Ladder,
     pub passed: bool,
     /// Hash of the whole event stream, in hex: equal fingerprints, equal runs.
     pub fingerprint: String,
