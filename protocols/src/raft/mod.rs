@@ -8,6 +8,7 @@
 //! | [`msg`] | messages, log entries, snapshots |
 //! | [`log`] | the log with its compacted prefix and verification hash chain |
 //! | [`persist`] | the durable layout and recovery |
+//! | [`replication`] | a leader's view of one follower: next and matched index, batches in flight |
 //! | [`kv`] | the replicated key-value store with client sessions |
 //! | [`invariants`] | Election Safety, Log Matching, Leader Completeness, State Machine Safety |
 //! | [`liveness`] | a connected majority elects a leader and answers clients |
@@ -28,6 +29,7 @@ pub mod log;
 pub mod msg;
 pub mod node;
 pub mod persist;
+pub mod replication;
 
 pub use bugs::{Bug, Bugs};
 pub use client::{ClientConfig, RaftClient};

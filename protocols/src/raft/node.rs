@@ -25,6 +25,7 @@ use super::kv::{KvState, Outcome};
 use super::log::RaftLog;
 use super::msg::{Command, Entry, RaftMsg, Rpc, Snapshot};
 use super::persist::{self, HardState};
+use super::replication::FollowerProgress;
 
 /// The tunables of a Raft cluster. Durations are in local nanoseconds.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,8 +35,11 @@ pub struct RaftConfig {
     pub election_timeout_min: Nanos,
     pub election_timeout_max: Nanos,
     pub heartbeat_interval: Nanos,
-    /// At most this many entries per AppendEntries.
+    /// At most this many entries per AppendEntries (1: no batching).
     pub max_batch: usize,
+    /// At most this many AppendEntries with entries in flight per follower
+    /// (1: no pipelining; a follower being probed always gets one).
+    pub max_inflight: usize,
     /// Take a snapshot once this many applied entries are not yet in one.
     pub snapshot_threshold: u64,
     pub pre_vote: bool,
@@ -45,7 +49,8 @@ pub struct RaftConfig {
 
 impl RaftConfig {
     /// The defaults used by the catalogue: timeouts as in the paper (150–300
-    /// ms) with a 50 ms heartbeat, snapshots every 64 entries.
+    /// ms) with a 50 ms heartbeat, snapshots every 64 entries, batches of up
+    /// to 64 entries and 8 of them in flight per follower.
     pub fn new(members: Vec<NodeId>) -> Self {
         Self {
             members,
@@ -53,6 +58,7 @@ impl RaftConfig {
             election_timeout_max: 300 * MILLIS,
             heartbeat_interval: 50 * MILLIS,
             max_batch: 64,
+            max_inflight: 8,
             snapshot_threshold: 64,
             pre_vote: true,
             check_quorum: true,
@@ -96,6 +102,9 @@ impl RaftConfig {
         }
         if self.max_batch == 0 {
             return Err("raft: max_batch must be at least 1".into());
+        }
+        if self.max_inflight == 0 {
+            return Err("raft: max_inflight must be at least 1".into());
         }
         if self.snapshot_threshold == 0 {
             return Err("raft: snapshot_threshold must be at least 1".into());
@@ -161,8 +170,8 @@ pub struct RaftNode {
     kv: KvState,
     snapshot: Option<Snapshot>,
     votes: BTreeSet<NodeId>,
-    next_index: BTreeMap<NodeId, u64>,
-    match_index: BTreeMap<NodeId, u64>,
+    /// While leading: what each follower holds and what is in flight to it.
+    followers: BTreeMap<NodeId, FollowerProgress>,
     /// Peers heard from since the last check-quorum tick.
     heard: BTreeSet<NodeId>,
     election_timer: Option<TimerId>,
@@ -191,8 +200,7 @@ impl RaftNode {
             kv: KvState::default(),
             snapshot: None,
             votes: BTreeSet::new(),
-            next_index: BTreeMap::new(),
-            match_index: BTreeMap::new(),
+            followers: BTreeMap::new(),
             heard: BTreeSet::new(),
             election_timer: None,
             heartbeat_timer: None,
@@ -520,10 +528,11 @@ impl RaftNode {
         if let Some(t) = self.election_timer.take() {
             ctx.cancel_timer(t);
         }
-        let next = self.log.last_index() + 1;
-        let peers: Vec<NodeId> = self.peers().collect();
-        self.next_index = peers.iter().map(|&p| (p, next)).collect();
-        self.match_index = peers.iter().map(|&p| (p, 0)).collect();
+        let last = self.log.last_index();
+        self.followers = self
+            .peers()
+            .map(|p| (p, FollowerProgress::new(last)))
+            .collect();
         self.heard.clear();
         tracing::info!(
             term = self.term,
@@ -541,7 +550,7 @@ impl RaftNode {
                 },
             );
         }
-        self.replicate_all();
+        self.replicate_all(false);
         self.heartbeat_timer = Some(ctx.set_timer(self.cfg.heartbeat_interval, HEARTBEAT));
         if self.cfg.uses_check_quorum() {
             self.quorum_timer = Some(ctx.set_timer(self.cfg.election_timeout_max, CHECK_QUORUM));
@@ -551,29 +560,76 @@ impl RaftNode {
 
     // ---- replication (leader side) ----
 
-    fn replicate_all(&mut self) {
+    /// Sends every follower what is new for it (see [`Self::replicate`]).
+    fn replicate_all(&mut self, heartbeat: bool) {
         let peers: Vec<NodeId> = self.peers().collect();
         for p in peers {
-            self.replicate(p);
+            self.replicate(p, heartbeat);
         }
     }
 
-    /// Sends `peer` what it lacks: entries from its next index, or the
-    /// snapshot if those were compacted away. Also serves as the heartbeat.
-    fn replicate(&mut self, peer: NodeId) {
-        let next = self.next_index.get(&peer).copied().unwrap_or(1).max(1);
-        if next <= self.log.snapshot_index() {
-            if let Some(snapshot) = self.snapshot.clone() {
-                let term = self.term;
-                self.send(peer, Rpc::InstallSnapshot { term, snapshot });
+    /// Sends `peer` what it lacks from its next index on, as far as its
+    /// window allows: batches of up to `max_batch` entries, or the snapshot
+    /// if those were compacted away. On a `heartbeat` a follower that got
+    /// nothing new gets an AppendEntries without entries, after the index
+    /// known to match (or, while probing with nothing in flight, after the
+    /// probed one), so that a heartbeat is never rejected for a gap that
+    /// batches still in flight will fill.
+    fn replicate(&mut self, peer: NodeId, heartbeat: bool) {
+        let window = self.cfg.max_inflight;
+        let mut sent = false;
+        loop {
+            let Some(progress) = self.followers.get(&peer) else {
                 return;
+            };
+            if !progress.has_room(window) {
+                break;
             }
+            let next = progress.next.max(1);
+            if next <= self.log.snapshot_index() {
+                if let Some(snapshot) = self.snapshot.clone() {
+                    let term = self.term;
+                    self.progress(peer).sent_snapshot(snapshot.last_index);
+                    self.send(peer, Rpc::InstallSnapshot { term, snapshot });
+                    sent = true;
+                }
+                break;
+            }
+            if next > self.log.last_index() {
+                break;
+            }
+            let entries = self.log.entries_from(next, self.cfg.max_batch);
+            let prev = next - 1;
+            let last = prev + entries.len() as u64;
+            self.send_append(peer, prev, entries);
+            self.progress(peer).sent(prev, last);
+            sent = true;
         }
-        let prev = next - 1;
-        let Some(prev_term) = self.log.term_at(prev) else {
-            return; // unreachable: prev is at or above the snapshot point
+        if sent || !heartbeat {
+            return;
+        }
+        let progress = self.progress(peer);
+        let prev = if progress.in_flight() == 0 {
+            progress.next - 1
+        } else {
+            progress.matched
         };
-        let entries = self.log.entries_from(next, self.cfg.max_batch);
+        progress.sent_empty(prev);
+        self.send_append(peer, prev, Vec::new());
+    }
+
+    fn progress(&mut self, peer: NodeId) -> &mut FollowerProgress {
+        self.followers
+            .get_mut(&peer)
+            .expect("replication state exists for every follower while leading")
+    }
+
+    /// One AppendEntries after `prev`, unless `prev`'s term is compacted
+    /// away (then the snapshot is on its way or will be on the next probe).
+    fn send_append(&mut self, peer: NodeId, prev: u64, entries: Vec<Entry>) {
+        let Some(prev_term) = self.log.term_at(prev) else {
+            return;
+        };
         let msg = Rpc::AppendEntries {
             term: self.term,
             prev_log_index: prev,
@@ -591,6 +647,7 @@ impl RaftNode {
         from: NodeId,
         term: u64,
         success: bool,
+        prev: u64,
         match_index: u64,
         conflict_term: Option<u64>,
         conflict_index: u64,
@@ -599,16 +656,11 @@ impl RaftNode {
             return;
         }
         let last = self.log.last_index();
-        let matched = self.match_index.get(&from).copied().unwrap_or(0);
-        let next = self.next_index.get(&from).copied().unwrap_or(1);
         if success {
-            let matched = matched.max(match_index.min(last));
-            self.match_index.insert(from, matched);
-            self.next_index.insert(from, next.max(matched + 1));
-            self.advance_commit(ctx);
-            if matched < self.log.last_index() {
-                self.replicate(from);
+            if self.progress(from).acknowledged(match_index.min(last)) {
+                self.advance_commit(ctx);
             }
+            self.replicate(from, false);
         } else {
             // Skip the follower's whole conflicting term: if we hold entries
             // of that term, resume after our last one; otherwise from where
@@ -620,40 +672,60 @@ impl RaftNode {
                     .map_or(conflict_index, |i| i + 1),
                 None => conflict_index,
             };
-            // A reply overtaken by later ones must not move us below what is
-            // already known to match.
-            let new_next = hint.min(last + 1).max(matched + 1).max(1);
-            self.next_index.insert(from, new_next);
-            self.replicate(from);
+            if self.progress(from).rejected(prev, hint.min(last + 1)) {
+                ctx.count("raft.append_rejections", 1);
+                self.replicate(from, false);
+            }
         }
     }
 
+    /// Commits the highest index a quorum holds, if it is of the current
+    /// term (§5.4.2). The leader counts itself: it synced its own log before
+    /// sending any of it.
     fn advance_commit(&mut self, ctx: &mut Ctx<'_, RaftMsg>) {
-        let quorum = self.cfg.quorum();
-        let figure8 = self.cfg.bugs.has(Bug::Figure8);
-        let mut n = self.log.last_index();
-        while n > self.commit_index {
-            let term = self.log.term_at(n).unwrap_or(0);
-            if term < self.term && !figure8 {
-                // Earlier entries are all of earlier terms: only an entry of
-                // the current term may be committed by counting (§5.4.2).
-                break;
-            }
-            let replicas = 1 + self.match_index.values().filter(|&&m| m >= n).count();
-            if replicas >= quorum {
-                tracing::debug!(commit = n, term = self.term, "commit advanced");
-                self.commit_index = n;
-                self.apply(ctx);
-                return;
-            }
-            n -= 1;
+        let mut held: Vec<u64> = self.followers.values().map(|f| f.matched).collect();
+        held.sort_unstable_by(|a, b| b.cmp(a));
+        let n = if self.cfg.bugs.has(Bug::FollowerAckQuorum) {
+            // The bug: follower acknowledgments only, against (n + 1) / 2.
+            #[allow(clippy::manual_div_ceil)]
+            let needed = (self.cfg.members.len() + 1) / 2;
+            needed.checked_sub(1).and_then(|k| held.get(k)).copied()
+        } else {
+            held.push(self.log.last_index());
+            held.sort_unstable_by(|a, b| b.cmp(a));
+            held.get(self.cfg.quorum() - 1).copied()
+        };
+        let Some(n) = n.map(|n| n.min(self.log.last_index())) else {
+            return;
+        };
+        if n <= self.commit_index {
+            return;
         }
+        let term = self.log.term_at(n).unwrap_or(0);
+        if term < self.term && !self.cfg.bugs.has(Bug::Figure8) {
+            // Earlier entries are all of earlier terms: only an entry of
+            // the current term may be committed by counting (§5.4.2).
+            return;
+        }
+        tracing::debug!(commit = n, term = self.term, "commit advanced");
+        self.commit_index = n;
+        self.apply(ctx);
     }
 
     fn on_heartbeat(&mut self, ctx: &mut Ctx<'_, RaftMsg>) {
         self.heartbeat_timer = None;
         match self.role {
-            Role::Leader => self.replicate_all(),
+            Role::Leader => {
+                // Batches unanswered for a whole interval are lost: probe again.
+                let mut lost = 0;
+                for progress in self.followers.values_mut() {
+                    lost += i64::from(progress.tick());
+                }
+                if lost > 0 {
+                    ctx.count("raft.append_timeouts", lost);
+                }
+                self.replicate_all(true);
+            }
             Role::Candidate => {
                 let msg = Rpc::RequestVote {
                     term: self.term,
@@ -697,14 +769,15 @@ impl RaftNode {
         ctx: &mut Ctx<'_, RaftMsg>,
         from: NodeId,
         term: u64,
-        mut prev: u64,
+        asked_prev: u64,
         mut prev_term: u64,
         mut entries: Vec<Entry>,
         leader_commit: u64,
     ) {
+        let mut prev = asked_prev;
         if term < self.term {
             let t = self.term;
-            self.send(from, fail_reply(t, 0, None));
+            self.send(from, fail_reply(t, asked_prev, 0, None));
             return;
         }
         self.become_follower(ctx, term, Some(from));
@@ -717,7 +790,7 @@ impl RaftNode {
             if skip >= entries.len() {
                 let t = self.term;
                 let matched = prev + entries.len() as u64;
-                self.send(from, ok_reply(t, matched));
+                self.send(from, ok_reply(t, asked_prev, matched));
                 return;
             }
             entries.drain(..skip);
@@ -726,14 +799,14 @@ impl RaftNode {
         }
         if prev > self.log.last_index() {
             let (t, ci) = (self.term, self.log.last_index() + 1);
-            self.send(from, fail_reply(t, ci, None));
+            self.send(from, fail_reply(t, asked_prev, ci, None));
             return;
         }
         let here = self.log.term_at(prev).unwrap_or(0);
         if here != prev_term {
             let ci = self.log.first_index_of_term_run(prev, here);
             let t = self.term;
-            self.send(from, fail_reply(t, ci, Some(here)));
+            self.send(from, fail_reply(t, asked_prev, ci, Some(here)));
             return;
         }
         let count = entries.len() as u64;
@@ -759,7 +832,7 @@ impl RaftNode {
             self.apply(ctx);
         }
         let t = self.term;
-        self.send(from, ok_reply(t, matched));
+        self.send(from, ok_reply(t, asked_prev, matched));
     }
 
     fn on_install_snapshot(
@@ -837,19 +910,11 @@ impl RaftNode {
         if !self.leader_hears(ctx, from, term) {
             return;
         }
-        let matched = self
-            .match_index
-            .get(&from)
-            .copied()
-            .unwrap_or(0)
-            .max(last_index);
-        self.match_index.insert(from, matched);
-        let next = self.next_index.get(&from).copied().unwrap_or(1);
-        self.next_index.insert(from, next.max(matched + 1));
-        self.advance_commit(ctx);
-        if matched < self.log.last_index() {
-            self.replicate(from);
+        let last = self.log.last_index();
+        if self.progress(from).acknowledged(last_index.min(last)) {
+            self.advance_commit(ctx);
         }
+        self.replicate(from, false);
     }
 
     // ---- the state machine ----
@@ -953,25 +1018,32 @@ impl RaftNode {
                 },
             },
         );
-        self.replicate_all();
+        self.replicate_all(false);
         self.advance_commit(ctx);
     }
 }
 
-fn ok_reply(term: u64, match_index: u64) -> Rpc {
+fn ok_reply(term: u64, prev_log_index: u64, match_index: u64) -> Rpc {
     Rpc::AppendEntriesReply {
         term,
         success: true,
+        prev_log_index,
         match_index,
         conflict_term: None,
         conflict_index: 0,
     }
 }
 
-fn fail_reply(term: u64, conflict_index: u64, conflict_term: Option<u64>) -> Rpc {
+fn fail_reply(
+    term: u64,
+    prev_log_index: u64,
+    conflict_index: u64,
+    conflict_term: Option<u64>,
+) -> Rpc {
     Rpc::AppendEntriesReply {
         term,
         success: false,
+        prev_log_index,
         match_index: 0,
         conflict_term,
         conflict_index,
@@ -1057,6 +1129,7 @@ impl Process for RaftNode {
             Rpc::AppendEntriesReply {
                 term,
                 success,
+                prev_log_index,
                 match_index,
                 conflict_term,
                 conflict_index,
@@ -1065,6 +1138,7 @@ impl Process for RaftNode {
                 from,
                 term,
                 success,
+                prev_log_index,
                 match_index,
                 conflict_term,
                 conflict_index,
