@@ -9,6 +9,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use sim_core::NodeId;
+
+use super::state_machine::StateMachine;
 use crate::workload::ClientOp;
 
 /// The result of applying a client operation.
@@ -33,10 +36,18 @@ pub struct KvState {
     pub sessions: BTreeMap<u64, (u64, Outcome)>,
 }
 
-impl KvState {
-    /// Applies one client operation. With `dedup` off (the `no-dedup` bug)
-    /// every copy of a request applies.
-    pub fn apply(&mut self, session: u64, seq: u64, op: &ClientOp, dedup: bool) -> Outcome {
+impl StateMachine for KvState {
+    type Op = ClientOp;
+    type Output = Outcome;
+
+    fn apply(
+        &mut self,
+        _client: NodeId,
+        session: u64,
+        seq: u64,
+        op: &ClientOp,
+        dedup: bool,
+    ) -> Outcome {
         if dedup {
             if let Some(&(last, outcome)) = self.sessions.get(&session) {
                 if seq == last {
@@ -52,6 +63,28 @@ impl KvState {
         outcome
     }
 
+    fn cached(&self, session: u64, seq: u64) -> Option<Outcome> {
+        match self.sessions.get(&session) {
+            Some(&(last, outcome)) if last == seq => Some(outcome),
+            Some(&(last, _)) if last > seq => Some(Outcome::Stale),
+            _ => None,
+        }
+    }
+
+    fn answers(output: &Outcome) -> bool {
+        *output != Outcome::Stale
+    }
+
+    fn op_numbers(op: &mut ClientOp) -> Vec<&mut u64> {
+        match op {
+            ClientOp::Write { value, .. } => vec![value],
+            ClientOp::Cas { expected, new, .. } => vec![expected, new],
+            ClientOp::Read { .. } => vec![],
+        }
+    }
+}
+
+impl KvState {
     fn execute(&mut self, op: &ClientOp) -> Outcome {
         match *op {
             ClientOp::Read { key } => Outcome::Read(self.data.get(&key).copied()),
@@ -69,16 +102,6 @@ impl KvState {
             }
         }
     }
-
-    /// The outcome already recorded for (session, seq), if that is the
-    /// session's latest request.
-    pub fn cached(&self, session: u64, seq: u64) -> Option<Outcome> {
-        match self.sessions.get(&session) {
-            Some(&(last, outcome)) if last == seq => Some(outcome),
-            Some(&(last, _)) if last > seq => Some(Outcome::Stale),
-            _ => None,
-        }
-    }
 }
 
 #[cfg(test)]
@@ -89,26 +112,26 @@ mod tests {
     fn retried_requests_apply_once() {
         let mut kv = KvState::default();
         let w = ClientOp::Write { key: 0, value: 5 };
-        assert_eq!(kv.apply(1, 1, &w, true), Outcome::Written);
+        assert_eq!(kv.apply(0, 1, 1, &w, true), Outcome::Written);
         let w2 = ClientOp::Write { key: 0, value: 6 };
-        assert_eq!(kv.apply(2, 1, &w2, true), Outcome::Written);
+        assert_eq!(kv.apply(0, 2, 1, &w2, true), Outcome::Written);
         // The retry of session 1's write does not overwrite 6 with 5.
-        assert_eq!(kv.apply(1, 1, &w, true), Outcome::Written);
+        assert_eq!(kv.apply(0, 1, 1, &w, true), Outcome::Written);
         assert_eq!(kv.data[&0], 6);
-        assert_eq!(kv.apply(1, 0, &w, true), Outcome::Stale);
+        assert_eq!(kv.apply(0, 1, 0, &w, true), Outcome::Stale);
         let cas = ClientOp::Cas {
             key: 0,
             expected: 6,
             new: 7,
         };
-        assert_eq!(kv.apply(1, 2, &cas, true), Outcome::CasOk);
-        assert_eq!(kv.apply(1, 3, &cas, true), Outcome::CasFailed);
+        assert_eq!(kv.apply(0, 1, 2, &cas, true), Outcome::CasOk);
+        assert_eq!(kv.apply(0, 1, 3, &cas, true), Outcome::CasFailed);
         assert_eq!(
-            kv.apply(1, 4, &ClientOp::Read { key: 0 }, true),
+            kv.apply(0, 1, 4, &ClientOp::Read { key: 0 }, true),
             Outcome::Read(Some(7))
         );
         assert_eq!(
-            kv.apply(1, 5, &ClientOp::Read { key: 9 }, true),
+            kv.apply(0, 1, 5, &ClientOp::Read { key: 9 }, true),
             Outcome::Read(None)
         );
     }
@@ -117,9 +140,9 @@ mod tests {
     fn without_dedup_a_retry_applies_again() {
         let mut kv = KvState::default();
         let w = ClientOp::Write { key: 0, value: 5 };
-        kv.apply(1, 1, &w, false);
-        kv.apply(2, 1, &ClientOp::Write { key: 0, value: 6 }, false);
-        kv.apply(1, 1, &w, false);
+        kv.apply(0, 1, 1, &w, false);
+        kv.apply(0, 2, 1, &ClientOp::Write { key: 0, value: 6 }, false);
+        kv.apply(0, 1, 1, &w, false);
         assert_eq!(kv.data[&0], 5);
     }
 }

@@ -11,25 +11,38 @@
 
 use sim_core::fingerprint::StableHasher;
 
+use super::kv::KvState;
 use super::msg::Entry;
+use super::state_machine::StateMachine;
 
 #[derive(Debug, Clone)]
-struct Slot {
-    entry: Entry,
+struct Slot<S: StateMachine> {
+    entry: Entry<S>,
     chain: u64,
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct RaftLog {
+#[derive(Debug, Clone)]
+pub struct RaftLog<S: StateMachine = KvState> {
     snap_index: u64,
     snap_term: u64,
     snap_chain: u64,
     /// Entry `snap_index + 1 + i` is `slots[i]`.
-    slots: Vec<Slot>,
+    slots: Vec<Slot<S>>,
+}
+
+impl<S: StateMachine> Default for RaftLog<S> {
+    fn default() -> Self {
+        Self {
+            snap_index: 0,
+            snap_term: 0,
+            snap_chain: 0,
+            slots: Vec::new(),
+        }
+    }
 }
 
 /// The chain hash of `entry` following `prev`.
-pub fn chain_next(prev: u64, entry: &Entry) -> u64 {
+pub fn chain_next<S: StateMachine>(prev: u64, entry: &Entry<S>) -> u64 {
     let mut h = StableHasher::new();
     h.word(prev);
     h.word(entry.term);
@@ -37,7 +50,7 @@ pub fn chain_next(prev: u64, entry: &Entry) -> u64 {
     h.value()
 }
 
-impl RaftLog {
+impl<S: StateMachine> RaftLog<S> {
     pub fn new() -> Self {
         Self::default()
     }
@@ -77,11 +90,11 @@ impl RaftLog {
         }
     }
 
-    pub fn get(&self, index: u64) -> Option<&Entry> {
+    pub fn get(&self, index: u64) -> Option<&Entry<S>> {
         self.slot(index).map(|s| &s.entry)
     }
 
-    fn slot(&self, index: u64) -> Option<&Slot> {
+    fn slot(&self, index: u64) -> Option<&Slot<S>> {
         if index <= self.snap_index {
             return None;
         }
@@ -89,7 +102,7 @@ impl RaftLog {
     }
 
     /// Appends an entry and returns its index.
-    pub fn append(&mut self, entry: Entry) -> u64 {
+    pub fn append(&mut self, entry: Entry<S>) -> u64 {
         let prev = self.chain_at(self.last_index()).unwrap_or(0);
         let chain = chain_next(prev, &entry);
         self.slots.push(Slot { entry, chain });
@@ -106,7 +119,7 @@ impl RaftLog {
 
     /// Up to `max` entries starting at `from` (which must be above the
     /// snapshot point).
-    pub fn entries_from(&self, from: u64, max: usize) -> Vec<Entry> {
+    pub fn entries_from(&self, from: u64, max: usize) -> Vec<Entry<S>> {
         let start = from.saturating_sub(self.snap_index + 1) as usize;
         self.slots
             .iter()
@@ -117,7 +130,7 @@ impl RaftLog {
     }
 
     /// The entries above the snapshot point, with their indexes.
-    pub fn iter(&self) -> impl Iterator<Item = (u64, &Entry)> {
+    pub fn iter(&self) -> impl Iterator<Item = (u64, &Entry<S>)> {
         self.iter_from(self.snap_index + 1)
     }
 
@@ -125,7 +138,7 @@ impl RaftLog {
     /// `from` is below it), with their indexes. Starts there directly: a
     /// leader asks for its uncommitted tail on every client request, and a
     /// scan from the start of the log made each request cost the whole log.
-    pub fn iter_from(&self, from: u64) -> impl Iterator<Item = (u64, &Entry)> {
+    pub fn iter_from(&self, from: u64) -> impl Iterator<Item = (u64, &Entry<S>)> {
         let start = (from.saturating_sub(self.snap_index + 1) as usize).min(self.slots.len());
         let base = self.snap_index + 1 + start as u64;
         self.slots[start..]
@@ -194,7 +207,7 @@ mod tests {
     use super::*;
     use crate::raft::msg::Command;
 
-    fn e(term: u64) -> Entry {
+    fn e(term: u64) -> Entry<KvState> {
         Entry {
             term,
             command: Command::Noop,
@@ -203,7 +216,7 @@ mod tests {
 
     #[test]
     fn append_truncate_compact() {
-        let mut log = RaftLog::new();
+        let mut log: RaftLog = RaftLog::new();
         for t in [1, 1, 2, 2, 3] {
             log.append(e(t));
         }
@@ -231,7 +244,7 @@ mod tests {
 
     #[test]
     fn iter_from_starts_at_its_index_wherever_the_snapshot_is() {
-        let mut log = RaftLog::new();
+        let mut log: RaftLog = RaftLog::new();
         for t in [1, 1, 2, 2, 3] {
             log.append(e(t));
         }
@@ -251,7 +264,7 @@ mod tests {
 
     #[test]
     fn up_to_date_compares_term_then_length() {
-        let mut log = RaftLog::new();
+        let mut log: RaftLog = RaftLog::new();
         log.append(e(1));
         log.append(e(2));
         assert!(log.is_up_to_date(1, 3));

@@ -9,7 +9,8 @@
 //! | [`log`] | the log with its compacted prefix and verification hash chain |
 //! | [`persist`] | the durable layout and recovery |
 //! | [`replication`] | a leader's view of one follower: next and matched index, batches in flight |
-//! | [`kv`] | the replicated key-value store with client sessions |
+//! | [`state_machine`] | what Raft replicates: the [`StateMachine`] trait |
+//! | [`kv`] | the replicated key-value store with client sessions (one state machine) |
 //! | [`invariants`] | Election Safety, Log Matching, Leader Completeness, State Machine Safety |
 //! | [`liveness`] | a connected majority elects a leader and answers clients |
 //! | [`bugs`] | the known-bug variants, by name |
@@ -30,6 +31,7 @@ pub mod msg;
 pub mod node;
 pub mod persist;
 pub mod replication;
+pub mod state_machine;
 
 pub use bugs::{Bug, Bugs};
 pub use client::{ClientConfig, RaftClient};
@@ -37,6 +39,7 @@ pub use invariants::{SafetyChecker, INVARIANTS};
 pub use liveness::{LivenessChecker, LIVENESS, TERM_CHURN};
 pub use msg::{RaftMsg, Rpc};
 pub use node::{RaftConfig, RaftNode, Role};
+pub use state_machine::StateMachine;
 
 use sim_core::{Finding, Nanos, NodeId, NodeStatus, Sim, Topology};
 

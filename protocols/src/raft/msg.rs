@@ -7,12 +7,13 @@ use sim_core::integrity::{checksum, flip_random_bit, CORRUPT_DETECTED};
 use sim_core::rng::SimRng;
 use sim_core::{Ctx, Message, NodeId};
 
-use super::kv::{KvState, Outcome};
-use crate::workload::ClientOp;
+use super::kv::KvState;
+use super::state_machine::StateMachine;
 
-/// A replicated command.
+/// A replicated command of a log replicating the state machine `S`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Command {
+#[serde(bound = "")]
+pub enum Command<S: StateMachine = KvState> {
     /// Appended by a new leader so that it has an entry of its own term to
     /// commit (which commits every earlier entry with it, §5.4.2).
     Noop,
@@ -22,18 +23,19 @@ pub enum Command {
         client: NodeId,
         session: u64,
         seq: u64,
-        op: ClientOp,
+        op: S::Op,
     },
 }
 
 /// One log entry.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Entry {
+#[serde(bound = "")]
+pub struct Entry<S: StateMachine = KvState> {
     pub term: u64,
-    pub command: Command,
+    pub command: Command<S>,
 }
 
-impl Entry {
+impl<S: StateMachine> Entry<S> {
     /// A stable digest of the entry, for the invariant checker.
     pub fn digest(&self) -> u64 {
         StableHasher::hash_of(self)
@@ -42,19 +44,21 @@ impl Entry {
 
 /// A state-machine snapshot covering the log up to `last_index`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Snapshot {
+#[serde(bound = "")]
+pub struct Snapshot<S: StateMachine = KvState> {
     pub last_index: u64,
     pub last_term: u64,
     /// Verification ghost: the log's hash chain at `last_index` (see
     /// `log.rs`). No protocol decision reads it; it lets the checker keep
     /// verifying Log Matching across compaction.
     pub chain: u64,
-    pub state: KvState,
+    pub state: S,
 }
 
 /// One Raft RPC (or client request/answer), before it is put on the wire.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Rpc {
+#[serde(bound = "")]
+pub enum Rpc<S: StateMachine = KvState> {
     /// Pre-vote (dissertation §9.6): "would you vote for me in `term`?" —
     /// asked before a real election, changing no one's term.
     PreVote {
@@ -79,7 +83,7 @@ pub enum Rpc {
         term: u64,
         prev_log_index: u64,
         prev_log_term: u64,
-        entries: Vec<Entry>,
+        entries: Vec<Entry<S>>,
         leader_commit: u64,
     },
     /// On success `match_index` is the last index known to match the
@@ -97,7 +101,7 @@ pub enum Rpc {
     },
     InstallSnapshot {
         term: u64,
-        snapshot: Snapshot,
+        snapshot: Snapshot<S>,
     },
     InstallSnapshotReply {
         term: u64,
@@ -107,20 +111,25 @@ pub enum Rpc {
     ClientRequest {
         session: u64,
         seq: u64,
-        op: ClientOp,
+        op: S::Op,
     },
     ClientReply {
         seq: u64,
-        outcome: Outcome,
+        outcome: S::Output,
     },
     /// "I am not the leader; try `leader` if known."
     NotLeader {
         seq: u64,
         leader: Option<NodeId>,
     },
+    /// To a client that did not ask: something it registered for happened
+    /// (see [`StateMachine::take_notices`]).
+    Notify {
+        note: S::Output,
+    },
 }
 
-impl Rpc {
+impl<S: StateMachine> Rpc<S> {
     /// The numbers a bit flip can hit: terms, indices, sequence numbers, the
     /// terms of carried entries and the values clients write.
     fn numbers(&mut self) -> Vec<&mut u64> {
@@ -164,14 +173,11 @@ impl Rpc {
             Rpc::InstallSnapshotReply { term, last_index } => vec![term, last_index],
             Rpc::ClientRequest { session, seq, op } => {
                 let mut n: Vec<&mut u64> = vec![session, seq];
-                match op {
-                    ClientOp::Write { value, .. } => n.push(value),
-                    ClientOp::Cas { expected, new, .. } => n.extend([expected, new]),
-                    ClientOp::Read { .. } => {}
-                }
+                n.extend(S::op_numbers(op));
                 n
             }
             Rpc::ClientReply { seq, .. } | Rpc::NotLeader { seq, .. } => vec![seq],
+            Rpc::Notify { .. } => vec![],
         }
     }
 }
@@ -181,20 +187,21 @@ impl Rpc {
 /// checksum and drops what does not match, counting it as detected. The
 /// `no-checksum` bug skips that check, and the corrupted number is believed.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct RaftMsg {
-    pub rpc: Rpc,
+#[serde(bound = "")]
+pub struct RaftMsg<S: StateMachine = KvState> {
+    pub rpc: Rpc<S>,
     pub sum: u64,
 }
 
-impl RaftMsg {
-    pub fn seal(rpc: Rpc) -> Self {
+impl<S: StateMachine> RaftMsg<S> {
+    pub fn seal(rpc: Rpc<S>) -> Self {
         let sum = checksum(&rpc);
         Self { rpc, sum }
     }
 
     /// The RPC if its checksum holds (or if `verify` is off); a corrupted one
     /// is counted and dropped.
-    pub fn open(self, ctx: &mut Ctx<'_, RaftMsg>, verify: bool) -> Option<Rpc> {
+    pub fn open(self, ctx: &mut Ctx<'_, RaftMsg<S>>, verify: bool) -> Option<Rpc<S>> {
         if verify && checksum(&self.rpc) != self.sum {
             ctx.count(CORRUPT_DETECTED, 1);
             return None;
@@ -203,7 +210,7 @@ impl RaftMsg {
     }
 }
 
-impl Message for RaftMsg {
+impl<S: StateMachine> Message for RaftMsg<S> {
     fn corrupt(&mut self, rng: &mut SimRng) -> bool {
         let mut numbers = self.rpc.numbers();
         // One more slot for the checksum itself.

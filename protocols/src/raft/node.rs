@@ -21,11 +21,12 @@ use rand::RngCore;
 use sim_core::{Ctx, Nanos, NodeId, Process, TimerId, MILLIS};
 
 use super::bugs::{Bug, Bugs};
-use super::kv::{KvState, Outcome};
+use super::kv::KvState;
 use super::log::RaftLog;
 use super::msg::{Command, Entry, RaftMsg, Rpc, Snapshot};
 use super::persist::{self, HardState};
 use super::replication::FollowerProgress;
+use super::state_machine::StateMachine;
 
 /// The tunables of a Raft cluster. Durations are in local nanoseconds.
 #[derive(Debug, Clone, PartialEq)]
@@ -152,13 +153,14 @@ const ELECTION: u64 = 1;
 const HEARTBEAT: u64 = 2;
 const CHECK_QUORUM: u64 = 3;
 
-pub struct RaftNode {
+/// A replica of the state machine `S` (the key-value store unless said).
+pub struct RaftNode<S: StateMachine = KvState> {
     cfg: RaftConfig,
     id: NodeId,
     // Persistent (mirrored on storage).
     term: u64,
     voted_for: Option<NodeId>,
-    log: RaftLog,
+    log: RaftLog<S>,
     // Volatile.
     role: Role,
     /// The leader of `term` as far as this node knows (itself when leading).
@@ -167,8 +169,8 @@ pub struct RaftNode {
     leader: Option<NodeId>,
     commit_index: u64,
     last_applied: u64,
-    kv: KvState,
-    snapshot: Option<Snapshot>,
+    sm: S,
+    snapshot: Option<Snapshot<S>>,
     votes: BTreeSet<NodeId>,
     /// While leading: what each follower holds and what is in flight to it.
     followers: BTreeMap<NodeId, FollowerProgress>,
@@ -177,7 +179,7 @@ pub struct RaftNode {
     election_timer: Option<TimerId>,
     heartbeat_timer: Option<TimerId>,
     quorum_timer: Option<TimerId>,
-    outbox: Vec<(NodeId, Rpc)>,
+    outbox: Vec<(NodeId, Rpc<S>)>,
     /// Set if durable state could not be read: the node then stays silent.
     broken: Option<String>,
     // Verification ghosts, read by the invariant checker only.
@@ -185,7 +187,7 @@ pub struct RaftNode {
     applied: Vec<Applied>,
 }
 
-impl RaftNode {
+impl<S: StateMachine> RaftNode<S> {
     pub fn new(cfg: RaftConfig) -> Self {
         Self {
             cfg,
@@ -197,7 +199,7 @@ impl RaftNode {
             leader: None,
             commit_index: 0,
             last_applied: 0,
-            kv: KvState::default(),
+            sm: S::default(),
             snapshot: None,
             votes: BTreeSet::new(),
             followers: BTreeMap::new(),
@@ -235,11 +237,12 @@ impl RaftNode {
     pub fn last_applied(&self) -> u64 {
         self.last_applied
     }
-    pub fn log(&self) -> &RaftLog {
+    pub fn log(&self) -> &RaftLog<S> {
         &self.log
     }
-    pub fn kv(&self) -> &KvState {
-        &self.kv
+    /// The state machine as this replica has applied it so far.
+    pub fn state_machine(&self) -> &S {
+        &self.sm
     }
     pub fn config(&self) -> &RaftConfig {
         &self.cfg
@@ -264,12 +267,12 @@ impl RaftNode {
         self.cfg.members.iter().copied().filter(move |&p| p != me)
     }
 
-    fn send(&mut self, to: NodeId, msg: Rpc) {
+    fn send(&mut self, to: NodeId, msg: Rpc<S>) {
         self.outbox.push((to, msg));
     }
 
     /// Ends every callback: makes what was written durable, then speaks.
-    fn flush(&mut self, ctx: &mut Ctx<'_, RaftMsg>) {
+    fn flush(&mut self, ctx: &mut Ctx<'_, RaftMsg<S>>) {
         if ctx.storage().unsynced() > 0 {
             ctx.storage().sync();
         }
@@ -278,7 +281,7 @@ impl RaftNode {
         }
     }
 
-    fn save_hard(&mut self, ctx: &mut Ctx<'_, RaftMsg>) {
+    fn save_hard(&mut self, ctx: &mut Ctx<'_, RaftMsg<S>>) {
         let voted_for = if self.cfg.bugs.has(Bug::VolatileVote) {
             None
         } else {
@@ -293,18 +296,18 @@ impl RaftNode {
         );
     }
 
-    fn append(&mut self, ctx: &mut Ctx<'_, RaftMsg>, entry: Entry) -> u64 {
+    fn append(&mut self, ctx: &mut Ctx<'_, RaftMsg<S>>, entry: Entry<S>) -> u64 {
         persist::save_entry(ctx.storage(), self.log.last_index() + 1, &entry);
         self.log.append(entry)
     }
 
-    fn truncate_from(&mut self, ctx: &mut Ctx<'_, RaftMsg>, from: u64) {
+    fn truncate_from(&mut self, ctx: &mut Ctx<'_, RaftMsg<S>>, from: u64) {
         tracing::info!(from, last = self.log.last_index(), "log truncated");
         persist::remove_entries(ctx.storage(), from, self.log.last_index());
         self.log.truncate_from(from);
     }
 
-    fn reset_election_timer(&mut self, ctx: &mut Ctx<'_, RaftMsg>) {
+    fn reset_election_timer(&mut self, ctx: &mut Ctx<'_, RaftMsg<S>>) {
         if let Some(t) = self.election_timer.take() {
             ctx.cancel_timer(t);
         }
@@ -313,7 +316,7 @@ impl RaftNode {
         self.election_timer = Some(ctx.set_timer(after, ELECTION));
     }
 
-    fn stop_leader_timers(&mut self, ctx: &mut Ctx<'_, RaftMsg>) {
+    fn stop_leader_timers(&mut self, ctx: &mut Ctx<'_, RaftMsg<S>>) {
         for t in [self.heartbeat_timer.take(), self.quorum_timer.take()]
             .into_iter()
             .flatten()
@@ -326,7 +329,7 @@ impl RaftNode {
     /// higher term ends this leadership; an answer from another term, or to a
     /// node that no longer leads, is stale. Otherwise the follower is noted as
     /// heard (check-quorum) and the answer is to be handled: `true`.
-    fn leader_hears(&mut self, ctx: &mut Ctx<'_, RaftMsg>, from: NodeId, term: u64) -> bool {
+    fn leader_hears(&mut self, ctx: &mut Ctx<'_, RaftMsg<S>>, from: NodeId, term: u64) -> bool {
         if term > self.term {
             self.become_follower(ctx, term, None);
             return false;
@@ -339,7 +342,12 @@ impl RaftNode {
     }
 
     /// Adopts `term` (if newer) and follows `leader` (if known).
-    fn become_follower(&mut self, ctx: &mut Ctx<'_, RaftMsg>, term: u64, leader: Option<NodeId>) {
+    fn become_follower(
+        &mut self,
+        ctx: &mut Ctx<'_, RaftMsg<S>>,
+        term: u64,
+        leader: Option<NodeId>,
+    ) {
         if term > self.term {
             tracing::debug!(term, old_term = self.term, ?leader, "newer term");
             self.term = term;
@@ -365,7 +373,7 @@ impl RaftNode {
 
     // ---- elections ----
 
-    fn on_election_timeout(&mut self, ctx: &mut Ctx<'_, RaftMsg>) {
+    fn on_election_timeout(&mut self, ctx: &mut Ctx<'_, RaftMsg<S>>) {
         self.election_timer = None;
         if self.role == Role::Leader {
             return;
@@ -393,14 +401,14 @@ impl RaftNode {
         }
     }
 
-    fn broadcast(&mut self, msg: Rpc) {
+    fn broadcast(&mut self, msg: Rpc<S>) {
         let peers: Vec<NodeId> = self.peers().collect();
         for p in peers {
             self.send(p, msg.clone());
         }
     }
 
-    fn start_election(&mut self, ctx: &mut Ctx<'_, RaftMsg>) {
+    fn start_election(&mut self, ctx: &mut Ctx<'_, RaftMsg<S>>) {
         self.term += 1;
         self.voted_for = Some(self.id);
         self.save_hard(ctx);
@@ -446,7 +454,7 @@ impl RaftNode {
 
     fn on_pre_vote_reply(
         &mut self,
-        ctx: &mut Ctx<'_, RaftMsg>,
+        ctx: &mut Ctx<'_, RaftMsg<S>>,
         from: NodeId,
         term: u64,
         granted: bool,
@@ -467,7 +475,7 @@ impl RaftNode {
 
     fn on_request_vote(
         &mut self,
-        ctx: &mut Ctx<'_, RaftMsg>,
+        ctx: &mut Ctx<'_, RaftMsg<S>>,
         from: NodeId,
         term: u64,
         lli: u64,
@@ -504,7 +512,7 @@ impl RaftNode {
 
     fn on_request_vote_reply(
         &mut self,
-        ctx: &mut Ctx<'_, RaftMsg>,
+        ctx: &mut Ctx<'_, RaftMsg<S>>,
         from: NodeId,
         term: u64,
         granted: bool,
@@ -521,7 +529,7 @@ impl RaftNode {
         }
     }
 
-    fn become_leader(&mut self, ctx: &mut Ctx<'_, RaftMsg>) {
+    fn become_leader(&mut self, ctx: &mut Ctx<'_, RaftMsg<S>>) {
         self.stop_leader_timers(ctx);
         self.role = Role::Leader;
         self.leader = Some(self.id);
@@ -626,7 +634,7 @@ impl RaftNode {
 
     /// One AppendEntries after `prev`, unless `prev`'s term is compacted
     /// away (then the snapshot is on its way or will be on the next probe).
-    fn send_append(&mut self, peer: NodeId, prev: u64, entries: Vec<Entry>) {
+    fn send_append(&mut self, peer: NodeId, prev: u64, entries: Vec<Entry<S>>) {
         let Some(prev_term) = self.log.term_at(prev) else {
             return;
         };
@@ -643,7 +651,7 @@ impl RaftNode {
     #[allow(clippy::too_many_arguments)]
     fn on_append_reply(
         &mut self,
-        ctx: &mut Ctx<'_, RaftMsg>,
+        ctx: &mut Ctx<'_, RaftMsg<S>>,
         from: NodeId,
         term: u64,
         success: bool,
@@ -682,7 +690,7 @@ impl RaftNode {
     /// Commits the highest index a quorum holds, if it is of the current
     /// term (§5.4.2). The leader counts itself: it synced its own log before
     /// sending any of it.
-    fn advance_commit(&mut self, ctx: &mut Ctx<'_, RaftMsg>) {
+    fn advance_commit(&mut self, ctx: &mut Ctx<'_, RaftMsg<S>>) {
         let mut held: Vec<u64> = self.followers.values().map(|f| f.matched).collect();
         held.sort_unstable_by(|a, b| b.cmp(a));
         let n = if self.cfg.bugs.has(Bug::FollowerAckQuorum) {
@@ -712,7 +720,7 @@ impl RaftNode {
         self.apply(ctx);
     }
 
-    fn on_heartbeat(&mut self, ctx: &mut Ctx<'_, RaftMsg>) {
+    fn on_heartbeat(&mut self, ctx: &mut Ctx<'_, RaftMsg<S>>) {
         self.heartbeat_timer = None;
         match self.role {
             Role::Leader => {
@@ -743,7 +751,7 @@ impl RaftNode {
         self.heartbeat_timer = Some(ctx.set_timer(self.cfg.heartbeat_interval, HEARTBEAT));
     }
 
-    fn on_check_quorum(&mut self, ctx: &mut Ctx<'_, RaftMsg>) {
+    fn on_check_quorum(&mut self, ctx: &mut Ctx<'_, RaftMsg<S>>) {
         self.quorum_timer = None;
         if self.role != Role::Leader {
             return;
@@ -766,12 +774,12 @@ impl RaftNode {
     #[allow(clippy::too_many_arguments)]
     fn on_append(
         &mut self,
-        ctx: &mut Ctx<'_, RaftMsg>,
+        ctx: &mut Ctx<'_, RaftMsg<S>>,
         from: NodeId,
         term: u64,
         asked_prev: u64,
         mut prev_term: u64,
-        mut entries: Vec<Entry>,
+        mut entries: Vec<Entry<S>>,
         leader_commit: u64,
     ) {
         let mut prev = asked_prev;
@@ -837,10 +845,10 @@ impl RaftNode {
 
     fn on_install_snapshot(
         &mut self,
-        ctx: &mut Ctx<'_, RaftMsg>,
+        ctx: &mut Ctx<'_, RaftMsg<S>>,
         from: NodeId,
         term: u64,
-        snapshot: Snapshot,
+        snapshot: Snapshot<S>,
     ) {
         if term < self.term {
             let t = self.term;
@@ -871,7 +879,7 @@ impl RaftNode {
         );
     }
 
-    fn install(&mut self, ctx: &mut Ctx<'_, RaftMsg>, snapshot: Snapshot) {
+    fn install(&mut self, ctx: &mut Ctx<'_, RaftMsg<S>>, snapshot: Snapshot<S>) {
         let old_snap = self.log.snapshot_index();
         let keeps_suffix = self.log.term_at(snapshot.last_index) == Some(snapshot.last_term)
             && snapshot.last_index > old_snap;
@@ -887,7 +895,7 @@ impl RaftNode {
         persist::save_snapshot(ctx.storage(), &snapshot, old_snap + 1);
         self.log
             .reset_to(snapshot.last_index, snapshot.last_term, snapshot.chain);
-        self.kv = snapshot.state.clone();
+        self.sm = snapshot.state.clone();
         self.commit_index = self.commit_index.max(snapshot.last_index);
         self.last_applied = snapshot.last_index;
         self.applied.push(Applied {
@@ -902,7 +910,7 @@ impl RaftNode {
 
     fn on_snapshot_reply(
         &mut self,
-        ctx: &mut Ctx<'_, RaftMsg>,
+        ctx: &mut Ctx<'_, RaftMsg<S>>,
         from: NodeId,
         term: u64,
         last_index: u64,
@@ -919,7 +927,7 @@ impl RaftNode {
 
     // ---- the state machine ----
 
-    fn apply(&mut self, ctx: &mut Ctx<'_, RaftMsg>) {
+    fn apply(&mut self, ctx: &mut Ctx<'_, RaftMsg<S>>) {
         let dedup = !self.cfg.bugs.has(Bug::NoDedup);
         while self.last_applied < self.commit_index {
             let index = self.last_applied + 1;
@@ -942,17 +950,24 @@ impl RaftNode {
                 op,
             } = entry.command
             {
-                let outcome = self.kv.apply(session, seq, &op, dedup);
+                let outcome = self.sm.apply(client, session, seq, &op, dedup);
                 ctx.count("raft.applied_commands", 1);
-                if self.role == Role::Leader && outcome != Outcome::Stale {
+                let leading = self.role == Role::Leader;
+                if leading && S::answers(&outcome) {
                     self.send(client, Rpc::ClientReply { seq, outcome });
+                }
+                // Every replica applies, only the leader speaks for the service.
+                for (to, note) in self.sm.take_notices() {
+                    if leading {
+                        self.send(to, Rpc::Notify { note });
+                    }
                 }
             }
         }
         self.maybe_snapshot(ctx);
     }
 
-    fn maybe_snapshot(&mut self, ctx: &mut Ctx<'_, RaftMsg>) {
+    fn maybe_snapshot(&mut self, ctx: &mut Ctx<'_, RaftMsg<S>>) {
         let base = self.log.snapshot_index();
         if self.last_applied < base + self.cfg.snapshot_threshold {
             return;
@@ -962,7 +977,7 @@ impl RaftNode {
             last_index: index,
             last_term: self.log.term_at(index).unwrap_or(0),
             chain: self.log.chain_at(index).unwrap_or(0),
-            state: self.kv.clone(),
+            state: self.sm.clone(),
         };
         persist::save_snapshot(ctx.storage(), &snapshot, base + 1);
         self.log.compact_to(index);
@@ -975,11 +990,11 @@ impl RaftNode {
 
     fn on_client_request(
         &mut self,
-        ctx: &mut Ctx<'_, RaftMsg>,
+        ctx: &mut Ctx<'_, RaftMsg<S>>,
         client: NodeId,
         session: u64,
         seq: u64,
-        op: crate::workload::ClientOp,
+        op: S::Op,
     ) {
         if self.role != Role::Leader {
             let leader = self.leader;
@@ -987,8 +1002,8 @@ impl RaftNode {
             return;
         }
         if !self.cfg.bugs.has(Bug::NoDedup) {
-            match self.kv.cached(session, seq) {
-                Some(Outcome::Stale) => return,
+            match self.sm.cached(session, seq) {
+                Some(outcome) if !S::answers(&outcome) => return,
                 Some(outcome) => {
                     self.send(client, Rpc::ClientReply { seq, outcome });
                     return;
@@ -1023,7 +1038,7 @@ impl RaftNode {
     }
 }
 
-fn ok_reply(term: u64, prev_log_index: u64, match_index: u64) -> Rpc {
+fn ok_reply<S: StateMachine>(term: u64, prev_log_index: u64, match_index: u64) -> Rpc<S> {
     Rpc::AppendEntriesReply {
         term,
         success: true,
@@ -1034,12 +1049,12 @@ fn ok_reply(term: u64, prev_log_index: u64, match_index: u64) -> Rpc {
     }
 }
 
-fn fail_reply(
+fn fail_reply<S: StateMachine>(
     term: u64,
     prev_log_index: u64,
     conflict_index: u64,
     conflict_term: Option<u64>,
-) -> Rpc {
+) -> Rpc<S> {
     Rpc::AppendEntriesReply {
         term,
         success: false,
@@ -1050,13 +1065,13 @@ fn fail_reply(
     }
 }
 
-impl Process for RaftNode {
-    type Msg = RaftMsg;
+impl<S: StateMachine> Process for RaftNode<S> {
+    type Msg = RaftMsg<S>;
 
-    fn on_start(&mut self, ctx: &mut Ctx<'_, RaftMsg>) {
+    fn on_start(&mut self, ctx: &mut Ctx<'_, RaftMsg<S>>) {
         self.id = ctx.id();
         self.boot = ctx.rng().next_u64();
-        let durable = match persist::load(ctx.storage()) {
+        let durable = match persist::load::<S>(ctx.storage()) {
             Ok(d) => d,
             Err(e) => {
                 tracing::error!("raft node {} cannot read its storage: {e}", self.id);
@@ -1070,7 +1085,7 @@ impl Process for RaftNode {
         if let Some(snap) = durable.snapshot {
             self.log
                 .reset_to(snap.last_index, snap.last_term, snap.chain);
-            self.kv = snap.state.clone();
+            self.sm = snap.state.clone();
             self.commit_index = snap.last_index;
             self.last_applied = snap.last_index;
             self.snapshot = Some(snap);
@@ -1088,7 +1103,7 @@ impl Process for RaftNode {
         self.flush(ctx);
     }
 
-    fn on_message(&mut self, ctx: &mut Ctx<'_, RaftMsg>, from: NodeId, msg: RaftMsg) {
+    fn on_message(&mut self, ctx: &mut Ctx<'_, RaftMsg<S>>, from: NodeId, msg: RaftMsg<S>) {
         if self.broken.is_some() {
             return;
         }
@@ -1153,12 +1168,12 @@ impl Process for RaftNode {
                 self.on_client_request(ctx, from, session, seq, op)
             }
             // Meant for clients; a replica ignores them.
-            Rpc::ClientReply { .. } | Rpc::NotLeader { .. } => {}
+            Rpc::ClientReply { .. } | Rpc::NotLeader { .. } | Rpc::Notify { .. } => {}
         }
         self.flush(ctx);
     }
 
-    fn on_timer(&mut self, ctx: &mut Ctx<'_, RaftMsg>, tag: u64) {
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, RaftMsg<S>>, tag: u64) {
         if self.broken.is_some() {
             return;
         }

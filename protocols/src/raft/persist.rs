@@ -15,7 +15,9 @@ use serde::{Deserialize, Serialize};
 use sim_core::storage::Storage;
 use sim_core::NodeId;
 
+use super::kv::KvState;
 use super::msg::{Entry, Snapshot};
+use super::state_machine::StateMachine;
 
 const HARD: &str = "raft/hard";
 const SNAP: &str = "raft/snap";
@@ -28,12 +30,12 @@ pub struct HardState {
 }
 
 /// Everything a node recovers after a restart.
-#[derive(Debug, Clone, Default)]
-pub struct Durable {
+#[derive(Debug, Clone)]
+pub struct Durable<S: StateMachine = KvState> {
     pub hard: HardState,
-    pub snapshot: Option<Snapshot>,
+    pub snapshot: Option<Snapshot<S>>,
     /// Entries after the snapshot point, contiguous, from index `snapshot + 1`.
-    pub entries: Vec<Entry>,
+    pub entries: Vec<Entry<S>>,
 }
 
 fn log_key(index: u64) -> String {
@@ -48,7 +50,7 @@ pub fn save_hard(storage: &mut Storage, hard: HardState) {
     storage.write(HARD, encode(&hard));
 }
 
-pub fn save_entry(storage: &mut Storage, index: u64, entry: &Entry) {
+pub fn save_entry<S: StateMachine>(storage: &mut Storage, index: u64, entry: &Entry<S>) {
     storage.write(log_key(index), encode(entry));
 }
 
@@ -62,7 +64,11 @@ pub fn remove_entries(storage: &mut Storage, from: u64, to: u64) {
 /// Saves a snapshot, then removes the entries it covers (lowest first: a
 /// torn prefix leaves entries at or below the snapshot point, which loading
 /// skips).
-pub fn save_snapshot(storage: &mut Storage, snapshot: &Snapshot, covered_from: u64) {
+pub fn save_snapshot<S: StateMachine>(
+    storage: &mut Storage,
+    snapshot: &Snapshot<S>,
+    covered_from: u64,
+) {
     storage.write(SNAP, encode(snapshot));
     // Delete the log entries that exist in the covered range, not every index
     // of the range: a corrupted `last_index` may be astronomically large.
@@ -82,12 +88,12 @@ pub fn save_snapshot(storage: &mut Storage, snapshot: &Snapshot, covered_from: u
 
 /// Reads back what a node persisted. Storage written by this module always
 /// decodes; anything else is reported, never panicked on.
-pub fn load(storage: &Storage) -> Result<Durable, String> {
+pub fn load<S: StateMachine>(storage: &Storage) -> Result<Durable<S>, String> {
     let hard = match storage.read(HARD) {
         Some(bytes) => serde_json::from_slice(bytes).map_err(|e| format!("{HARD}: {e}"))?,
         None => HardState::default(),
     };
-    let snapshot: Option<Snapshot> = match storage.read(SNAP) {
+    let snapshot: Option<Snapshot<S>> = match storage.read(SNAP) {
         Some(bytes) => Some(serde_json::from_slice(bytes).map_err(|e| format!("{SNAP}: {e}"))?),
         None => None,
     };
@@ -127,7 +133,7 @@ mod tests {
                 voted_for: Some(2),
             },
         );
-        let e = |term| Entry {
+        let e = |term| Entry::<KvState> {
             term,
             command: Command::Noop,
         };
@@ -139,10 +145,10 @@ mod tests {
             last_index: 2,
             last_term: 2,
             chain: 0,
-            state: Default::default(),
+            state: KvState::default(),
         };
         s.write(SNAP, encode(&snap)); // as a torn save_snapshot would leave it
-        let d = load(&s).unwrap();
+        let d: Durable = load(&s).unwrap();
         assert_eq!(
             d.hard,
             HardState {
@@ -159,6 +165,6 @@ mod tests {
     fn garbage_is_an_error_not_a_panic() {
         let mut s = Storage::new();
         s.write(HARD, b"{".to_vec());
-        assert!(load(&s).unwrap_err().contains("raft/hard"));
+        assert!(load::<KvState>(&s).unwrap_err().contains("raft/hard"));
     }
 }
