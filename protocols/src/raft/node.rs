@@ -174,6 +174,8 @@ pub struct RaftNode<S: StateMachine = KvState> {
     votes: BTreeSet<NodeId>,
     /// While leading: what each follower holds and what is in flight to it.
     followers: BTreeMap<NodeId, FollowerProgress>,
+    /// Reused by `advance_commit`, which runs on every acknowledgment.
+    held_scratch: Vec<u64>,
     /// Peers heard from since the last check-quorum tick.
     heard: BTreeSet<NodeId>,
     election_timer: Option<TimerId>,
@@ -203,6 +205,7 @@ impl<S: StateMachine> RaftNode<S> {
             snapshot: None,
             votes: BTreeSet::new(),
             followers: BTreeMap::new(),
+            held_scratch: Vec::new(),
             heard: BTreeSet::new(),
             election_timer: None,
             heartbeat_timer: None,
@@ -691,18 +694,24 @@ impl<S: StateMachine> RaftNode<S> {
     /// term (§5.4.2). The leader counts itself: it synced its own log before
     /// sending any of it.
     fn advance_commit(&mut self, ctx: &mut Ctx<'_, RaftMsg<S>>) {
-        let mut held: Vec<u64> = self.followers.values().map(|f| f.matched).collect();
-        held.sort_unstable_by(|a, b| b.cmp(a));
-        let n = if self.cfg.bugs.has(Bug::FollowerAckQuorum) {
+        let mut held = std::mem::take(&mut self.held_scratch);
+        held.clear();
+        held.extend(self.followers.values().map(|f| f.matched));
+        let needed = if self.cfg.bugs.has(Bug::FollowerAckQuorum) {
             // The bug: follower acknowledgments only, against (n + 1) / 2.
             #[allow(clippy::manual_div_ceil)]
             let needed = (self.cfg.members.len() + 1) / 2;
-            needed.checked_sub(1).and_then(|k| held.get(k)).copied()
+            needed
         } else {
             held.push(self.log.last_index());
-            held.sort_unstable_by(|a, b| b.cmp(a));
-            held.get(self.cfg.quorum() - 1).copied()
+            self.cfg.quorum()
         };
+        // The needed-th highest index is held by `needed` logs.
+        let n = (1..=held.len()).contains(&needed).then(|| {
+            let (_, &mut nth, _) = held.select_nth_unstable_by(needed - 1, |a, b| b.cmp(a));
+            nth
+        });
+        self.held_scratch = held;
         let Some(n) = n.map(|n| n.min(self.log.last_index())) else {
             return;
         };
