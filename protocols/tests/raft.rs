@@ -216,6 +216,16 @@ fn bug_bad_majority_is_caught() {
 }
 
 #[test]
+fn bug_follower_ack_quorum_is_caught() {
+    caught(
+        "follower-ack-quorum",
+        Faults::Partitions,
+        (500, 1500),
+        &["liveness"],
+    );
+}
+
+#[test]
 fn bug_no_dedup_is_caught() {
     caught(
         "no-dedup",

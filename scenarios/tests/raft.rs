@@ -124,6 +124,24 @@ fn bug_bad_majority_scenario_is_caught() {
 }
 
 #[test]
+fn bug_follower_ack_quorum_scenario_is_caught() {
+    first_catch("raft-bug-follower-ack-quorum", &["liveness"]);
+}
+
+/// The same cluster and faults with the correct commit rule (the leader
+/// counts its own synced log): three of five commit, and every check passes.
+#[test]
+fn follower_ack_quorum_faults_pass_with_the_correct_commit_rule() {
+    let mut scenario =
+        catalogue::resolve("raft-bug-follower-ack-quorum", &[]).expect("catalogue scenario");
+    scenario.bugs.clear();
+    for seed in 0..20 {
+        let o = run(&scenario, seed, &RunOptions::default()).expect("runs");
+        assert!(o.summary.passed, "seed {seed}: {:?}", failures(&o));
+    }
+}
+
+#[test]
 fn bug_no_dedup_scenario_is_caught() {
     first_catch("raft-bug-no-dedup", &["linearizability"]);
 }

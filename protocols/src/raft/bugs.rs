@@ -39,10 +39,16 @@ pub enum Bug {
     /// working leader each time. Safe, but the cluster churns through terms
     /// instead of serving — caught by the term-churn part of the liveness check.
     NoPreVote,
+    /// A pipelining leader commits by counting follower acknowledgments
+    /// only, against `(n + 1) / 2`, leaving out its own log. Its own log is
+    /// synced before it sends a byte, so the rule is never unsafe; with an
+    /// odd `n` it needs one replica more than a majority: a cluster with
+    /// exactly a majority up elects but never commits — a liveness bug.
+    FollowerAckQuorum,
 }
 
 impl Bug {
-    pub const ALL: [Bug; 7] = [
+    pub const ALL: [Bug; 8] = [
         Bug::VoteWithoutLogCheck,
         Bug::Figure8,
         Bug::VolatileVote,
@@ -50,6 +56,7 @@ impl Bug {
         Bug::NoDedup,
         Bug::NoChecksum,
         Bug::NoPreVote,
+        Bug::FollowerAckQuorum,
     ];
 
     /// The name used in scenario files (`bugs = ["figure8"]`).
@@ -62,6 +69,7 @@ impl Bug {
             Bug::NoDedup => "no-dedup",
             Bug::NoChecksum => "no-checksum",
             Bug::NoPreVote => "no-pre-vote",
+            Bug::FollowerAckQuorum => "follower-ack-quorum",
         }
     }
 

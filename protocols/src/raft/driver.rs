@@ -2,7 +2,7 @@
 //!
 //! Scenario `[options]` (all optional; durations in milliseconds):
 //! `election_timeout_min_ms`, `election_timeout_max_ms`, `heartbeat_ms`,
-//! `snapshot_threshold`, `max_batch`, `pre_vote`, `check_quorum` for the
+//! `snapshot_threshold`, `max_batch`, `max_inflight`, `pre_vote`, `check_quorum` for the
 //! replicas; `max_attempts`, `retry_backoff_ms` for the clients. Unknown
 //! options, wrong types and bad values are input errors naming the field.
 
@@ -62,6 +62,7 @@ impl Raft {
                 "heartbeat_ms" => raft.heartbeat_interval = int()? * MILLIS,
                 "snapshot_threshold" => raft.snapshot_threshold = int()?,
                 "max_batch" => raft.max_batch = int()? as usize,
+                "max_inflight" => raft.max_inflight = int()? as usize,
                 "pre_vote" => raft.pre_vote = boolean()?,
                 "check_quorum" => raft.check_quorum = boolean()?,
                 "max_attempts" => client.max_attempts = int()?.min(u32::MAX as u64) as u32,
@@ -73,7 +74,7 @@ impl Raft {
                         format!(
                             "raft has no option `{other}` (known: election_timeout_min_ms, \
                              election_timeout_max_ms, heartbeat_ms, snapshot_threshold, max_batch, \
-                             pre_vote, check_quorum, max_attempts, retry_backoff_ms)"
+                             max_inflight, pre_vote, check_quorum, max_attempts, retry_backoff_ms)"
                         ),
                     ))
                 }

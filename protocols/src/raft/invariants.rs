@@ -21,11 +21,15 @@
 //! - **State Machine Safety**: no two nodes apply different entries at one
 //!   index (checked on the nodes' applied traces, snapshots included), and
 //!   no two nodes commit different prefixes at one index.
+//!
+//! What is remembered per log index lives in vectors indexed by it
+//! ([`ByIndex`]): a lookup costs the same at index 10 and at index 10⁶.
 
 use std::collections::BTreeMap;
 
 use sim_core::{Finding, NodeId, Sim};
 
+use super::by_index::ByIndex;
 use super::msg::RaftMsg;
 use super::node::{RaftNode, Role};
 
@@ -66,12 +70,13 @@ pub struct SafetyChecker {
     replicas: Vec<NodeId>,
     /// term → the leader seen in it.
     elected: BTreeMap<u64, NodeId>,
-    /// (index, term) → chain hash, with the node it was first seen on.
-    chains: BTreeMap<(u64, u64), (u64, NodeId)>,
+    /// index → (term, chain hash, the node it was first seen on), one per
+    /// term seen at the index.
+    chains: ByIndex<Vec<(u64, u64, NodeId)>>,
     /// index → what was applied there first.
-    applied: BTreeMap<u64, AppliedAt>,
+    applied: ByIndex<AppliedAt>,
     /// index → (chain, node) of commit points.
-    commit_points: BTreeMap<u64, (u64, NodeId)>,
+    commit_points: ByIndex<(u64, NodeId)>,
     /// term → (highest commit index reported by a node in that term, its chain, node).
     commits_by_term: BTreeMap<u64, (u64, u64, NodeId)>,
     cursors: BTreeMap<NodeId, Cursor>,
@@ -98,9 +103,9 @@ impl SafetyChecker {
             commits_rose: None,
             earlier: None,
             elected: BTreeMap::new(),
-            chains: BTreeMap::new(),
-            applied: BTreeMap::new(),
-            commit_points: BTreeMap::new(),
+            chains: ByIndex::default(),
+            applied: ByIndex::default(),
+            commit_points: ByIndex::default(),
             commits_by_term: BTreeMap::new(),
             cursors: BTreeMap::new(),
         }
@@ -113,7 +118,7 @@ impl SafetyChecker {
 
     /// The highest index seen applied anywhere.
     pub fn applied_up_to(&self) -> u64 {
-        self.applied.keys().next_back().copied().unwrap_or(0)
+        self.applied.last_index().unwrap_or(0)
     }
 
     /// Checks every live replica; the first violation is returned as a
@@ -222,9 +227,10 @@ impl SafetyChecker {
             let (Some(term), Some(chain)) = (log.term_at(index), log.chain_at(index)) else {
                 return None;
             };
-            match self.chains.get(&(index, term)) {
-                Some(&(known, _)) if known == chain => return None,
-                Some(&(_, other)) => {
+            let seen = self.chains.get_or_insert_with(index, Vec::new);
+            match seen.iter().find(|s| s.0 == term) {
+                Some(&(_, known, _)) if known == chain => return None,
+                Some(&(_, _, other)) => {
                     return Some((
                         LOG_MATCHING,
                         format!(
@@ -233,9 +239,7 @@ impl SafetyChecker {
                         ),
                     ))
                 }
-                None => {
-                    self.chains.insert((index, term), (chain, id));
-                }
+                None => seen.push((term, chain, id)),
             }
             if index == snap {
                 return None;
@@ -252,17 +256,17 @@ impl SafetyChecker {
         }
         cursor.commit_seen = commit;
         let chain = node.log().chain_at(commit)?;
-        match self.commit_points.get(&commit) {
-            Some(&(known, other)) if known != chain => {
+        match *self
+            .commit_points
+            .get_or_insert_with(commit, || (chain, id))
+        {
+            (known, other) if known != chain => {
                 return Some((
                     STATE_MACHINE_SAFETY,
                     format!("nodes {other} and {id} committed different logs up to index {commit}"),
                 ))
             }
-            Some(_) => {}
-            None => {
-                self.commit_points.insert(commit, (chain, id));
-            }
+            _ => {}
         }
         let term = node.term();
         let best = self.commits_by_term.entry(term).or_insert((0, 0, id));
@@ -290,7 +294,7 @@ impl SafetyChecker {
         let from = cursor.applied_seen.min(trace.len());
         cursor.applied_seen = trace.len();
         for a in &trace[from..] {
-            match self.applied.get(&a.index) {
+            match self.applied.get(a.index) {
                 Some(known) if a.snapshot => {
                     if known.chain != a.chain {
                         return Some((
@@ -316,15 +320,12 @@ impl SafetyChecker {
                 Some(_) => {}
                 None if a.snapshot => {}
                 None => {
-                    self.applied.insert(
-                        a.index,
-                        AppliedAt {
-                            term: a.term,
-                            digest: a.digest,
-                            chain: a.chain,
-                            node: id,
-                        },
-                    );
+                    self.applied.get_or_insert_with(a.index, || AppliedAt {
+                        term: a.term,
+                        digest: a.digest,
+                        chain: a.chain,
+                        node: id,
+                    });
                 }
             }
         }

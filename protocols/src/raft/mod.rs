@@ -8,8 +8,10 @@
 //! | [`msg`] | messages, log entries, snapshots |
 //! | [`log`] | the log with its compacted prefix and verification hash chain |
 //! | [`persist`] | the durable layout and recovery |
+//! | [`replication`] | a leader's view of one follower: next and matched index, batches in flight |
 //! | [`state_machine`] | what Raft replicates: the [`StateMachine`] trait |
 //! | [`kv`] | the replicated key-value store with client sessions (one state machine) |
+//! | [`by_index`] | a map from log index to what a checker remembers there |
 //! | [`invariants`] | Election Safety, Log Matching, Leader Completeness, State Machine Safety |
 //! | [`liveness`] | a connected majority elects a leader and answers clients |
 //! | [`bugs`] | the known-bug variants, by name |
@@ -21,6 +23,7 @@ mod driver;
 pub use driver::register;
 
 pub mod bugs;
+pub mod by_index;
 pub mod client;
 pub mod invariants;
 pub mod kv;
@@ -29,6 +32,7 @@ pub mod log;
 pub mod msg;
 pub mod node;
 pub mod persist;
+pub mod replication;
 pub mod state_machine;
 
 pub use bugs::{Bug, Bugs};

@@ -89,9 +89,12 @@ pub enum Rpc<S: StateMachine = KvState> {
     /// On success `match_index` is the last index known to match the
     /// leader's log. On failure, `conflict_term`/`conflict_index` let the
     /// leader skip a whole conflicting term at once (§5.3, fast back-off).
+    /// `prev_log_index` echoes the request's: with several requests in
+    /// flight, it tells the leader which one a rejection answers.
     AppendEntriesReply {
         term: u64,
         success: bool,
+        prev_log_index: u64,
         match_index: u64,
         conflict_term: Option<u64>,
         conflict_index: u64,
@@ -157,11 +160,12 @@ impl<S: StateMachine> Rpc<S> {
             }
             Rpc::AppendEntriesReply {
                 term,
+                prev_log_index,
                 match_index,
                 conflict_index,
                 ..
             } => {
-                vec![term, match_index, conflict_index]
+                vec![term, prev_log_index, match_index, conflict_index]
             }
             Rpc::InstallSnapshot { term, snapshot, .. } => {
                 vec![term, &mut snapshot.last_index, &mut snapshot.last_term]

@@ -25,6 +25,7 @@ use super::kv::KvState;
 use super::log::RaftLog;
 use super::msg::{Command, Entry, RaftMsg, Rpc, Snapshot};
 use super::persist::{self, HardState};
+use super::replication::FollowerProgress;
 use super::state_machine::StateMachine;
 
 /// The tunables of a Raft cluster. Durations are in local nanoseconds.
@@ -35,8 +36,11 @@ pub struct RaftConfig {
     pub election_timeout_min: Nanos,
     pub election_timeout_max: Nanos,
     pub heartbeat_interval: Nanos,
-    /// At most this many entries per AppendEntries.
+    /// At most this many entries per AppendEntries (1: no batching).
     pub max_batch: usize,
+    /// At most this many AppendEntries with entries in flight per follower
+    /// (1: no pipelining; a follower being probed always gets one).
+    pub max_inflight: usize,
     /// Take a snapshot once this many applied entries are not yet in one.
     pub snapshot_threshold: u64,
     pub pre_vote: bool,
@@ -46,7 +50,8 @@ pub struct RaftConfig {
 
 impl RaftConfig {
     /// The defaults used by the catalogue: timeouts as in the paper (150–300
-    /// ms) with a 50 ms heartbeat, snapshots every 64 entries.
+    /// ms) with a 50 ms heartbeat, snapshots every 64 entries, batches of up
+    /// to 64 entries and 8 of them in flight per follower.
     pub fn new(members: Vec<NodeId>) -> Self {
         Self {
             members,
@@ -54,6 +59,7 @@ impl RaftConfig {
             election_timeout_max: 300 * MILLIS,
             heartbeat_interval: 50 * MILLIS,
             max_batch: 64,
+            max_inflight: 8,
             snapshot_threshold: 64,
             pre_vote: true,
             check_quorum: true,
@@ -97,6 +103,9 @@ impl RaftConfig {
         }
         if self.max_batch == 0 {
             return Err("raft: max_batch must be at least 1".into());
+        }
+        if self.max_inflight == 0 {
+            return Err("raft: max_inflight must be at least 1".into());
         }
         if self.snapshot_threshold == 0 {
             return Err("raft: snapshot_threshold must be at least 1".into());
@@ -163,8 +172,10 @@ pub struct RaftNode<S: StateMachine = KvState> {
     sm: S,
     snapshot: Option<Snapshot<S>>,
     votes: BTreeSet<NodeId>,
-    next_index: BTreeMap<NodeId, u64>,
-    match_index: BTreeMap<NodeId, u64>,
+    /// While leading: what each follower holds and what is in flight to it.
+    followers: BTreeMap<NodeId, FollowerProgress>,
+    /// Reused by `advance_commit`, which runs on every acknowledgment.
+    held_scratch: Vec<u64>,
     /// Peers heard from since the last check-quorum tick.
     heard: BTreeSet<NodeId>,
     election_timer: Option<TimerId>,
@@ -193,8 +204,8 @@ impl<S: StateMachine> RaftNode<S> {
             sm: S::default(),
             snapshot: None,
             votes: BTreeSet::new(),
-            next_index: BTreeMap::new(),
-            match_index: BTreeMap::new(),
+            followers: BTreeMap::new(),
+            held_scratch: Vec::new(),
             heard: BTreeSet::new(),
             election_timer: None,
             heartbeat_timer: None,
@@ -528,10 +539,11 @@ impl<S: StateMachine> RaftNode<S> {
         if let Some(t) = self.election_timer.take() {
             ctx.cancel_timer(t);
         }
-        let next = self.log.last_index() + 1;
-        let peers: Vec<NodeId> = self.peers().collect();
-        self.next_index = peers.iter().map(|&p| (p, next)).collect();
-        self.match_index = peers.iter().map(|&p| (p, 0)).collect();
+        let last = self.log.last_index();
+        self.followers = self
+            .peers()
+            .map(|p| (p, FollowerProgress::new(last)))
+            .collect();
         self.heard.clear();
         tracing::info!(
             term = self.term,
@@ -549,7 +561,7 @@ impl<S: StateMachine> RaftNode<S> {
                 },
             );
         }
-        self.replicate_all();
+        self.replicate_all(false);
         self.heartbeat_timer = Some(ctx.set_timer(self.cfg.heartbeat_interval, HEARTBEAT));
         if self.cfg.uses_check_quorum() {
             self.quorum_timer = Some(ctx.set_timer(self.cfg.election_timeout_max, CHECK_QUORUM));
@@ -559,29 +571,76 @@ impl<S: StateMachine> RaftNode<S> {
 
     // ---- replication (leader side) ----
 
-    fn replicate_all(&mut self) {
+    /// Sends every follower what is new for it (see [`Self::replicate`]).
+    fn replicate_all(&mut self, heartbeat: bool) {
         let peers: Vec<NodeId> = self.peers().collect();
         for p in peers {
-            self.replicate(p);
+            self.replicate(p, heartbeat);
         }
     }
 
-    /// Sends `peer` what it lacks: entries from its next index, or the
-    /// snapshot if those were compacted away. Also serves as the heartbeat.
-    fn replicate(&mut self, peer: NodeId) {
-        let next = self.next_index.get(&peer).copied().unwrap_or(1).max(1);
-        if next <= self.log.snapshot_index() {
-            if let Some(snapshot) = self.snapshot.clone() {
-                let term = self.term;
-                self.send(peer, Rpc::InstallSnapshot { term, snapshot });
+    /// Sends `peer` what it lacks from its next index on, as far as its
+    /// window allows: batches of up to `max_batch` entries, or the snapshot
+    /// if those were compacted away. On a `heartbeat` a follower that got
+    /// nothing new gets an AppendEntries without entries, after the index
+    /// known to match (or, while probing with nothing in flight, after the
+    /// probed one), so that a heartbeat is never rejected for a gap that
+    /// batches still in flight will fill.
+    fn replicate(&mut self, peer: NodeId, heartbeat: bool) {
+        let window = self.cfg.max_inflight;
+        let mut sent = false;
+        loop {
+            let Some(progress) = self.followers.get(&peer) else {
                 return;
+            };
+            if !progress.has_room(window) {
+                break;
             }
+            let next = progress.next.max(1);
+            if next <= self.log.snapshot_index() {
+                if let Some(snapshot) = self.snapshot.clone() {
+                    let term = self.term;
+                    self.progress(peer).sent_snapshot(snapshot.last_index);
+                    self.send(peer, Rpc::InstallSnapshot { term, snapshot });
+                    sent = true;
+                }
+                break;
+            }
+            if next > self.log.last_index() {
+                break;
+            }
+            let entries = self.log.entries_from(next, self.cfg.max_batch);
+            let prev = next - 1;
+            let last = prev + entries.len() as u64;
+            self.send_append(peer, prev, entries);
+            self.progress(peer).sent(prev, last);
+            sent = true;
         }
-        let prev = next - 1;
-        let Some(prev_term) = self.log.term_at(prev) else {
-            return; // unreachable: prev is at or above the snapshot point
+        if sent || !heartbeat {
+            return;
+        }
+        let progress = self.progress(peer);
+        let prev = if progress.in_flight() == 0 {
+            progress.next - 1
+        } else {
+            progress.matched
         };
-        let entries = self.log.entries_from(next, self.cfg.max_batch);
+        progress.sent_empty(prev);
+        self.send_append(peer, prev, Vec::new());
+    }
+
+    fn progress(&mut self, peer: NodeId) -> &mut FollowerProgress {
+        self.followers
+            .get_mut(&peer)
+            .expect("replication state exists for every follower while leading")
+    }
+
+    /// One AppendEntries after `prev`, unless `prev`'s term is compacted
+    /// away (then the snapshot is on its way or will be on the next probe).
+    fn send_append(&mut self, peer: NodeId, prev: u64, entries: Vec<Entry<S>>) {
+        let Some(prev_term) = self.log.term_at(prev) else {
+            return;
+        };
         let msg = Rpc::AppendEntries {
             term: self.term,
             prev_log_index: prev,
@@ -599,6 +658,7 @@ impl<S: StateMachine> RaftNode<S> {
         from: NodeId,
         term: u64,
         success: bool,
+        prev: u64,
         match_index: u64,
         conflict_term: Option<u64>,
         conflict_index: u64,
@@ -607,16 +667,11 @@ impl<S: StateMachine> RaftNode<S> {
             return;
         }
         let last = self.log.last_index();
-        let matched = self.match_index.get(&from).copied().unwrap_or(0);
-        let next = self.next_index.get(&from).copied().unwrap_or(1);
         if success {
-            let matched = matched.max(match_index.min(last));
-            self.match_index.insert(from, matched);
-            self.next_index.insert(from, next.max(matched + 1));
-            self.advance_commit(ctx);
-            if matched < self.log.last_index() {
-                self.replicate(from);
+            if self.progress(from).acknowledged(match_index.min(last)) {
+                self.advance_commit(ctx);
             }
+            self.replicate(from, false);
         } else {
             // Skip the follower's whole conflicting term: if we hold entries
             // of that term, resume after our last one; otherwise from where
@@ -628,40 +683,66 @@ impl<S: StateMachine> RaftNode<S> {
                     .map_or(conflict_index, |i| i + 1),
                 None => conflict_index,
             };
-            // A reply overtaken by later ones must not move us below what is
-            // already known to match.
-            let new_next = hint.min(last + 1).max(matched + 1).max(1);
-            self.next_index.insert(from, new_next);
-            self.replicate(from);
+            if self.progress(from).rejected(prev, hint.min(last + 1)) {
+                ctx.count("raft.append_rejections", 1);
+                self.replicate(from, false);
+            }
         }
     }
 
+    /// Commits the highest index a quorum holds, if it is of the current
+    /// term (§5.4.2). The leader counts itself: it synced its own log before
+    /// sending any of it.
     fn advance_commit(&mut self, ctx: &mut Ctx<'_, RaftMsg<S>>) {
-        let quorum = self.cfg.quorum();
-        let figure8 = self.cfg.bugs.has(Bug::Figure8);
-        let mut n = self.log.last_index();
-        while n > self.commit_index {
-            let term = self.log.term_at(n).unwrap_or(0);
-            if term < self.term && !figure8 {
-                // Earlier entries are all of earlier terms: only an entry of
-                // the current term may be committed by counting (§5.4.2).
-                break;
-            }
-            let replicas = 1 + self.match_index.values().filter(|&&m| m >= n).count();
-            if replicas >= quorum {
-                tracing::debug!(commit = n, term = self.term, "commit advanced");
-                self.commit_index = n;
-                self.apply(ctx);
-                return;
-            }
-            n -= 1;
+        let mut held = std::mem::take(&mut self.held_scratch);
+        held.clear();
+        held.extend(self.followers.values().map(|f| f.matched));
+        let needed = if self.cfg.bugs.has(Bug::FollowerAckQuorum) {
+            // The bug: follower acknowledgments only, against (n + 1) / 2.
+            #[allow(clippy::manual_div_ceil)]
+            let needed = (self.cfg.members.len() + 1) / 2;
+            needed
+        } else {
+            held.push(self.log.last_index());
+            self.cfg.quorum()
+        };
+        // The needed-th highest index is held by `needed` logs.
+        let n = (1..=held.len()).contains(&needed).then(|| {
+            let (_, &mut nth, _) = held.select_nth_unstable_by(needed - 1, |a, b| b.cmp(a));
+            nth
+        });
+        self.held_scratch = held;
+        let Some(n) = n.map(|n| n.min(self.log.last_index())) else {
+            return;
+        };
+        if n <= self.commit_index {
+            return;
         }
+        let term = self.log.term_at(n).unwrap_or(0);
+        if term < self.term && !self.cfg.bugs.has(Bug::Figure8) {
+            // Earlier entries are all of earlier terms: only an entry of
+            // the current term may be committed by counting (§5.4.2).
+            return;
+        }
+        tracing::debug!(commit = n, term = self.term, "commit advanced");
+        self.commit_index = n;
+        self.apply(ctx);
     }
 
     fn on_heartbeat(&mut self, ctx: &mut Ctx<'_, RaftMsg<S>>) {
         self.heartbeat_timer = None;
         match self.role {
-            Role::Leader => self.replicate_all(),
+            Role::Leader => {
+                // Batches unanswered for a whole interval are lost: probe again.
+                let mut lost = 0;
+                for progress in self.followers.values_mut() {
+                    lost += i64::from(progress.tick());
+                }
+                if lost > 0 {
+                    ctx.count("raft.append_timeouts", lost);
+                }
+                self.replicate_all(true);
+            }
             Role::Candidate => {
                 let msg = Rpc::RequestVote {
                     term: self.term,
@@ -705,14 +786,15 @@ impl<S: StateMachine> RaftNode<S> {
         ctx: &mut Ctx<'_, RaftMsg<S>>,
         from: NodeId,
         term: u64,
-        mut prev: u64,
+        asked_prev: u64,
         mut prev_term: u64,
         mut entries: Vec<Entry<S>>,
         leader_commit: u64,
     ) {
+        let mut prev = asked_prev;
         if term < self.term {
             let t = self.term;
-            self.send(from, fail_reply(t, 0, None));
+            self.send(from, fail_reply(t, asked_prev, 0, None));
             return;
         }
         self.become_follower(ctx, term, Some(from));
@@ -725,7 +807,7 @@ impl<S: StateMachine> RaftNode<S> {
             if skip >= entries.len() {
                 let t = self.term;
                 let matched = prev + entries.len() as u64;
-                self.send(from, ok_reply(t, matched));
+                self.send(from, ok_reply(t, asked_prev, matched));
                 return;
             }
             entries.drain(..skip);
@@ -734,14 +816,14 @@ impl<S: StateMachine> RaftNode<S> {
         }
         if prev > self.log.last_index() {
             let (t, ci) = (self.term, self.log.last_index() + 1);
-            self.send(from, fail_reply(t, ci, None));
+            self.send(from, fail_reply(t, asked_prev, ci, None));
             return;
         }
         let here = self.log.term_at(prev).unwrap_or(0);
         if here != prev_term {
             let ci = self.log.first_index_of_term_run(prev, here);
             let t = self.term;
-            self.send(from, fail_reply(t, ci, Some(here)));
+            self.send(from, fail_reply(t, asked_prev, ci, Some(here)));
             return;
         }
         let count = entries.len() as u64;
@@ -767,7 +849,7 @@ impl<S: StateMachine> RaftNode<S> {
             self.apply(ctx);
         }
         let t = self.term;
-        self.send(from, ok_reply(t, matched));
+        self.send(from, ok_reply(t, asked_prev, matched));
     }
 
     fn on_install_snapshot(
@@ -845,19 +927,11 @@ impl<S: StateMachine> RaftNode<S> {
         if !self.leader_hears(ctx, from, term) {
             return;
         }
-        let matched = self
-            .match_index
-            .get(&from)
-            .copied()
-            .unwrap_or(0)
-            .max(last_index);
-        self.match_index.insert(from, matched);
-        let next = self.next_index.get(&from).copied().unwrap_or(1);
-        self.next_index.insert(from, next.max(matched + 1));
-        self.advance_commit(ctx);
-        if matched < self.log.last_index() {
-            self.replicate(from);
+        let last = self.log.last_index();
+        if self.progress(from).acknowledged(last_index.min(last)) {
+            self.advance_commit(ctx);
         }
+        self.replicate(from, false);
     }
 
     // ---- the state machine ----
@@ -968,15 +1042,16 @@ impl<S: StateMachine> RaftNode<S> {
                 },
             },
         );
-        self.replicate_all();
+        self.replicate_all(false);
         self.advance_commit(ctx);
     }
 }
 
-fn ok_reply<S: StateMachine>(term: u64, match_index: u64) -> Rpc<S> {
+fn ok_reply<S: StateMachine>(term: u64, prev_log_index: u64, match_index: u64) -> Rpc<S> {
     Rpc::AppendEntriesReply {
         term,
         success: true,
+        prev_log_index,
         match_index,
         conflict_term: None,
         conflict_index: 0,
@@ -985,12 +1060,14 @@ fn ok_reply<S: StateMachine>(term: u64, match_index: u64) -> Rpc<S> {
 
 fn fail_reply<S: StateMachine>(
     term: u64,
+    prev_log_index: u64,
     conflict_index: u64,
     conflict_term: Option<u64>,
 ) -> Rpc<S> {
     Rpc::AppendEntriesReply {
         term,
         success: false,
+        prev_log_index,
         match_index: 0,
         conflict_term,
         conflict_index,
@@ -1076,6 +1153,7 @@ impl<S: StateMachine> Process for RaftNode<S> {
             Rpc::AppendEntriesReply {
                 term,
                 success,
+                prev_log_index,
                 match_index,
                 conflict_term,
                 conflict_index,
@@ -1084,6 +1162,7 @@ impl<S: StateMachine> Process for RaftNode<S> {
                 from,
                 term,
                 success,
+                prev_log_index,
                 match_index,
                 conflict_term,
                 conflict_index,

@@ -38,8 +38,22 @@ pub struct Durable<S: StateMachine = KvState> {
     pub entries: Vec<Entry<S>>,
 }
 
+/// `raft/log/` and the index in 20 digits, zero-padded (`u64::MAX` has 20):
+/// written digit by digit, since every append and removal makes one.
 fn log_key(index: u64) -> String {
-    format!("{LOG_PREFIX}{index:020}")
+    let mut digits = [b'0'; 20];
+    let mut rest = index;
+    for d in digits.iter_mut().rev() {
+        *d = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let mut key = String::with_capacity(LOG_PREFIX.len() + digits.len());
+    key.push_str(LOG_PREFIX);
+    key.push_str(std::str::from_utf8(&digits).expect("ASCII digits"));
+    key
 }
 
 fn encode<T: Serialize>(value: &T) -> Vec<u8> {
@@ -72,14 +86,14 @@ pub fn save_snapshot<S: StateMachine>(
     storage.write(SNAP, encode(snapshot));
     // Delete the log entries that exist in the covered range, not every index
     // of the range: a corrupted `last_index` may be astronomically large.
+    // Keys have a fixed width, so they compare as their indexes do.
+    let (low, high) = (log_key(covered_from), log_key(snapshot.last_index));
     let covered: Vec<String> = storage
         .scan(LOG_PREFIX)
-        .filter(|(key, _)| {
-            key[LOG_PREFIX.len()..]
-                .parse::<u64>()
-                .is_ok_and(|i| (covered_from..=snapshot.last_index).contains(&i))
-        })
-        .map(|(key, _)| key.to_string())
+        .map(|(key, _)| key)
+        .skip_while(|key| *key < low.as_str())
+        .take_while(|key| *key <= high.as_str())
+        .map(str::to_string)
         .collect();
     for key in covered {
         storage.delete(&key);
@@ -159,6 +173,13 @@ mod tests {
         assert_eq!(d.snapshot.unwrap().last_index, 2);
         let terms: Vec<u64> = d.entries.iter().map(|e| e.term).collect();
         assert_eq!(terms, [3, 4, 5]);
+    }
+
+    #[test]
+    fn log_keys_are_the_index_in_twenty_digits() {
+        for i in [0, 1, 9, 10, 12_345, u64::MAX / 3, u64::MAX] {
+            assert_eq!(log_key(i), format!("{LOG_PREFIX}{i:020}"));
+        }
     }
 
     #[test]

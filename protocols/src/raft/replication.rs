@@ -1,0 +1,234 @@
+//! What a leader knows about one follower's log, and how much it may send
+//! ahead of the follower's answers (pipelining).
+//!
+//! `next` is optimistic: it moves past what was sent as soon as it is sent,
+//! so the next AppendEntries carries only what is new. `matched` moves only
+//! on an acknowledgment. Between them lie the AppendEntries in flight, at
+//! most a window of them; acknowledgments may come back in any order, and
+//! one covers every earlier batch.
+//!
+//! A follower starts in *probe* mode (one message in flight: the leader does
+//! not yet know where their logs agree). The first acknowledgment that
+//! raises `matched` switches it to *pipeline* mode. A rejection, or a
+//! heartbeat interval with batches in flight and no answer at all (they
+//! were lost), sends it back to probing from `matched + 1` or the
+//! rejection's hint. Rejections of batches sent before the reset are
+//! recognised by the `prev_log_index` they echo and ignored, so one gap does
+//! not multiply into a rejection storm.
+
+use std::collections::VecDeque;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowerProgress {
+    /// The next index to send.
+    pub next: u64,
+    /// The highest index known to match the leader's log.
+    pub matched: u64,
+    /// The last index of each batch (or snapshot) in flight, in send order.
+    inflight: VecDeque<u64>,
+    probing: bool,
+    /// While probing: the `prev_log_index` of the probe last sent, the one
+    /// rejection that is current.
+    probe_prev: Option<u64>,
+    /// An answer (of any kind) arrived since the last heartbeat tick.
+    answered: bool,
+}
+
+impl FollowerProgress {
+    /// A new leader's view: the follower's log may agree up to `last_index`
+    /// (it is probed there first), nothing is known to match.
+    pub fn new(last_index: u64) -> Self {
+        Self {
+            next: last_index + 1,
+            matched: 0,
+            inflight: VecDeque::new(),
+            probing: true,
+            probe_prev: None,
+            answered: false,
+        }
+    }
+
+    /// Whether one more batch may be sent: one in flight while probing, up
+    /// to `window` while pipelining.
+    pub fn has_room(&self, window: usize) -> bool {
+        let limit = if self.probing { 1 } else { window };
+        self.inflight.len() < limit
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.inflight.len()
+    }
+
+    pub fn is_probing(&self) -> bool {
+        self.probing
+    }
+
+    /// A batch after `prev` ending at `last` was sent: the next one starts
+    /// after it.
+    pub fn sent(&mut self, prev: u64, last: u64) {
+        self.sent_empty(prev);
+        self.inflight.push_back(last);
+        self.next = self.next.max(last + 1);
+    }
+
+    /// An AppendEntries after `prev` with no entries was sent (a heartbeat):
+    /// nothing to wait for, but while probing its rejection is current.
+    pub fn sent_empty(&mut self, prev: u64) {
+        if self.probing {
+            self.probe_prev = Some(prev);
+        }
+    }
+
+    /// A snapshot ending at `last` was sent; probing until it is answered.
+    pub fn sent_snapshot(&mut self, last: u64) {
+        self.probing = true;
+        self.probe_prev = None;
+        self.inflight.clear();
+        self.inflight.push_back(last);
+        self.next = last + 1;
+    }
+
+    /// The follower's log matches up to `index`. Frees every batch it
+    /// covers; returns whether `matched` rose.
+    pub fn acknowledged(&mut self, index: u64) -> bool {
+        self.answered = true;
+        while self.inflight.front().is_some_and(|&last| last <= index) {
+            self.inflight.pop_front();
+        }
+        if index <= self.matched {
+            return false;
+        }
+        self.matched = index;
+        self.next = self.next.max(index + 1);
+        self.probing = false;
+        true
+    }
+
+    /// The follower rejected an AppendEntries whose previous entry was
+    /// `prev`; `resume` is where the conflict hint says to start again.
+    /// Returns whether the rejection answers the current probe or pipeline
+    /// (then `next` is reset to `resume` and the window emptied); one that
+    /// answers a batch sent before the last reset is stale: `false`.
+    pub fn rejected(&mut self, prev: u64, resume: u64) -> bool {
+        self.answered = true;
+        let current = if self.probing {
+            self.probe_prev == Some(prev)
+        } else {
+            prev >= self.matched
+        };
+        if !current {
+            return false;
+        }
+        self.restart(resume);
+        true
+    }
+
+    /// A heartbeat tick: batches in flight with no answer for a whole
+    /// interval are taken as lost, and probing restarts at `matched + 1`.
+    /// Returns whether that happened.
+    pub fn tick(&mut self) -> bool {
+        let lost = !self.answered && !self.inflight.is_empty();
+        self.answered = false;
+        if lost {
+            self.restart(self.matched + 1);
+        }
+        lost
+    }
+
+    fn restart(&mut self, resume: u64) {
+        self.next = resume.max(self.matched + 1);
+        self.inflight.clear();
+        self.probing = true;
+        self.probe_prev = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A follower known to match up to `last` (at least 1).
+    fn pipelining(last: u64) -> FollowerProgress {
+        let mut p = FollowerProgress::new(last - 1);
+        p.sent(last - 1, last);
+        assert!(p.acknowledged(last));
+        p
+    }
+
+    #[test]
+    fn probing_allows_one_batch_and_an_ack_opens_the_window() {
+        let mut p = FollowerProgress::new(10);
+        assert!(p.is_probing() && p.has_room(4));
+        p.sent(10, 12);
+        assert_eq!(p.next, 13);
+        assert!(!p.has_room(4), "one probe at a time");
+        assert!(p.acknowledged(12));
+        assert!(!p.is_probing());
+        for last in [14, 16, 18, 20] {
+            assert!(p.has_room(4));
+            p.sent(last - 2, last);
+        }
+        assert!(!p.has_room(4), "the window is full");
+        assert_eq!((p.next, p.matched), (21, 12));
+    }
+
+    #[test]
+    fn acks_out_of_order_free_every_batch_they_cover() {
+        let mut p = pipelining(1);
+        for last in [3, 5, 7] {
+            p.sent(last - 2, last);
+        }
+        assert!(p.acknowledged(5), "the second batch's ack covers the first");
+        assert_eq!((p.matched, p.in_flight()), (5, 1));
+        assert!(!p.acknowledged(3), "an overtaken ack changes nothing");
+        assert_eq!((p.matched, p.in_flight(), p.next), (5, 1, 8));
+    }
+
+    #[test]
+    fn a_rejection_resets_to_the_hint_and_stale_ones_are_ignored() {
+        let mut p = pipelining(3);
+        for last in [5, 7, 9] {
+            p.sent(last - 2, last);
+        }
+        // The batch after 3 was lost: the follower rejects the one after 5.
+        assert!(p.rejected(5, 4));
+        assert!(p.is_probing());
+        assert_eq!((p.next, p.in_flight()), (4, 0));
+        p.sent(3, 9);
+        // The rejection of the batch after 7, sent before the reset: stale.
+        assert!(!p.rejected(7, 4));
+        assert_eq!((p.next, p.in_flight()), (10, 1));
+        // A hint below what is known to match does not move below it.
+        let mut q = pipelining(3);
+        q.sent(3, 6);
+        assert!(q.rejected(4, 1));
+        assert_eq!(q.next, 4);
+        // While pipelining, a rejection below `matched` is stale.
+        let mut r = pipelining(8);
+        assert!(!r.rejected(5, 2));
+        assert_eq!(r.next, 9);
+    }
+
+    #[test]
+    fn a_silent_interval_with_batches_in_flight_restarts_probing() {
+        let mut p = pipelining(3);
+        p.sent(3, 6);
+        p.sent(6, 9);
+        assert!(!p.tick(), "the ack of the first probe counts as an answer");
+        assert!(p.tick(), "nothing heard for a whole interval: lost");
+        assert_eq!((p.next, p.in_flight()), (4, 0));
+        assert!(p.is_probing());
+        assert!(!p.tick(), "nothing in flight: nothing lost");
+    }
+
+    #[test]
+    fn a_snapshot_is_a_probe_and_its_answer_resumes_pipelining() {
+        let mut p = pipelining(3);
+        p.sent(3, 7);
+        p.sent_snapshot(64);
+        assert!(p.is_probing() && !p.has_room(8));
+        assert_eq!(p.next, 65);
+        assert!(p.acknowledged(64));
+        assert!(!p.is_probing() && p.has_room(8));
+    }
+}
