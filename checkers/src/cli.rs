@@ -24,10 +24,7 @@ use serde::Serialize;
 use crate::import::{self, Format};
 use crate::ladder::{self, LadderInput, Rung, Standing};
 use crate::linearizability::{CheckOptions, CheckReport, Consistency, Verdict};
-use crate::named::{
-    check_history_named_for, check_history_named_from, is_model_name, NamedCheckError,
-    MODEL_NAMES,
-};
+use crate::named::{check_history_named_for, is_model_name, NamedCheckError, MODEL_NAMES};
 use crate::picture::counterexample_html;
 use crate::value::Scalar;
 

@@ -14,8 +14,8 @@ use serde_json::Value;
 use sim_core::history::History;
 
 use crate::causal::{check_causal, CausalVerdict};
-use crate::linearizability::{CheckOptions, CheckReport, Verdict};
-use crate::named::check_history_named_from;
+use crate::linearizability::{CheckOptions, CheckReport, Consistency, Verdict};
+use crate::named::{check_history_named_for, check_history_named_from};
 use crate::value::Scalar;
 
 pub const LINEARIZABLE: &str = "linearizable";
@@ -87,18 +87,25 @@ impl Rung {
 
     /// The rung of a linearizability check's report.
     pub fn from_linearizability(report: &CheckReport) -> Rung {
+        Self::from_search(LINEARIZABLE, report)
+    }
+
+    /// The rung `model` of a report of the linearizability search (run for
+    /// linearizability, or without real-time order for sequential
+    /// consistency).
+    fn from_search(model: &str, report: &CheckReport) -> Rung {
         match report.verdict {
-            Verdict::Linearizable => Rung::new(LINEARIZABLE, Standing::Holds, ""),
+            Verdict::Linearizable => Rung::new(model, Standing::Holds, ""),
             Verdict::NotLinearizable => Rung::new(
-                LINEARIZABLE,
+                model,
                 Standing::Fails,
                 report
                     .counterexamples
                     .first()
-                    .map_or("not linearizable".into(), |c| c.render()),
+                    .map_or(format!("not {model}"), |c| c.render()),
             ),
             Verdict::Unknown => Rung::new(
-                LINEARIZABLE,
+                model,
                 Standing::Unknown,
                 format!(
                     "the search hit its {}",
@@ -185,12 +192,12 @@ pub struct LadderInput<'a> {
 /// A rung judged from the history alone.
 pub type JudgeRung = fn(&LadderInput) -> Rung;
 
-/// The rungs judged from the history alone, strongest first. The
-/// sequential rung (sequential consistency: the linearizability search
-/// without real-time order) belongs between these two, as
-/// `(SEQUENTIAL, sequential_rung)`, once its checker exists.
-pub const HISTORY_RUNGS: &[(&str, JudgeRung)] =
-    &[(LINEARIZABLE, linearizable_rung), (CAUSAL, causal_rung)];
+/// The rungs judged from the history alone, strongest first.
+pub const HISTORY_RUNGS: &[(&str, JudgeRung)] = &[
+    (LINEARIZABLE, linearizable_rung),
+    (SEQUENTIAL, sequential_rung),
+    (CAUSAL, causal_rung),
+];
 
 /// The ladder of `input`: each of [`HISTORY_RUNGS`], taken from `known`
 /// when that has a rung of the same model (judged elsewhere already) and
@@ -199,8 +206,23 @@ pub fn judge(input: &LadderInput, known: Vec<Rung>) -> Ladder {
     let mut known = known;
     let mut rungs = Vec::new();
     for &(model, judge_rung) in HISTORY_RUNGS {
+        let implied = rungs
+            .last()
+            .is_some_and(|r: &Rung| r.result == Standing::Holds);
         match known.iter().position(|r| r.model == model) {
             Some(at) => rungs.push(known.remove(at)),
+            // Each model here is weaker than the one above it: a history
+            // that satisfies the stronger satisfies it too, and a second
+            // search (sequential consistency can be much harder to decide
+            // without real-time order) would only say so again.
+            None if implied => rungs.push(Rung::new(
+                model,
+                Standing::Holds,
+                format!(
+                    "implied by {}",
+                    rungs.last().map_or("", |r| r.model.as_str())
+                ),
+            )),
             None => rungs.push(judge_rung(input)),
         }
     }
@@ -226,6 +248,34 @@ pub fn linearizable_rung(input: &LadderInput) -> Rung {
         Ok(report) => Rung::from_linearizability(&report),
         Err(e) => Rung::new(
             LINEARIZABLE,
+            Standing::NotApplicable,
+            format!("the history does not fit model {model}: {e}"),
+        ),
+    }
+}
+
+/// Sequential consistency against `input.model`: the linearizability
+/// search without real-time order, all keys together
+/// ([`crate::sequential`]).
+pub fn sequential_rung(input: &LadderInput) -> Rung {
+    let Some(model) = input.model else {
+        return Rung::new(
+            SEQUENTIAL,
+            Standing::NotApplicable,
+            "no sequential model for these operations",
+        );
+    };
+    let initial = input.initial.as_ref().map(Scalar::from_json);
+    match check_history_named_for(
+        model,
+        initial.as_ref(),
+        input.history,
+        &input.options,
+        Consistency::Sequential,
+    ) {
+        Ok(report) => Rung::from_search(SEQUENTIAL, &report),
+        Err(e) => Rung::new(
+            SEQUENTIAL,
             Standing::NotApplicable,
             format!("the history does not fit model {model}: {e}"),
         ),

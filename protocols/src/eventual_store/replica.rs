@@ -8,10 +8,10 @@ use rand::Rng;
 use serde::Serialize;
 use sim_core::{Ctx, Message, Nanos, NodeId, Process};
 
+use crate::crdt::gossip::Shared;
 use crate::crdt::lattice::Lattice;
 use crate::crdt::mv_register::MvRegister;
 use crate::crdt::vclock::VClock;
-use crate::crdt::gossip::Shared;
 
 /// Every key's register.
 pub type Store = BTreeMap<u32, MvRegister>;
