@@ -188,6 +188,17 @@ pub enum Command {
         #[arg(long, value_name = "README")]
         write_readme: Option<PathBuf>,
     },
+    /// PBFT's figures, in virtual time (deterministic): throughput and
+    /// latency against batch size next to Raft on the same network, and
+    /// operations over time under the faulty-client attack. Writes PNG and
+    /// SVG plots and the tables (pbft-figures.md) into --out.
+    PbftFigures {
+        #[arg(long, default_value = "runs/pbft-figures")]
+        out: PathBuf,
+        /// Also write the tables between the pbft-figures markers of this file.
+        #[arg(long, value_name = "README")]
+        write_readme: Option<PathBuf>,
+    },
     /// Check an external or recorded history for linearizability.
     /// Exit 0 linearizable, 1 not, 2 bad input, 3 unknown (a limit ran out).
     Check {
@@ -341,6 +352,9 @@ pub fn main_with(registry: Registry) -> ExitCode {
             (max_events, kernel_events, max_wall),
             write_readme.as_deref(),
         ),
+        Command::PbftFigures { out, write_readme } => {
+            pbft_figures(registry, &out, write_readme.as_deref())
+        }
         Command::Check {
             history,
             model,
@@ -464,6 +478,29 @@ fn bench(
     if let Some(path) = readme {
         let figures = bench::markdown(&plan, &rows, kernel);
         if let Err(e) = bench::write_readme(path, &figures) {
+            return bad_input(&e);
+        }
+        outln!("figures written to {}", path.display());
+    }
+    0
+}
+
+fn pbft_figures(registry: &Registry, out: &Path, readme: Option<&Path>) -> i32 {
+    let figures = match crate::pbft_figures::write(registry, out) {
+        Ok(figures) => figures,
+        Err(e) => return bad_input(&e),
+    };
+    let tables = figures.tables;
+    out!("{tables}");
+    for f in figures.files {
+        outln!("written      {}", f.display());
+    }
+    if let Some(path) = readme {
+        let markers = (
+            crate::pbft_figures::README_BEGIN,
+            crate::pbft_figures::README_END,
+        );
+        if let Err(e) = bench::write_between_markers(path, markers, &tables) {
             return bad_input(&e);
         }
         outln!("figures written to {}", path.display());

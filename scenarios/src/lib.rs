@@ -20,6 +20,7 @@ pub mod catalogue;
 pub mod cli;
 pub mod merge;
 pub mod out_dir;
+pub mod pbft_figures;
 pub mod registry;
 pub mod runner;
 pub mod shard_env;

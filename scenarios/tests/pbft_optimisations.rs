@@ -157,3 +157,31 @@ fn options_out_of_range_are_named() {
     bad("options.faulty_clients=1", "options.faulty_clients");
     bad("options.auth=\"rsa\"", "unknown variant `rsa`");
 }
+
+#[test]
+fn the_figures_command_writes_its_plots_and_the_curves_have_their_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = scenarios::registry::Registry::builtin();
+    let figures = scenarios::pbft_figures::write(&registry, dir.path()).unwrap();
+    for name in [
+        "pbft-batching-throughput.png",
+        "pbft-batching-latency.svg",
+        "pbft-faulty-client.png",
+        "pbft-figures.md",
+    ] {
+        let path = dir.path().join(name);
+        assert!(figures.files.contains(&path) && path.exists(), "{name}");
+    }
+    let tables = &figures.tables;
+    assert!(tables.contains("| pbft, B = 32 |") && tables.contains("| raft, 3 replicas |"));
+    let pbft = &figures.pbft;
+    assert!(pbft[5].ops_per_s > 3.0 * pbft[0].ops_per_s, "{pbft:?}");
+    assert!(figures.raft.ops_per_s > 0.0);
+    let (vouching, naive) = (&figures.attack[2], &figures.attack[3]);
+    assert!(
+        naive.ops_per_s * 2.0 < vouching.ops_per_s,
+        "{:?}",
+        figures.attack
+    );
+    assert!(naive.view_changes > 0 && vouching.view_changes == 0);
+}
