@@ -27,6 +27,7 @@ mod sweep;
 mod sweep_input;
 mod sweep_plots;
 mod timeline;
+mod xy_plot;
 
 use std::path::{Path, PathBuf};
 
@@ -37,6 +38,7 @@ pub use run::render_run;
 pub use run_input::FaultInterval;
 pub use sweep::{render_sweep, DEFAULT_METRIC};
 pub use timeline::MAX_MESSAGES as TIMELINE_MAX_MESSAGES;
+pub use xy_plot::{write_xy_plot, Series, XyPlot};
 
 /// The plots of a run, by file stem (each as `.png` and `.svg`).
 pub const RUN_PLOTS: [&str; 3] = ["latency", "throughput", "latency-cdf"];

@@ -249,11 +249,21 @@ pub const README_END: &str = "<!-- bench:end -->";
 
 /// Replaces what lies between the bench markers of the file at `path`.
 pub fn write_readme(path: &Path, figures: &str) -> Result<(), InputError> {
+    write_between_markers(path, (README_BEGIN, README_END), figures)
+}
+
+/// Replaces what lies between the markers `begin` and `end` of the file at
+/// `path` (every command that regenerates README figures goes through here).
+pub fn write_between_markers(
+    path: &Path,
+    (begin_marker, end_marker): (&str, &str),
+    figures: &str,
+) -> Result<(), InputError> {
     let text = std::fs::read_to_string(path).map_err(|e| InputError::io(path, e))?;
-    let (Some(begin), Some(end)) = (text.find(README_BEGIN), text.find(README_END)) else {
+    let (Some(begin), Some(end)) = (text.find(begin_marker), text.find(end_marker)) else {
         return Err(InputError::new(
             path.display().to_string(),
-            format!("no bench markers: the figures go between `{README_BEGIN}` and `{README_END}`"),
+            format!("no bench markers: the figures go between `{begin_marker}` and `{end_marker}`"),
         ));
     };
     if end < begin {
@@ -263,7 +273,7 @@ pub fn write_readme(path: &Path, figures: &str) -> Result<(), InputError> {
         ));
     }
     let updated = format!(
-        "{}{README_BEGIN}\n{figures}{}",
+        "{}{begin_marker}\n{figures}{}",
         &text[..begin],
         &text[end..]
     );

@@ -208,6 +208,16 @@ pub enum Command {
         seeds: u64,
         #[arg(long, default_value = "gossip-scale")]
         out: PathBuf,
+    /// PBFT's figures, in virtual time (deterministic): throughput and
+    /// latency against batch size next to Raft on the same network, and
+    /// operations over time under the faulty-client attack. Writes PNG and
+    /// SVG plots and the tables (pbft-figures.md) into --out.
+    PbftFigures {
+        #[arg(long, default_value = "runs/pbft-figures")]
+        out: PathBuf,
+        /// Also write the tables between the pbft-figures markers of this file.
+        #[arg(long, value_name = "README")]
+        write_readme: Option<PathBuf>,
     },
     /// Check an external or recorded history for linearizability.
     /// Exit 0 linearizable, 1 not, 2 bad input, 3 unknown (a limit ran out).
@@ -380,6 +390,9 @@ pub fn main_with(registry: Registry) -> ExitCode {
             seeds,
             out,
         } => gossip_scale(registry, replicas, fanouts, &intervals, seeds, &out),
+        Command::PbftFigures { out, write_readme } => {
+            pbft_figures(registry, &out, write_readme.as_deref())
+        }
         Command::Check {
             history,
             model,
@@ -556,6 +569,29 @@ fn gossip_scale(
         "plot written to {}",
         out.join("gossip-convergence.svg").display()
     );
+    0
+}
+
+fn pbft_figures(registry: &Registry, out: &Path, readme: Option<&Path>) -> i32 {
+    let figures = match crate::pbft_figures::write(registry, out) {
+        Ok(figures) => figures,
+        Err(e) => return bad_input(&e),
+    };
+    let tables = figures.tables;
+    out!("{tables}");
+    for f in figures.files {
+        outln!("written      {}", f.display());
+    }
+    if let Some(path) = readme {
+        let markers = (
+            crate::pbft_figures::README_BEGIN,
+            crate::pbft_figures::README_END,
+        );
+        if let Err(e) = bench::write_between_markers(path, markers, &tables) {
+            return bad_input(&e);
+        }
+        outln!("figures written to {}", path.display());
+    }
     0
 }
 

@@ -22,6 +22,7 @@ pub mod consistency;
 pub mod gossip_scale;
 pub mod merge;
 pub mod out_dir;
+pub mod pbft_figures;
 pub mod registry;
 pub mod runner;
 pub mod shard_env;

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::pbft::{Bugs, Client, ClientConfig, PbftMsg, Replica, ReplicaConfig};
+use crate::pbft::{AuthMode, Bugs, Client, ClientConfig, PbftMsg, Replica, ReplicaConfig};
 use crate::progress::ProgressChecker;
 use serde::Deserialize;
 use sim_core::time::duration as dur;
@@ -32,6 +32,20 @@ struct Options {
     retries: u32,
     /// K: executed sequence numbers between checkpoints (the log keeps 2K).
     checkpoint_interval: u64,
+    /// B: most requests the primary puts in one pre-prepare (1: no batching).
+    batch: usize,
+    /// Most sequence numbers proposed and not executed yet (default: the
+    /// whole window, 2K); a batch closes early while the pipeline has room.
+    pipeline: Option<u64>,
+    /// The read-only optimisation for reads (see `ClientConfig::read_only`).
+    read_only: bool,
+    /// How requests are authenticated: "signatures" or "macs".
+    auth: AuthMode,
+    /// With "macs": backups that must relay a request before the primary
+    /// proposes it (default f+1; 0: the naive design).
+    request_vouches: Option<usize>,
+    /// The last N clients mount the faulty-client attack (needs "macs").
+    faulty_clients: u32,
 }
 
 impl Default for Options {
@@ -40,6 +54,12 @@ impl Default for Options {
             view_change_timeout: 150 * MILLIS,
             retries: 5,
             checkpoint_interval: 16,
+            batch: 1,
+            pipeline: None,
+            read_only: false,
+            auth: AuthMode::Signatures,
+            request_vouches: None,
+            faulty_clients: 0,
         }
     }
 }
@@ -60,6 +80,8 @@ pub struct Pbft {
     /// Events handled in each [`RATE_WINDOW`] of virtual time: the event
     /// rate over the run, flat when nothing piles up.
     events: Vec<u64>,
+    /// The last this many clients are faulty (see `ClientConfig::faulty`).
+    faulty_clients: u32,
 }
 
 /// How often the log size is sampled.
@@ -93,20 +115,69 @@ impl Pbft {
                 "checkpoint_interval must be at least 1".into(),
             ));
         }
+        if o.batch == 0 {
+            return Err(err("options.batch", "batch must be at least 1".into()));
+        }
+        let window = 2 * o.checkpoint_interval;
+        let pipeline = o.pipeline.unwrap_or(window);
+        if pipeline == 0 || pipeline > window {
+            return Err(err(
+                "options.pipeline",
+                format!(
+                    "pipeline must be in 1..={window} (2 × checkpoint_interval), got {pipeline}"
+                ),
+            ));
+        }
+        let f = (scenario.replicas as usize - 1) / 3;
+        let request_vouches = o.request_vouches.unwrap_or(f + 1);
+        if request_vouches > 3 * f {
+            return Err(err(
+                "options.request_vouches",
+                format!(
+                    "at most the {} backups can vouch, got {request_vouches}",
+                    3 * f
+                ),
+            ));
+        }
+        if o.faulty_clients > scenario.workload.clients {
+            return Err(err(
+                "options.faulty_clients",
+                format!(
+                    "{} faulty clients of {} clients",
+                    o.faulty_clients, scenario.workload.clients
+                ),
+            ));
+        }
+        if o.faulty_clients > 0 && o.auth != AuthMode::Macs {
+            return Err(err(
+                "options.faulty_clients",
+                "the faulty-client attack needs auth = \"macs\" (a signature is right for all replicas or none)".into(),
+            ));
+        }
         let replicas: Vec<NodeId> = (0..scenario.replicas).collect();
+        let multicast = o.auth == AuthMode::Macs && request_vouches > 0;
         Ok(Self {
             replica: ReplicaConfig {
                 replicas: replicas.clone(),
                 view_change_timeout: o.view_change_timeout,
                 checkpoint_interval: o.checkpoint_interval,
+                batch: o.batch,
+                pipeline,
+                auth: o.auth,
+                request_vouches,
                 bugs,
             },
             client: ClientConfig {
                 replicas,
                 spec: scenario.workload.clone(),
                 retries: o.retries,
+                read_only: o.read_only,
+                auth: o.auth,
+                multicast,
+                faulty: false,
                 bugs,
             },
+            faulty_clients: o.faulty_clients,
             agreed: BTreeMap::new(),
             checked: BTreeMap::new(),
             progress: None,
@@ -142,9 +213,13 @@ impl Driver for Pbft {
                 sim.add_node(move || Replica::new(cfg.clone()))
             })
             .collect();
+        let honest = scenario.workload.clients - self.faulty_clients;
         let clients = (0..scenario.workload.clients)
-            .map(|_| {
-                let cfg = self.client.clone();
+            .map(|i| {
+                let cfg = ClientConfig {
+                    faulty: i >= honest,
+                    ..self.client.clone()
+                };
                 sim.add_node(move || Client::new(cfg.clone()))
             })
             .collect();

@@ -60,7 +60,24 @@
 //! first reply instead of waiting for f+1 matching ones: one lying replica
 //! suffices), `reuse-request-ids` (a restarted client numbers its requests
 //! from 1 again: replicas take them for old ones and drop them, or answer
-//! from their reply cache with another operation's result).
+//! from their reply cache with another operation's result),
+//! `read-only-f-plus-one` (the client takes a read-only result from f+1
+//! matching replies: f+1 replicas that have not executed a write yet answer
+//! the old value after others answered the new one).
+//!
+//! Batching, read-only requests, MAC authenticators and the faulty-client
+//! attack are described in `replica.rs` and `client.rs`: with
+//! `auth = "macs"` a request carries one MAC per replica and each replica
+//! checks its own entry. Messages between replicas stay signed, so that
+//! certificates can be checked by anyone (the paper's MAC-only view change,
+//! which avoids that, is not simulated). A faulty client makes its
+//! authenticator right for the primary only; a primary that proposed such a
+//! request would stall its sequence number until a view change replaced it
+//! with a no-op, one view change per request. So the primary proposes a
+//! request only after `request_vouches` (f+1) backups relayed it, which
+//! they do only once they authenticated it, and a backup that cannot
+//! authenticate a pre-prepared request itself prepares it once f+1 backups
+//! did (one of them is honest and authenticated it).
 
 mod driver;
 pub use driver::register;
@@ -75,11 +92,12 @@ pub use client::*;
 pub use msg::*;
 pub use replica::*;
 
-pub const BUGS: [&str; 4] = [
+pub const BUGS: [&str; 5] = [
     "small-prepare-quorum",
     "no-mac-check",
     "first-reply",
     crate::request_ids::REUSE_REQUEST_IDS,
+    "read-only-f-plus-one",
 ];
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -88,17 +106,19 @@ pub struct Bugs {
     pub no_mac_check: bool,
     pub first_reply: bool,
     pub reuse_request_ids: bool,
+    pub read_only_f_plus_one: bool,
 }
 
 impl Bugs {
     pub fn parse(names: &[String]) -> Result<Self, String> {
-        let [small_prepare_quorum, no_mac_check, first_reply, reuse_request_ids] =
+        let [small_prepare_quorum, no_mac_check, first_reply, reuse_request_ids, read_only_f_plus_one] =
             crate::bug_names::switched_on("pbft", names, BUGS)?;
         Ok(Bugs {
             small_prepare_quorum,
             no_mac_check,
             first_reply,
             reuse_request_ids,
+            read_only_f_plus_one,
         })
     }
 }

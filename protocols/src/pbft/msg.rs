@@ -12,28 +12,98 @@ use crate::workload::ClientOp;
 
 use super::node_key;
 
-/// A client's request, signed by the client.
+/// How a client authenticates its requests (`options.auth`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMode {
+    /// One signature anyone can check.
+    #[default]
+    Signatures,
+    /// An authenticator: one MAC per replica, each checkable by that replica only.
+    Macs,
+}
+
+/// What proves a request comes from its client.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Authenticator {
+    Signature(u64),
+    /// Entry i is the MAC under the key the client shares with replica i.
+    Macs(Vec<u64>),
+}
+
+/// A client's request, authenticated by the client.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Request {
     pub client: NodeId,
     pub id: u64,
     pub op: ClientOp,
-    pub mac: u64,
+    pub auth: Authenticator,
+}
+
+/// The key client `client` shares with replica `replica` (a convention, as
+/// for [`node_key`]: only those two ever compute MACs under it).
+fn pair_key(client: NodeId, replica: NodeId) -> u64 {
+    node_key(client) ^ node_key(replica).rotate_left(29)
 }
 
 impl Request {
+    /// A request signed by its client.
     pub fn new(client: NodeId, id: u64, op: ClientOp) -> Self {
-        let mac = mac(node_key(client), &(client, id, op));
+        let auth = Authenticator::Signature(mac(node_key(client), &(client, id, op)));
         Self {
             client,
             id,
             op,
-            mac,
+            auth,
         }
     }
 
-    pub(crate) fn authentic(&self) -> bool {
-        self.mac == mac(node_key(self.client), &(self.client, self.id, self.op))
+    /// A request with an authenticator for `replicas` (replica ids are
+    /// 0..n, so entry i is replica i's). `valid_for`: only these entries are
+    /// right (all of them for an honest client; a faulty client makes the
+    /// others wrong).
+    pub fn with_macs(
+        client: NodeId,
+        id: u64,
+        op: ClientOp,
+        replicas: &[NodeId],
+        valid_for: impl Fn(NodeId) -> bool,
+    ) -> Self {
+        let macs = replicas
+            .iter()
+            .map(|&r| {
+                let right = mac(pair_key(client, r), &(client, id, op));
+                if valid_for(r) {
+                    right
+                } else {
+                    !right
+                }
+            })
+            .collect();
+        Self {
+            client,
+            id,
+            op,
+            auth: Authenticator::Macs(macs),
+        }
+    }
+
+    /// Whether `replica` can tell this request comes from its client: the
+    /// signature checks, or replica's own entry of the authenticator does.
+    pub(crate) fn authentic_for(&self, replica: NodeId) -> bool {
+        let body = (self.client, self.id, self.op);
+        match &self.auth {
+            Authenticator::Signature(sig) => *sig == mac(node_key(self.client), &body),
+            Authenticator::Macs(macs) => macs
+                .get(replica as usize)
+                .is_some_and(|&m| m == mac(pair_key(self.client, replica), &body)),
+        }
+    }
+
+    /// The same request with other content under the same authenticator
+    /// (what a forger can do: it cannot compute the client's MACs).
+    fn altered(&self, op: ClientOp) -> Self {
+        Request { op, ..self.clone() }
     }
 }
 
@@ -48,9 +118,10 @@ pub enum Outcome {
     CasFailed,
 }
 
-/// The digest of a proposal (`None`: a no-op filling a gap after a view change).
-pub fn digest(req: &Option<Request>) -> u64 {
-    checksum(req)
+/// The digest of a proposal: a batch of requests, executed in order (empty:
+/// a no-op filling a gap after a view change).
+pub fn digest(reqs: &[Request]) -> u64 {
+    checksum(reqs)
 }
 
 /// The state a checkpoint covers: the store and the reply cache (a request
@@ -89,10 +160,14 @@ pub struct Cert {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Body {
     Request(Request),
+    /// A read sent to every replica, answered from its committed state
+    /// without ordering (the read-only optimisation).
+    ReadOnly(Request),
     PrePrepare {
         view: u64,
         seq: u64,
-        req: Option<Request>,
+        /// The batch (at most `options.batch` requests; empty: a no-op).
+        reqs: Vec<Request>,
     },
     Prepare {
         view: u64,
@@ -104,6 +179,8 @@ pub enum Body {
         seq: u64,
         digest: u64,
     },
+    /// `seq`: where the request executed; for a read-only request, the
+    /// last sequence number executed when the replica answered.
     Reply {
         view: u64,
         seq: u64,
@@ -193,16 +270,12 @@ impl Message for PbftMsg {
     /// empty view-change. All are consistent with one another, so that the
     /// peers that get variants see one coherent alternative history.
     fn equivocate(&self, rng: &mut SimRng) -> Option<Self> {
-        let noop = digest(&None);
+        let noop = digest(&[]);
         let body = match &self.body {
-            Body::PrePrepare {
-                view,
-                seq,
-                req: Some(_),
-            } => Body::PrePrepare {
+            Body::PrePrepare { view, seq, reqs } if !reqs.is_empty() => Body::PrePrepare {
                 view: *view,
                 seq: *seq,
-                req: None,
+                reqs: Vec::new(),
             },
             Body::Prepare { view, seq, digest } if *digest != noop => Body::Prepare {
                 view: *view,
@@ -274,23 +347,19 @@ impl Message for PbftMsg {
                     new: bogus,
                 },
             };
-            Request { op, ..req.clone() }
+            req.altered(op)
         };
         match &self.body {
-            Body::PrePrepare {
-                view,
-                seq,
-                req: Some(req),
-            } => {
-                let req = Some(fabricate(req));
+            Body::PrePrepare { view, seq, reqs } if !reqs.is_empty() => {
                 let body = Body::PrePrepare {
                     view: *view,
                     seq: *seq,
-                    req,
+                    reqs: reqs.iter().map(fabricate).collect(),
                 };
                 Some(PbftMsg::signed(self.from, body))
             }
             Body::Request(req) => Some(PbftMsg::signed(self.from, Body::Request(fabricate(req)))),
+            Body::ReadOnly(req) => Some(PbftMsg::signed(self.from, Body::ReadOnly(fabricate(req)))),
             _ => Some(PbftMsg {
                 from: self.neighbour(),
                 body: self.body.clone(),

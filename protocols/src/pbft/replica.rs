@@ -8,7 +8,15 @@
 //! checkpoint votes at most [`CHECKPOINTS_PER_SENDER`] per replica; view
 //! changes one per replica (its highest view); messages of views not entered
 //! yet at most [`early_limit`](ReplicaConfig::early_limit), inside the
-//! watermarks; pending requests one per client.
+//! watermarks; pending requests and vouches one per client.
+//!
+//! Batching: the primary puts up to B (`batch`) pending requests into one
+//! pre-prepare, executed in order, each answered on its own. As in the
+//! paper, a batch closes when it is full or when the pipeline has room: at
+//! most `pipeline` sequence numbers may be proposed and not yet executed,
+//! and requests that arrive while it is full wait and go out together when
+//! one executes (no timer). Checkpoints count sequence numbers (batches),
+//! not requests.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -28,6 +36,16 @@ pub struct ReplicaConfig {
     pub view_change_timeout: Nanos,
     /// K: a replica takes a checkpoint every K executed sequence numbers.
     pub checkpoint_interval: u64,
+    /// B: most requests in one pre-prepare (1: no batching).
+    pub batch: usize,
+    /// Most sequence numbers proposed and not executed at the primary.
+    pub pipeline: u64,
+    /// How clients authenticate requests.
+    pub auth: AuthMode,
+    /// With MAC authenticators: backups that must have relayed a request
+    /// (so authenticated it) before the primary proposes it (0: the primary
+    /// trusts its own entry, which a faulty client can exploit).
+    pub request_vouches: usize,
     pub bugs: Bugs,
 }
 
@@ -81,8 +99,12 @@ impl ReplicaConfig {
 #[derive(Default)]
 struct Slot {
     pre_prepare: Option<PbftMsg>,
-    req: Option<Request>,
+    reqs: Vec<Request>,
     digest: u64,
+    /// A pre-prepared request whose authenticator entry for this replica
+    /// does not check: no prepare until f+1 backups prepared it (at least
+    /// one honest replica authenticated it).
+    unverified: bool,
     /// Prepares by sender (as received, for certificates).
     prepares: BTreeMap<NodeId, PbftMsg>,
     commits: BTreeMap<NodeId, u64>,
@@ -101,6 +123,12 @@ pub const VIEW_CHANGES: &str = "pbft.view_changes";
 /// Messages dropped for a sequence number outside the watermarks, or because
 /// the buffer of messages for views not entered yet was full.
 pub const OUT_OF_WINDOW: &str = "pbft.out_of_window";
+/// Pre-prepares a primary sent and the requests in them (their ratio is
+/// the mean batch size).
+pub const PROPOSALS: &str = "pbft.proposals";
+pub const PROPOSED_REQUESTS: &str = "pbft.proposed_requests";
+/// Pre-prepared requests whose authenticator entry did not check here.
+pub const UNVERIFIED: &str = "pbft.unverified_requests";
 
 pub struct Replica {
     cfg: ReplicaConfig,
@@ -113,7 +141,7 @@ pub struct Replica {
     certs: BTreeMap<u64, (u64, Cert)>,
     view_changes: BTreeMap<u64, BTreeMap<NodeId, PbftMsg>>,
     /// Committed proposals waiting for their turn to execute.
-    committed: BTreeMap<u64, Option<Request>>,
+    committed: BTreeMap<u64, Vec<Request>>,
     /// Digest of what executed at each sequence number (1..=last_exec).
     executed: BTreeMap<u64, u64>,
     last_exec: u64,
@@ -126,6 +154,10 @@ pub struct Replica {
     /// Primary only: per client, the latest request given a sequence number
     /// in this view.
     assigned: BTreeMap<NodeId, u64>,
+    /// Per client: its latest request id and the backups that relayed it
+    /// (with MAC authenticators, the primary's evidence that backups can
+    /// authenticate it).
+    vouches: BTreeMap<NodeId, (u64, BTreeSet<NodeId>)>,
     next_seq: u64,
     timer: Option<TimerId>,
     timeout: Nanos,
@@ -182,6 +214,7 @@ impl Replica {
             last_reply: BTreeMap::new(),
             pending: BTreeMap::new(),
             assigned: BTreeMap::new(),
+            vouches: BTreeMap::new(),
             next_seq: 1,
             timer: None,
             timeout,
@@ -271,7 +304,7 @@ impl Replica {
     }
 
     fn check_request(&self, ctx: &mut Ctx<'_, PbftMsg>, req: &Request) -> bool {
-        if self.cfg.bugs.no_mac_check || req.authentic() {
+        if self.cfg.bugs.no_mac_check || req.authentic_for(self.id) {
             return true;
         }
         ctx.count(AUTH_REJECTED, 1);
@@ -313,7 +346,8 @@ impl Replica {
 
     // ---- normal case
 
-    fn on_request(&mut self, ctx: &mut Ctx<'_, PbftMsg>, req: Request) {
+    /// A request from its client, or relayed by replica `from`.
+    fn on_request(&mut self, ctx: &mut Ctx<'_, PbftMsg>, from: NodeId, req: Request) {
         if !self.check_request(ctx, &req) {
             return;
         }
@@ -327,8 +361,11 @@ impl Replica {
             return;
         }
         self.add_pending(req.clone());
+        if from != req.client && from != self.id && self.is_replica(from) {
+            self.vouch(from, &req);
+        }
         if self.is_primary() {
-            self.assign(ctx, req);
+            self.propose_ready(ctx);
         } else if !self.changing {
             // Relay to the primary (the client may not know who it is).
             let primary = self.cfg.primary(self.view);
@@ -337,12 +374,46 @@ impl Replica {
         self.update_timer(ctx, false);
     }
 
-    /// The primary proposes every pending request it has not yet.
-    fn assign_waiting(&mut self, ctx: &mut Ctx<'_, PbftMsg>) {
-        let waiting: Vec<Request> = self.pending.values().cloned().collect();
-        for req in waiting {
-            self.assign(ctx, req);
+    /// A read-only request: answered at once from the state after the last
+    /// executed sequence number, which only committed requests reach (never
+    /// a tentative state, so that 2f+1 matching answers are linearizable).
+    fn on_read_only(&mut self, ctx: &mut Ctx<'_, PbftMsg>, req: Request) {
+        let ClientOp::Read { key } = req.op else {
+            return;
+        };
+        if !self.check_request(ctx, &req) {
+            return;
         }
+        let result = Outcome::Value(self.store.get(&key).copied());
+        self.reply(ctx, self.last_exec, &req, result);
+    }
+
+    /// Backup `from` relayed `req`, so it could authenticate it.
+    fn vouch(&mut self, from: NodeId, req: &Request) {
+        let entry = self
+            .vouches
+            .entry(req.client)
+            .or_insert_with(|| (req.id, BTreeSet::new()));
+        if entry.0 < req.id {
+            *entry = (req.id, BTreeSet::new());
+        }
+        if entry.0 == req.id {
+            entry.1.insert(from);
+        }
+    }
+
+    /// Whether the primary may propose `req`: with signatures always; with
+    /// MAC authenticators once enough backups showed they authenticated it,
+    /// so that a request only the primary can authenticate (the faulty-client
+    /// attack) is never proposed and cannot stall a sequence number.
+    fn vouched(&self, req: &Request) -> bool {
+        self.cfg.auth == AuthMode::Signatures
+            || self.cfg.bugs.no_mac_check
+            || self
+                .vouches
+                .get(&req.client)
+                .is_some_and(|(id, by)| *id == req.id && by.len() >= self.cfg.request_vouches)
+            || self.cfg.request_vouches == 0
     }
 
     /// Keeps `req` as its client's pending request unless a later one is.
@@ -352,54 +423,78 @@ impl Replica {
         }
     }
 
-    /// The primary gives `req` the next sequence number, if it is inside
-    /// the window (otherwise it waits, pending, for the next stable checkpoint).
-    fn assign(&mut self, ctx: &mut Ctx<'_, PbftMsg>, req: Request) {
-        if self
-            .assigned
-            .get(&req.client)
-            .is_some_and(|&id| id >= req.id)
-            || !self.votes_in(self.view)
-        {
+    /// The primary proposes pending requests not proposed yet, in batches of
+    /// at most B, while the pipeline has room and the next sequence number
+    /// lies inside the window (otherwise they wait for an execution or the
+    /// next stable checkpoint).
+    fn propose_ready(&mut self, ctx: &mut Ctx<'_, PbftMsg>) {
+        if !self.is_primary() || !self.votes_in(self.view) {
             return;
         }
-        self.next_seq = self.next_seq.max(self.stable + 1);
-        if !self.in_window(self.next_seq) {
-            return;
+        loop {
+            self.next_seq = self.next_seq.max(self.stable + 1);
+            let in_flight = (self.next_seq - 1).saturating_sub(self.last_exec);
+            if in_flight >= self.cfg.pipeline || !self.in_window(self.next_seq) {
+                return;
+            }
+            let batch: Vec<Request> = self
+                .pending
+                .values()
+                .filter(|r| {
+                    self.assigned.get(&r.client).is_none_or(|&id| id < r.id) && self.vouched(r)
+                })
+                .take(self.cfg.batch)
+                .cloned()
+                .collect();
+            if batch.is_empty() {
+                return;
+            }
+            for r in &batch {
+                self.assigned.insert(r.client, r.id);
+            }
+            ctx.count(PROPOSALS, 1);
+            ctx.count(PROPOSED_REQUESTS, batch.len() as i64);
+            let seq = self.next_seq;
+            self.next_seq += 1;
+            let pp = PbftMsg::signed(
+                self.id,
+                Body::PrePrepare {
+                    view: self.view,
+                    seq,
+                    reqs: batch,
+                },
+            );
+            ctx.send_all(self.others(), &pp);
+            self.accept_pre_prepare(ctx, pp, true);
         }
-        self.assigned.insert(req.client, req.id);
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        let pp = PbftMsg::signed(
-            self.id,
-            Body::PrePrepare {
-                view: self.view,
-                seq,
-                req: Some(req),
-            },
-        );
-        ctx.send_all(self.others(), &pp);
-        self.accept_pre_prepare(ctx, pp);
     }
 
     fn on_pre_prepare(&mut self, ctx: &mut Ctx<'_, PbftMsg>, msg: PbftMsg) {
-        let Body::PrePrepare { view, req, .. } = &msg.body else {
+        let Body::PrePrepare { view, reqs, .. } = &msg.body else {
             return;
         };
         if self.changing || *view != self.view || msg.from != self.cfg.primary(*view) {
             return;
         }
-        if !self.cfg.bugs.no_mac_check && matches!(req, Some(r) if !r.authentic()) {
-            // The request's own MAC does not check: a forged request.
+        let verified = self.cfg.bugs.no_mac_check || reqs.iter().all(|r| r.authentic_for(self.id));
+        if !verified {
             ctx.count(AUTH_REJECTED, 1);
-            return;
+            if self.cfg.auth == AuthMode::Signatures {
+                // A signature that does not check: a forged request.
+                return;
+            }
+            // A MAC entry that does not check: a forgery, or a faulty client
+            // whose authenticator is wrong for this replica only.
+            ctx.count(UNVERIFIED, 1);
         }
-        self.accept_pre_prepare(ctx, msg);
+        self.accept_pre_prepare(ctx, msg, verified);
     }
 
-    /// Logs a pre-prepare (the first one for its slot only) and prepares it.
-    fn accept_pre_prepare(&mut self, ctx: &mut Ctx<'_, PbftMsg>, msg: PbftMsg) {
-        let Body::PrePrepare { view, seq, req } = msg.body.clone() else {
+    /// Logs a pre-prepare (the first one for its slot only) and prepares it
+    /// if `verified` (its requests authenticated here, or proposed by this
+    /// replica or carried by a checked NEW-VIEW).
+    fn accept_pre_prepare(&mut self, ctx: &mut Ctx<'_, PbftMsg>, msg: PbftMsg, verified: bool) {
+        let Body::PrePrepare { view, seq, reqs } = msg.body.clone() else {
             return;
         };
         if !self.in_window(seq) {
@@ -410,32 +505,72 @@ impl Replica {
         if slot.pre_prepare.is_some() {
             return;
         }
-        slot.digest = digest(&req);
-        slot.req = req.clone();
+        slot.digest = digest(&reqs);
         slot.pre_prepare = Some(msg);
-        if let Some(req) = req {
-            if !self.done(&req) {
-                self.add_pending(req);
+        slot.unverified = !verified;
+        if verified {
+            self.note_pending(&reqs);
+            self.send_prepare(ctx, view, seq);
+        }
+        self.log.get_mut(&(view, seq)).expect("just logged").reqs = reqs;
+        self.progress(ctx, view, seq);
+        self.update_timer(ctx, false);
+    }
+
+    /// Requests of a proposal not executed yet are waited for.
+    fn note_pending(&mut self, reqs: &[Request]) {
+        for req in reqs {
+            if !self.done(req) {
+                self.add_pending(req.clone());
             }
         }
-        if self.cfg.primary(view) != self.id && self.votes_in(view) {
-            let d = self.log[&(view, seq)].digest;
-            let prepare = PbftMsg::signed(
-                self.id,
-                Body::Prepare {
-                    view,
-                    seq,
-                    digest: d,
-                },
-            );
-            ctx.send_all(self.others(), &prepare);
-            self.log
-                .get_mut(&(view, seq))
-                .expect("just logged")
-                .prepares
-                .insert(self.id, prepare);
+    }
+
+    /// A backup's PREPARE for a logged pre-prepare.
+    fn send_prepare(&mut self, ctx: &mut Ctx<'_, PbftMsg>, view: u64, seq: u64) {
+        if self.cfg.primary(view) == self.id || !self.votes_in(view) {
+            return;
         }
-        self.progress(ctx, view, seq);
+        let d = self.log[&(view, seq)].digest;
+        let prepare = PbftMsg::signed(
+            self.id,
+            Body::Prepare {
+                view,
+                seq,
+                digest: d,
+            },
+        );
+        ctx.send_all(self.others(), &prepare);
+        self.log
+            .get_mut(&(view, seq))
+            .expect("logged")
+            .prepares
+            .insert(self.id, prepare);
+    }
+
+    /// An unverified slot with f+1 backups' matching prepares: one of them is
+    /// honest and authenticated the requests, so they are the clients' own.
+    fn verify_by_prepares(&mut self, ctx: &mut Ctx<'_, PbftMsg>, view: u64, seq: u64) {
+        let f = self.cfg.f();
+        let Some(slot) = self.log.get_mut(&(view, seq)) else {
+            return;
+        };
+        if !slot.unverified {
+            return;
+        }
+        let d = slot.digest;
+        let matching = slot
+            .prepares
+            .values()
+            .filter(|p| matches!(p.body, Body::Prepare { digest, .. } if digest == d))
+            .count();
+        if matching <= f {
+            return;
+        }
+        slot.unverified = false;
+        let reqs = slot.reqs.clone();
+        self.note_pending(&reqs);
+        self.send_prepare(ctx, view, seq);
         self.update_timer(ctx, false);
     }
 
@@ -566,6 +701,7 @@ impl Replica {
 
     /// Moves a slot on: prepared → commit sent; committed-local → execute.
     fn progress(&mut self, ctx: &mut Ctx<'_, PbftMsg>, view: u64, seq: u64) {
+        self.verify_by_prepares(ctx, view, seq);
         let me = self.id;
         let (prepare_quorum, quorum) = (self.cfg.prepare_quorum(), self.cfg.quorum());
         let Some(slot) = self.log.get_mut(&(view, seq)) else {
@@ -574,6 +710,9 @@ impl Replica {
         let Some(pp) = &slot.pre_prepare else {
             return;
         };
+        if slot.unverified {
+            return;
+        }
         let d = slot.digest;
         if !slot.prepared {
             let matching: Vec<PbftMsg> = slot
@@ -611,22 +750,22 @@ impl Replica {
         }
         slot.committed = true;
         tracing::debug!(view, seq, "committed");
-        let req = slot.req.clone();
+        let reqs = slot.reqs.clone();
         if seq > self.last_exec {
-            self.committed.insert(seq, req);
+            self.committed.insert(seq, reqs);
         }
         self.execute(ctx);
     }
 
     fn execute(&mut self, ctx: &mut Ctx<'_, PbftMsg>) {
         let mut ran = false;
-        while let Some(req) = self.committed.remove(&(self.last_exec + 1)) {
+        while let Some(reqs) = self.committed.remove(&(self.last_exec + 1)) {
             ran = true;
             self.last_exec += 1;
             let seq = self.last_exec;
             tracing::trace!(seq, "executed");
-            self.executed.insert(seq, digest(&req));
-            if let Some(req) = req {
+            self.executed.insert(seq, digest(&reqs));
+            for req in reqs {
                 if self
                     .pending
                     .get(&req.client)
@@ -649,6 +788,8 @@ impl Replica {
             self.update_timer(ctx, true);
             // A view change that worked: the next one may be quick again.
             self.timeout = self.cfg.view_change_timeout;
+            // The pipeline has room again.
+            self.propose_ready(ctx);
         }
     }
 
@@ -745,7 +886,8 @@ impl Replica {
             }
         }
         match msg.body {
-            Body::Request(req) => self.on_request(ctx, req),
+            Body::Request(req) => self.on_request(ctx, msg.from, req),
+            Body::ReadOnly(req) => self.on_read_only(ctx, req),
             Body::PrePrepare { .. } if sender_is_replica => self.on_pre_prepare(ctx, msg),
             Body::Prepare { .. } if sender_is_replica => self.on_prepare(ctx, msg),
             Body::Commit { .. } if sender_is_replica => self.on_commit(ctx, msg.from, msg.body),
@@ -775,7 +917,7 @@ mod tests {
 
     fn inner_request(m: &PbftMsg) -> Option<&Request> {
         match &m.body {
-            Body::PrePrepare { req, .. } => req.as_ref(),
+            Body::PrePrepare { reqs, .. } => reqs.first(),
             Body::Request(req) => Some(req),
             _ => None,
         }
@@ -784,17 +926,19 @@ mod tests {
     /// What an honest replica would accept: the MAC checks for the claimed
     /// sender and any request inside checks for its client.
     fn acceptable(m: &PbftMsg, sender: NodeId) -> bool {
-        m.from == sender && m.authentic() && inner_request(m).is_none_or(Request::authentic)
+        m.from == sender
+            && m.authentic()
+            && inner_request(m).is_none_or(|r| r.authentic_for(sender))
     }
 
     fn samples() -> Vec<PbftMsg> {
-        let d = digest(&Some(request()));
+        let d = digest(&[request()]);
         let bodies = [
             Body::Request(request()),
             Body::PrePrepare {
                 view: 0,
                 seq: 1,
-                req: Some(request()),
+                reqs: vec![request()],
             },
             Body::Prepare {
                 view: 0,
@@ -847,12 +991,16 @@ mod tests {
             replicas: vec![0, 1, 2, 3],
             view_change_timeout: 1,
             checkpoint_interval: 2,
+            batch: 1,
+            pipeline: 4,
+            auth: AuthMode::Signatures,
+            request_vouches: 0,
             bugs: Bugs::default(),
         };
-        let cert = |view: u64, seq: u64, req: Option<Request>| {
-            let d = digest(&req);
+        let cert = |view: u64, seq: u64, reqs: Vec<Request>| {
+            let d = digest(&reqs);
             let pre_prepare =
-                PbftMsg::signed(cfg.primary(view), Body::PrePrepare { view, seq, req });
+                PbftMsg::signed(cfg.primary(view), Body::PrePrepare { view, seq, reqs });
             let prepares = cfg
                 .replicas
                 .iter()
@@ -881,7 +1029,7 @@ mod tests {
                     view: 2,
                     stable: 0,
                     proof: Vec::new(),
-                    prepared: vec![cert(0, 1, Some(other.clone())), cert(0, 3, None)],
+                    prepared: vec![cert(0, 1, vec![other.clone()]), cert(0, 3, Vec::new())],
                 },
             ),
             PbftMsg::signed(
@@ -890,7 +1038,7 @@ mod tests {
                     view: 2,
                     stable: 0,
                     proof: Vec::new(),
-                    prepared: vec![cert(1, 1, Some(request()))],
+                    prepared: vec![cert(1, 1, vec![request()])],
                 },
             ),
         ];
@@ -899,10 +1047,10 @@ mod tests {
         let p = Replica::proposals(&vcs);
         assert_eq!(
             p.into_iter().collect::<Vec<_>>(),
-            [(1, Some(request())), (2, None), (3, None)]
+            [(1, vec![request()]), (2, Vec::new()), (3, Vec::new())]
         );
         // A certificate short of 2f prepares does not check.
-        let mut short = cert(0, 1, Some(other.clone()));
+        let mut short = cert(0, 1, vec![other.clone()]);
         short.prepares.truncate(1);
         assert!(!replica.valid_cert(&short));
 
@@ -918,7 +1066,7 @@ mod tests {
                     view: 2,
                     stable: 2,
                     proof,
-                    prepared: vec![cert(0, 4, Some(other.clone()))],
+                    prepared: vec![cert(0, 4, vec![other.clone()])],
                 },
             )
         };
@@ -927,7 +1075,7 @@ mod tests {
         let p = Replica::proposals(&[vcs[0].clone(), vc]);
         assert_eq!(
             p.into_iter().collect::<Vec<_>>(),
-            [(3, None), (4, Some(other.clone()))]
+            [(3, Vec::new()), (4, vec![other.clone()])]
         );
         // A proof of 2f matching checkpoints, or one with a forged vote, is none.
         assert!(!replica.valid_view_change(&with_checkpoint(proof[..2].to_vec()), 2));

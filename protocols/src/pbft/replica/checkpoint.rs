@@ -174,7 +174,7 @@ impl Replica {
         }
         // The window moved: the primary proposes what waited for it.
         if self.is_primary() {
-            self.assign_waiting(ctx);
+            self.propose_ready(ctx);
         }
     }
 

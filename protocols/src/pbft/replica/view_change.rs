@@ -46,19 +46,24 @@ impl Replica {
     /// and enough distinct backups signed matching prepares.
     pub(super) fn valid_cert(&self, cert: &Cert) -> bool {
         let check = |m: &PbftMsg| self.cfg.bugs.no_mac_check || m.authentic();
-        let Body::PrePrepare { view, seq, req } = &cert.pre_prepare.body else {
+        let Body::PrePrepare { view, seq, reqs } = &cert.pre_prepare.body else {
             return false;
         };
         let primary = self.cfg.primary(*view);
         if cert.pre_prepare.from != primary || !check(&cert.pre_prepare) {
             return false;
         }
-        if let Some(req) = req {
-            if !self.cfg.bugs.no_mac_check && !req.authentic() {
-                return false;
-            }
+        // Signed requests are checked here; with MAC authenticators this
+        // replica may not be able to, and the 2f prepares vouch for them
+        // instead (an honest backup prepares only what it authenticated or
+        // what f+1 backups prepared).
+        let signed_ok = self.cfg.auth == AuthMode::Macs
+            || self.cfg.bugs.no_mac_check
+            || reqs.iter().all(|r| r.authentic_for(self.id));
+        if !signed_ok {
+            return false;
         }
-        let d = digest(req);
+        let d = digest(reqs);
         let senders: BTreeSet<NodeId> = cert
             .prepares
             .iter()
@@ -167,24 +172,24 @@ impl Replica {
     /// above the highest stable checkpoint they prove, at each sequence
     /// number the request prepared in the highest view (ties, impossible with
     /// honest quorums, go to the first sender), no-ops in gaps.
-    pub(super) fn proposals(view_changes: &[PbftMsg]) -> BTreeMap<u64, Option<Request>> {
+    pub(super) fn proposals(view_changes: &[PbftMsg]) -> BTreeMap<u64, Vec<Request>> {
         let (low, _) = Self::highest_checkpoint(view_changes);
-        let mut best: BTreeMap<u64, (u64, Option<Request>)> = BTreeMap::new();
+        let mut best: BTreeMap<u64, (u64, Vec<Request>)> = BTreeMap::new();
         for vc in view_changes {
             let Body::ViewChange { prepared, .. } = &vc.body else {
                 continue;
             };
             for cert in prepared {
-                if let Body::PrePrepare { view, seq, req } = &cert.pre_prepare.body {
+                if let Body::PrePrepare { view, seq, reqs } = &cert.pre_prepare.body {
                     if *seq > low && best.get(seq).is_none_or(|(v, _)| view > v) {
-                        best.insert(*seq, (*view, req.clone()));
+                        best.insert(*seq, (*view, reqs.clone()));
                     }
                 }
             }
         }
         let max = best.keys().next_back().copied().unwrap_or(low);
         (low + 1..=max)
-            .map(|s| (s, best.remove(&s).and_then(|(_, r)| r)))
+            .map(|s| (s, best.remove(&s).map(|(_, r)| r).unwrap_or_default()))
             .collect()
     }
 
@@ -205,7 +210,7 @@ impl Replica {
         let view_changes: Vec<PbftMsg> = vcs.values().take(self.cfg.quorum()).cloned().collect();
         let pre_prepares = Self::proposals(&view_changes)
             .into_iter()
-            .map(|(seq, req)| PbftMsg::signed(self.id, Body::PrePrepare { view, seq, req }))
+            .map(|(seq, reqs)| PbftMsg::signed(self.id, Body::PrePrepare { view, seq, reqs }))
             .collect();
         let nv = PbftMsg::signed(
             self.id,
@@ -244,10 +249,10 @@ impl Replica {
             .collect();
         let expected: Vec<Body> = Self::proposals(view_changes)
             .into_iter()
-            .map(|(seq, req)| Body::PrePrepare {
+            .map(|(seq, reqs)| Body::PrePrepare {
                 view: *view,
                 seq,
-                req,
+                reqs,
             })
             .collect();
         let carried: Vec<&Body> = pre_prepares.iter().map(|p| &p.body).collect();
@@ -302,14 +307,16 @@ impl Replica {
         self.assigned.clear();
         self.next_seq = low.max(self.stable) + 1;
         for pp in pre_prepares {
-            if let Body::PrePrepare { seq, req, .. } = &pp.body {
+            if let Body::PrePrepare { seq, reqs, .. } = &pp.body {
                 self.next_seq = self.next_seq.max(seq + 1);
-                if let Some(r) = req {
+                for r in reqs {
                     let id = self.assigned.entry(r.client).or_insert(r.id);
                     *id = (*id).max(r.id);
                 }
             }
-            self.accept_pre_prepare(ctx, pp);
+            // Checked with the NEW-VIEW's proof: re-proposals of prepared
+            // batches, whose prepares vouch for their requests.
+            self.accept_pre_prepare(ctx, pp, true);
         }
         let early = std::mem::take(&mut self.early);
         for msg in early {
@@ -317,7 +324,7 @@ impl Replica {
         }
         if self.is_primary() {
             // Requests that were waiting in the old view get numbers now.
-            self.assign_waiting(ctx);
+            self.propose_ready(ctx);
         } else {
             let primary = self.cfg.primary(view);
             for req in self.pending.values() {
