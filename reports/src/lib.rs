@@ -18,7 +18,6 @@ mod fault_kind;
 mod figure;
 mod font;
 mod html;
-mod line_chart;
 mod node_logs;
 mod run;
 mod run_input;
@@ -33,7 +32,6 @@ use std::path::{Path, PathBuf};
 
 pub use error::{ErrorKind, ReportError};
 pub use fault_kind::fault_colour_svg;
-pub use line_chart::{write_line_chart, LineChart, Series};
 pub use run::render_run;
 pub use run_input::FaultInterval;
 pub use sweep::{render_sweep, DEFAULT_METRIC};

@@ -208,6 +208,7 @@ pub enum Command {
         seeds: u64,
         #[arg(long, default_value = "gossip-scale")]
         out: PathBuf,
+    },
     /// PBFT's figures, in virtual time (deterministic): throughput and
     /// latency against batch size next to Raft on the same network, and
     /// operations over time under the faulty-client attack. Writes PNG and

@@ -127,7 +127,7 @@ pub fn plot(plan: &GossipPlan, points: &[Point], dir: &Path) -> Result<(), Input
                 .collect(),
         })
         .collect();
-    let chart = reports::LineChart {
+    let chart = reports::XyPlot {
         name: "gossip-convergence",
         title: format!(
             "{} CRDT replicas: convergence after the clients stop",
@@ -135,11 +135,12 @@ pub fn plot(plan: &GossipPlan, points: &[Point], dir: &Path) -> Result<(), Input
         ),
         x_label: "gossip fanout (peers per round)".into(),
         y_label: "convergence time (ms)".into(),
+        log2_x: false,
         series,
     };
     std::fs::create_dir_all(dir)
         .map_err(|e| InputError::new(dir.display().to_string(), e.to_string()))?;
-    reports::write_line_chart(&chart, dir)
+    reports::write_xy_plot(&chart, dir)
         .map(|_| ())
         .map_err(|e| InputError::new(dir.display().to_string(), e.to_string()))
 }
