@@ -360,10 +360,13 @@ mod tests {
         let history = opposite_orders();
         let ladder = judge(&input(&history), Vec::new());
         let models: Vec<&str> = ladder.rungs.iter().map(|r| r.model.as_str()).collect();
-        assert_eq!(models, [LINEARIZABLE, CAUSAL]);
+        assert_eq!(models, [LINEARIZABLE, SEQUENTIAL, CAUSAL]);
         assert_eq!(ladder.rungs[0].result, Standing::Fails);
         assert!(!ladder.rungs[0].detail.is_empty());
-        assert_eq!(ladder.rungs[1].result, Standing::Holds);
+        // Two readers see the writes in opposite orders: no one order of
+        // all operations explains both, so not sequential either.
+        assert_eq!(ladder.rungs[1].result, Standing::Fails);
+        assert_eq!(ladder.rungs[2].result, Standing::Holds);
         assert_eq!(ladder.strongest.as_deref(), Some(CAUSAL));
         let text = ladder.render();
         assert!(text.contains("strongest model satisfied: causal"), "{text}");
@@ -379,8 +382,22 @@ mod tests {
         ];
         let ladder = judge(&input(&history), known);
         let models: Vec<&str> = ladder.rungs.iter().map(|r| r.model.as_str()).collect();
-        assert_eq!(models, [LINEARIZABLE, CAUSAL, CONVERGENT]);
+        assert_eq!(models, [LINEARIZABLE, SEQUENTIAL, CAUSAL, CONVERGENT]);
         assert_eq!(ladder.rungs[0].result, Standing::Unknown);
+        // An unknown rung implies nothing: the sequential one is searched.
+        assert_eq!(ladder.rungs[1].result, Standing::Fails);
+    }
+
+    /// A rung that holds implies the weaker ones below it, without a search.
+    #[test]
+    fn a_rung_that_holds_implies_the_weaker_ones() {
+        let history = opposite_orders();
+        let known = vec![Rung::new(LINEARIZABLE, Standing::Holds, "")];
+        let ladder = judge(&input(&history), known);
+        let results: Vec<Standing> = ladder.rungs.iter().map(|r| r.result).collect();
+        assert_eq!(results, [Standing::Holds; 3]);
+        assert_eq!(ladder.rungs[1].detail, "implied by linearizable");
+        assert_eq!(ladder.rungs[2].detail, "implied by sequential");
     }
 
     #[test]
