@@ -192,40 +192,68 @@ pub struct LadderInput<'a> {
 /// A rung judged from the history alone.
 pub type JudgeRung = fn(&LadderInput) -> Rung;
 
-/// The rungs judged from the history alone, strongest first.
+/// The rungs judged from the history alone, strongest first: each model
+/// implies the ones below it (linearizable ⇒ sequential ⇒ causal).
 pub const HISTORY_RUNGS: &[(&str, JudgeRung)] = &[
     (LINEARIZABLE, linearizable_rung),
     (SEQUENTIAL, sequential_rung),
     (CAUSAL, causal_rung),
 ];
 
+/// The order the rungs are judged in, cheapest first: the causal check is
+/// one pass, the sequential one a search that can be much harder than the
+/// linearizability search (no real-time order to prune with). A cheap
+/// verdict can settle an expensive one: see [`judge`].
+const JUDGING_ORDER: [usize; 3] = [0, 2, 1];
+
 /// The ladder of `input`: each of [`HISTORY_RUNGS`], taken from `known`
-/// when that has a rung of the same model (judged elsewhere already) and
-/// judged here otherwise, then the rest of `known` in its order.
+/// when that has a rung of the same model (judged elsewhere already), else
+/// implied by the others (a stronger model that holds, or a weaker one that
+/// fails, settles it without a search), else judged here; then the rest of
+/// `known` in its order.
 pub fn judge(input: &LadderInput, known: Vec<Rung>) -> Ladder {
     let mut known = known;
-    let mut rungs = Vec::new();
-    for &(model, judge_rung) in HISTORY_RUNGS {
-        let implied = rungs
-            .last()
-            .is_some_and(|r: &Rung| r.result == Standing::Holds);
-        match known.iter().position(|r| r.model == model) {
-            Some(at) => rungs.push(known.remove(at)),
-            // Each model here is weaker than the one above it: a history
-            // that satisfies the stronger satisfies it too, and a second
-            // search (sequential consistency can be much harder to decide
-            // without real-time order) would only say so again.
-            None if implied => rungs.push(Rung::new(
-                model,
-                Standing::Holds,
-                format!(
-                    "implied by {}",
-                    rungs.last().map_or("", |r| r.model.as_str())
-                ),
-            )),
-            None => rungs.push(judge_rung(input)),
+    let mut slots: Vec<Option<Rung>> = vec![None; HISTORY_RUNGS.len()];
+    for at in JUDGING_ORDER {
+        let (model, judge_rung) = HISTORY_RUNGS[at];
+        let stronger_holds = slots[..at]
+            .iter()
+            .flatten()
+            .find(|r| r.result == Standing::Holds);
+        let weaker_fails = slots[at + 1..]
+            .iter()
+            .flatten()
+            .find(|r| r.result == Standing::Fails);
+        let rung = if let Some(i) = known.iter().position(|r| r.model == model) {
+            known.remove(i)
+        } else if let Some(r) = stronger_holds {
+            Rung::new(model, Standing::Holds, format!("implied by {}", r.model))
+        } else if let Some(r) = weaker_fails {
+            Rung::new(model, Standing::Fails, format!("implied: not {}", r.model))
+        } else {
+            judge_rung(input)
+        };
+        slots[at] = Some(rung);
+    }
+    // A weaker rung judged before a stronger one held (causal unknown for
+    // repeated values, say) is settled by it now.
+    for at in 1..slots.len() {
+        let stronger = slots[..at]
+            .iter()
+            .flatten()
+            .find(|r| r.result == Standing::Holds)
+            .map(|r| r.model.clone());
+        if let (Some(model), Some(rung)) = (stronger, slots[at].as_mut()) {
+            if rung.result == Standing::Unknown {
+                *rung = Rung::new(
+                    &rung.model.clone(),
+                    Standing::Holds,
+                    format!("implied by {model}"),
+                );
+            }
         }
     }
+    let mut rungs: Vec<Rung> = slots.into_iter().flatten().collect();
     rungs.extend(known);
     Ladder {
         rungs,
@@ -384,8 +412,10 @@ mod tests {
         let models: Vec<&str> = ladder.rungs.iter().map(|r| r.model.as_str()).collect();
         assert_eq!(models, [LINEARIZABLE, SEQUENTIAL, CAUSAL, CONVERGENT]);
         assert_eq!(ladder.rungs[0].result, Standing::Unknown);
-        // An unknown rung implies nothing: the sequential one is searched.
+        // An unknown rung implies nothing; the sequential one is searched
+        // (the causal one holds, so it cannot settle it).
         assert_eq!(ladder.rungs[1].result, Standing::Fails);
+        assert!(ladder.rungs[1].detail != "implied: not causal");
     }
 
     /// A rung that holds implies the weaker ones below it, without a search.
@@ -397,7 +427,17 @@ mod tests {
         let results: Vec<Standing> = ladder.rungs.iter().map(|r| r.result).collect();
         assert_eq!(results, [Standing::Holds; 3]);
         assert_eq!(ladder.rungs[1].detail, "implied by linearizable");
-        assert_eq!(ladder.rungs[2].detail, "implied by sequential");
+        assert_eq!(ladder.rungs[2].detail, "implied by linearizable");
+    }
+
+    /// A weaker rung that fails settles the stronger ones: no search.
+    #[test]
+    fn a_rung_that_fails_settles_the_stronger_ones() {
+        let history = opposite_orders();
+        let known = vec![Rung::new(CAUSAL, Standing::Fails, "read-your-writes")];
+        let ladder = judge(&input(&history), known);
+        assert_eq!(ladder.rungs[1].result, Standing::Fails);
+        assert_eq!(ladder.rungs[1].detail, "implied: not causal");
     }
 
     #[test]

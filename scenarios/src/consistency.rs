@@ -84,7 +84,7 @@ pub fn run_ladder(
 }
 
 /// Search steps of the ladder's own searches in a run.
-const LADDER_STEPS: u64 = 1_000_000;
+const LADDER_STEPS: u64 = 200_000;
 
 fn standing(v: &Verdict) -> Standing {
     match v.result.as_str() {

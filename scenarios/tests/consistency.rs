@@ -7,7 +7,7 @@ mod seeds;
 use common::*;
 use seeds::*;
 
-use checkers::ladder::{Standing, CAUSAL, CONVERGENT, LINEARIZABLE};
+use checkers::ladder::{Standing, CAUSAL, CONVERGENT, LINEARIZABLE, SEQUENTIAL};
 use scenarios::runner::RunOutcome;
 
 fn standing(o: &RunOutcome, model: &str) -> Standing {
@@ -104,14 +104,18 @@ fn the_ladder_is_in_summary_json_report_html_and_the_run_output() {
     assert_eq!(code(&out), 1);
     let printed = text(&out.stdout);
     assert!(
-        printed.contains("consistency  linearizable ✗, causal ✗, eventually convergent –"),
+        printed.contains(
+            "consistency  linearizable ✗, sequential ✗, causal ✗, eventually convergent –"
+        ),
         "{printed}"
     );
     let s = summary(&dir);
     let rungs = s["consistency"]["rungs"].as_array().unwrap();
     let models: Vec<&str> = rungs.iter().map(|r| r["model"].as_str().unwrap()).collect();
-    assert_eq!(models, [LINEARIZABLE, CAUSAL, CONVERGENT]);
-    assert_eq!(rungs[1]["result"], "fails");
+    assert_eq!(models, [LINEARIZABLE, SEQUENTIAL, CAUSAL, CONVERGENT]);
+    // Not causal, so not sequential either: no search needed.
+    assert_eq!(rungs[1]["detail"], "implied: not causal");
+    assert_eq!(rungs[2]["result"], "fails");
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
     assert!(html.contains("<h2>Consistency</h2>"), "no ladder section");
     assert!(html.contains("✗ fails") && html.contains("read-your-writes"));
@@ -148,7 +152,8 @@ fn check_ladder_prints_the_ladder_of_a_saved_history() {
     // As JSON.
     let out = clustersim(&["check", history.to_str().unwrap(), "--ladder", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["rungs"][1]["model"], "causal");
+    assert_eq!(v["rungs"][1]["model"], "sequential");
+    assert_eq!(v["rungs"][2]["model"], "causal");
 
     // Causal but not linearizable: two readers see two writes in opposite
     // orders. Exit 1 (a rung fails), causal the strongest.
