@@ -3,6 +3,7 @@
 //! driver (`driver.rs`, the `harness::Driver` the runner builds it with),
 //! and exports `register`, which makes it known to a `harness::Registrar`.
 
+pub mod bft_size;
 pub mod bug_names;
 pub mod byz_agreement;
 pub mod byz_register;

@@ -16,6 +16,7 @@
 use serde_json::Value;
 use sim_core::{Ctx, Message, Nanos, NodeId, OpId, OpType, Process, TimerId};
 
+use crate::progress::{progress_checker, ProgressChecker};
 use crate::workload::{ClientOp, WorkloadSpec};
 
 /// An operation the client is about to run: a read or a write of a fresh value.
@@ -197,4 +198,16 @@ pub fn add_clients<S: StoreSession>(
             sim.add_node(move || StoreClient::new(spec.clone(), stop_at, session(i)))
         })
         .collect()
+}
+
+/// A store's topology and the liveness check over it: a store's client
+/// awaits one replica's answer within its timeout, as every store's does.
+pub fn topology_and_progress(
+    scenario: &harness::Scenario,
+    replicas: Vec<NodeId>,
+    clients: Vec<NodeId>,
+) -> (sim_core::Topology, ProgressChecker) {
+    let topology = sim_core::Topology { replicas, clients };
+    let progress = progress_checker(scenario, &topology, scenario.workload.timeout(), true);
+    (topology, progress)
 }

@@ -56,15 +56,7 @@ impl ByzAgreement {
         let err = |field: &str, m: String| scenario.error(field, m);
         let bugs = Bugs::parse(&scenario.bugs).map_err(|m| err("bugs", m))?;
         let o: Options = scenario.protocol_options()?;
-        if scenario.replicas < 4 || !(scenario.replicas - 1).is_multiple_of(3) {
-            return Err(err(
-                "replicas",
-                format!(
-                    "byz-agreement needs n = 3f+1 replicas with f >= 1 (4, 7, 10, ...), got {}",
-                    scenario.replicas
-                ),
-            ));
-        }
+        crate::bft_size::require_three_f_plus_one(scenario, "byz-agreement")?;
         if o.round_timeout == 0 {
             return Err(err(
                 "options.round_timeout",

@@ -9,7 +9,7 @@ use sim_core::{Finding, Nanos, NodeId, Sim, Topology, MILLIS, SECONDS};
 
 use super::replica::{Msg, Replica};
 use super::session::CausalSession;
-use crate::progress::{progress_checker, progress_verdict, ProgressChecker};
+use crate::progress::{progress_verdict, ProgressChecker};
 use crate::replica_agreement::{convergence, group_live};
 use crate::store_client;
 use checkers::causal::{check_causal, CausalVerdict};
@@ -107,16 +107,8 @@ impl Driver for CausalStore {
             CausalSession::new(replicas.clone(), home, switch)
         });
         self.replicas = peers.clone();
-        let topology = Topology {
-            replicas: peers,
-            clients,
-        };
-        self.progress = Some(progress_checker(
-            scenario,
-            &topology,
-            scenario.workload.timeout(),
-            true,
-        ));
+        let (topology, progress) = store_client::topology_and_progress(scenario, peers, clients);
+        self.progress = Some(progress);
         topology
     }
 

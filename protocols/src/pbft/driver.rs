@@ -94,15 +94,7 @@ impl Pbft {
         let err = |field: &str, m: String| scenario.error(field, m);
         let bugs = Bugs::parse(&scenario.bugs).map_err(|m| err("bugs", m))?;
         let o: Options = scenario.protocol_options()?;
-        if scenario.replicas < 4 || !(scenario.replicas - 1).is_multiple_of(3) {
-            return Err(err(
-                "replicas",
-                format!(
-                    "pbft needs n = 3f+1 replicas with f >= 1 (4, 7, 10, ...), got {}",
-                    scenario.replicas
-                ),
-            ));
-        }
+        crate::bft_size::require_three_f_plus_one(scenario, "pbft")?;
         if o.view_change_timeout == 0 {
             return Err(err(
                 "options.view_change_timeout",

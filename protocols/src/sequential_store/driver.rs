@@ -8,7 +8,7 @@ use sim_core::{Finding, Nanos, NodeId, Sim, Topology, MILLIS, SECONDS};
 
 use super::replica::{Msg, Replica};
 use super::session::SequentialSession;
-use crate::progress::{progress_checker, progress_verdict, ProgressChecker};
+use crate::progress::{progress_verdict, ProgressChecker};
 use crate::replica_agreement::{convergence, group_live};
 use crate::store_client;
 use checkers::{sequential, CheckOptions};
@@ -111,16 +111,8 @@ impl Driver for SequentialStore {
             SequentialSession::new(replicas[i as usize % replicas.len()])
         });
         self.replicas = peers.clone();
-        let topology = Topology {
-            replicas: peers,
-            clients,
-        };
-        self.progress = Some(progress_checker(
-            scenario,
-            &topology,
-            scenario.workload.timeout(),
-            true,
-        ));
+        let (topology, progress) = store_client::topology_and_progress(scenario, peers, clients);
+        self.progress = Some(progress);
         topology
     }
 
