@@ -2,9 +2,11 @@
 //!
 //! * [`model`]: the sequential-model trait; [`models`]: register (with CAS),
 //!   key-value store (per key), lock/lease with fencing tokens, set, counter.
-//! * [`linearizability`]: the partition scheduler over WGL searches (module
-//!   `wgl`, resumable) with P-compositionality (every model splits by key),
-//!   a configuration cache, step/memory/time limits; verdict + counterexample.
+//! * [`linearizability`]: the partition scheduler over two exact
+//!   procedures side by side, WGL searches (module `wgl`, resumable) and
+//!   time sweeps over configurations (module `sweep`), with
+//!   P-compositionality (every model splits by key), step/memory/time
+//!   limits shared; verdict + counterexample.
 //! * [`sequential`]: sequential consistency, the same search keeping only
 //!   each process's order (all keys together: it is not compositional).
 //! * [`convergence`]: do all live replicas agree, and agree with the
@@ -69,6 +71,7 @@ pub mod picture;
 pub mod prepare;
 pub mod sequential;
 pub(crate) mod states;
+pub(crate) mod sweep;
 pub mod synthetic;
 pub mod value;
 pub(crate) mod wgl;
@@ -76,7 +79,7 @@ pub(crate) mod wgl;
 pub use counterexample::{Counterexample, OpReport};
 pub use linearizability::{
     check_history, check_ops, check_ops_for, CheckOptions, CheckReport, Consistency,
-    PartitionReport, PartitionStatus, Verdict,
+    PartitionReport, PartitionStatus, Strategy, Verdict,
 };
 pub use model::{HistoryModel, Model, Op, Partition};
 pub use named::{

@@ -1,8 +1,12 @@
 //! The linearizability checker: partitions, budget, verdict, counterexample.
 //!
 //! A history is split by the model into independent sub-histories (one per
-//! key), each searched alone by [`crate::wgl`]; the history is linearizable
-//! iff every sub-history is.
+//! key), each decided alone; the history is linearizable iff every
+//! sub-history is. Two exact procedures work on each, side by side (see
+//! [`Strategy`]): the depth-first search of [`crate::wgl`], quick when it
+//! guesses well, and the time sweep of [`crate::sweep`], which keeps every
+//! configuration at once and does not get lost among many long-open
+//! writes.
 //!
 //! # The partition scheduler
 //!
@@ -15,10 +19,11 @@
 //! on a clock or on threads, so the verdict is reproducible; the optional
 //! deadline only turns the verdict into `unknown`.
 //!
-//! Memory: the limit covers every table of every live search (configuration
-//! cache, state table, event list, stack). A search that would exceed what
-//! the others leave it is stopped (its partition ran out of memory) and its
-//! memory returned to the rest.
+//! Memory: the limit covers every table of every live procedure
+//! (configuration cache or sets, state table, event list, stack, trace). A
+//! procedure that would exceed what the others leave it is stopped and its
+//! memory returned to the rest; its partition ran out of memory when both
+//! its procedures did.
 
 use std::fmt;
 use std::time::Instant;
@@ -29,6 +34,7 @@ use sim_core::history::{History, HistoryError};
 use crate::counterexample::{Counterexample, OpReport, PrefixStep};
 use crate::model::{HistoryModel, Model, Op};
 use crate::prepare::prepare_ops;
+use crate::sweep::Sweep;
 use crate::wgl::{Failure, Order, Outcome, Paused, Progress, Search, Slice};
 
 /// The default step budget: far above what real histories need (the
@@ -53,6 +59,8 @@ pub struct CheckOptions {
     pub deadline: Option<Instant>,
     /// Bytes all searches' tables may hold together (`None`: no limit).
     pub max_memory_bytes: Option<usize>,
+    /// Which procedures decide each partition (default: both).
+    pub strategy: Strategy,
 }
 
 impl Default for CheckOptions {
@@ -61,6 +69,7 @@ impl Default for CheckOptions {
             max_steps: Some(DEFAULT_MAX_STEPS),
             deadline: None,
             max_memory_bytes: Some(DEFAULT_MAX_MEMORY_BYTES),
+            strategy: Strategy::default(),
         }
     }
 }
@@ -236,18 +245,117 @@ impl CheckReport {
     }
 }
 
+/// Which exact procedures decide each partition. Both give the same
+/// verdicts (each is tested against a brute-force oracle); they differ in
+/// what they find hard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Strategy {
+    /// The depth-first search and the time sweep side by side on every
+    /// partition, sharing the budget: each round gives each one slice;
+    /// the first to decide decides. A procedure that runs out of memory
+    /// gives its memory back and leaves the other to go on.
+    #[default]
+    Both,
+    /// The depth-first search (`wgl`) alone.
+    Search,
+    /// The time sweep over configurations (`sweep`) alone (linearizability
+    /// only: for sequential consistency the search runs instead).
+    Sweep,
+}
+
+/// One decision procedure at work on a partition.
+enum Engine<'a, M: Model> {
+    Search(Search<'a, M>),
+    Sweep(Sweep<'a, M>),
+}
+
+impl<M: Model> Engine<'_, M> {
+    fn run(&mut self, slice: Slice) -> Progress {
+        match self {
+            Engine::Search(s) => s.run(slice),
+            Engine::Sweep(s) => s.run(slice),
+        }
+    }
+
+    fn steps(&self) -> u64 {
+        match self {
+            Engine::Search(s) => s.steps(),
+            Engine::Sweep(s) => s.steps(),
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        match self {
+            Engine::Search(s) => s.bytes(),
+            Engine::Sweep(s) => s.bytes(),
+        }
+    }
+
+    /// The most it held at once (the sweep holds two sets during a return).
+    fn peak_bytes(&self) -> usize {
+        match self {
+            Engine::Search(s) => s.bytes(),
+            Engine::Sweep(s) => s.peak_bytes(),
+        }
+    }
+
+    fn longest_prefix(&self) -> usize {
+        match self {
+            Engine::Search(s) => s.longest_prefix().0,
+            Engine::Sweep(s) => s.longest_prefix().0,
+        }
+    }
+
+    /// Configurations held and states met.
+    fn stats(&self) -> (usize, usize) {
+        match self {
+            Engine::Search(s) => {
+                let stats = s.stats();
+                (stats.configurations, stats.states)
+            }
+            Engine::Sweep(s) => (s.configurations(), s.state_count()),
+        }
+    }
+}
+
+/// The search's and the sweep's places in a partition's engine slots.
+const ENGINES: usize = 2;
+
 /// One partition under the scheduler.
 struct Slot<'a, M: Model> {
     label: Option<String>,
     ops: &'a [&'a Op<M::Input, M::Output>],
-    /// The search while it is live (created at its first slice).
-    search: Option<Search<'a, M>>,
-    /// Its bytes at the end of its last slice.
-    bytes: usize,
+    /// The procedures while they are live (each created at its first
+    /// slice): the search, then the sweep.
+    engines: [Option<Engine<'a, M>>; ENGINES],
+    /// Which procedures this partition runs that have not run out of
+    /// memory.
+    usable: [bool; ENGINES],
+    /// The engines' bytes at the end of their last slices.
+    bytes: [usize; ENGINES],
     status: Option<PartitionStatus>,
+    /// Steps of both procedures.
     steps: u64,
     longest_prefix: usize,
     completed: usize,
+    configurations: usize,
+    states: usize,
+}
+
+impl<M: Model> Slot<'_, M> {
+    fn bytes(&self) -> usize {
+        self.bytes.iter().sum()
+    }
+
+    /// Frees an engine, keeping its figures.
+    fn retire(&mut self, engine: usize) {
+        if let Some(e) = self.engines[engine].take() {
+            let (configurations, states) = e.stats();
+            self.configurations += configurations;
+            self.states = self.states.max(states);
+        }
+        self.bytes[engine] = 0;
+    }
 }
 
 /// Checks prepared operations against a model for linearizability.
@@ -272,6 +380,13 @@ pub fn check_ops_for<M: Model>(
         Consistency::Linearizable => Order::RealTime,
         Consistency::Sequential => Order::Program,
     };
+    // The sweep walks real time: for sequential consistency the search
+    // alone runs.
+    let usable = match (options.strategy, consistency) {
+        (_, Consistency::Sequential) | (Strategy::Search, _) => [true, false],
+        (Strategy::Sweep, _) => [false, true],
+        (Strategy::Both, _) => [true, true],
+    };
     let partitions = model.partition(ops);
     // Each partition's operations, without those no one could observe.
     let subs: Vec<Vec<&Op<M::Input, M::Output>>> = partitions
@@ -291,12 +406,15 @@ pub fn check_ops_for<M: Model>(
         .map(|(part, sub)| Slot {
             label: part.label.clone(),
             ops: sub,
-            search: None,
-            bytes: 0,
+            engines: [None, None],
+            usable,
+            bytes: [0; ENGINES],
             status: None,
             steps: 0,
             longest_prefix: 0,
             completed: sub.iter().filter(|op| op.ret.is_some()).count(),
+            configurations: 0,
+            states: 0,
         })
         .collect();
     let mut report = CheckReport {
@@ -321,71 +439,85 @@ pub fn check_ops_for<M: Model>(
     'rounds: while stop.is_none() {
         let mut any_pending = false;
         for i in 0..slots.len() {
-            if slots[i].status.is_some() {
-                continue;
-            }
-            let steps = match steps_left {
-                Some(0) => {
-                    stop = Some(PartitionStatus::OutOfSteps);
-                    break 'rounds;
-                }
-                Some(left) => left.min(slice_steps),
-                None => slice_steps,
-            };
-            let others: usize = slots.iter().map(|s| s.bytes).sum::<usize>() - slots[i].bytes;
-            let slot = &mut slots[i];
-            let search = slot
-                .search
-                .get_or_insert_with(|| Search::new(model, slot.ops, order));
-            let before = search.steps();
-            let progress = search.run(Slice {
-                steps,
-                deadline: options.deadline,
-                memory: options.max_memory_bytes.map(|m| m.saturating_sub(others)),
-            });
-            let spent = search.steps() - before;
-            if let Some(left) = &mut steps_left {
-                *left -= spent.min(*left);
-            }
-            slot.steps = search.steps();
-            slot.longest_prefix = search.longest_prefix().0;
-            slot.bytes = search.bytes();
-            report.peak_memory_bytes = report.peak_memory_bytes.max(others + slot.bytes);
-            let status = match progress {
-                Progress::Paused(Paused::Slice) => {
-                    any_pending = true;
+            for engine in 0..ENGINES {
+                if slots[i].status.is_some() || !slots[i].usable[engine] {
                     continue;
                 }
-                Progress::Paused(Paused::Deadline) => {
-                    stop = Some(PartitionStatus::OutOfTime);
+                let steps = match steps_left {
+                    Some(0) => {
+                        stop = Some(PartitionStatus::OutOfSteps);
+                        break 'rounds;
+                    }
+                    Some(left) => left.min(slice_steps),
+                    None => slice_steps,
+                };
+                let all: usize = slots.iter().map(Slot::bytes).sum();
+                let others = all - slots[i].bytes[engine];
+                let slot = &mut slots[i];
+                let e = slot.engines[engine].get_or_insert_with(|| match engine {
+                    0 => Engine::Search(Search::new(model, slot.ops, order)),
+                    _ => Engine::Sweep(Sweep::new(model, slot.ops)),
+                });
+                let before = e.steps();
+                let progress = e.run(Slice {
+                    steps,
+                    deadline: options.deadline,
+                    memory: options.max_memory_bytes.map(|m| m.saturating_sub(others)),
+                });
+                let spent = e.steps() - before;
+                if let Some(left) = &mut steps_left {
+                    *left -= spent.min(*left);
+                }
+                slot.steps += spent;
+                slot.longest_prefix = slot.longest_prefix.max(e.longest_prefix());
+                slot.bytes[engine] = e.bytes();
+                report.peak_memory_bytes = report
+                    .peak_memory_bytes
+                    .max(others + e.peak_bytes().max(slot.bytes[engine]));
+                let status = match progress {
+                    Progress::Paused(Paused::Slice) => {
+                        any_pending = true;
+                        continue;
+                    }
+                    Progress::Paused(Paused::Deadline) => {
+                        stop = Some(PartitionStatus::OutOfTime);
+                        break 'rounds;
+                    }
+                    Progress::Paused(Paused::Memory) => {
+                        // This procedure gives its memory back; the
+                        // partition is out of memory when none is left.
+                        slot.retire(engine);
+                        slot.usable[engine] = false;
+                        if slot.usable.contains(&true) {
+                            any_pending = true;
+                            continue;
+                        }
+                        PartitionStatus::OutOfMemory
+                    }
+                    Progress::Decided(Outcome::Linearizable) => {
+                        slot.longest_prefix = slot.completed;
+                        PartitionStatus::Linearizable
+                    }
+                    Progress::Decided(Outcome::NotLinearizable(failure)) => {
+                        report.counterexamples.push(explain(
+                            model,
+                            slot.ops,
+                            slot.label.clone(),
+                            &failure,
+                        ));
+                        PartitionStatus::NotLinearizable
+                    }
+                };
+                // Decided or out of memory: the partition leaves the
+                // rotation and frees its tables.
+                for engine in 0..ENGINES {
+                    slot.retire(engine);
+                }
+                slot.status = Some(status);
+                if status == PartitionStatus::NotLinearizable {
+                    stop = Some(PartitionStatus::NotNeeded);
                     break 'rounds;
                 }
-                Progress::Paused(Paused::Memory) => PartitionStatus::OutOfMemory,
-                Progress::Decided(Outcome::Linearizable) => {
-                    slot.longest_prefix = slot.completed;
-                    PartitionStatus::Linearizable
-                }
-                Progress::Decided(Outcome::NotLinearizable(failure)) => {
-                    report.counterexamples.push(explain(
-                        model,
-                        slot.ops,
-                        slot.label.clone(),
-                        &failure,
-                    ));
-                    PartitionStatus::NotLinearizable
-                }
-            };
-            // Decided or out of memory: the partition leaves the rotation
-            // and frees its tables.
-            let stats = search.stats();
-            report.configurations += stats.configurations;
-            report.states += stats.states;
-            slot.search = None;
-            slot.bytes = 0;
-            slot.status = Some(status);
-            if status == PartitionStatus::NotLinearizable {
-                stop = Some(PartitionStatus::NotNeeded);
-                break 'rounds;
             }
         }
         if !any_pending {
@@ -395,11 +527,11 @@ pub fn check_ops_for<M: Model>(
     }
 
     for slot in &mut slots {
-        if let Some(search) = slot.search.take() {
-            let stats = search.stats();
-            report.configurations += stats.configurations;
-            report.states += stats.states;
+        for engine in 0..ENGINES {
+            slot.retire(engine);
         }
+        report.configurations += slot.configurations;
+        report.states += slot.states;
         let status = *slot
             .status
             .get_or_insert(stop.unwrap_or(PartitionStatus::NotNeeded));

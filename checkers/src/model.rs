@@ -169,6 +169,14 @@ pub trait Model {
         false
     }
 
+    /// True if the operation is allowed in every state and leaves a state
+    /// that does not depend on the one before (a register write, a KV
+    /// put). The sweep (`sweep.rs`) relies on it: an operation placed just
+    /// before a blind one is never seen. Default: false, always safe.
+    fn is_blind(&self, _input: &Self::Input, _output: Option<&Self::Output>) -> bool {
+        false
+    }
+
     /// Marks indeterminate operations of one partition whose effect no other
     /// operation could ever observe; the checker drops them. Dropping must
     /// not change the verdict: every linearization that places a marked op

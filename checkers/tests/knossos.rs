@@ -10,7 +10,7 @@ use checkers::cli::{
     check_command_with, write_edn, EXIT_BAD_INPUT, EXIT_LINEARIZABLE, EXIT_NOT_LINEARIZABLE,
 };
 use checkers::import::{self, Format};
-use checkers::CheckOptions;
+use checkers::{CheckOptions, Strategy};
 
 fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -19,16 +19,12 @@ fn data(name: &str) -> PathBuf {
 }
 
 fn check(path: &Path, model: &str) -> (i32, String, String) {
+    check_with(path, model, &CheckOptions::default())
+}
+
+fn check_with(path: &Path, model: &str, options: &CheckOptions) -> (i32, String, String) {
     let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = check_command_with(
-        path,
-        model,
-        None,
-        false,
-        &CheckOptions::default(),
-        &mut out,
-        &mut err,
-    );
+    let code = check_command_with(path, model, None, false, options, &mut out, &mut err);
     (
         code,
         String::from_utf8(out).unwrap(),
@@ -60,6 +56,15 @@ fn knossos_files_are_detected_and_judged() {
     ] {
         let (code, out, err) = check(&data(file), model);
         assert_eq!(code, expected, "{file}: {out}{err}");
+        // Each procedure alone agrees.
+        for strategy in [Strategy::Search, Strategy::Sweep] {
+            let options = CheckOptions {
+                strategy,
+                ..CheckOptions::default()
+            };
+            let (code, out, err) = check_with(&data(file), model, &options);
+            assert_eq!(code, expected, "{file} ({strategy:?}): {out}{err}");
+        }
         let loaded = import::load(&data(file), None).unwrap();
         assert_eq!(loaded.format, Format::KnossosEdn, "{file}");
     }

@@ -5,7 +5,8 @@ mod common;
 
 use checkers::models::{Counter, Kv, Lock, Register, Set};
 use checkers::{
-    check_history, check_history_named, CheckOptions, HistoryModel, PartitionStatus, Verdict,
+    check_history, check_history_named, CheckOptions, HistoryModel, PartitionStatus, Strategy,
+    Verdict,
 };
 use common::Builder;
 use serde_json::{json, Value};
@@ -711,4 +712,55 @@ fn forty_clients_with_one_impossible_read_are_rejected() {
     let c = &report.counterexamples[0];
     assert_eq!(c.partition.as_deref(), Some("0"));
     assert_eq!(c.unplaceable.complete_entry, Some(at));
+}
+
+/// `clustersim run raft-unreliable --set workload.clients=40 --seed 1`
+/// with one key: 1 479 completed operations (writes, reads, CAS; 351
+/// failed CAS, dropped), leader changes leaving a dozen writes open for up
+/// to a second, 19 writes and CAS that never completed.
+fn raft_unreliable_40_clients_one_key() -> History {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("benches/data/raft-unreliable-40-clients-1-key.jsonl");
+    checkers::import::load(&path, None).unwrap().history
+}
+
+fn with_strategy(strategy: Strategy) -> CheckOptions {
+    CheckOptions {
+        strategy,
+        ..CheckOptions::default()
+    }
+}
+
+/// The depth-first search alone runs out of its gigabyte on this history
+/// (longest prefix about 1 009 of 1 479); the time sweep decides it, alone
+/// and side by side with the search (the default).
+#[test]
+fn forty_clients_on_one_key_are_decided() {
+    let h = raft_unreliable_40_clients_one_key();
+    for strategy in [Strategy::Sweep, Strategy::Both] {
+        let report = check_history_named("cas-register", &h, &with_strategy(strategy)).unwrap();
+        assert_eq!(
+            report.verdict, LIN,
+            "{strategy:?}: {:?}",
+            report.unknown_reason
+        );
+        assert_eq!(report.partition_reports[0].longest_prefix, 1479);
+    }
+}
+
+/// The same history with one read in the middle returning a value nobody
+/// wrote: the sweep alone rejects it, naming that read.
+#[test]
+fn forty_clients_on_one_key_with_one_impossible_read_are_rejected() {
+    let mut h = raft_unreliable_40_clients_one_key();
+    let reads: Vec<usize> = (0..h.entries.len())
+        .filter(|&i| h.entries[i].op_type == OpType::Ok && h.entries[i].f == "read")
+        .collect();
+    let at = reads[reads.len() / 2];
+    h.entries[at].value = json!(999_999);
+    let report = check_history_named("cas-register", &h, &with_strategy(Strategy::Sweep)).unwrap();
+    assert_eq!(report.verdict, NOT);
+    let c = &report.counterexamples[0];
+    assert_eq!(c.unplaceable.complete_entry, Some(at));
+    assert!(!c.prefix.is_empty());
 }

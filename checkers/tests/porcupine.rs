@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use checkers::cli::{check_command_with, EXIT_LINEARIZABLE, EXIT_NOT_LINEARIZABLE};
-use checkers::{check_history_named, import, CheckOptions, Verdict};
+use checkers::{check_history_named, import, CheckOptions, Strategy, Verdict};
 
 fn data_dir() -> Option<PathBuf> {
     let dir = Path::new(concat!(
@@ -60,11 +60,18 @@ fn every_listed_history_gets_its_verdict() {
         4
     );
     let mut wrong = Vec::new();
-    for (file, expect_ok) in &files {
+    // Each procedure alone, and both together (the default), must give
+    // every verdict.
+    for ((file, expect_ok), strategy) in files
+        .iter()
+        .flat_map(|f| [Strategy::Both, Strategy::Search, Strategy::Sweep].map(|s| (f, s)))
+    {
         let loaded = import::load(&dir.join(file), None).unwrap();
-        let report =
-            check_history_named(model_for(file), &loaded.history, &CheckOptions::default())
-                .unwrap();
+        let options = CheckOptions {
+            strategy,
+            ..CheckOptions::default()
+        };
+        let report = check_history_named(model_for(file), &loaded.history, &options).unwrap();
         let expected = if *expect_ok {
             Verdict::Linearizable
         } else {
@@ -72,7 +79,7 @@ fn every_listed_history_gets_its_verdict() {
         };
         if report.verdict != expected {
             wrong.push(format!(
-                "{file}: got {}, expected {expected}",
+                "{file} ({strategy:?}): got {}, expected {expected}",
                 report.verdict
             ));
         }

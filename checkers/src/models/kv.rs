@@ -74,6 +74,11 @@ impl Model for Kv {
         matches!(input, KvInput::Get { .. })
     }
 
+    /// A put, on its own key's partition.
+    fn is_blind(&self, input: &KvInput, _output: Option<&KvOutput>) -> bool {
+        matches!(input, KvInput::Put { .. })
+    }
+
     /// A get needs the value it returned.
     fn needs(&self, input: &KvInput, output: Option<&KvOutput>) -> Option<String> {
         match (input, output) {

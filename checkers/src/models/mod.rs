@@ -73,6 +73,10 @@ impl<M: Model> Model for StartingAt<M> {
         self.model.is_read_only(input)
     }
 
+    fn is_blind(&self, input: &M::Input, output: Option<&M::Output>) -> bool {
+        self.model.is_blind(input, output)
+    }
+
     /// The inner model's rule (the register's does not depend on the
     /// initial state: it only drops writes whose value nothing observes).
     fn unobservable(&self, ops: &[&Op<M::Input, M::Output>]) -> Vec<bool> {

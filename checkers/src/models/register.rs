@@ -66,6 +66,10 @@ impl Model for Register {
         matches!(input, RegisterInput::Read)
     }
 
+    fn is_blind(&self, input: &RegisterInput, _output: Option<&RegisterOutput>) -> bool {
+        matches!(input, RegisterInput::Write(_))
+    }
+
     /// An indeterminate write (or CAS) of a value that no read returns and
     /// no CAS expects. In a linearization that places it, the operations
     /// after it until the value changes must accept that value; none reads or
