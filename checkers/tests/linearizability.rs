@@ -764,3 +764,41 @@ fn forty_clients_on_one_key_with_one_impossible_read_are_rejected() {
     assert_eq!(c.unplaceable.complete_entry, Some(at));
     assert!(!c.prefix.is_empty());
 }
+
+/// The time sweep's free writers: a write of the current value, or one a
+/// later write could hide, may still be placed last before its return
+/// (here the second put of b goes after the put of a, for the get).
+#[test]
+fn the_sweep_may_still_place_a_free_write_last() {
+    let h = Builder::new()
+        .invoke(0, 2, "write", json!("b"))
+        .ok(0, 2, "write", json!("b"))
+        .invoke(4, 0, "write", json!("b"))
+        .invoke(4, 1, "write", json!("a"))
+        .ok(5, 0, "write", json!("b"))
+        .ok(5, 1, "write", json!("a"))
+        .invoke(6, 3, "read", Value::Null)
+        .ok(6, 3, "read", json!("b"))
+        .build();
+    for strategy in [Strategy::Search, Strategy::Sweep] {
+        let report = check_history(&Register, &h, &with_strategy(strategy)).unwrap();
+        assert_eq!(report.verdict, LIN, "{strategy:?}");
+    }
+}
+
+/// Only a blind write hides another unseen: a CAS that needs a value
+/// nobody wrote cannot hide behind a concurrent write.
+#[test]
+fn the_sweep_hides_no_cas_behind_a_write() {
+    let h = Builder::new()
+        .invoke(6, 0, "cas", json!([0, 1]))
+        .invoke(6, 1, "write", json!(-1))
+        .ok(6, 1, "write", json!(-1))
+        .ok(11, 0, "cas", json!([0, 1]))
+        .build();
+    for strategy in [Strategy::Search, Strategy::Sweep] {
+        let report = check_history(&Register, &h, &with_strategy(strategy)).unwrap();
+        assert_eq!(report.verdict, NOT, "{strategy:?}");
+        assert_eq!(report.counterexamples[0].unplaceable.process, 0);
+    }
+}
