@@ -255,22 +255,30 @@ impl<'a, M: Model> Sweep<'a, M> {
             .collect();
         let mut need = vec![NIL; n];
         let mut last_feeder_call = vec![0u64; n];
+        // Per needed state, the call times of the writers that can produce
+        // it, sorted (each computed once: registers need few states).
+        let mut feeder_calls: std::collections::BTreeMap<u32, Vec<u64>> = Default::default();
         for (i, op) in ops.iter().enumerate() {
             if !observation[i] {
                 continue;
             }
             if let Some(state) = model.needs(&op.input, op.output.as_ref()) {
+                let id = states.intern(model, state);
+                let calls = feeder_calls.entry(id).or_insert_with(|| {
+                    let state = states.get(id);
+                    let mut calls: Vec<u64> = ops
+                        .iter()
+                        .enumerate()
+                        .filter(|&(j, w)| !observation[j] && model.can_leave(&w.input, state))
+                        .map(|(_, w)| w.call)
+                        .collect();
+                    calls.sort_unstable();
+                    calls
+                });
                 let ret = op.ret.unwrap_or(u64::MAX);
-                last_feeder_call[i] = ops
-                    .iter()
-                    .enumerate()
-                    .filter(|&(j, w)| {
-                        !observation[j] && w.call <= ret && model.can_leave(&w.input, &state)
-                    })
-                    .map(|(_, w)| w.call)
-                    .max()
-                    .unwrap_or(0);
-                need[i] = states.intern(model, state);
+                let called = calls.partition_point(|&c| c <= ret);
+                last_feeder_call[i] = if called == 0 { 0 } else { calls[called - 1] };
+                need[i] = id;
             }
         }
         // How many slots are open at once, to size the bits.
