@@ -192,11 +192,11 @@ mod tests {
         // never synced, counts as a write too: every operation is one.
         assert_eq!(counts, [0, 1, 2, 3, 4, 5, 6, 7]);
         assert_eq!(written.durable(), states[0]);
-        for keep in 0..=ops.len() {
+        for (keep, state) in states.iter().enumerate() {
             let mut s = written.clone();
             s.crash(keep);
-            assert_eq!(s.view, states[keep], "keeping {keep} writes");
-            assert_eq!(s.durable(), states[keep]);
+            assert_eq!(&s.view, state, "keeping {keep} writes");
+            assert_eq!(&s.durable(), state);
             assert_eq!(s.unsynced(), 0);
         }
     }
