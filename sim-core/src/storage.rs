@@ -7,22 +7,18 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
-
-/// A pending (unsynced) change to one key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-enum Pending {
-    Put(Vec<u8>),
-    Delete,
-}
-
+/// The node's view of its storage is the only map kept: a write changes it
+/// at once and logs what it replaced, so that a crash can take back the
+/// writes the disk never got, newest first. A sync only forgets that log.
+/// (Keeping a second, durable map beside the view cost a map update per
+/// write at every sync, on the path of every Raft append.)
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Storage {
-    durable: BTreeMap<String, Vec<u8>>,
-    /// Unsynced writes in the order they were made, newest last.
-    pending: Vec<(String, Pending)>,
-    /// The node's view: durable state with pending writes applied.
+    /// Durable state with the unsynced writes applied.
     view: BTreeMap<String, Vec<u8>>,
+    /// Unsynced writes in the order they were made, newest last: each
+    /// key with the value it had in the view before (`None`: absent).
+    undo: Vec<(String, Option<Vec<u8>>)>,
     syncs: u64,
 }
 
@@ -37,13 +33,27 @@ impl Storage {
 
     pub fn write(&mut self, key: impl Into<String>, value: Vec<u8>) {
         let key = key.into();
-        self.view.insert(key.clone(), value.clone());
-        self.pending.push((key, Pending::Put(value)));
+        let before = self.view.insert(key.clone(), value);
+        self.undo.push((key, before));
     }
 
+    /// Removes `key`. Deleting a key the disk still holds counts as a write
+    /// even when an unsynced delete already hid it (the disk gets both).
     pub fn delete(&mut self, key: &str) {
-        if self.view.remove(key).is_some() || self.durable.contains_key(key) {
-            self.pending.push((key.to_string(), Pending::Delete));
+        match self.view.remove_entry(key) {
+            Some((key, before)) => self.undo.push((key, Some(before))),
+            None => {
+                // Absent from the view; on disk if the first unsynced write
+                // to it found it there.
+                let on_disk = self
+                    .undo
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .is_some_and(|(_, before)| before.is_some());
+                if on_disk {
+                    self.undo.push((key.to_string(), None));
+                }
+            }
         }
     }
 
@@ -57,35 +67,39 @@ impl Storage {
 
     /// Makes every write so far durable.
     pub fn sync(&mut self) {
-        for (key, change) in self.pending.drain(..) {
-            match change {
-                Pending::Put(v) => {
-                    self.durable.insert(key, v);
-                }
-                Pending::Delete => {
-                    self.durable.remove(&key);
-                }
-            }
-        }
+        self.undo.clear();
         self.syncs += 1;
     }
 
     /// Number of unsynced writes.
     pub fn unsynced(&self) -> usize {
-        self.pending.len()
+        self.undo.len()
     }
 
     pub fn syncs(&self) -> u64 {
         self.syncs
     }
 
+    /// Takes back unsynced writes after the first `keep`, newest first.
+    fn undo_after(
+        view: &mut BTreeMap<String, Vec<u8>>,
+        undo: &mut Vec<(String, Option<Vec<u8>>)>,
+        keep: usize,
+    ) {
+        let keep = keep.min(undo.len());
+        for (key, before) in undo.drain(keep..).rev() {
+            match before {
+                Some(value) => view.insert(key, value),
+                None => view.remove(&key),
+            };
+        }
+    }
+
     /// What survives a crash: the durable state plus the first `keep` pending
     /// writes (a torn tail: the disk wrote some of the queue before power went).
     pub(crate) fn crash(&mut self, keep: usize) {
-        let keep = keep.min(self.pending.len());
-        self.pending.truncate(keep);
+        Self::undo_after(&mut self.view, &mut self.undo, keep);
         self.sync();
-        self.view = self.durable.clone();
     }
 
     /// Loses everything, durable or not (a disk replaced by an empty one).
@@ -94,8 +108,11 @@ impl Storage {
     }
 
     /// The durable contents, for inspection by tests and checkers.
-    pub fn durable(&self) -> &BTreeMap<String, Vec<u8>> {
-        &self.durable
+    pub fn durable(&self) -> BTreeMap<String, Vec<u8>> {
+        let mut view = self.view.clone();
+        let mut undo = self.undo.clone();
+        Self::undo_after(&mut view, &mut undo, 0);
+        view
     }
 }
 
@@ -138,5 +155,49 @@ mod tests {
         assert_eq!(keys, ["log/2"]);
         s.crash(0);
         assert_eq!(s.scan("log/").count(), 2);
+    }
+
+    #[test]
+    fn a_torn_crash_keeps_exactly_a_prefix_whatever_the_writes_did() {
+        // Writes over one key, a delete twice, a key written then deleted:
+        // after keeping the first k, the storage holds what k writes made.
+        let ops: [(&str, Option<u8>); 7] = [
+            ("a", Some(2)),
+            ("b", None),
+            ("b", None),
+            ("c", Some(1)),
+            ("a", Some(3)),
+            ("c", None),
+            ("d", Some(4)),
+        ];
+        let base = || {
+            let mut s = Storage::new();
+            s.write("a", vec![1]);
+            s.write("b", vec![1]);
+            s.sync();
+            s
+        };
+        let mut written = base();
+        let mut states = vec![written.durable()];
+        let mut counts = vec![0];
+        for (key, value) in ops {
+            match value {
+                Some(v) => written.write(key, vec![v]),
+                None => written.delete(key),
+            }
+            states.push(written.view.clone());
+            counts.push(written.unsynced());
+        }
+        // The second delete of `b` counts (the disk holds `b`), deleting `c`,
+        // never synced, counts as a write too: every operation is one.
+        assert_eq!(counts, [0, 1, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(written.durable(), states[0]);
+        for (keep, state) in states.iter().enumerate() {
+            let mut s = written.clone();
+            s.crash(keep);
+            assert_eq!(&s.view, state, "keeping {keep} writes");
+            assert_eq!(&s.durable(), state);
+            assert_eq!(s.unsynced(), 0);
+        }
     }
 }

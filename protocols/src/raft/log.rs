@@ -18,6 +18,8 @@ use super::state_machine::StateMachine;
 #[derive(Debug, Clone)]
 struct Slot<S: StateMachine> {
     entry: Entry<S>,
+    /// The entry's digest, computed once: the chain and every apply need it.
+    digest: u64,
     chain: u64,
 }
 
@@ -41,12 +43,12 @@ impl<S: StateMachine> Default for RaftLog<S> {
     }
 }
 
-/// The chain hash of `entry` following `prev`.
-pub fn chain_next<S: StateMachine>(prev: u64, entry: &Entry<S>) -> u64 {
+/// The chain hash of an entry of `term` with `digest` following `prev`.
+pub fn chain_next(prev: u64, term: u64, digest: u64) -> u64 {
     let mut h = StableHasher::new();
     h.word(prev);
-    h.word(entry.term);
-    h.word(entry.digest());
+    h.word(term);
+    h.word(digest);
     h.value()
 }
 
@@ -94,6 +96,11 @@ impl<S: StateMachine> RaftLog<S> {
         self.slot(index).map(|s| &s.entry)
     }
 
+    /// The digest of entry `index` ([`Entry::digest`]), if it is in the log.
+    pub fn digest_at(&self, index: u64) -> Option<u64> {
+        self.slot(index).map(|s| s.digest)
+    }
+
     fn slot(&self, index: u64) -> Option<&Slot<S>> {
         if index <= self.snap_index {
             return None;
@@ -104,8 +111,13 @@ impl<S: StateMachine> RaftLog<S> {
     /// Appends an entry and returns its index.
     pub fn append(&mut self, entry: Entry<S>) -> u64 {
         let prev = self.chain_at(self.last_index()).unwrap_or(0);
-        let chain = chain_next(prev, &entry);
-        self.slots.push(Slot { entry, chain });
+        let digest = entry.digest();
+        let chain = chain_next(prev, entry.term, digest);
+        self.slots.push(Slot {
+            entry,
+            digest,
+            chain,
+        });
         self.last_index()
     }
 

@@ -8,6 +8,7 @@
 //! | [`msg`] | messages, log entries, snapshots |
 //! | [`log`] | the log with its compacted prefix and verification hash chain |
 //! | [`persist`] | the durable layout and recovery |
+//! | [`codec`] | the compact binary form of log entries on disk |
 //! | [`replication`] | a leader's view of one follower: next and matched index, batches in flight |
 //! | [`state_machine`] | what Raft replicates: the [`StateMachine`] trait |
 //! | [`kv`] | the replicated key-value store with client sessions (one state machine) |
@@ -25,6 +26,7 @@ pub use driver::register;
 pub mod bugs;
 pub mod by_index;
 pub mod client;
+pub mod codec;
 pub mod invariants;
 pub mod kv;
 pub mod liveness;

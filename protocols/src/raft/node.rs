@@ -136,6 +136,17 @@ pub enum Role {
     Leader,
 }
 
+/// An AppendEntries that arrived ahead of a gap in the follower's log (it
+/// overtook the batch before it), held until the gap fills.
+#[derive(Debug, Clone)]
+struct EarlyAppend<S: StateMachine> {
+    from: NodeId,
+    term: u64,
+    prev_term: u64,
+    entries: Vec<Entry<S>>,
+    leader_commit: u64,
+}
+
 /// Verification ghost: one entry (or snapshot) a node applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Applied {
@@ -176,6 +187,17 @@ pub struct RaftNode<S: StateMachine = KvState> {
     followers: BTreeMap<NodeId, FollowerProgress>,
     /// Reused by `advance_commit`, which runs on every acknowledgment.
     held_scratch: Vec<u64>,
+    /// While following: batches that came before the batch preceding them,
+    /// by their `prev_log_index`, at most `max_inflight` (one window).
+    /// Handling one later is what a slower network would have done, so
+    /// holding them changes nothing Raft relies on; it spares the leader a
+    /// rejection and a restart of its pipeline for every overtaken batch.
+    early: BTreeMap<u64, EarlyAppend<S>>,
+    /// (session, seq) → the index of the log entry carrying that client
+    /// request, for requests not yet applied: a retry finds its request
+    /// in the uncommitted tail without walking it. An entry removed from
+    /// the log may leave its key behind; lookups check the log.
+    logged: BTreeMap<(u64, u64), u64>,
     /// Peers heard from since the last check-quorum tick.
     heard: BTreeSet<NodeId>,
     election_timer: Option<TimerId>,
@@ -206,6 +228,8 @@ impl<S: StateMachine> RaftNode<S> {
             votes: BTreeSet::new(),
             followers: BTreeMap::new(),
             held_scratch: Vec::new(),
+            early: BTreeMap::new(),
+            logged: BTreeMap::new(),
             heard: BTreeSet::new(),
             election_timer: None,
             heartbeat_timer: None,
@@ -301,13 +325,42 @@ impl<S: StateMachine> RaftNode<S> {
 
     fn append(&mut self, ctx: &mut Ctx<'_, RaftMsg<S>>, entry: Entry<S>) -> u64 {
         persist::save_entry(ctx.storage(), self.log.last_index() + 1, &entry);
-        self.log.append(entry)
+        self.append_in_memory(entry)
+    }
+
+    /// Appends to the log in memory only (it is on storage already, or the
+    /// caller writes it), noting a client request's index.
+    fn append_in_memory(&mut self, entry: Entry<S>) -> u64 {
+        let request = request_of(&entry);
+        let index = self.log.append(entry);
+        if let Some(key) = request {
+            self.logged.insert(key, index);
+        }
+        index
     }
 
     fn truncate_from(&mut self, ctx: &mut Ctx<'_, RaftMsg<S>>, from: u64) {
         tracing::info!(from, last = self.log.last_index(), "log truncated");
         persist::remove_entries(ctx.storage(), from, self.log.last_index());
+        for (index, entry) in self.log.iter_from(from) {
+            if let Some(key) = request_of(entry) {
+                if self.logged.get(&key) == Some(&index) {
+                    self.logged.remove(&key);
+                }
+            }
+        }
         self.log.truncate_from(from);
+    }
+
+    /// Is client request (`session`, `seq`) in the log, not yet applied?
+    fn is_logged(&self, session: u64, seq: u64) -> bool {
+        self.logged.get(&(session, seq)).is_some_and(|&index| {
+            index > self.last_applied
+                && self
+                    .log
+                    .get(index)
+                    .is_some_and(|e| request_of(e) == Some((session, seq)))
+        })
     }
 
     fn reset_election_timer(&mut self, ctx: &mut Ctx<'_, RaftMsg<S>>) {
@@ -356,6 +409,7 @@ impl<S: StateMachine> RaftNode<S> {
             self.term = term;
             self.voted_for = None;
             self.save_hard(ctx);
+            self.early.clear();
         }
         if self.role == Role::Leader {
             tracing::info!(term = self.term, "stepped down");
@@ -413,6 +467,7 @@ impl<S: StateMachine> RaftNode<S> {
 
     fn start_election(&mut self, ctx: &mut Ctx<'_, RaftMsg<S>>) {
         self.term += 1;
+        self.early.clear();
         self.voted_for = Some(self.id);
         self.save_hard(ctx);
         self.role = Role::Candidate;
@@ -683,7 +738,8 @@ impl<S: StateMachine> RaftNode<S> {
                     .map_or(conflict_index, |i| i + 1),
                 None => conflict_index,
             };
-            if self.progress(from).rejected(prev, hint.min(last + 1)) {
+            let gap = conflict_term.is_none();
+            if self.progress(from).rejected(prev, hint.min(last + 1), gap) {
                 ctx.count("raft.append_rejections", 1);
                 self.replicate(from, false);
             }
@@ -780,8 +836,47 @@ impl<S: StateMachine> RaftNode<S> {
 
     // ---- replication (follower side) ----
 
+    /// An AppendEntries from the leader, then every held batch it lets
+    /// follow (lowest `prev_log_index` first).
     #[allow(clippy::too_many_arguments)]
     fn on_append(
+        &mut self,
+        ctx: &mut Ctx<'_, RaftMsg<S>>,
+        from: NodeId,
+        term: u64,
+        asked_prev: u64,
+        prev_term: u64,
+        entries: Vec<Entry<S>>,
+        leader_commit: u64,
+    ) {
+        self.follow_append(
+            ctx,
+            from,
+            term,
+            asked_prev,
+            prev_term,
+            entries,
+            leader_commit,
+        );
+        while let Some(held) = self.early.first_entry() {
+            if *held.key() > self.log.last_index() {
+                break;
+            }
+            let (prev, e) = held.remove_entry();
+            self.follow_append(
+                ctx,
+                e.from,
+                e.term,
+                prev,
+                e.prev_term,
+                e.entries,
+                e.leader_commit,
+            );
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn follow_append(
         &mut self,
         ctx: &mut Ctx<'_, RaftMsg<S>>,
         from: NodeId,
@@ -815,6 +910,23 @@ impl<S: StateMachine> RaftNode<S> {
             prev_term = self.log.snapshot_term();
         }
         if prev > self.log.last_index() {
+            let room = self.early.len() < self.cfg.max_inflight;
+            if !entries.is_empty() && room && !self.early.contains_key(&asked_prev) {
+                // Overtaken by this batch, the one before it is likely still
+                // on its way: hold this one instead of rejecting it.
+                self.early.insert(
+                    asked_prev,
+                    EarlyAppend {
+                        from,
+                        term,
+                        prev_term,
+                        entries,
+                        leader_commit,
+                    },
+                );
+                ctx.count("raft.appends_held", 1);
+                return;
+            }
             let (t, ci) = (self.term, self.log.last_index() + 1);
             self.send(from, fail_reply(t, asked_prev, ci, None));
             return;
@@ -904,6 +1016,11 @@ impl<S: StateMachine> RaftNode<S> {
         persist::save_snapshot(ctx.storage(), &snapshot, old_snap + 1);
         self.log
             .reset_to(snapshot.last_index, snapshot.last_term, snapshot.chain);
+        self.logged = self
+            .log
+            .iter()
+            .filter_map(|(index, e)| request_of(e).map(|key| (key, index)))
+            .collect();
         self.sm = snapshot.state.clone();
         self.commit_index = self.commit_index.max(snapshot.last_index);
         self.last_applied = snapshot.last_index;
@@ -944,14 +1061,20 @@ impl<S: StateMachine> RaftNode<S> {
                 break; // unreachable: committed entries above the snapshot are in the log
             };
             let chain = self.log.chain_at(index).unwrap_or(0);
+            let digest = self.log.digest_at(index).unwrap_or(0);
             self.last_applied = index;
             self.applied.push(Applied {
                 index,
                 term: entry.term,
-                digest: entry.digest(),
+                digest,
                 chain,
                 snapshot: false,
             });
+            if let Some(key) = request_of(&entry) {
+                if self.logged.get(&key) == Some(&index) {
+                    self.logged.remove(&key);
+                }
+            }
             if let Command::Client {
                 client,
                 session,
@@ -978,7 +1101,11 @@ impl<S: StateMachine> RaftNode<S> {
 
     fn maybe_snapshot(&mut self, ctx: &mut Ctx<'_, RaftMsg<S>>) {
         let base = self.log.snapshot_index();
-        if self.last_applied < base + self.cfg.snapshot_threshold {
+        // A snapshot costs as much as the state is large: taken no more
+        // often than once per that many entries, its cost per entry stays
+        // bounded however many client sessions the state keeps.
+        let every = self.cfg.snapshot_threshold.max(self.sm.snapshot_weight());
+        if self.last_applied < base + every {
             return;
         }
         let index = self.last_applied;
@@ -1019,13 +1146,7 @@ impl<S: StateMachine> RaftNode<S> {
                 }
                 None => {}
             }
-            let pending = self
-                .log
-                .iter_from(self.commit_index + 1)
-                .any(|(_, e)| {
-                    matches!(e.command, Command::Client { session: s, seq: q, .. } if s == session && q == seq)
-                });
-            if pending {
+            if self.is_logged(session, seq) {
                 return; // already in the log: the answer comes when it applies
             }
         }
@@ -1044,6 +1165,14 @@ impl<S: StateMachine> RaftNode<S> {
         );
         self.replicate_all(false);
         self.advance_commit(ctx);
+    }
+}
+
+/// The (session, seq) of a client request's entry.
+fn request_of<S: StateMachine>(entry: &Entry<S>) -> Option<(u64, u64)> {
+    match entry.command {
+        Command::Client { session, seq, .. } => Some((session, seq)),
+        Command::Noop => None,
     }
 }
 
@@ -1100,7 +1229,7 @@ impl<S: StateMachine> Process for RaftNode<S> {
             self.snapshot = Some(snap);
         }
         for entry in durable.entries {
-            self.log.append(entry);
+            self.append_in_memory(entry);
         }
         self.role = Role::Follower;
         tracing::debug!(

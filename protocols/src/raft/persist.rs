@@ -3,7 +3,8 @@
 //! Layout (keys of the node's `Storage`):
 //! - `raft/hard`: current term and vote;
 //! - `raft/log/<index, 20 digits>`: one key per entry, so appending writes one
-//!   key and the keys sort by index;
+//!   key and the keys sort by index; the entry in the compact binary form of
+//!   `codec.rs` (written on every append, on every replica);
 //! - `raft/snap`: the latest snapshot (state machine + its log position).
 //!
 //! Writes are ordered so that any prefix of them (a torn flush, see
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use sim_core::storage::Storage;
 use sim_core::NodeId;
 
+use super::codec;
 use super::kv::KvState;
 use super::msg::{Entry, Snapshot};
 use super::state_machine::StateMachine;
@@ -65,7 +67,7 @@ pub fn save_hard(storage: &mut Storage, hard: HardState) {
 }
 
 pub fn save_entry<S: StateMachine>(storage: &mut Storage, index: u64, entry: &Entry<S>) {
-    storage.write(log_key(index), encode(entry));
+    storage.write(log_key(index), codec::encode_entry(entry));
 }
 
 /// Removes entries `from..=to`, highest first.
@@ -123,7 +125,7 @@ pub fn load<S: StateMachine>(storage: &Storage) -> Result<Durable<S>, String> {
         if index != base + 1 + entries.len() as u64 {
             break; // a gap: what follows was never acknowledged as a whole
         }
-        entries.push(serde_json::from_slice(bytes).map_err(|e| format!("{key}: {e}"))?);
+        entries.push(codec::decode_entry(bytes).map_err(|e| format!("{key}: {e}"))?);
     }
     Ok(Durable {
         hard,

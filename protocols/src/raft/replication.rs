@@ -10,11 +10,15 @@
 //! A follower starts in *probe* mode (one message in flight: the leader does
 //! not yet know where their logs agree). The first acknowledgment that
 //! raises `matched` switches it to *pipeline* mode. A rejection, or a
-//! heartbeat interval with batches in flight and no answer at all (they
-//! were lost), sends it back to probing from `matched + 1` or the
+//! heartbeat interval with batches in flight and none of them acknowledged
+//! (they were lost), sends it back to probing from `matched + 1` or the
 //! rejection's hint. Rejections of batches sent before the reset are
 //! recognised by the `prev_log_index` they echo and ignored, so one gap does
-//! not multiply into a rejection storm.
+//! not multiply into a rejection storm; so is a rejection for a gap that a
+//! batch still in flight will fill (the follower's log ends inside the
+//! window: the batch that overtook its predecessor arrived first). Only
+//! progress counts against the loss timer — a heartbeat's answer does not —
+//! so a batch that is really lost is still found out and sent again.
 
 use std::collections::VecDeque;
 
@@ -30,8 +34,10 @@ pub struct FollowerProgress {
     /// While probing: the `prev_log_index` of the probe last sent, the one
     /// rejection that is current.
     probe_prev: Option<u64>,
-    /// An answer (of any kind) arrived since the last heartbeat tick.
-    answered: bool,
+    /// Since the last heartbeat tick, a batch in flight was acknowledged,
+    /// the window was reset, or a batch went out into an empty window: the
+    /// loss timer starts again.
+    progressed: bool,
 }
 
 impl FollowerProgress {
@@ -44,7 +50,7 @@ impl FollowerProgress {
             inflight: VecDeque::new(),
             probing: true,
             probe_prev: None,
-            answered: false,
+            progressed: false,
         }
     }
 
@@ -67,6 +73,10 @@ impl FollowerProgress {
     /// after it.
     pub fn sent(&mut self, prev: u64, last: u64) {
         self.sent_empty(prev);
+        if self.inflight.is_empty() {
+            // Its loss is timed from now, not from the last answer.
+            self.progressed = true;
+        }
         self.inflight.push_back(last);
         self.next = self.next.max(last + 1);
     }
@@ -81,6 +91,7 @@ impl FollowerProgress {
 
     /// A snapshot ending at `last` was sent; probing until it is answered.
     pub fn sent_snapshot(&mut self, last: u64) {
+        self.progressed = true;
         self.probing = true;
         self.probe_prev = None;
         self.inflight.clear();
@@ -91,9 +102,9 @@ impl FollowerProgress {
     /// The follower's log matches up to `index`. Frees every batch it
     /// covers; returns whether `matched` rose.
     pub fn acknowledged(&mut self, index: u64) -> bool {
-        self.answered = true;
         while self.inflight.front().is_some_and(|&last| last <= index) {
             self.inflight.pop_front();
+            self.progressed = true;
         }
         if index <= self.matched {
             return false;
@@ -105,30 +116,39 @@ impl FollowerProgress {
     }
 
     /// The follower rejected an AppendEntries whose previous entry was
-    /// `prev`; `resume` is where the conflict hint says to start again.
-    /// Returns whether the rejection answers the current probe or pipeline
-    /// (then `next` is reset to `resume` and the window emptied); one that
-    /// answers a batch sent before the last reset is stale: `false`.
-    pub fn rejected(&mut self, prev: u64, resume: u64) -> bool {
-        self.answered = true;
+    /// `prev`; `resume` is where the conflict hint says to start again, and
+    /// `gap` says the follower's log merely ends before `prev` (no entry of
+    /// another term in the way). Returns whether the rejection answers the
+    /// current probe or pipeline (then `next` is reset to `resume` and the
+    /// window emptied); one that answers a batch sent before the last reset
+    /// is stale, and a gap that a batch in flight covers will be filled by
+    /// it: both `false`.
+    pub fn rejected(&mut self, prev: u64, resume: u64, gap: bool) -> bool {
         let current = if self.probing {
             self.probe_prev == Some(prev)
         } else {
             prev >= self.matched
         };
-        if !current {
+        if !current || (gap && self.covers(resume)) {
             return false;
         }
         self.restart(resume);
         true
     }
 
-    /// A heartbeat tick: batches in flight with no answer for a whole
-    /// interval are taken as lost, and probing restarts at `matched + 1`.
-    /// Returns whether that happened.
+    /// Whether a batch in flight carries entry `index`: while pipelining,
+    /// the batches in flight are contiguous and end at `next - 1`, and
+    /// everything up to `matched` is held already.
+    fn covers(&self, index: u64) -> bool {
+        !self.probing && !self.inflight.is_empty() && self.matched < index && index < self.next
+    }
+
+    /// A heartbeat tick: batches in flight with none acknowledged for a
+    /// whole interval are taken as lost, and probing restarts at
+    /// `matched + 1`. Returns whether that happened.
     pub fn tick(&mut self) -> bool {
-        let lost = !self.answered && !self.inflight.is_empty();
-        self.answered = false;
+        let lost = !self.progressed && !self.inflight.is_empty();
+        self.progressed = false;
         if lost {
             self.restart(self.matched + 1);
         }
@@ -136,6 +156,7 @@ impl FollowerProgress {
     }
 
     fn restart(&mut self, resume: u64) {
+        self.progressed = true;
         self.next = resume.max(self.matched + 1);
         self.inflight.clear();
         self.probing = true;
@@ -191,22 +212,58 @@ mod tests {
             p.sent(last - 2, last);
         }
         // The batch after 3 was lost: the follower rejects the one after 5.
-        assert!(p.rejected(5, 4));
+        assert!(p.rejected(5, 4, false));
         assert!(p.is_probing());
         assert_eq!((p.next, p.in_flight()), (4, 0));
         p.sent(3, 9);
         // The rejection of the batch after 7, sent before the reset: stale.
-        assert!(!p.rejected(7, 4));
+        assert!(!p.rejected(7, 4, false));
         assert_eq!((p.next, p.in_flight()), (10, 1));
         // A hint below what is known to match does not move below it.
         let mut q = pipelining(3);
         q.sent(3, 6);
-        assert!(q.rejected(4, 1));
+        assert!(q.rejected(4, 1, false));
         assert_eq!(q.next, 4);
         // While pipelining, a rejection below `matched` is stale.
         let mut r = pipelining(8);
-        assert!(!r.rejected(5, 2));
+        assert!(!r.rejected(5, 2, false));
         assert_eq!(r.next, 9);
+    }
+
+    #[test]
+    fn a_gap_that_a_batch_in_flight_fills_is_no_reason_to_reset() {
+        let mut p = pipelining(3);
+        for last in [5, 7, 9] {
+            p.sent(last - 2, last);
+        }
+        // The batch after 5 overtook the one after 3; the follower, its log
+        // ending at 3, could not hold it and says so: the batch after 3 is
+        // still in flight and fills the gap.
+        assert!(!p.rejected(5, 4, true));
+        assert_eq!((p.next, p.in_flight(), p.is_probing()), (10, 3, false));
+        // A conflict (an entry of another term) at the same place resets.
+        assert!(p.rejected(5, 4, false));
+        assert_eq!((p.next, p.in_flight(), p.is_probing()), (4, 0, true));
+        // A gap beyond what is in flight resets too: nothing will fill it.
+        let mut q = pipelining(3);
+        q.sent(3, 5);
+        assert!(
+            q.rejected(3, 2, true),
+            "the follower lost entries up to matched"
+        );
+        assert_eq!(q.next, 4);
+    }
+
+    #[test]
+    fn a_lost_batch_is_found_though_heartbeats_are_answered() {
+        let mut p = pipelining(3);
+        p.sent(3, 5);
+        p.sent(5, 7);
+        assert!(!p.tick(), "the first batch went out into an empty window");
+        // Heartbeats after `matched` are acknowledged at 3: no progress.
+        assert!(!p.acknowledged(3));
+        assert!(p.tick(), "nothing acknowledged for a whole interval: lost");
+        assert_eq!((p.next, p.in_flight(), p.is_probing()), (4, 0, true));
     }
 
     #[test]

@@ -61,6 +61,24 @@ pub trait StateMachine: Replicated + Default {
     /// The numbers of a request that a bit flip in flight can hit.
     fn op_numbers(op: &mut Self::Op) -> Vec<&mut u64>;
 
+    /// How much a snapshot of this state costs, in log entries' worth
+    /// (its size: sessions, keys): snapshots are taken no more often than
+    /// once per that many entries. Zero by default: every
+    /// `snapshot_threshold` entries.
+    fn snapshot_weight(&self) -> u64 {
+        0
+    }
+
+    /// Writes `op` for the log on disk (see `codec.rs`): JSON by default.
+    fn encode_op(op: &Self::Op, out: &mut Vec<u8>) {
+        serde_json::to_writer(out, op).expect("an operation is plain data and always serializes");
+    }
+
+    /// Reads back what [`StateMachine::encode_op`] wrote.
+    fn decode_op(bytes: &[u8]) -> Result<Self::Op, String> {
+        serde_json::from_slice(bytes).map_err(|e| format!("operation: {e}"))
+    }
+
     /// Messages owed to clients other than the requester by the requests
     /// applied since the last call (watch notifications, say); the leader
     /// sends them, followers drop them. None by default.
