@@ -152,13 +152,16 @@ mod disk {
     pub fn read(storage: &Storage) -> (BTreeSet<u64>, u64, BTreeMap<NodeId, u64>) {
         let elements = storage
             .scan(ELEMENT)
-            .filter_map(|(key, _)| number(key[ELEMENT.len()..].as_bytes()))
+            .filter_map(|(key, _)| number(key.strip_prefix(ELEMENT)?.as_bytes()))
             .collect();
         let own = storage.read(OWN_COUNT).and_then(number).unwrap_or(0);
         let applied = storage
             .scan(APPLIED)
             .filter_map(|(key, value)| {
-                Some((number(key[APPLIED.len()..].as_bytes())?, number(value)?))
+                Some((
+                    number(key.strip_prefix(APPLIED)?.as_bytes())?,
+                    number(value)?,
+                ))
             })
             .collect();
         (elements, own, applied)
