@@ -228,7 +228,7 @@ impl Driver for Crdt {
                 .map(|(id, p)| ReplicaState::new(format!("n{id}"), f(p)))
                 .collect()
         };
-        let sets = states(&|p| Value::from(p.state().set().to_vec()));
+        let sets = states(&|p| Value::from(p.state().set().iter().collect::<Vec<_>>()));
         let counters = states(&|p| Value::from(p.state().counter()));
         let history = sim.history();
         let mut verdicts = progress_verdict(self.progress.as_mut(), sim);

@@ -62,7 +62,8 @@ pub struct Gossip {
 pub struct Round<T> {
     /// The deltas queued since the last round, and the peers they go to.
     pub delta: Option<(Shared<T>, Vec<NodeId>)>,
-    /// The whole state, on a repair round, and the peer it goes to.
+    /// The whole state, on a repair round, and the peer it goes to (not an
+    /// answer: see [`pull_reply`]).
     pub full: Option<(Shared<T>, NodeId)>,
 }
 
@@ -118,8 +119,15 @@ impl<T: Lattice> DeltaGossip<T> {
 /// The answer to a peer's whole state, push-pull: a sender that lacks
 /// something of ours gets our whole state back, so that a replica whose
 /// deltas all went astray is repaired the first time it gossips its state.
-pub fn pull_reply<T: Lattice>(mine: &Arc<T>, theirs: &T) -> Option<Shared<T>> {
-    (!mine.leq(theirs)).then(|| Shared(Arc::clone(mine)))
+/// An answer (`theirs_answers`) is not answered: one exchange leaves both
+/// sides with what either had, and answering answers would bounce whole
+/// states between two replicas for as long as clients keep updating them.
+pub fn pull_reply<T: Lattice>(
+    mine: &Arc<T>,
+    theirs: &T,
+    theirs_answers: bool,
+) -> Option<Shared<T>> {
+    (!theirs_answers && !mine.leq(theirs)).then(|| Shared(Arc::clone(mine)))
 }
 
 /// `count` distinct peers other than `me`, drawn at random (all of them if

@@ -23,6 +23,7 @@
 //! state, so updates it accepts never reach the others — the convergence
 //! bound of [`spread`] catches it).
 
+pub mod chunked_set;
 mod driver;
 pub mod gossip;
 pub mod lattice;
@@ -102,25 +103,69 @@ pub enum CrdtMsg {
         state: Shared<CrdtState>,
     },
     /// The sender's whole state (answered with the receiver's when it has
-    /// something the sender lacks).
+    /// something the sender lacks, unless it is itself such an `answer`).
     Full {
         state: Shared<CrdtState>,
+        answer: bool,
     },
 }
 
 impl Message for CrdtMsg {}
 
-const STATE_KEY: &str = "crdt/state";
 const TIMER_GOSSIP: u64 = 0;
 
-/// What a replica keeps on disk: its state, and per client the last request
-/// it applied, so that a duplicated update (the network may deliver one
-/// twice) is acknowledged again but not applied again — an increment is not
-/// idempotent.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct Durable {
-    state: CrdtState,
-    applied: BTreeMap<NodeId, u64>,
+/// What a replica keeps on disk, one key per fact, so that an update writes
+/// a few bytes however large the state has grown: each element a client
+/// added here, this replica's own counter entry, and per client the last
+/// request applied, so that a duplicated update (the network may deliver
+/// one twice) is acknowledged again but not applied again — an increment is
+/// not idempotent. Gossiped state is not written: peers teach it again.
+mod disk {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use sim_core::storage::Storage;
+    use sim_core::NodeId;
+
+    const ELEMENT: &str = "crdt/set/";
+    const OWN_COUNT: &str = "crdt/count";
+    const APPLIED: &str = "crdt/applied/";
+
+    pub fn write_element(storage: &mut Storage, x: u64) {
+        storage.write(format!("{ELEMENT}{x}"), Vec::new());
+    }
+
+    pub fn write_own_count(storage: &mut Storage, n: u64) {
+        storage.write(OWN_COUNT, n.to_string().into_bytes());
+    }
+
+    pub fn write_applied(storage: &mut Storage, client: NodeId, req: u64) {
+        storage.write(format!("{APPLIED}{client}"), req.to_string().into_bytes());
+    }
+
+    fn number<T: std::str::FromStr>(text: &[u8]) -> Option<T> {
+        std::str::from_utf8(text).ok()?.parse().ok()
+    }
+
+    /// What a restarted replica recovers: the elements added here, its own
+    /// counter entry, the last request applied per client. A key this module
+    /// did not write in that form is skipped.
+    pub fn read(storage: &Storage) -> (BTreeSet<u64>, u64, BTreeMap<NodeId, u64>) {
+        let elements = storage
+            .scan(ELEMENT)
+            .filter_map(|(key, _)| number(key.strip_prefix(ELEMENT)?.as_bytes()))
+            .collect();
+        let own = storage.read(OWN_COUNT).and_then(number).unwrap_or(0);
+        let applied = storage
+            .scan(APPLIED)
+            .filter_map(|(key, value)| {
+                Some((
+                    number(key.strip_prefix(APPLIED)?.as_bytes())?,
+                    number(value)?,
+                ))
+            })
+            .collect();
+        (elements, own, applied)
+    }
 }
 
 /// A replica.
@@ -152,16 +197,19 @@ impl Replica {
         &self.state
     }
 
-    /// Writes state and dedup table, synced unless the `no-sync` bug is on.
-    /// Only acknowledged updates are written: gossiped state can be
-    /// re-learned, and the next update's write carries it anyway.
-    fn persist(&self, ctx: &mut Ctx<'_, CrdtMsg>) {
-        let durable = Durable {
-            state: (*self.state).clone(),
-            applied: self.applied.clone(),
-        };
-        let bytes = serde_json::to_vec(&durable).expect("plain data serializes");
-        ctx.storage().write(STATE_KEY, bytes);
+    /// Writes what an accepted update changed — the element or this
+    /// replica's counter entry, and the client's last request — synced
+    /// unless the `no-sync` bug is on.
+    fn persist(&self, ctx: &mut Ctx<'_, CrdtMsg>, client: NodeId, req: u64, update: Update) {
+        let me = ctx.id();
+        match update {
+            Update::Add(x) => disk::write_element(ctx.storage(), x),
+            Update::Incr(_) => {
+                let own = self.state.counts().iter().find(|&&(k, _)| k == me);
+                disk::write_own_count(ctx.storage(), own.map_or(0, |&(_, n)| n));
+            }
+        }
+        disk::write_applied(ctx.storage(), client, req);
         if !self.bugs.no_sync {
             ctx.storage().sync();
         }
@@ -175,7 +223,7 @@ impl Replica {
             other.clone()
         } else if self.bugs.sum_merge {
             let state = Arc::make_mut(&mut self.state);
-            for &x in other.set() {
+            for x in other.set().iter() {
                 state.add(x);
             }
             for &(node, n) in other.counts() {
@@ -206,13 +254,10 @@ impl Process for Replica {
     type Msg = CrdtMsg;
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, CrdtMsg>) {
-        let durable: Durable = ctx
-            .storage()
-            .read(STATE_KEY)
-            .and_then(|b| serde_json::from_slice(b).ok())
-            .unwrap_or_default();
-        self.state = Arc::new(durable.state);
-        self.applied = durable.applied;
+        let (elements, own, applied) = disk::read(ctx.storage());
+        let me = ctx.id();
+        self.state = Arc::new(CrdtState::from_parts(elements, BTreeMap::from([(me, own)])));
+        self.applied = applied;
         self.gossiping = !(self.bugs.no_gossip_after_restart && ctx.incarnation() > 0);
         if self.gossiping {
             ctx.set_timer(self.gossip.config.every, TIMER_GOSSIP);
@@ -240,7 +285,7 @@ impl Process for Replica {
                     }
                 }
                 self.gossip.queue(&delta);
-                self.persist(ctx);
+                self.persist(ctx, from, req, update);
                 ctx.send(from, CrdtMsg::Ack { req });
             }
             CrdtMsg::Delta { state } => {
@@ -249,9 +294,16 @@ impl Process for Replica {
                     self.gossip.queue(&new);
                 }
             }
-            CrdtMsg::Full { state } => {
-                if let Some(mine) = pull_reply(&self.state, &state.0).filter(|_| self.gossiping) {
-                    ctx.send(from, CrdtMsg::Full { state: mine });
+            CrdtMsg::Full { state, answer } => {
+                let reply = pull_reply(&self.state, &state.0, answer).filter(|_| self.gossiping);
+                if let Some(mine) = reply {
+                    ctx.send(
+                        from,
+                        CrdtMsg::Full {
+                            state: mine,
+                            answer: true,
+                        },
+                    );
                 }
                 if self.absorb(&state.0).is_some() {
                     self.merged(from);
@@ -268,7 +320,13 @@ impl Process for Replica {
             ctx.send_all(to, &CrdtMsg::Delta { state });
         }
         if let Some((state, to)) = round.full {
-            ctx.send(to, CrdtMsg::Full { state });
+            ctx.send(
+                to,
+                CrdtMsg::Full {
+                    state,
+                    answer: false,
+                },
+            );
         }
         ctx.set_timer(self.gossip.config.every, TIMER_GOSSIP);
     }

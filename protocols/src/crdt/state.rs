@@ -2,10 +2,12 @@
 //! one join-semilattice, with a digest of its contents kept up to date on
 //! every change.
 //!
-//! Built for a thousand replicas gossiping whole states: both halves are
-//! sorted vectors, so a merge is one linear walk (no allocation when the
-//! other side brings nothing new) and a copy — `Arc::make_mut` copies a
-//! state that a message in flight still shares — is one `memcpy`. The
+//! Built for a thousand replicas gossiping whole states and for a set that
+//! grows all run: the set is sorted in shared chunks ([`ChunkedSet`]), so an
+//! add or a small delta costs a chunk, not the set, a whole state merges in
+//! one walk, and a copy — `Arc::make_mut` copies a state that a message in
+//! flight still shares — copies one pointer per chunk; the counter is a
+//! sorted vector of one entry per replica. The
 //! digest lets two replicas that agree find out in O(1), and the run's
 //! fingerprint hash a gossiped state through it instead of entry by entry.
 //! It is a sum of one mixed hash per element and per counter entry, so a
@@ -18,14 +20,15 @@ use std::hash::{Hash, Hasher};
 use serde::{Deserialize, Serialize};
 use sim_core::NodeId;
 
+use super::chunked_set::ChunkedSet;
 use super::lattice::Lattice;
 
 /// What gossip carries and storage keeps.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(from = "Contents", into = "Contents")]
 pub struct CrdtState {
-    /// The set's elements, ascending.
-    set: Vec<u64>,
+    /// The set's elements.
+    set: ChunkedSet,
     /// Per replica, the increments it accepted (a G-counter), by replica.
     counts: Vec<(NodeId, u64)>,
     digest: u64,
@@ -47,7 +50,7 @@ impl From<Contents> for CrdtState {
 impl From<CrdtState> for Contents {
     fn from(s: CrdtState) -> Self {
         Contents {
-            set: s.set.into_iter().collect(),
+            set: s.set.iter().collect(),
             counts: s.counts.into_iter().collect(),
         }
     }
@@ -81,14 +84,6 @@ fn entry_hash(node: NodeId, n: u64) -> u64 {
     }
 }
 
-/// Whether every element of sorted `small` is in sorted `big`: one walk.
-fn sorted_subset<T: Ord>(small: &[T], big: &[T]) -> bool {
-    let mut big = big.iter();
-    small
-        .iter()
-        .all(|x| big.by_ref().find(|y| *y >= x) == Some(x))
-}
-
 /// The union of two sorted vectors with no key in both.
 fn merge_sorted<T: Copy + Ord>(a: &[T], b: &[T]) -> Vec<T> {
     let mut merged = Vec::with_capacity(a.len() + b.len());
@@ -109,10 +104,10 @@ fn merge_sorted<T: Copy + Ord>(a: &[T], b: &[T]) -> Vec<T> {
 impl CrdtState {
     pub fn from_parts(set: BTreeSet<u64>, counts: BTreeMap<NodeId, u64>) -> Self {
         let counts: Vec<(NodeId, u64)> = counts.into_iter().filter(|&(_, n)| n > 0).collect();
-        let set: Vec<u64> = set.into_iter().collect();
+        let set = ChunkedSet::from_sorted(set);
         let digest = set
             .iter()
-            .map(|&x| element_hash(x))
+            .map(element_hash)
             .chain(counts.iter().map(|&(node, n)| entry_hash(node, n)))
             .fold(0u64, u64::wrapping_add);
         Self {
@@ -127,8 +122,8 @@ impl CrdtState {
         self.digest
     }
 
-    /// The set's elements, ascending.
-    pub fn set(&self) -> &[u64] {
+    /// The set's elements.
+    pub fn set(&self) -> &ChunkedSet {
         &self.set
     }
 
@@ -147,22 +142,16 @@ impl CrdtState {
 
     /// Elements of this set that `other` lacks.
     pub fn missing_from(&self, other: &CrdtState) -> usize {
-        self.set
-            .iter()
-            .filter(|x| other.set.binary_search(x).is_err())
-            .count()
+        self.set.absent_from(&other.set).count()
     }
 
     /// Adds an element; whether it was new.
     pub fn add(&mut self, x: u64) -> bool {
-        match self.set.binary_search(&x) {
-            Ok(_) => false,
-            Err(at) => {
-                self.set.insert(at, x);
-                self.digest = self.digest.wrapping_add(element_hash(x));
-                true
-            }
+        let new = self.set.insert(x);
+        if new {
+            self.digest = self.digest.wrapping_add(element_hash(x));
         }
+        new
     }
 
     /// Changes `node`'s entry by `f` (old value to new); the new value.
@@ -205,7 +194,7 @@ impl CrdtState {
             return true;
         }
         let mut mine = self.counts.iter();
-        sorted_subset(&other.set, &self.set)
+        other.set.is_subset(&self.set)
             && other.counts.iter().all(|&(node, n)| {
                 mine.by_ref()
                     .find(|&&(k, _)| k >= node)
@@ -219,22 +208,22 @@ impl CrdtState {
     }
 
     /// Joins `other` into `self` and returns the part of it that was new
-    /// here: what this replica learned, and all it need pass on. A few new
-    /// entries are inserted in place; many are merged in one walk.
+    /// here: what this replica learned, and all it need pass on. Its cost
+    /// follows the smaller side: a small delta is looked up element by
+    /// element, not walked beside the whole set.
     pub fn merge_new(&mut self, other: &CrdtState) -> CrdtState {
         let mut new = CrdtState::default();
         if self.digest == other.digest {
             return new;
         }
-        for &x in &other.set {
-            if self.set.binary_search(&x).is_err() {
-                new.set.push(x);
-                new.digest = new.digest.wrapping_add(element_hash(x));
-            }
-        }
-        if !new.set.is_empty() {
+        let added: Vec<u64> = other.set.absent_from(&self.set).collect();
+        if !added.is_empty() {
+            new.digest = added
+                .iter()
+                .fold(0, |d, &x| d.wrapping_add(element_hash(x)));
             self.digest = self.digest.wrapping_add(new.digest);
-            self.set = merge_sorted(&self.set, &new.set);
+            self.set.insert_new(&added);
+            new.set = ChunkedSet::from_sorted(added);
         }
         // One walk over both counters: raised entries change in place,
         // absent ones are collected and merged in after.
@@ -324,7 +313,7 @@ mod tests {
         fn digest_follows_the_contents(a in state(), b in state()) {
             let m = merged(&a, &b);
             let fresh = CrdtState::from_parts(
-                m.set().iter().copied().collect(),
+                m.set().iter().collect(),
                 m.counts().iter().copied().collect(),
             );
             prop_assert_eq!(m.digest, fresh.digest);

@@ -28,9 +28,10 @@ pub enum Msg<T: ReplicatedType> {
         state: Shared<T>,
     },
     /// The sender's whole state (answered with the receiver's when it has
-    /// something the sender lacks).
+    /// something the sender lacks, unless it is itself such an `answer`).
     Full {
         state: Shared<T>,
+        answer: bool,
     },
 }
 
@@ -207,9 +208,15 @@ impl<T: ReplicatedType> Process for Replica<T> {
                     self.gossip.queue(&state.0);
                 }
             }
-            Msg::Full { state } => {
-                if let Some(mine) = pull_reply(&self.state, &state.0) {
-                    ctx.send(from, Msg::Full { state: mine });
+            Msg::Full { state, answer } => {
+                if let Some(mine) = pull_reply(&self.state, &state.0, answer) {
+                    ctx.send(
+                        from,
+                        Msg::Full {
+                            state: mine,
+                            answer: true,
+                        },
+                    );
                 }
                 Arc::make_mut(&mut self.state).absorb(&state.0, &self.config);
             }
@@ -226,7 +233,13 @@ impl<T: ReplicatedType> Process for Replica<T> {
             ctx.send_all(to, &Msg::Delta { state });
         }
         if let Some((state, to)) = round.full {
-            ctx.send(to, Msg::Full { state });
+            ctx.send(
+                to,
+                Msg::Full {
+                    state,
+                    answer: false,
+                },
+            );
         }
         ctx.set_timer(self.gossip.config.every, TIMER_GOSSIP);
     }
