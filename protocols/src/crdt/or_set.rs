@@ -333,20 +333,15 @@ mod tests {
                     sets[i].compact(&stable);
                 }
             }
-            for i in 0..3 {
-                prop_assert_eq!(
-                    sets[i].elements(),
-                    shadows[i].elements(),
-                    "after {:?}",
-                    step
-                );
+            for (set, shadow) in sets.iter().zip(&shadows) {
+                prop_assert_eq!(set.elements(), shadow.elements(), "after {:?}", step);
             }
         }
         // Once all have merged all, they agree, and with their shadows.
         let (mut all, mut shadow) = (OrSet::default(), OrSet::default());
-        for i in 0..3 {
-            all.join(&sets[i]);
-            shadow.join(&shadows[i]);
+        for (set, shadowed) in sets.iter().zip(&shadows) {
+            all.join(set);
+            shadow.join(shadowed);
         }
         prop_assert_eq!(all.elements(), shadow.elements());
         Ok(sets)
