@@ -116,3 +116,23 @@ fn stable_compaction_bounds_the_tombstones() {
         );
     }
 }
+
+/// Options that do not fit the mode are refused, naming the field.
+#[test]
+fn options_out_of_their_mode_are_named() {
+    use scenarios::catalogue;
+    use scenarios::runner::{run, RunOptions};
+    let cases = [
+        ("pn-counter-ops-bug-no-dedup", "options.mode=\"state\"", "bugs"),
+        ("pn-counter-healthy", "options.compaction=true", "options.compaction"),
+        ("or-set-ops-healthy", "options.compaction=true", "options.compaction"),
+    ];
+    for (name, set, field) in cases {
+        let sets = [set.to_string()];
+        let error = catalogue::resolve(name, &sets)
+            .and_then(|s| run(&s, 1, &RunOptions::default()).map(|_| ()))
+            .expect_err(set)
+            .to_string();
+        assert!(error.contains(field), "{name} {set}: {error}");
+    }
+}
