@@ -123,9 +123,21 @@ fn options_out_of_their_mode_are_named() {
     use scenarios::catalogue;
     use scenarios::runner::{run, RunOptions};
     let cases = [
-        ("pn-counter-ops-bug-no-dedup", "options.mode=\"state\"", "bugs"),
-        ("pn-counter-healthy", "options.compaction=true", "options.compaction"),
-        ("or-set-ops-healthy", "options.compaction=true", "options.compaction"),
+        (
+            "pn-counter-ops-bug-no-dedup",
+            "options.mode=\"state\"",
+            "bugs",
+        ),
+        (
+            "pn-counter-healthy",
+            "options.compaction=true",
+            "options.compaction",
+        ),
+        (
+            "or-set-ops-healthy",
+            "options.compaction=true",
+            "options.compaction",
+        ),
     ];
     for (name, set, field) in cases {
         let sets = [set.to_string()];
