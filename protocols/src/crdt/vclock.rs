@@ -65,6 +65,20 @@ impl VClock {
         }
     }
 
+    /// Entry-wise minimum: the clock of what both have seen (an entry
+    /// missing on either side is zero, so it goes).
+    pub fn meet(&mut self, other: &VClock) {
+        self.0.retain(|node, n| {
+            *n = (*n).min(other.get(*node));
+            *n > 0
+        });
+    }
+
+    /// Whether `node`'s event number `n` is covered by this clock.
+    pub fn covers(&self, (node, n): (NodeId, u64)) -> bool {
+        n <= self.get(node)
+    }
+
     pub fn compare(&self, other: &VClock) -> Causality {
         let nodes = self.0.keys().chain(other.0.keys());
         let (mut less, mut greater) = (false, false);
@@ -167,6 +181,17 @@ mod tests {
             for (node, n) in m.entries() {
                 prop_assert_eq!(n, a.get(node).max(b.get(node)));
             }
+        }
+
+        #[test]
+        fn meet_is_the_greatest_lower_bound(a in clock(), b in clock()) {
+            let mut m = a.clone();
+            m.meet(&b);
+            prop_assert!(a.dominates(&m) && b.dominates(&m));
+            for (node, n) in a.entries() {
+                prop_assert_eq!(m.get(node), n.min(b.get(node)));
+            }
+            prop_assert_eq!(VClock::from_entries(m.entries()), m);
         }
 
         #[test]

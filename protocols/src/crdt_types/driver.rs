@@ -2,7 +2,9 @@
 //! and judges a run by liveness (every request answered once the network
 //! heals), convergence (live replicas agree at the end) and the type's
 //! final read. Not by linearizability: a CRDT promises neither a total
-//! order nor recency.
+//! order nor recency. Where replicas forget on causal stability (op mode's
+//! log, state mode's tombstones with `compaction`), a `compaction` verdict
+//! says whether they forgot everything by the end, and the most they held.
 
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
@@ -13,7 +15,7 @@ use sim_core::{Finding, Nanos, NodeId, NodeStatus, Sim, Topology, MILLIS, SECOND
 
 use super::client::Client;
 use super::replica::{Gossip, Msg, Replica};
-use super::{Config, ReplicatedType};
+use super::{Config, Mode, ReplicatedType, NO_DEDUP};
 use crate::crdt::timestamp::ClockKind;
 use crate::progress::{progress_checker, progress_verdict, ProgressChecker};
 use harness::{Driver, InputError, Registrar, Scenario, Verdict};
@@ -22,7 +24,11 @@ use harness::{Driver, InputError, Registrar, Scenario, Verdict};
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 struct Options {
-    /// Gossip interval.
+    /// Replication: `state` (delta gossip) or `ops` (causal broadcast).
+    mode: Mode,
+    /// State mode: drop tombstones once causally stable.
+    compaction: bool,
+    /// Gossip interval (op mode: the anti-entropy and stability interval).
     #[serde(with = "dur")]
     gossip: Nanos,
     /// Peers each round's deltas go to.
@@ -48,6 +54,8 @@ struct Options {
 impl Default for Options {
     fn default() -> Self {
         Self {
+            mode: Mode::State,
+            compaction: false,
             gossip: 20 * MILLIS,
             fanout: 2,
             full_every: 5,
@@ -99,7 +107,27 @@ impl<T: ReplicatedType> TypeDriver<T> {
                 "quiesce must be shorter than the run".into(),
             ));
         }
+        if scenario.bugs.iter().any(|b| b == NO_DEDUP) && options.mode != Mode::Ops {
+            return Err(err(
+                "bugs",
+                format!(
+                    "bug `{NO_DEDUP}` is a bug of the op-based mode: set options.mode = \"ops\""
+                ),
+            ));
+        }
+        if options.compaction && !(T::COMPACTS && options.mode == Mode::State) {
+            return Err(err(
+                "options.compaction",
+                format!(
+                    "compaction of tombstones is for the state-based mode of a type that keeps them (or-set), not {} in {:?} mode",
+                    T::NAME,
+                    options.mode
+                ),
+            ));
+        }
         let config = Config {
+            mode: options.mode,
+            compaction: options.compaction,
             clock: options.clock,
             compact_after: options.compact_after,
             vclock_entries: options.vclock_entries,
@@ -207,11 +235,49 @@ impl<T: ReplicatedType> Driver for TypeDriver<T> {
         } else {
             Verdict::fail(&name, problems.join("\n"))
         });
+        if self.config.mode == Mode::Ops || self.config.compaction {
+            verdicts.push(self.compaction_verdict(sim));
+        }
         verdicts
     }
 
     fn model(&self) -> Option<&'static str> {
         None
+    }
+}
+
+impl<T: ReplicatedType> TypeDriver<T> {
+    /// Once every replica is up and has reported to every other, all that
+    /// was removed or delivered is stable: nothing of it may be left. A
+    /// replica down at the end holds stability back: not judged.
+    fn compaction_verdict(&self, sim: &Sim<Msg<T>>) -> Verdict {
+        const CHECK: &str = "compaction";
+        let mut left = Vec::new();
+        let mut peak = 0;
+        for &r in &self.replicas {
+            if sim.status(r) != NodeStatus::Up {
+                return Verdict::unknown(CHECK, format!("n{r} is down at the end"));
+            }
+            if let Some(p) = sim.process_as::<Replica<T>>(r) {
+                peak = peak.max(p.peak_retained());
+                if p.retained() > 0 {
+                    left.push(format!("n{r} holds {}", p.retained()));
+                }
+            }
+        }
+        if left.is_empty() {
+            let mut v = Verdict::pass(CHECK);
+            v.detail = format!("all forgotten at the end; at most {peak} held by a replica");
+            v
+        } else {
+            Verdict::fail(
+                CHECK,
+                format!(
+                    "tombstones or operations left at the end: {}",
+                    left.join(", ")
+                ),
+            )
+        }
     }
 }
 

@@ -15,6 +15,7 @@ use sim_core::rng::SimRng;
 
 use super::{Config, Env, ReplicatedType, Session};
 use crate::crdt::lww::{LwwRegister, LwwWrite};
+use crate::crdt::or_set::Dot;
 use crate::crdt::timestamp::{Stamp, StampClock};
 
 pub type LwwType = LwwRegister;
@@ -48,6 +49,20 @@ impl ReplicatedType for LwwRegister {
     type Reply = LwwReply;
     type Local = StampClock;
     type Session = LwwSession;
+    type Op = Self;
+
+    fn prepare(
+        &self,
+        local: &mut StampClock,
+        env: &Env,
+        request: &Self::Request,
+    ) -> (Option<Self>, Self::Reply) {
+        super::delta_as_op(self, local, env, request)
+    }
+
+    fn effect(&mut self, _: Dot, op: &Self, config: &Config) {
+        self.absorb(op, config);
+    }
 
     fn execute(
         &mut self,

@@ -13,8 +13,9 @@ use serde_json::{json, Value};
 use sim_core::history::{History, HistoryError};
 use sim_core::rng::SimRng;
 
-use super::{Env, ReplicatedType, Session};
+use super::{Config, Env, ReplicatedType, Session};
 use crate::crdt::mv_register::MvRegister;
+use crate::crdt::or_set::Dot;
 use crate::crdt::vclock::VClock;
 
 pub type MvType = MvRegister;
@@ -44,6 +45,20 @@ impl ReplicatedType for MvRegister {
     /// The last sequence number of this replica's dots.
     type Local = u64;
     type Session = MvSession;
+    type Op = Self;
+
+    fn prepare(
+        &self,
+        local: &mut u64,
+        env: &Env,
+        request: &Self::Request,
+    ) -> (Option<Self>, Self::Reply) {
+        super::delta_as_op(self, local, env, request)
+    }
+
+    fn effect(&mut self, _: Dot, op: &Self, config: &Config) {
+        self.absorb(op, config);
+    }
 
     fn execute(
         &mut self,

@@ -1,9 +1,13 @@
 //! `or-set`: clients add fresh elements and remove elements they added;
 //! a remove replies whether it removed anything (the replica may not have
-//! seen the add yet). Healthy replicas keep tombstones (correct, if
-//! unbounded: compaction needs causal stability, which this protocol does
-//! not track). Bug `early-compaction` drops them `options.compact_after`
-//! after a replica learns them (see [`crate::crdt::or_set`]).
+//! seen the add yet). State-based replicas keep tombstones, unless
+//! `options.compaction = true`: then each reports what its state has seen,
+//! and tombstones go once causally stable. Bug `early-compaction` drops
+//! them `options.compact_after` after a replica learns them (see
+//! [`crate::crdt::or_set`]). Op-based, an add's tag is its operation's
+//! (origin, sequence) and a remove carries the tags it observed: no
+//! tombstones, and the removes' tags leave with the operation log once
+//! stable.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -15,8 +19,9 @@ use sim_core::history::{History, HistoryError};
 use sim_core::rng::SimRng;
 use sim_core::Nanos;
 
-use super::{Env, ReplicatedType, Session};
+use super::{Config, Env, ReplicatedType, Session};
 use crate::crdt::or_set::{Dot, OrSet};
+use crate::crdt::vclock::VClock;
 
 pub type OrSetType = OrSet;
 
@@ -26,6 +31,14 @@ pub const EARLY_COMPACTION: &str = "early-compaction";
 pub enum SetRequest {
     Add(u64),
     Remove(u64),
+}
+
+/// An op-based operation: an add (tagged by its operation's dot), or a
+/// remove of the tags its origin observed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum SetOp {
+    Add(u64),
+    Remove(u64, BTreeSet<Dot>),
 }
 
 /// A replica's bookkeeping: the last sequence number of its dots, and for
@@ -47,6 +60,8 @@ impl ReplicatedType for OrSet {
     type Reply = bool;
     type Local = SetLocal;
     type Session = SetSession;
+    type Op = SetOp;
+    const COMPACTS: bool = true;
 
     fn execute(
         &mut self,
@@ -84,6 +99,38 @@ impl ReplicatedType for OrSet {
         if !due.is_empty() {
             Arc::make_mut(state).forget(&due);
             local.learned.retain(|dot, _| !due.contains(dot));
+        }
+    }
+
+    fn seen(&self) -> VClock {
+        OrSet::seen(self)
+    }
+
+    fn compact(state: &mut Arc<Self>, stable: &VClock) {
+        if !state.stable_covers(stable) {
+            Arc::make_mut(state).compact(stable);
+        }
+    }
+
+    fn tombstones(&self) -> usize {
+        self.tombstone_count()
+    }
+
+    fn prepare(&self, _: &mut SetLocal, _: &Env, request: &SetRequest) -> (Option<SetOp>, bool) {
+        match *request {
+            SetRequest::Add(e) => (Some(SetOp::Add(e)), true),
+            SetRequest::Remove(e) => {
+                let dots = self.live_dots(e);
+                let hit = !dots.is_empty();
+                (hit.then_some(SetOp::Remove(e, dots)), hit)
+            }
+        }
+    }
+
+    fn effect(&mut self, dot: Dot, op: &SetOp, _: &Config) {
+        match op {
+            SetOp::Add(e) => self.insert(*e, dot),
+            SetOp::Remove(e, dots) => self.discard(*e, dots),
         }
     }
 

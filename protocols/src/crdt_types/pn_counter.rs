@@ -1,13 +1,19 @@
 //! `pn-counter`: clients add positive and negative amounts; the final value
 //! must be the acknowledged sum plus a subset of the indeterminate amounts.
 //! Bug `one-g-counter` (see [`crate::crdt::pn_counter`]).
+//!
+//! Op-based, the operation is the amount, and applying it adds it to the
+//! origin's entry: not idempotent, so an operation applied twice counts
+//! twice. Bug `no-dedup` (op mode only, see [`super::causal`]) lets the
+//! network's duplicates and anti-entropy's re-sends through.
 
 use rand::Rng;
 use serde_json::{json, Value};
 use sim_core::history::{History, HistoryError};
 use sim_core::rng::SimRng;
 
-use super::{Env, ReplicatedType, Session};
+use super::{Config, Env, ReplicatedType, Session, NO_DEDUP};
+use crate::crdt::or_set::Dot;
 use crate::crdt::pn_counter::PnCounter;
 
 pub type PnType = PnCounter;
@@ -18,15 +24,24 @@ impl ReplicatedType for PnCounter {
     const NAME: &'static str = "pn-counter";
     const DESCRIPTION: &'static str =
         "PN-counter (increments and decrements) with delta gossip, judged by its final read";
-    const BUGS: &'static [&'static str] = &[ONE_G_COUNTER];
+    const BUGS: &'static [&'static str] = &[ONE_G_COUNTER, NO_DEDUP];
     type Request = i64;
     type Reply = ();
     type Local = ();
     type Session = AddSession;
+    type Op = i64;
 
     fn execute(&mut self, _: &mut (), env: &Env, amount: &i64) -> (Option<Self>, ()) {
         let delta = self.add(env.me, *amount, env.config.bug(ONE_G_COUNTER));
         (Some(delta), ())
+    }
+
+    fn prepare(&self, _: &mut (), _: &Env, amount: &i64) -> (Option<i64>, ()) {
+        (Some(*amount), ())
+    }
+
+    fn effect(&mut self, (origin, _): Dot, amount: &i64, config: &Config) {
+        self.add(origin, *amount, config.bug(ONE_G_COUNTER));
     }
 
     fn final_value(&self) -> Value {
