@@ -13,6 +13,7 @@ pub mod logging;
 pub mod network;
 pub mod panics;
 pub mod process;
+mod queue;
 pub mod rng;
 mod sim;
 pub mod storage;
