@@ -9,6 +9,7 @@ pub mod flood;
 pub mod history;
 pub mod integrity;
 mod kernel;
+mod link_counts;
 pub mod logging;
 pub mod network;
 pub mod panics;
