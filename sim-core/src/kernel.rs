@@ -100,6 +100,10 @@ pub struct Kernel<M: Message> {
     free: Vec<u32>,
     /// Heap entries known to be stale, so the heap can be compacted when they pile up.
     stale: usize,
+    /// No node is paused at or after this time (the latest pause end ever
+    /// set): before it, a popped event's node must be checked for a pause;
+    /// after it, never.
+    pub(crate) pauses_end: Nanos,
     pub(crate) nodes: Vec<NodeState>,
     pub(crate) network: Network,
     pub(crate) default_link: LinkConfig,
@@ -126,6 +130,7 @@ impl<M: Message> Kernel<M> {
             slab: Vec::new(),
             free: Vec::new(),
             stale: 0,
+            pauses_end: 0,
             nodes: Vec::new(),
             network: Network::new(0, default_link.clone()),
             default_link,
@@ -239,6 +244,9 @@ impl<M: Message> Kernel<M> {
                 self.stale -= 1;
                 continue;
             };
+            if t >= self.pauses_end {
+                return Some(t);
+            }
             let target = &self.nodes[event.node() as usize];
             if target.status == NodeStatus::Up && target.paused_until > t {
                 let until = target.paused_until;
