@@ -3,8 +3,7 @@
 //! process can hold `&mut Kernel` (through its `Ctx`) while the simulator holds
 //! `&mut` to that process.
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::BTreeMap;
 
 use serde_json::Value;
 
@@ -12,6 +11,7 @@ use crate::byzantine::{InterceptCtx, Outgoing, SendInterceptor};
 use crate::history::{History, HistoryEntry, OpId, OpType};
 use crate::network::{LinkConfig, Network};
 use crate::process::{Message, NodeId, TimerId};
+use crate::queue::{Entry, EventQueue};
 use crate::rng::{self, SimRng};
 use crate::storage::Storage;
 use crate::time::{Nanos, NodeClock, MAX_MESSAGE_DELAY};
@@ -95,11 +95,15 @@ pub struct Kernel<M: Message> {
     pub(crate) seed: u64,
     pub(crate) now: Nanos,
     next_seq: u64,
-    queue: BinaryHeap<Reverse<(Nanos, u64, u32)>>,
+    queue: EventQueue,
     slab: Vec<Slot<M>>,
     free: Vec<u32>,
     /// Heap entries known to be stale, so the heap can be compacted when they pile up.
     stale: usize,
+    /// No node is paused at or after this time (the latest pause end ever
+    /// set): before it, a popped event's node must be checked for a pause;
+    /// after it, never.
+    pub(crate) pauses_end: Nanos,
     pub(crate) nodes: Vec<NodeState>,
     pub(crate) network: Network,
     pub(crate) default_link: LinkConfig,
@@ -122,10 +126,11 @@ impl<M: Message> Kernel<M> {
             seed,
             now: 0,
             next_seq: 0,
-            queue: BinaryHeap::new(),
+            queue: EventQueue::new(),
             slab: Vec::new(),
             free: Vec::new(),
             stale: 0,
+            pauses_end: 0,
             nodes: Vec::new(),
             network: Network::new(0, default_link.clone()),
             default_link,
@@ -217,7 +222,7 @@ impl<M: Message> Kernel<M> {
                 (self.slab.len() - 1) as u32
             }
         };
-        self.queue.push(Reverse((at, seq, slot)));
+        self.queue.push(Entry::new(at, seq, slot));
         TimerId {
             slot,
             generation: self.slab[slot as usize].generation,
@@ -231,13 +236,17 @@ impl<M: Message> Kernel<M> {
     /// handles what it missed in the order it came due. It keeps its slot, so
     /// its timer id stays valid.
     pub(crate) fn peek_time(&mut self) -> Option<Nanos> {
-        while let Some(&Reverse((t, seq, slot))) = self.queue.peek() {
+        while let Some(entry) = self.queue.peek() {
+            let (t, seq, slot) = (entry.time(), entry.seq(), entry.slot());
             let s = &self.slab[slot as usize];
             let Some(event) = s.event.as_ref().filter(|_| s.seq == seq) else {
                 self.queue.pop();
                 self.stale -= 1;
                 continue;
             };
+            if t >= self.pauses_end {
+                return Some(t);
+            }
             let target = &self.nodes[event.node() as usize];
             if target.status == NodeStatus::Up && target.paused_until > t {
                 let until = target.paused_until;
@@ -245,7 +254,7 @@ impl<M: Message> Kernel<M> {
                 let new_seq = self.next_seq;
                 self.next_seq += 1;
                 self.slab[slot as usize].seq = new_seq;
-                self.queue.push(Reverse((until, new_seq, slot)));
+                self.queue.push(Entry::new(until, new_seq, slot));
                 continue;
             }
             return Some(t);
@@ -256,7 +265,7 @@ impl<M: Message> Kernel<M> {
     /// Removes and returns the next event that can run, with its time.
     pub(crate) fn pop(&mut self) -> Option<(Nanos, Event<M>)> {
         let t = self.peek_time()?;
-        let Reverse((_, _, slot)) = self.queue.pop().expect("peeked");
+        let slot = self.queue.pop().expect("peeked").slot();
         let event = self.slab[slot as usize].event.take().expect("live slot");
         self.free.push(slot);
         Some((t, event))
@@ -292,9 +301,9 @@ impl<M: Message> Kernel<M> {
             // their election timers on every heartbeat): compact when half is dead.
             if self.stale > 64 && self.stale * 4 > self.queue.len() {
                 let slab = &self.slab;
-                self.queue.retain(|Reverse((_, seq, slot))| {
-                    let s = &slab[*slot as usize];
-                    s.seq == *seq && s.event.is_some()
+                self.queue.retain(|e| {
+                    let s = &slab[e.slot() as usize];
+                    s.seq == e.seq() && s.event.is_some()
                 });
                 self.stale = 0;
             }

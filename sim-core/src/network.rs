@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
+use crate::link_counts::LinkCounts;
 use crate::rng::{between, chance, standard_normal, unit};
 use crate::time::{duration as dur, Nanos, MAX_MESSAGE_DELAY};
 
@@ -199,8 +200,8 @@ pub struct Network {
     /// Links whose configuration is not the default.
     overrides: BTreeMap<(u32, u32), LinkConfig>,
     cut: BTreeSet<(u32, u32)>,
-    /// Per sender: the counts of each link it sent on.
-    stats: Vec<BTreeMap<u32, LinkStats>>,
+    /// The counts of each link that carried a message.
+    stats: LinkCounts,
 }
 
 impl Network {
@@ -210,7 +211,7 @@ impl Network {
             default: config,
             overrides: BTreeMap::new(),
             cut: BTreeSet::new(),
-            stats: vec![BTreeMap::new(); n],
+            stats: LinkCounts::default(),
         }
     }
 
@@ -225,10 +226,7 @@ impl Network {
     /// Makes room for nodes added after construction: their links start
     /// with the default configuration.
     pub(crate) fn grow(&mut self, n: usize) {
-        if n > self.n {
-            self.n = n;
-            self.stats.resize_with(n, BTreeMap::new);
-        }
+        self.n = self.n.max(n);
     }
 
     pub fn config(&self, from: u32, to: u32) -> &LinkConfig {
@@ -325,40 +323,25 @@ impl Network {
 
     /// The counts of `from → to` (zero for a link that never carried anything).
     pub fn stats(&self, from: u32, to: u32) -> LinkStats {
-        self.stats
-            .get(from as usize)
-            .and_then(|m| m.get(&to))
-            .copied()
-            .unwrap_or_default()
+        self.stats.get(from, to).copied().unwrap_or_default()
     }
 
     #[inline]
     pub(crate) fn stats_mut(&mut self, from: u32, to: u32) -> &mut LinkStats {
-        self.stats[from as usize].entry(to).or_default()
+        self.stats.get_mut(from, to)
     }
 
     /// Sum over all links.
     pub fn totals(&self) -> LinkStats {
-        let mut t = LinkStats::default();
-        self.stats
-            .iter()
-            .flat_map(BTreeMap::values)
-            .for_each(|s| t.add(s));
-        t
+        self.stats.total()
     }
 
     /// Per-link counts of links that carried anything, as (from, to, stats),
     /// in (from, to) order.
     pub fn busy_links(&self) -> Vec<(u32, u32, LinkStats)> {
-        let mut out = Vec::new();
-        for (from, links) in self.stats.iter().enumerate() {
-            for (&to, s) in links {
-                if s.sent > 0 {
-                    out.push((from as u32, to, *s));
-                }
-            }
-        }
-        out
+        let mut links = self.stats.sorted();
+        links.retain(|(_, _, s)| s.sent > 0);
+        links
     }
 }
 

@@ -365,6 +365,7 @@ impl<M: Message> Sim<M> {
         }
         let until = n.paused_until.max(t.saturating_add(duration));
         n.paused_until = until;
+        self.kernel.pauses_end = self.kernel.pauses_end.max(until);
         self.conditions += 1;
         self.pause_ends.push(Reverse(until));
         self.kernel
