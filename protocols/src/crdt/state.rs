@@ -71,8 +71,10 @@ fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// Never 0: `mix` is a bijection with `mix(0) == 0`, and an element hashing
+/// to 0 would leave the digest unchanged when it is added.
 fn element_hash(x: u64) -> u64 {
-    mix(x)
+    mix(x) | 1
 }
 
 /// An absent entry and an entry of 0 contribute nothing: they mean the same.
@@ -331,5 +333,14 @@ mod tests {
             prop_assert_eq!(new.missing_from(&a), new.set().len());
             prop_assert_eq!(merged(&a, &new), x);
         }
+    }
+
+    /// Found by the property above: element 0 once hashed to 0, so a state
+    /// holding it had the empty state's digest.
+    #[test]
+    fn element_zero_changes_the_digest() {
+        let empty = CrdtState::from_parts(BTreeSet::new(), BTreeMap::new());
+        let zero = CrdtState::from_parts(BTreeSet::from([0]), BTreeMap::new());
+        assert_ne!(empty.digest, zero.digest);
     }
 }
