@@ -289,16 +289,9 @@ impl State {
         let mut default = self.base_default.clone();
         let mut named: BTreeSet<(NodeId, NodeId)> = self.base_links.keys().copied().collect();
         for (_, fault) in &self.links {
-            match fault_nodes(fault) {
-                None => modify(&mut default, fault, NodeId::MAX, NodeId::MAX),
-                Some(nodes) => {
-                    for &x in nodes {
-                        for y in 0..self.n {
-                            named.insert((x, y));
-                            named.insert((y, x));
-                        }
-                    }
-                }
+            match links_of(fault) {
+                Links::All => modify(&mut default, fault),
+                links => named.extend(links.each(self.n)),
             }
         }
         let mut links = BTreeMap::new();
@@ -309,7 +302,9 @@ impl State {
                 .unwrap_or(&self.base_default)
                 .clone();
             for (_, fault) in &self.links {
-                modify(&mut c, fault, a, b);
+                if links_of(fault).contains(a, b) {
+                    modify(&mut c, fault);
+                }
             }
             links.insert((a, b), c);
         }
@@ -503,23 +498,24 @@ impl State {
                 }
                 ("heal all partitions".into(), nodes, None)
             }
-            Fault::Delay { nodes, .. }
-            | Fault::Latency { nodes, .. }
-            | Fault::Loss { nodes, .. }
-            | Fault::Duplicate { nodes, .. }
-            | Fault::Reorder { nodes, .. }
-            | Fault::Corrupt { nodes, .. } => {
+            Fault::Delay { .. }
+            | Fault::Latency { .. }
+            | Fault::Loss { .. }
+            | Fault::Duplicate { .. }
+            | Fault::Reorder { .. }
+            | Fault::Corrupt { .. } => {
                 self.links.push((i, fault.clone()));
                 self.apply_links(sim);
-                let (hit, on) = match nodes {
-                    Some(ns) => (
-                        sorted_unique(ns.iter().copied()),
-                        format!("links of {}", label::nodes(ns)),
-                    ),
-                    None => (self.all_nodes(), "all links".into()),
+                let links = links_of(fault);
+                let hit = match links {
+                    Links::All => self.all_nodes(),
+                    Links::Touching(ns) => sorted_unique(ns.iter().copied()),
+                    Links::Directed { from, to } => {
+                        sorted_unique(from.into_iter().chain(to).flatten().copied())
+                    }
                 };
                 (
-                    format!("{} on {on}", link_words(fault)),
+                    format!("{} on {}", link_words(fault), links.words()),
                     hit,
                     Some(Undo::Link),
                 )
@@ -724,41 +720,104 @@ impl State {
     }
 }
 
-/// The nodes a link fault names (`None`: every link).
-fn fault_nodes(fault: &Fault) -> Option<&[NodeId]> {
+/// The links a link fault acts on.
+#[derive(Clone, Copy)]
+enum Links<'a> {
+    All,
+    /// Every link with an end among these nodes, both ways.
+    Touching(&'a [NodeId]),
+    /// The links from a node of `from` to a node of `to` (`None`: any node).
+    Directed {
+        from: Option<&'a [NodeId]>,
+        to: Option<&'a [NodeId]>,
+    },
+}
+
+impl Links<'_> {
+    fn contains(self, a: NodeId, b: NodeId) -> bool {
+        let among = |side: Option<&[NodeId]>, x: NodeId| side.is_none_or(|ns| ns.contains(&x));
+        match self {
+            Links::All => true,
+            Links::Touching(ns) => ns.contains(&a) || ns.contains(&b),
+            Links::Directed { from, to } => among(from, a) && among(to, b),
+        }
+    }
+
+    /// Every link it names in a network of `n` nodes (not called for `All`:
+    /// that changes the default link instead).
+    fn each(self, n: NodeId) -> Vec<(NodeId, NodeId)> {
+        let everyone: Vec<NodeId> = (0..n).collect();
+        let (from, to): (&[NodeId], &[NodeId]) = match self {
+            Links::All => (&everyone, &everyone),
+            Links::Touching(ns) => {
+                return ns
+                    .iter()
+                    .flat_map(|&x| (0..n).flat_map(move |y| [(x, y), (y, x)]))
+                    .collect();
+            }
+            Links::Directed { from, to } => (from.unwrap_or(&everyone), to.unwrap_or(&everyone)),
+        };
+        from.iter()
+            .flat_map(|&x| to.iter().map(move |&y| (x, y)))
+            .collect()
+    }
+
+    fn words(self) -> String {
+        match self {
+            Links::All => "all links".into(),
+            Links::Touching(ns) => format!("links of {}", label::nodes(ns)),
+            Links::Directed {
+                from: Some(f),
+                to: Some(t),
+            } => format!("links {} → {}", label::nodes(f), label::nodes(t)),
+            Links::Directed { from: Some(f), .. } => format!("links from {}", label::nodes(f)),
+            Links::Directed { to: Some(t), .. } => format!("links to {}", label::nodes(t)),
+            Links::Directed { .. } => "all links".into(),
+        }
+    }
+}
+
+/// The links link fault `fault` acts on.
+fn links_of(fault: &Fault) -> Links<'_> {
     match fault {
+        Fault::Delay {
+            nodes: None,
+            from: from @ Some(_),
+            to,
+            ..
+        }
+        | Fault::Delay {
+            nodes: None,
+            from,
+            to: to @ Some(_),
+            ..
+        } => Links::Directed {
+            from: from.as_deref(),
+            to: to.as_deref(),
+        },
         Fault::Delay { nodes, .. }
         | Fault::Latency { nodes, .. }
         | Fault::Loss { nodes, .. }
         | Fault::Duplicate { nodes, .. }
         | Fault::Reorder { nodes, .. }
-        | Fault::Corrupt { nodes, .. } => nodes.as_deref(),
-        _ => None,
+        | Fault::Corrupt { nodes, .. } => nodes.as_deref().map_or(Links::All, Links::Touching),
+        _ => Links::All,
     }
 }
 
-/// Applies link fault `fault` to link `a → b`'s configuration, if it touches it.
-fn modify(c: &mut LinkConfig, fault: &Fault, a: NodeId, b: NodeId) {
-    let touches = |nodes: &Option<Vec<NodeId>>| {
-        nodes
-            .as_ref()
-            .is_none_or(|ns| ns.contains(&a) || ns.contains(&b))
-    };
+/// Applies link fault `fault` to a link's configuration (one it acts on).
+fn modify(c: &mut LinkConfig, fault: &Fault) {
     match fault {
-        Fault::Delay { extra_ms, nodes } if touches(nodes) => {
+        Fault::Delay { extra_ms, .. } => {
             c.extra_delay = c.extra_delay.saturating_add(ms::to_nanos(*extra_ms));
         }
-        Fault::Latency { latency, nodes } if touches(nodes) => c.latency = latency.clone(),
-        Fault::Loss { rate, nodes } if touches(nodes) => c.loss = combine(c.loss, *rate),
-        Fault::Duplicate { rate, nodes } if touches(nodes) => {
-            c.duplicate = combine(c.duplicate, *rate)
-        }
-        Fault::Corrupt { rate, nodes } if touches(nodes) => c.corrupt = combine(c.corrupt, *rate),
+        Fault::Latency { latency, .. } => c.latency = latency.clone(),
+        Fault::Loss { rate, .. } => c.loss = combine(c.loss, *rate),
+        Fault::Duplicate { rate, .. } => c.duplicate = combine(c.duplicate, *rate),
+        Fault::Corrupt { rate, .. } => c.corrupt = combine(c.corrupt, *rate),
         Fault::Reorder {
-            rate,
-            window_ms,
-            nodes,
-        } if touches(nodes) => {
+            rate, window_ms, ..
+        } => {
             c.reorder = combine(c.reorder, *rate);
             if let Some(w) = window_ms {
                 c.reorder_window = ms::to_nanos(*w);

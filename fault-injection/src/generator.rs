@@ -582,6 +582,8 @@ impl Placer<'_> {
                 Fault::Delay {
                     extra_ms: i.delay_ms,
                     nodes: None,
+                    from: None,
+                    to: None,
                 },
                 vec![],
                 0,

@@ -17,6 +17,7 @@
 //!   { at_ms = 1500, kind = "crash", node = 2, mode = "lose_unsynced" },
 //!   { at_ms = 4000, kind = "restart", node = 2 },
 //!   { at_ms = 5000, duration_ms = 1000, kind = "loss", rate = 0.3 },
+//!   { at_ms = 5500, duration_ms = 300, kind = "delay", extra_ms = 900, from = [3], to = [5] },
 //!   { at_ms = 6000, kind = "byzantine", node = 1, behavior = { kind = "equivocate" } },
 //! ]
 //! generator = { mode = "swarm", rates = { crash = 0.2, partition_halves = 0.1 } }
@@ -103,11 +104,20 @@ pub enum Fault {
     },
     /// Ends every partition now.
     Heal,
-    /// Adds `extra_ms` to the latency of the links touching `nodes` (all links if absent).
+    /// Adds `extra_ms` to the latency of the links touching `nodes` (all
+    /// links if absent), both ways. With `from` and/or `to` instead, only
+    /// the directed links from a node of `from` to a node of `to` (a side
+    /// left out is every node): messages sent on them while the fault is in
+    /// force arrive `extra_ms` late, the reverse direction is untouched (a
+    /// holder's write held in the network past its lease).
     Delay {
         extra_ms: f64,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         nodes: Option<Vec<NodeId>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<Vec<NodeId>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<Vec<NodeId>>,
     },
     /// Replaces the latency distribution of the links (a latency spike, a long tail).
     Latency {
@@ -273,8 +283,14 @@ impl Fault {
                 add("from", from.as_deref().unwrap_or_default());
                 add("to", to.as_deref().unwrap_or_default());
             }
-            Fault::Delay { nodes, .. }
-            | Fault::Latency { nodes, .. }
+            Fault::Delay {
+                nodes, from, to, ..
+            } => {
+                add("nodes", nodes.as_deref().unwrap_or_default());
+                add("from", from.as_deref().unwrap_or_default());
+                add("to", to.as_deref().unwrap_or_default());
+            }
+            Fault::Latency { nodes, .. }
             | Fault::Loss { nodes, .. }
             | Fault::Duplicate { nodes, .. }
             | Fault::Reorder { nodes, .. }

@@ -192,7 +192,30 @@ pub(crate) fn action(i: usize, a: &FaultAction, topology: &Topology) -> Result<(
             from: Some(from),
             to: Some(to),
         } => check_groups(i, "to", &[from, to])?,
-        Fault::Delay { extra_ms, .. } => check_ms(i, "extra_ms", *extra_ms)?,
+        Fault::Delay {
+            extra_ms,
+            nodes,
+            from,
+            to,
+        } => {
+            check_ms(i, "extra_ms", *extra_ms)?;
+            if nodes.is_some() && (from.is_some() || to.is_some()) {
+                return Err(FaultError::action(
+                    i,
+                    "nodes",
+                    "give either `nodes` (links touching them, both ways) or `from`/`to` (directed links), not both",
+                ));
+            }
+            for (field, side) in [("nodes", nodes), ("from", from), ("to", to)] {
+                if side.as_ref().is_some_and(Vec::is_empty) {
+                    return Err(FaultError::action(
+                        i,
+                        field,
+                        "names no node (leave it out for every node)",
+                    ));
+                }
+            }
+        }
         Fault::Latency { latency, .. } => latency
             .validate()
             .map_err(|e| FaultError::action(i, "latency", e))?,

@@ -11,7 +11,7 @@
 mod common;
 
 use common::*;
-use fault_injection::{corruption_summary, Fault};
+use fault_injection::{corruption_summary, Fault, FaultConfig};
 use sim_core::*;
 
 /// No message from any of `from` reached any of `to` with arrival in [lo, hi).
@@ -302,6 +302,143 @@ fn extra_delay_holds_messages_during_its_interval_only() {
     assert_eq!(*sim.network().config(0, 1), constant_link(), "restored");
 }
 
+/// What each link's latency must be for messages sent at `sent`, under a
+/// delay of `extra` over [10, 20] ms on the links `delayed` says.
+fn assert_delayed_links(
+    log: &Log,
+    n: NodeId,
+    extra: Nanos,
+    delayed: impl Fn(NodeId, NodeId) -> bool,
+) {
+    for a in 0..n {
+        for b in (0..n).filter(|&b| b != a) {
+            let seen = latencies(log, b, a);
+            assert!(!seen.is_empty(), "n{b} heard n{a}");
+            for (sent, latency) in seen {
+                let expected = if delayed(a, b) && (ms(11)..=ms(20)).contains(&sent) {
+                    LATENCY + extra
+                } else {
+                    LATENCY
+                };
+                assert_eq!(latency, expected, "n{a} → n{b} sent at {sent}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_directed_delay_holds_back_only_one_links_messages_in_its_window() {
+    let (sim, log, applied, schedule) = run_toml(
+        1,
+        3,
+        r#"[faults]
+schedule = [ { at_ms = 10, duration_ms = 10, kind = "delay", extra_ms = 7, from = [0], to = [2] } ]"#,
+        ms(40),
+    );
+    // 0 → 2 late; 2 → 0 (the reply direction), 0 → 1 and 1 → 2 on time.
+    assert_delayed_links(&log, 3, ms(7), |a, b| (a, b) == (0, 2));
+    assert_eq!(applied[0].label, "delay +7ms on links {0} → {2} for 10ms");
+    assert_eq!(applied[0].nodes, [0, 2]);
+    for (a, b) in [(0, 2), (2, 0), (0, 1)] {
+        assert_eq!(*sim.network().config(a, b), constant_link(), "restored");
+    }
+    // The recorded schedule replays the same run.
+    let replay = FaultConfig::from(schedule);
+    let (again, _, _, _) = run_toml(1, 3, &toml_of(&replay), ms(40));
+    assert_eq!(again.fingerprint(), sim.fingerprint());
+}
+
+#[test]
+fn a_delay_with_one_side_open_holds_everything_sent_or_received_there() {
+    let (_, log, applied, _) = run_toml(
+        1,
+        3,
+        r#"[faults]
+schedule = [ { at_ms = 10, duration_ms = 10, kind = "delay", extra_ms = 4, from = [1] } ]"#,
+        ms(40),
+    );
+    assert_delayed_links(&log, 3, ms(4), |a, _| a == 1);
+    assert_eq!(applied[0].label, "delay +4ms on links from {1} for 10ms");
+    let (_, log, applied, _) = run_toml(
+        1,
+        3,
+        r#"[faults]
+schedule = [ { at_ms = 10, duration_ms = 10, kind = "delay", extra_ms = 4, to = [1] } ]"#,
+        ms(40),
+    );
+    assert_delayed_links(&log, 3, ms(4), |_, b| b == 1);
+    assert_eq!(applied[0].label, "delay +4ms on links to {1} for 10ms");
+}
+
+#[test]
+fn a_directed_delay_adds_to_a_delay_on_all_links_and_unwinds() {
+    let (sim, log, _, _) = run_toml(
+        1,
+        2,
+        r#"[faults]
+schedule = [
+  { at_ms = 5, duration_ms = 25, kind = "delay", extra_ms = 2 },
+  { at_ms = 10, duration_ms = 10, kind = "delay", extra_ms = 3, from = [1], to = [0] },
+]"#,
+        ms(40),
+    );
+    for (sent, latency) in latencies(&log, 0, 1) {
+        let extra = match sent {
+            s if (ms(11)..=ms(20)).contains(&s) => ms(5),
+            s if (ms(6)..=ms(30)).contains(&s) => ms(2),
+            _ => 0,
+        };
+        assert_eq!(latency, LATENCY + extra, "sent at {sent}");
+    }
+    for (sent, latency) in latencies(&log, 1, 0) {
+        let extra = if (ms(6)..=ms(30)).contains(&sent) {
+            ms(2)
+        } else {
+            0
+        };
+        assert_eq!(latency, LATENCY + extra, "sent at {sent}");
+    }
+    assert_eq!(*sim.network().config(1, 0), constant_link());
+}
+
+#[test]
+fn a_directed_delay_is_refused_with_nodes_empty_sides_or_unknown_nodes() {
+    let topology = Topology {
+        replicas: vec![0, 1, 2],
+        clients: vec![],
+    };
+    for (action, path, words) in [
+        (
+            "extra_ms = 5, nodes = [0], from = [1]",
+            "faults.schedule[0].nodes",
+            "not both",
+        ),
+        (
+            "extra_ms = 5, to = []",
+            "faults.schedule[0].to",
+            "names no node",
+        ),
+        (
+            "extra_ms = 5, from = [0], to = [9]",
+            "faults.schedule[0].to",
+            "node 9 does not exist",
+        ),
+        (
+            "extra_ms = -1, from = [0]",
+            "faults.schedule[0].extra_ms",
+            "negative",
+        ),
+    ] {
+        let text = format!(
+            "[faults]\nschedule = [ {{ at_ms = 1, duration_ms = 5, kind = \"delay\", {action} }} ]"
+        );
+        let config = FaultConfig::from_toml(&text).unwrap();
+        let e = config.schedule(&topology, ms(40), 1).unwrap_err();
+        assert_eq!(e.path, path, "{action}");
+        assert!(e.message.contains(words), "{action}: {}", e.message);
+    }
+}
+
 #[test]
 fn a_latency_spike_replaces_the_distribution_then_it_is_restored() {
     let (sim, log, _, _) = run_toml(
@@ -511,4 +648,13 @@ fn isolate_leader_with_clients_keeps_the_clients_on_the_old_leaders_side() {
     assert_flows(&log, &side, &side, ms(10), ms(21));
     assert_flows(&log, &rest, &rest, ms(10), ms(21));
     assert_flows(&log, &ALL5, &ALL5, ms(21), ms(40));
+}
+
+/// A `[faults]` document holding `config`.
+fn toml_of(config: &FaultConfig) -> String {
+    #[derive(serde::Serialize)]
+    struct Doc<'a> {
+        faults: &'a FaultConfig,
+    }
+    toml::to_string(&Doc { faults: config }).unwrap()
 }

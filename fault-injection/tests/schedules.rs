@@ -23,6 +23,7 @@ schedule = [
   { at_ms = 7, duration_ms = 2, kind = "one_way", from = [0], to = [1, 2] },
   { at_ms = 8, kind = "heal" },
   { at_ms = 9, duration_ms = 2, kind = "delay", extra_ms = 0.25 },
+  { at_ms = 9.5, duration_ms = 2, kind = "delay", extra_ms = 3, from = [0], to = [2, 3] },
   { at_ms = 10, duration_ms = 2, kind = "latency", latency = { kind = "pareto", scale = "1us", alpha = 1.5, cap = "9ms" }, nodes = [1] },
   { at_ms = 11, duration_ms = 2, kind = "loss", rate = 0.3, nodes = [0, 1] },
   { at_ms = 12, duration_ms = 2, kind = "duplicate", rate = 0.1 },
@@ -525,7 +526,7 @@ fn a_schedule_with_an_open_choice_is_not_concrete() {
 #[test]
 fn applied_faults_serialize_for_reports() {
     let (_, _, applied, _) = run_toml(1, 5, EVERY_KIND, ms(40));
-    assert_eq!(applied.len(), 28);
+    assert_eq!(applied.len(), 29);
     let json = serde_json::to_string(&applied).unwrap();
     let back: Vec<fault_injection::AppliedFault> = serde_json::from_str(&json).unwrap();
     assert_eq!(back, applied);
