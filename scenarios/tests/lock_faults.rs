@@ -68,3 +68,21 @@ fn clients_cut_off_from_the_lock_service_are_safe_for_redlock_and_the_lease_lock
         }
     }
 }
+
+#[test]
+fn a_redlock_holders_write_held_back_in_the_network_interleaves_whatever_fencing_says() {
+    let name = "redlock-delayed-write";
+    for sets in [FENCING_ON, FENCING_OFF] {
+        caught(name, sets, "resource");
+        // The lock itself is never held twice.
+        never_fails(name, sets, Some("linearizability"));
+    }
+}
+
+#[test]
+fn a_lease_lock_holders_write_held_back_in_the_network_is_fenced_off() {
+    let name = "lease-lock-delayed-write";
+    never_fails(name, FENCING_ON, None);
+    caught(name, FENCING_OFF, "resource");
+    never_fails(name, FENCING_OFF, Some("linearizability"));
+}
