@@ -44,6 +44,70 @@ fn clients_cut_off_from_the_service_lose_their_sessions_safely() {
     );
 }
 
+/// `name` passes `seeds` seeds with fencing on (the default) and off.
+fn safe_fenced_or_not(name: &str, seeds: u64) {
+    assert_eq!(first_failure(name, seeds, &[]), None, "fencing on");
+    assert_eq!(
+        first_failure(name, seeds, &["options.fencing=false"]),
+        None,
+        "fencing off"
+    );
+}
+
+#[test]
+fn replica_clock_jumps_expire_no_session_the_leader_times_them_on_its_monotonic_clock() {
+    safe_fenced_or_not("coord-server-clock-jumps", 200);
+}
+
+#[test]
+fn client_clock_jumps_back_leave_the_clients_session_reckoning_alone() {
+    safe_fenced_or_not("coord-client-clock-jumps", 200);
+}
+
+#[test]
+fn replicas_restarted_with_wiped_disks_break_raft_and_raft_checks_catch_it() {
+    let name = "coord-replica-restarts-no-persistence";
+    let (seed, failed) = first_failure(name, 200, &[]).expect("caught");
+    assert_eq!(failed.len(), 1, "seed {seed}: {failed:?}");
+    assert!(
+        protocols::raft::INVARIANTS.contains(&failed[0].as_str()),
+        "seed {seed}: {failed:?}"
+    );
+    // The same crashes, restarting over the disks they had, are safe.
+    let kept = "faults.schedule=[\
+        {at_ms = 1000, duration_ms = 1, kind = \"crash\", node = 0}, \
+        {at_ms = 1000, duration_ms = 1, kind = \"crash\", node = 1}, \
+        {at_ms = 2500, duration_ms = 1, kind = \"crash\", node = 1}, \
+        {at_ms = 2500, duration_ms = 1, kind = \"crash\", node = 2}]";
+    assert!(
+        failed_checks(name, seed, &[kept]).is_empty(),
+        "seed {seed} fails with the disks kept"
+    );
+}
+
+#[test]
+fn a_write_delayed_in_the_network_past_the_session_is_fenced_off() {
+    let name = "coord-delayed-write";
+    let (seed, failed) =
+        first_failure(name, 200, &["options.fencing=false"]).expect("caught without fencing");
+    assert_eq!(failed, ["resource"], "seed {seed}");
+    // At that seed the fenced resource turns the late writes away.
+    let o = outcome(name, seed, &[]);
+    assert!(o.summary.passed, "seed {seed} fails with fencing");
+    let fenced = o.summary.counters.get("resource writes fenced off");
+    assert!(fenced.is_some_and(|&n| n >= 1), "{:?}", o.summary.counters);
+    assert_eq!(first_failure(name, 200, &[]), None);
+}
+
+#[test]
+fn raft_checks_on_the_service_catch_a_bug_of_its_raft() {
+    // Voters that skip the log check elect a leader missing committed entries.
+    caught_by(
+        "coord-bug-raft-vote-without-log-check",
+        "leader-completeness",
+    );
+}
+
 #[test]
 fn sorted_acquisition_of_several_locks_is_safe_and_live() {
     assert_eq!(
@@ -100,4 +164,16 @@ fn bad_options_are_input_errors_naming_the_field() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("locks_per_client"), "{err}");
+    // An unknown bug name lists the service's bugs and Raft's.
+    let sets = vec!["bugs=[\"no-such-bug\"]".to_string()];
+    let err = scenarios::catalogue::resolve("coord-healthy", &sets)
+        .and_then(|s| scenarios::runner::run(&s, 1, &Default::default()).map(|_| ()))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("no-such-bug")
+            && err.contains("watch-lowest")
+            && err.contains("volatile-vote"),
+        "{err}"
+    );
 }

@@ -550,7 +550,7 @@ impl Process for LockClient {
                 }
             }
             Rpc::Notify {
-                note: CoordReply::WatchFired { path },
+                note: CoordReply::WatchFired { path, .. },
             } => self.on_notice(ctx, path),
             _ => {}
         }

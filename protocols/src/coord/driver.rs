@@ -1,7 +1,8 @@
 //! Driver of the coordination service (`protocols::coord`): replicas
 //! `0..n`, the lock clients, then one guarded resource per lock.
 //!
-//! Verdicts: `liveness` (once faults heal, locks are granted again),
+//! Verdicts: Raft's safety invariants on the replicas (`crate::raft::invariants`,
+//! the same checks the KV store runs, after every event), `liveness` (once faults heal, locks are granted again),
 //! `resource-<i>` (the fenced-writes check of lock `i`'s resource), `herd`
 //! (no deleted lock node woke more than `max_notices_per_delete` watchers),
 //! and, with a single lock, the client history judged as a mutex with
@@ -17,13 +18,13 @@ use std::collections::BTreeMap;
 use crate::coord::{Bugs, ClientConfig, CoordMsg, CoordServer, LockClient, ServerConfig};
 use crate::lease_lock::Resource;
 use crate::progress::{progress_checker, progress_verdict, ProgressChecker};
-use crate::raft::{RaftConfig, Role};
+use crate::raft::{RaftConfig, SafetyChecker, INVARIANTS};
 use harness::checkers::fenced_writes::check_fenced_writes;
 use harness::{Driver, InputError, Registrar, Scenario, Verdict};
 use serde::Deserialize;
 use sim_core::history::History;
 use sim_core::time::duration as dur;
-use sim_core::{Finding, Nanos, NodeId, NodeStatus, Sim, Topology, MILLIS};
+use sim_core::{Finding, Nanos, NodeId, Sim, Topology, MILLIS};
 
 /// The `[options]` of a coordination-service scenario.
 #[derive(Debug, Clone, Deserialize)]
@@ -70,6 +71,7 @@ pub struct Coord {
     replicas: Vec<NodeId>,
     clients: Vec<NodeId>,
     progress: Option<ProgressChecker>,
+    safety: SafetyChecker,
     /// Session → (true time a replica first applied its expiry, its client's
     /// history process).
     expiries: BTreeMap<u64, (Nanos, u64)>,
@@ -80,7 +82,20 @@ pub struct Coord {
 impl Coord {
     pub fn new(scenario: &Scenario) -> Result<Self, InputError> {
         let err = |field: &str, m: String| scenario.error(field, m);
-        let bugs = Bugs::parse(&scenario.bugs).map_err(|m| err("bugs", m))?;
+        // Raft's own bug names switch on bugs of the replication layer, so
+        // that Raft's checks can be seen catching them under the service.
+        let (raft_bugs, own_bugs): (Vec<String>, Vec<String>) = scenario
+            .bugs
+            .iter()
+            .cloned()
+            .partition(|b| crate::raft::Bug::from_name(b).is_ok());
+        let bugs = Bugs::parse(&own_bugs).map_err(|m| {
+            let raft: Vec<&str> = crate::raft::Bug::ALL.iter().map(|b| b.name()).collect();
+            err(
+                "bugs",
+                format!("{m}, or one of Raft's: {}", raft.join(", ")),
+            )
+        })?;
         let o: Options = scenario.protocol_options()?;
         if o.session_timeout < 20 * MILLIS {
             return Err(err(
@@ -104,7 +119,8 @@ impl Coord {
             ));
         }
         let members: Vec<NodeId> = (0..scenario.replicas).collect();
-        let raft = RaftConfig::new(members.clone());
+        let mut raft = RaftConfig::new(members.clone());
+        raft.bugs = crate::raft::Bugs::parse(&raft_bugs).map_err(|m| err("bugs", m))?;
         raft.validate().map_err(|m| err("replicas", m))?;
         let first_resource = scenario.replicas + scenario.workload.clients;
         Ok(Self {
@@ -128,6 +144,7 @@ impl Coord {
             },
             fencing: o.fencing,
             max_notices: o.max_notices_per_delete,
+            safety: SafetyChecker::new(members.clone()),
             replicas: members,
             clients: Vec::new(),
             progress: None,
@@ -201,7 +218,14 @@ impl Driver for Coord {
 
     fn check_step(&mut self, sim: &Sim<CoordMsg>) -> Option<Finding> {
         self.note_expiries(sim);
+        if let Some(f) = self.safety.check::<CoordServer>(sim) {
+            return Some(f);
+        }
         self.progress.as_mut()?.check(sim)
+    }
+
+    fn invariants(&self) -> Vec<&'static str> {
+        INVARIANTS.to_vec()
     }
 
     fn check_end(&mut self, sim: &Sim<CoordMsg>) -> Vec<Verdict> {
@@ -244,14 +268,7 @@ impl Driver for Coord {
     }
 
     fn leader(&self, sim: &Sim<CoordMsg>) -> Option<NodeId> {
-        self.replicas
-            .iter()
-            .copied()
-            .filter(|&n| sim.status(n) == NodeStatus::Up)
-            .filter_map(|n| sim.process_as::<CoordServer>(n).map(|s| (n, s.raft())))
-            .filter(|(_, r)| r.role() == Role::Leader)
-            .max_by_key(|(_, r)| r.term())
-            .map(|(n, _)| n)
+        crate::raft::leader_of::<CoordServer>(sim, &self.replicas)
     }
 
     fn model(&self) -> Option<&'static str> {

@@ -105,7 +105,16 @@ pub enum CoordOp {
         path: String,
         version: Option<u64>,
     },
-    /// The node's data and version; `watch` leaves a one-shot watch on it.
+    /// Replace the node's data if its version is `version` (any version if
+    /// `None`), as ZooKeeper's setData: the version goes up by one, and the
+    /// watches left on the node by `Get` or `Exists` fire.
+    SetData {
+        path: String,
+        data: u64,
+        version: Option<u64>,
+    },
+    /// The node's data and version; `watch` leaves a one-shot watch on it
+    /// (fired by a change of its data, or its deletion).
     Get {
         path: String,
         watch: bool,
@@ -139,6 +148,15 @@ pub enum ZkError {
     Unsupported,
 }
 
+/// What fired a watch (ZooKeeper's event types).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum WatchEvent {
+    Created,
+    Deleted,
+    DataChanged,
+    ChildrenChanged,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum CoordReply {
     SessionOpened,
@@ -163,9 +181,15 @@ pub enum CoordReply {
     Stat(Option<u64>),
     Children(Vec<String>),
     Error(ZkError),
-    /// A notice: a watch on `path` fired.
+    /// `SetData`: the node's new version and the zxid of the write.
+    DataSet {
+        version: u64,
+        zxid: u64,
+    },
+    /// A notice: a watch on `path` fired, for `event`.
     WatchFired {
         path: String,
+        event: WatchEvent,
     },
     /// A request older than its session's latest: nobody waits for it.
     Stale,

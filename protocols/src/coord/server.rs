@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use sim_core::{Ctx, Nanos, NodeId, Process};
 
 use super::{CoordMsg, CoordOp, CoordReply, CoordTree, SERVICE_SESSION};
-use crate::raft::{Bug, RaftConfig, RaftMsg, RaftNode, Role, Rpc};
+use crate::raft::{Bug, RaftConfig, RaftMsg, RaftNode, RaftReplica, Role, Rpc};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServerConfig {
@@ -50,10 +50,6 @@ impl CoordServer {
             heard: BTreeMap::new(),
             leading_term: None,
         }
-    }
-
-    pub fn raft(&self) -> &RaftNode<CoordTree> {
-        &self.raft
     }
 
     pub fn tree(&self) -> &CoordTree {
@@ -117,6 +113,15 @@ impl CoordServer {
         }
         self.heard
             .retain(|s, _| self.raft.state_machine().session_live(*s));
+    }
+}
+
+/// Raft's safety checks read the replica inside.
+impl RaftReplica for CoordServer {
+    type State = CoordTree;
+
+    fn raft(&self) -> &RaftNode<CoordTree> {
+        &self.raft
     }
 }
 

@@ -9,8 +9,9 @@
 //! token (a later lock grant was created by a later write).
 //!
 //! Watches are one-shot: `exists` (or `get`) with a watch fires when the
-//! node is created or deleted, `children` with a watch when a child is
-//! created or deleted. They live in the replicated state, so a new leader knows them;
+//! node is created, deleted or its data set (`set_data`, with a version
+//! check as ZooKeeper's setData), `children` with a watch when a child is
+//! created or deleted; the notice says which event fired it. They live in the replicated state, so a new leader knows them;
 //! a fired watch is handed to Raft as a notice, which only the leader sends.
 //!
 //! Sessions: `OpenSession` makes the requesting client session live; the
@@ -24,13 +25,13 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sim_core::NodeId;
 
-use super::{CoordOp, CoordReply, ZkError, SERVICE_SESSION};
+use super::{CoordOp, CoordReply, WatchEvent, ZkError, SERVICE_SESSION};
 use crate::raft::StateMachine;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Znode {
     pub data: u64,
-    /// Bumped by every change of the node (its data; here only creation).
+    /// Bumped by every change of its data (0 when created).
     pub version: u64,
     /// The zxid of the write that created it.
     pub czxid: u64,
@@ -107,11 +108,13 @@ impl CoordTree {
         self.sessions.contains_key(&session)
     }
 
-    /// Fires (and clears) the watches of `table` on `path`; returns how many.
+    /// Fires (and clears) the watches of `table` on `path` for `event`;
+    /// returns how many.
     fn fire(
         table: &mut BTreeMap<String, BTreeMap<u64, NodeId>>,
         notices: &mut Vec<(NodeId, CoordReply)>,
         path: &str,
+        event: WatchEvent,
     ) -> u64 {
         let Some(watchers) = table.remove(path) else {
             return 0;
@@ -122,6 +125,7 @@ impl CoordTree {
                 client,
                 CoordReply::WatchFired {
                     path: path.to_string(),
+                    event,
                 },
             ));
         }
@@ -178,8 +182,19 @@ impl CoordTree {
                 next_seq: 0,
             },
         );
-        Self::fire(&mut self.exists_watches, &mut self.notices, &path);
-        Self::fire(&mut self.child_watches, &mut self.notices, &parent_path);
+        let notices = &mut self.notices;
+        Self::fire(
+            &mut self.exists_watches,
+            notices,
+            &path,
+            WatchEvent::Created,
+        );
+        Self::fire(
+            &mut self.child_watches,
+            notices,
+            &parent_path,
+            WatchEvent::ChildrenChanged,
+        );
         CoordReply::Created { path, zxid }
     }
 
@@ -187,9 +202,15 @@ impl CoordTree {
     /// watches; counts the notices for the herd check.
     fn remove(&mut self, path: &str) {
         self.nodes.remove(path);
-        let mut fired = Self::fire(&mut self.exists_watches, &mut self.notices, path);
-        fired += Self::fire(&mut self.child_watches, &mut self.notices, path);
-        fired += Self::fire(&mut self.child_watches, &mut self.notices, parent(path));
+        let notices = &mut self.notices;
+        let mut fired = Self::fire(&mut self.exists_watches, notices, path, WatchEvent::Deleted);
+        fired += Self::fire(&mut self.child_watches, notices, path, WatchEvent::Deleted);
+        fired += Self::fire(
+            &mut self.child_watches,
+            notices,
+            parent(path),
+            WatchEvent::ChildrenChanged,
+        );
         self.max_notices_per_delete = self.max_notices_per_delete.max(fired);
     }
 
@@ -206,6 +227,29 @@ impl CoordTree {
         self.next_zxid();
         self.remove(path);
         CoordReply::Deleted
+    }
+
+    /// Replaces the data of `path` if its version is `version` (any if
+    /// `None`); the data watches on it fire.
+    fn set_data(&mut self, path: &str, data: u64, version: Option<u64>) -> CoordReply {
+        let Some(node) = self.nodes.get(path) else {
+            return CoordReply::Error(ZkError::NoNode);
+        };
+        if version.is_some_and(|v| v != node.version) {
+            return CoordReply::Error(ZkError::BadVersion);
+        }
+        let zxid = self.next_zxid();
+        let node = self.nodes.get_mut(path).expect("checked above");
+        node.data = data;
+        node.version += 1;
+        let version = node.version;
+        Self::fire(
+            &mut self.exists_watches,
+            &mut self.notices,
+            path,
+            WatchEvent::DataChanged,
+        );
+        CoordReply::DataSet { version, zxid }
     }
 
     /// Ends `session`: its ephemeral nodes are deleted (one write), its
@@ -277,6 +321,11 @@ impl CoordTree {
                 sequential,
             } => self.create(session, path, *data, *ephemeral, *sequential),
             CoordOp::Delete { path, version } => self.delete(path, *version),
+            CoordOp::SetData {
+                path,
+                data,
+                version,
+            } => self.set_data(path, *data, *version),
             CoordOp::Get { path, watch } => {
                 let Some(n) = self.nodes.get(path) else {
                     return CoordReply::Error(ZkError::NoNode);
@@ -287,8 +336,7 @@ impl CoordTree {
                     czxid: n.czxid,
                 };
                 if *watch {
-                    // A data watch fires when the node changes; with no
-                    // data writes in this tree, when it is deleted.
+                    // A data watch: fires when its data is set or it is deleted.
                     self.watch(true, path, session, client);
                 }
                 reply
@@ -364,6 +412,11 @@ impl StateMachine for CoordTree {
     fn op_numbers(op: &mut CoordOp) -> Vec<&mut u64> {
         match op {
             CoordOp::Create { data, .. } => vec![data],
+            CoordOp::SetData { data, version, .. } => {
+                let mut numbers = vec![data];
+                numbers.extend(version.as_mut());
+                numbers
+            }
             CoordOp::ExpireSession { session } => vec![session],
             CoordOp::Ping { sent, .. } => vec![sent],
             CoordOp::GuardedWrite { token, holder } => vec![token, holder],
@@ -547,6 +600,131 @@ mod tests {
             },
         );
         assert!(t.take_notices().is_empty());
+    }
+
+    fn set(path: &str, data: u64, version: Option<u64>) -> CoordOp {
+        CoordOp::SetData {
+            path: path.into(),
+            data,
+            version,
+        }
+    }
+
+    fn get(path: &str, watch: bool) -> CoordOp {
+        CoordOp::Get {
+            path: path.into(),
+            watch,
+        }
+    }
+
+    #[test]
+    fn set_data_checks_the_version_and_bumps_it() {
+        let mut t = CoordTree::default();
+        open(&mut t, 1);
+        open(&mut t, 2);
+        run(&mut t, 1, create("/c", false, false));
+        let before = t.zxid;
+        // Two writers read version 0; the first set wins, the second is
+        // refused: a compare-and-set on the version.
+        assert_eq!(
+            run(&mut t, 1, set("/c", 7, Some(0))),
+            CoordReply::DataSet {
+                version: 1,
+                zxid: before + 1
+            }
+        );
+        assert_eq!(
+            run(&mut t, 2, set("/c", 8, Some(0))),
+            CoordReply::Error(ZkError::BadVersion)
+        );
+        assert_eq!(t.zxid, before + 1, "a refused set is no write");
+        assert_eq!(
+            run(&mut t, 2, get("/c", false)),
+            CoordReply::Data {
+                data: 7,
+                version: 1,
+                czxid: before
+            }
+        );
+        // Without a version any set applies.
+        assert!(matches!(
+            run(&mut t, 2, set("/c", 9, None)),
+            CoordReply::DataSet { version: 2, .. }
+        ));
+        // A delete holding the version read before the sets is refused.
+        assert_eq!(
+            run(
+                &mut t,
+                1,
+                CoordOp::Delete {
+                    path: "/c".into(),
+                    version: Some(0)
+                }
+            ),
+            CoordReply::Error(ZkError::BadVersion)
+        );
+        assert_eq!(
+            run(&mut t, 1, set("/missing", 1, None)),
+            CoordReply::Error(ZkError::NoNode)
+        );
+        // An expired session sets nothing.
+        run(&mut t, 0, CoordOp::ExpireSession { session: 2 });
+        assert_eq!(
+            run(&mut t, 2, set("/c", 10, None)),
+            CoordReply::SessionExpired
+        );
+        assert!(matches!(
+            run(&mut t, 1, get("/c", false)),
+            CoordReply::Data { data: 9, .. }
+        ));
+    }
+
+    #[test]
+    fn a_data_watch_fires_once_on_a_change_of_data_and_says_so() {
+        let mut t = CoordTree::default();
+        for s in 1..=3 {
+            open(&mut t, s);
+        }
+        run(&mut t, 1, create("/c", false, false));
+        run(&mut t, 2, get("/c", true));
+        let exists = CoordOp::Exists {
+            path: "/c".into(),
+            watch: true,
+        };
+        run(&mut t, 3, exists);
+        // A refused set changes nothing and fires nothing.
+        run(&mut t, 1, set("/c", 1, Some(5)));
+        assert!(t.take_notices().is_empty());
+        run(&mut t, 1, set("/c", 1, None));
+        let fired = CoordReply::WatchFired {
+            path: "/c".into(),
+            event: WatchEvent::DataChanged,
+        };
+        assert_eq!(t.take_notices(), vec![(2, fired.clone()), (3, fired)]);
+        // One-shot: the next change tells nobody until a watch is left again.
+        run(&mut t, 1, set("/c", 2, None));
+        assert!(t.take_notices().is_empty());
+        run(&mut t, 2, get("/c", true));
+        run(
+            &mut t,
+            1,
+            CoordOp::Delete {
+                path: "/c".into(),
+                version: Some(2),
+            },
+        );
+        assert_eq!(
+            t.take_notices(),
+            vec![(
+                2,
+                CoordReply::WatchFired {
+                    path: "/c".into(),
+                    event: WatchEvent::Deleted
+                }
+            )]
+        );
+        // A set is not a delete: the herd count stays at what deletes woke.
+        assert_eq!(t.max_notices_per_delete, 1);
     }
 
     #[test]

@@ -24,14 +24,35 @@
 //!
 //! What is remembered per log index lives in vectors indexed by it
 //! ([`ByIndex`]): a lookup costs the same at index 10 and at index 10⁶.
+//!
+//! The properties are Raft's, whatever it replicates: the checker reads the
+//! replicas through [`RaftReplica`], so a bare [`RaftNode`] of any state
+//! machine (the KV store) and a process that carries one (a coordination
+//! service replica) are checked by the same code.
 
 use std::collections::BTreeMap;
 
-use sim_core::{Finding, NodeId, Sim};
+use sim_core::{Finding, NodeId, Process, Sim};
 
 use super::by_index::ByIndex;
-use super::msg::RaftMsg;
 use super::node::{RaftNode, Role};
+use super::state_machine::StateMachine;
+
+/// A process that is, or carries, a Raft replica: what the safety checker
+/// reads on each replica node.
+pub trait RaftReplica: Process {
+    type State: StateMachine;
+
+    fn raft(&self) -> &RaftNode<Self::State>;
+}
+
+impl<S: StateMachine> RaftReplica for RaftNode<S> {
+    type State = S;
+
+    fn raft(&self) -> &RaftNode<S> {
+        self
+    }
+}
 
 pub const ELECTION_SAFETY: &str = "election-safety";
 pub const LOG_MATCHING: &str = "log-matching";
@@ -121,22 +142,23 @@ impl SafetyChecker {
         self.applied.last_index().unwrap_or(0)
     }
 
-    /// Checks every live replica; the first violation is returned as a
-    /// finding naming the invariant, the nodes, the term/index and the time.
-    pub fn check(&mut self, sim: &Sim<RaftMsg>) -> Option<Finding> {
+    /// Checks every live replica, each the process `P` on its node; the
+    /// first violation is returned as a finding naming the invariant, the
+    /// nodes, the term/index and the time.
+    pub fn check<P: RaftReplica>(&mut self, sim: &Sim<P::Msg>) -> Option<Finding> {
         let version = sim.conditions_version();
         let everyone = self.version != Some(version);
         self.version = Some(version);
         self.commits_rose = None;
         if everyone {
             for i in 0..self.replicas.len() {
-                if let Some(f) = self.check_replica(sim, self.replicas[i]) {
+                if let Some(f) = self.check_replica::<P>(sim, self.replicas[i]) {
                     return Some(f);
                 }
             }
         } else if let Some(id) = sim.last_event_node() {
             if self.sorted.binary_search(&id).is_ok() {
-                if let Some(f) = self.check_replica(sim, id) {
+                if let Some(f) = self.check_replica::<P>(sim, id) {
                     return Some(f);
                 }
             }
@@ -145,7 +167,7 @@ impl SafetyChecker {
         let rose = self.commits_rose?;
         for i in 0..self.replicas.len() {
             let id = self.replicas[i];
-            let Some(node) = sim.process_as::<RaftNode>(id) else {
+            let Some(node) = sim.process_as::<P>(id).map(P::raft) else {
                 continue;
             };
             if node.role() == Role::Leader && node.term() > rose {
@@ -158,8 +180,8 @@ impl SafetyChecker {
     }
 
     /// Every check on one replica, in order.
-    fn check_replica(&mut self, sim: &Sim<RaftMsg>, id: NodeId) -> Option<Finding> {
-        let node = sim.process_as::<RaftNode>(id)?;
+    fn check_replica<P: RaftReplica>(&mut self, sim: &Sim<P::Msg>, id: NodeId) -> Option<Finding> {
+        let node = sim.process_as::<P>(id)?.raft();
         let found = self
             .check_election(id, node)
             .or_else(|| self.check_log(id, node))
@@ -169,7 +191,11 @@ impl SafetyChecker {
         Some(Self::finding(sim, id, found))
     }
 
-    fn finding(sim: &Sim<RaftMsg>, id: NodeId, (kind, message): (&str, String)) -> Finding {
+    fn finding<M: sim_core::Message>(
+        sim: &Sim<M>,
+        id: NodeId,
+        (kind, message): (&str, String),
+    ) -> Finding {
         Finding {
             kind: kind.into(),
             time: sim.now(),
@@ -196,7 +222,11 @@ impl SafetyChecker {
         answer
     }
 
-    fn check_election(&mut self, id: NodeId, node: &RaftNode) -> Option<(&'static str, String)> {
+    fn check_election<S: StateMachine>(
+        &mut self,
+        id: NodeId,
+        node: &RaftNode<S>,
+    ) -> Option<(&'static str, String)> {
         if node.role() != Role::Leader {
             return None;
         }
@@ -214,7 +244,11 @@ impl SafetyChecker {
         }
     }
 
-    fn check_log(&mut self, id: NodeId, node: &RaftNode) -> Option<(&'static str, String)> {
+    fn check_log<S: StateMachine>(
+        &mut self,
+        id: NodeId,
+        node: &RaftNode<S>,
+    ) -> Option<(&'static str, String)> {
         let log = node.log();
         let snap = log.snapshot_index();
         let mut index = log.last_index();
@@ -248,7 +282,11 @@ impl SafetyChecker {
         }
     }
 
-    fn check_commit(&mut self, id: NodeId, node: &RaftNode) -> Option<(&'static str, String)> {
+    fn check_commit<S: StateMachine>(
+        &mut self,
+        id: NodeId,
+        node: &RaftNode<S>,
+    ) -> Option<(&'static str, String)> {
         let cursor = self.cursors.entry(id).or_default();
         let commit = node.commit_index();
         if commit == 0 || (cursor.boot == node.boot() && cursor.commit_seen == commit) {
@@ -280,7 +318,11 @@ impl SafetyChecker {
         None
     }
 
-    fn check_applied(&mut self, id: NodeId, node: &RaftNode) -> Option<(&'static str, String)> {
+    fn check_applied<S: StateMachine>(
+        &mut self,
+        id: NodeId,
+        node: &RaftNode<S>,
+    ) -> Option<(&'static str, String)> {
         let cursor = self.cursors.entry(id).or_default();
         if cursor.boot != node.boot() {
             // A new incarnation: its trace starts afresh.
@@ -332,10 +374,10 @@ impl SafetyChecker {
         None
     }
 
-    fn check_leader_completeness(
+    fn check_leader_completeness<S: StateMachine>(
         &mut self,
         id: NodeId,
-        node: &RaftNode,
+        node: &RaftNode<S>,
     ) -> Option<(&'static str, String)> {
         if node.role() != Role::Leader {
             return None;

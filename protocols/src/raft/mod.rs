@@ -37,7 +37,7 @@ pub mod state_machine;
 
 pub use bugs::{Bug, Bugs};
 pub use client::{ClientConfig, RaftClient};
-pub use invariants::{SafetyChecker, INVARIANTS};
+pub use invariants::{RaftReplica, SafetyChecker, INVARIANTS};
 pub use liveness::{LivenessChecker, LIVENESS, TERM_CHURN};
 pub use msg::{RaftMsg, Rpc};
 pub use node::{RaftConfig, RaftNode, Role};
@@ -128,17 +128,25 @@ impl Checks {
     }
 
     pub fn check(&mut self, sim: &Sim<RaftMsg>) -> Option<Finding> {
-        self.safety.check(sim).or_else(|| self.liveness.check(sim))
+        self.safety
+            .check::<RaftNode>(sim)
+            .or_else(|| self.liveness.check(sim))
     }
 }
 
 /// The live leader with the highest term, if any.
 pub fn leader(sim: &Sim<RaftMsg>, replicas: &[NodeId]) -> Option<NodeId> {
+    leader_of::<RaftNode>(sim, replicas)
+}
+
+/// The live leader with the highest term among `replicas`, each the process
+/// `P` on its node (a bare Raft node or one carried by a service replica).
+pub fn leader_of<P: RaftReplica>(sim: &Sim<P::Msg>, replicas: &[NodeId]) -> Option<NodeId> {
     replicas
         .iter()
         .copied()
         .filter(|&n| sim.status(n) == NodeStatus::Up)
-        .filter_map(|n| sim.process_as::<RaftNode>(n).map(|r| (n, r)))
+        .filter_map(|n| sim.process_as::<P>(n).map(|p| (n, p.raft())))
         .filter(|(_, r)| r.role() == Role::Leader)
         .max_by_key(|(_, r)| r.term())
         .map(|(n, _)| n)
