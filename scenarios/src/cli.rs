@@ -220,6 +220,22 @@ pub enum Command {
         #[arg(long, value_name = "README")]
         write_readme: Option<PathBuf>,
     },
+    /// Compare the lock designs (redlock, lease-lock, coord) under the same
+    /// six faults, with the guarded resource fencing and not: per cell,
+    /// runs with interleaved writes at the resource, runs whose lock
+    /// history is not a mutex's, and the wait for the lock. Prints a
+    /// Markdown table; writes it (lock-compare.md) and PNG/SVG plots into
+    /// --out. A scenario not built shows as "not built".
+    LockCompare {
+        /// Seeds 1..=N of every cell.
+        #[arg(long, default_value_t = 50)]
+        seeds: u64,
+        #[arg(long, default_value = "runs/lock-compare")]
+        out: PathBuf,
+        /// Also write the table between the lock-compare markers of this file.
+        #[arg(long, value_name = "README")]
+        write_readme: Option<PathBuf>,
+    },
     /// Check an external or recorded history for linearizability.
     /// Exit 0 linearizable, 1 not, 2 bad input, 3 unknown (a limit ran out).
     Check {
@@ -394,6 +410,11 @@ pub fn main_with(registry: Registry) -> ExitCode {
         Command::PbftFigures { out, write_readme } => {
             pbft_figures(registry, &out, write_readme.as_deref())
         }
+        Command::LockCompare {
+            seeds,
+            out,
+            write_readme,
+        } => lock_compare(registry, seeds, &out, write_readme.as_deref()),
         Command::Check {
             history,
             model,
@@ -592,6 +613,35 @@ fn pbft_figures(registry: &Registry, out: &Path, readme: Option<&Path>) -> i32 {
             return bad_input(&e);
         }
         outln!("figures written to {}", path.display());
+    }
+    0
+}
+
+fn lock_compare(registry: &Registry, seeds: u64, out: &Path, readme: Option<&Path>) -> i32 {
+    use crate::lock_compare;
+    if seeds == 0 {
+        return bad_input(&InputError::new("--seeds", "at least 1 seed"));
+    }
+    let results = match lock_compare::run(registry, &lock_compare::cells(), seeds) {
+        Ok(results) => results,
+        Err(e) => return bad_input(&e),
+    };
+    let table = lock_compare::markdown(&results, seeds);
+    out!("{table}");
+    match lock_compare::write(&results, &table, out) {
+        Ok(files) => {
+            for f in files {
+                outln!("written      {}", f.display());
+            }
+        }
+        Err(e) => return bad_input(&e),
+    }
+    if let Some(path) = readme {
+        let markers = (lock_compare::README_BEGIN, lock_compare::README_END);
+        if let Err(e) = bench::write_between_markers(path, markers, &table) {
+            return bad_input(&e);
+        }
+        outln!("table written to {}", path.display());
     }
     0
 }

@@ -20,6 +20,7 @@ pub mod catalogue;
 pub mod cli;
 pub mod consistency;
 pub mod gossip_scale;
+pub mod lock_compare;
 pub mod merge;
 pub mod out_dir;
 pub mod pbft_figures;

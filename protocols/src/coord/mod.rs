@@ -38,6 +38,7 @@ use sim_core::Nanos;
 
 use crate::lease_lock::GuardedWriteMsg;
 use crate::raft::{RaftMsg, Rpc};
+use harness::checkers::fenced_writes::FencedWrite;
 
 /// The service's wire format: Raft's, over the coordination tree.
 pub type CoordMsg = RaftMsg<CoordTree>;
@@ -197,12 +198,15 @@ pub enum CoordReply {
 }
 
 impl GuardedWriteMsg for CoordMsg {
-    fn guarded_write(&self) -> Option<(u64, u64)> {
+    fn guarded_write(&self) -> Option<FencedWrite> {
         match &self.rpc {
             Rpc::ClientRequest {
                 op: CoordOp::GuardedWrite { token, holder },
                 ..
-            } => Some((*token, *holder)),
+            } => Some(FencedWrite {
+                token: Some(*token),
+                holder: *holder,
+            }),
             _ => None,
         }
     }

@@ -3,9 +3,8 @@
 
 use std::borrow::Cow;
 
-use crate::lease_lock::{Bugs, Client, ClientConfig, LeaseMsg, Resource, Store};
+use crate::lease_lock::{resource_verdict, Bugs, Client, ClientConfig, LeaseMsg, Resource, Store};
 use crate::progress::{progress_checker, progress_verdict, ProgressChecker};
-use harness::checkers::fenced_writes::check_fenced_writes;
 use harness::{Driver, InputError, Registrar, Scenario, Verdict};
 use serde::Deserialize;
 use sim_core::history::History;
@@ -138,13 +137,7 @@ impl Driver for LeaseLock {
 
     fn check_end(&mut self, sim: &Sim<LeaseMsg>) -> Vec<Verdict> {
         let mut verdicts = progress_verdict(self.progress.as_mut(), sim);
-        let writes = sim
-            .process_as::<Resource>(self.cfg.resource)
-            .map_or(&[][..], |r| &r.accepted[..]);
-        verdicts.push(match check_fenced_writes(writes) {
-            Ok(()) => Verdict::pass("resource"),
-            Err(e) => Verdict::fail("resource", e),
-        });
+        verdicts.push(resource_verdict(sim, self.cfg.resource, "resource"));
         verdicts
     }
 

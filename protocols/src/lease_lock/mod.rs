@@ -42,7 +42,7 @@ mod store;
 
 pub use client::{Client, ClientConfig};
 pub use driver::register;
-pub use resource::{GuardedWriteMsg, Resource};
+pub use resource::{resource_verdict, GuardedWriteMsg, Resource};
 pub use store::{Item, Store};
 
 use serde::{Deserialize, Serialize};

@@ -1,25 +1,32 @@
 //! The guarded resource: a storage server every lock holder writes to.
 //!
 //! It serves any lock design: the message type of the design's simulation
-//! says, through [`GuardedWriteMsg`], which of its messages are writes to it.
+//! says, through [`GuardedWriteMsg`], which of its messages are writes to it,
+//! and with which token. A design that issues no token (Redlock) sends
+//! writes without one: with fencing on the resource has nothing to compare
+//! them with and accepts them all, which is what such a lock can offer.
 
 use std::marker::PhantomData;
 
-use harness::checkers::fenced_writes::FencedWrite;
-use sim_core::{Ctx, Message, NodeId, Process};
+use harness::checkers::fenced_writes::{check_fenced_writes, FencedWrite};
+use harness::Verdict;
+use sim_core::{Ctx, Message, NodeId, Process, Sim};
 
 use super::LeaseMsg;
 
 /// A message type that can carry a write to the guarded resource.
 pub trait GuardedWriteMsg: Message {
-    /// The write's (token, holder), if this message is one.
-    fn guarded_write(&self) -> Option<(u64, u64)>;
+    /// The write this message makes (its token and holder), if it is one.
+    fn guarded_write(&self) -> Option<FencedWrite>;
 }
 
 impl GuardedWriteMsg for LeaseMsg {
-    fn guarded_write(&self) -> Option<(u64, u64)> {
+    fn guarded_write(&self) -> Option<FencedWrite> {
         match *self {
-            LeaseMsg::Write { token, holder } => Some((token, holder)),
+            LeaseMsg::Write { token, holder } => Some(FencedWrite {
+                token: Some(token),
+                holder,
+            }),
             _ => None,
         }
     }
@@ -28,7 +35,7 @@ impl GuardedWriteMsg for LeaseMsg {
 pub struct Resource<M = LeaseMsg> {
     /// Reject a write whose token is below the highest accepted one.
     fencing: bool,
-    highest: u64,
+    highest: Option<u64>,
     /// The writes accepted, in the resource's order.
     pub accepted: Vec<FencedWrite>,
     msg: PhantomData<M>,
@@ -38,7 +45,7 @@ impl<M> Resource<M> {
     pub fn new(fencing: bool) -> Self {
         Self {
             fencing,
-            highest: 0,
+            highest: None,
             accepted: Vec::new(),
             msg: PhantomData,
         }
@@ -51,19 +58,30 @@ impl<M: GuardedWriteMsg> Process for Resource<M> {
     fn on_start(&mut self, _: &mut Ctx<'_, M>) {}
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, M>, _from: NodeId, msg: M) {
-        let Some((token, holder)) = msg.guarded_write() else {
+        let Some(write) = msg.guarded_write() else {
             return;
         };
-        if self.fencing && token < self.highest {
+        // A write without a token is never below anything.
+        let stale = matches!((write.token, self.highest), (Some(t), Some(h)) if t < h);
+        if self.fencing && stale {
             ctx.count("resource writes fenced off", 1);
             return;
         }
-        self.highest = self.highest.max(token);
-        self.accepted.push(FencedWrite {
-            token: Some(token),
-            holder,
-        });
+        self.highest = self.highest.max(write.token);
+        self.accepted.push(write);
     }
 
     fn on_timer(&mut self, _: &mut Ctx<'_, M>, _: u64) {}
+}
+
+/// The verdict `name` on the resource at `node` of `sim`: its accepted
+/// writes judged by `checkers::fenced_writes` (no writes if it is not there).
+pub fn resource_verdict<M: GuardedWriteMsg>(sim: &Sim<M>, node: NodeId, name: &str) -> Verdict {
+    let writes = sim
+        .process_as::<Resource<M>>(node)
+        .map_or(&[][..], |r| &r.accepted[..]);
+    match check_fenced_writes(writes) {
+        Ok(()) => Verdict::pass(name),
+        Err(e) => Verdict::fail(name, e),
+    }
 }

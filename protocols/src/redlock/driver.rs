@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 
+use crate::lease_lock::{resource_verdict, Resource};
 use crate::progress::ProgressChecker;
 use crate::redlock::{Bugs, Client, ClientConfig, LockMsg, Server};
 use serde::Deserialize;
@@ -29,6 +30,11 @@ struct Options {
     timeout: Nanos,
     #[serde(with = "dur")]
     backoff: Nanos,
+    /// Whether the guarded resource fences: it rejects a write whose token
+    /// is below one it accepted. Redlock's writes carry no token, so this
+    /// changes nothing; it is here so that every lock design takes the same
+    /// `--set options.fencing=...` and shows that.
+    fencing: bool,
 }
 
 impl Default for Options {
@@ -39,12 +45,14 @@ impl Default for Options {
             drift: 0,
             timeout: 50 * MILLIS,
             backoff: 20 * MILLIS,
+            fencing: true,
         }
     }
 }
 
 pub struct Redlock {
     cfg: ClientConfig,
+    fencing: bool,
     clients: Vec<NodeId>,
     progress: Option<ProgressChecker>,
 }
@@ -65,6 +73,8 @@ impl Redlock {
         Ok(Self {
             cfg: ClientConfig {
                 servers: (0..scenario.replicas).collect(),
+                // After the servers and the clients.
+                resource: scenario.replicas + scenario.workload.clients,
                 ttl: o.ttl,
                 drift,
                 hold: o.hold,
@@ -72,6 +82,7 @@ impl Redlock {
                 backoff: o.backoff,
                 bugs,
             },
+            fencing: o.fencing,
             clients: Vec::new(),
             progress: None,
         })
@@ -91,6 +102,10 @@ impl Driver for Redlock {
                 sim.add_node(move || Client::new(cfg.clone()))
             })
             .collect();
+        let fencing = self.fencing;
+        let resource = sim.add_node(move || Resource::<LockMsg>::new(fencing));
+        debug_assert_eq!(resource, self.cfg.resource);
+        // The resource is no lock server: faults aimed at replicas leave it be.
         let topology = Topology { replicas, clients };
         self.clients = topology.clients.clone();
         // Liveness of a lock: once the faults heal, a lock is granted again
@@ -109,7 +124,9 @@ impl Driver for Redlock {
     }
 
     fn check_end(&mut self, sim: &Sim<LockMsg>) -> Vec<Verdict> {
-        progress_verdict(self.progress.as_mut(), sim)
+        let mut verdicts = progress_verdict(self.progress.as_mut(), sim);
+        verdicts.push(resource_verdict(sim, self.cfg.resource, "resource"));
+        verdicts
     }
 
     fn model(&self) -> Option<&'static str> {

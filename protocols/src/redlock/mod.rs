@@ -19,6 +19,16 @@
 //! sweep finds in seconds. Redlock issues no fencing token that would let the
 //! resource reject the stale holder, so acquires return `null`.
 //!
+//! While it holds the lock a client writes to the guarded resource (the
+//! lease lock's `Resource`, a node after the clients) every tenth of the
+//! ttl, its last write a tenth of the ttl before it releases (so that on a
+//! healthy network no write of its is still in flight when the next holder
+//! starts). Its writes carry no token: there is none to carry. With
+//! `options.fencing = true` the resource has nothing to compare and accepts
+//! them all, so a holder paused past its lease writes between the next
+//! holder's writes whatever fencing says: the `resource` verdict
+//! (`checkers::fenced_writes`) catches the interleaving.
+//!
 //! Known-bug variants: `no-validity-check` (a client takes a majority of
 //! grants as the lock even when its lease ran out while it was collecting
 //! them), `wall-clock-lease` (elapsed time measured on the wall clock: a
@@ -34,10 +44,13 @@ pub use driver::register;
 
 use std::collections::BTreeSet;
 
+use harness::checkers::fenced_writes::FencedWrite;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sim_core::{Ctx, Message, Nanos, NodeId, OpId, OpType, Process, TimerId};
+
+use crate::lease_lock::GuardedWriteMsg;
 
 pub const BUGS: [&str; 3] = ["no-validity-check", "wall-clock-lease", "no-client-timeout"];
 
@@ -79,9 +92,26 @@ pub enum LockMsg {
         owner: u64,
         released: bool,
     },
+    /// To the guarded resource: a write by the holder of the grant `owner`.
+    /// Redlock has no token to put in it.
+    Write {
+        owner: u64,
+    },
 }
 
 impl Message for LockMsg {}
+
+impl GuardedWriteMsg for LockMsg {
+    fn guarded_write(&self) -> Option<FencedWrite> {
+        match *self {
+            LockMsg::Write { owner } => Some(FencedWrite {
+                token: None,
+                holder: owner,
+            }),
+            _ => None,
+        }
+    }
+}
 
 /// A lock server: one key, its owner, and when it expires on this server's clock.
 #[derive(Default)]
@@ -120,7 +150,7 @@ impl Process for Server {
                 }
                 ctx.send(from, LockMsg::UnlockReply { owner, released });
             }
-            LockMsg::LockReply { .. } | LockMsg::UnlockReply { .. } => {}
+            LockMsg::LockReply { .. } | LockMsg::UnlockReply { .. } | LockMsg::Write { .. } => {}
         }
     }
 
@@ -131,6 +161,8 @@ impl Process for Server {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientConfig {
     pub servers: Vec<NodeId>,
+    /// The guarded resource a holder writes to.
+    pub resource: NodeId,
     /// Lease length.
     pub ttl: Nanos,
     /// Allowance for clock drift subtracted from the validity (the
@@ -154,7 +186,10 @@ enum Phase {
         granted: BTreeSet<NodeId>,
         replied: BTreeSet<NodeId>,
     },
-    Holding,
+    Holding {
+        /// When the holder releases, on its monotonic clock.
+        release_at: Nanos,
+    },
     Releasing {
         op: OpId,
         replied: BTreeSet<NodeId>,
@@ -164,6 +199,7 @@ enum Phase {
 const TIMER_NEXT: u64 = 0;
 const TIMER_TIMEOUT: u64 = 1;
 const TIMER_RELEASE: u64 = 2;
+const TIMER_WRITE: u64 = 3;
 
 /// A client that acquires, works, releases, and starts again.
 pub struct Client {
@@ -252,14 +288,17 @@ impl Client {
         if granted.len() >= self.majority() && valid {
             tracing::debug!(grants = granted.len(), validity, "lock acquired");
             ctx.complete(op, OpType::Ok, Value::Null);
-            self.phase = Phase::Holding;
             // Work only while the lease is believed valid.
             let work = if self.cfg.bugs.no_validity_check {
                 self.cfg.hold
             } else {
                 self.cfg.hold.min(validity)
             };
+            self.phase = Phase::Holding {
+                release_at: ctx.monotonic_now().saturating_add(work),
+            };
             ctx.set_timer(work, TIMER_RELEASE);
+            self.write(ctx);
         } else {
             // Not acquired: give back what was granted, so others need not wait
             // for the lease to run out. Some grants may be unknown yet, so the
@@ -274,6 +313,28 @@ impl Client {
             self.phase = Phase::Idle;
             let wait = self.backoff(ctx);
             ctx.set_timer(wait, TIMER_NEXT);
+        }
+    }
+
+    /// The time between two writes to the resource: a tenth of the ttl.
+    fn write_every(&self) -> Nanos {
+        (self.cfg.ttl / 10).max(1)
+    }
+
+    /// One write to the resource, and the next one [`Self::write_every`]
+    /// later unless that would leave less than that before the release.
+    /// The write is not preceded by a look at the clock: a client paused
+    /// while its next write was due makes it when it wakes, as a process
+    /// paused between its check and its write does.
+    fn write(&mut self, ctx: &mut Ctx<'_, LockMsg>) {
+        let Phase::Holding { release_at } = self.phase else {
+            return;
+        };
+        ctx.send(self.cfg.resource, LockMsg::Write { owner: self.owner });
+        let every = self.write_every();
+        let next = ctx.monotonic_now().saturating_add(every);
+        if next.saturating_add(every) <= release_at {
+            ctx.set_timer(every, TIMER_WRITE);
         }
     }
 
@@ -349,7 +410,8 @@ impl Process for Client {
     fn on_timer(&mut self, ctx: &mut Ctx<'_, LockMsg>, tag: u64) {
         match tag {
             TIMER_NEXT if matches!(self.phase, Phase::Idle) => self.acquire(ctx),
-            TIMER_RELEASE if matches!(self.phase, Phase::Holding) => self.release(ctx),
+            TIMER_RELEASE if matches!(self.phase, Phase::Holding { .. }) => self.release(ctx),
+            TIMER_WRITE => self.write(ctx),
             TIMER_TIMEOUT => {
                 self.timeout = None;
                 match self.phase {
