@@ -1,7 +1,7 @@
 //! Redlock judged as a mutex: safe on a healthy cluster, and broken — as its
 //! critics showed — by process pauses and clock jumps, which the checker sees.
 
-mod seeds;
+use crate::seeds;
 use seeds::{failed_checks, first_failure};
 
 #[test]
