@@ -30,7 +30,7 @@ fn member_problems(root: &Path, member: &str) -> Vec<String> {
     let main = tests.join("main.rs");
     if !main.exists() {
         // Without a tests/main.rs Cargo builds each file as its own binary:
-        // nothing is skipped, and one file costs one link, as it would anyway.
+        // nothing is skipped, and a single file costs one link either way.
         return match files.len() {
             0 | 1 => Vec::new(),
             n => vec![format!(
