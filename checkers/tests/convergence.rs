@@ -1,7 +1,7 @@
 //! The convergence checker accepts a converged run and rejects a replica that
 //! missed an update and a common state that contradicts the history.
 
-mod common;
+use crate::common;
 
 use checkers::convergence::{
     check_convergence, spec_by_name, ConvergenceVerdict, Counter, GrowOnlySet, ReplicaState,

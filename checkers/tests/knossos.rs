@@ -2,7 +2,7 @@
 //! comments; a cas-register starts at 0; an `:ok` read of nil read nothing
 //! known), read natively, and histories written back as EDN.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -1,7 +1,7 @@
 //! Hand-made histories with known verdicts, for every model, including the
 //! meaning of `fail`, `info` and equal times, counterexamples and the budget.
 
-mod common;
+use crate::common;
 
 use checkers::models::{Counter, Kv, Lock, Register, Set};
 use checkers::{

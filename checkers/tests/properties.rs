@@ -13,8 +13,6 @@
 //! Case counts are modest so the suite stays fast in debug builds; the seed
 //! is fixed so a failure reproduces.
 
-mod common;
-
 use checkers::models::{Kv, Lock, Register};
 use checkers::{
     check_history, check_ops, prepare_ops, CheckOptions, HistoryModel, Model, Op,

@@ -9,7 +9,7 @@
 //!   operations, two keys), the checker agrees with a brute-force search
 //!   over every order that keeps each process's own.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

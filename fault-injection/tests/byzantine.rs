@@ -2,7 +2,7 @@
 //! turns Byzantine at 10.5 ms, so its sends from 11 ms on are rewritten; its
 //! honest process runs on unchanged.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

@@ -8,7 +8,7 @@
 //! nothing crosses with arrival in [10, 31) ms, and the first message after
 //! arrives at 31.1 ms.
 
-mod common;
+use crate::common;
 
 use common::*;
 use fault_injection::{corruption_summary, Fault, FaultConfig};

@@ -2,7 +2,7 @@
 //! test protocol (which writes its sequence number every tick and syncs it
 //! every tenth) or by an observer sampling clocks against true time.
 
-mod common;
+use crate::common;
 
 use common::*;
 use fault_injection::{drive, FaultConfig};

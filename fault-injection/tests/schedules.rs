@@ -1,6 +1,6 @@
 //! Schedules as data: round trips, replay, generators and validation.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -4,7 +4,7 @@
 //!
 //! `RAFT_SEEDS=n` widens the seed loops (defaults keep the suite fast).
 
-mod raft_support;
+use crate::raft_support;
 
 use protocols::raft::{self, RaftMsg, RaftNode};
 use raft_support::*;

@@ -4,7 +4,7 @@
 //! is tight); the seed's one-phase design and a missing validity check are
 //! caught, and the same runs pass without them.
 
-mod seeds;
+use crate::seeds;
 use seeds::*;
 
 const SIZES: [u32; 3] = [4, 7, 10];

@@ -3,7 +3,7 @@
 //! crashes and partitions; f+1 lying replicas break it (the bound is tight),
 //! and each known bug is caught and passes without the bug at the same seed.
 
-mod seeds;
+use crate::seeds;
 use seeds::*;
 
 /// Replica 1 lying, and each client cut from one replica (as in

@@ -1,7 +1,7 @@
 //! The `clustersim` command line as a user meets it: exit codes 0 / 1 / 2,
 //! run directories, replay, and errors that name file, line and field.
 
-mod common;
+use crate::common;
 use common::*;
 
 use std::path::Path;

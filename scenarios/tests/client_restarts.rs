@@ -3,7 +3,7 @@
 //! correct protocols stay correct; clients that number their requests from 1
 //! again after a restart are caught.
 
-mod seeds;
+use crate::seeds;
 use seeds::*;
 
 /// Runs `name` over seeds 1..=200: every check passes at every seed.

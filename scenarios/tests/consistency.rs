@@ -2,8 +2,8 @@
 //! coherent with the linearizability verdict over seeds, and
 //! `clustersim check --ladder` on a saved history.
 
-mod common;
-mod seeds;
+use crate::common;
+use crate::seeds;
 use common::*;
 use seeds::*;
 

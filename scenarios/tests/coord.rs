@@ -2,7 +2,7 @@
 //! safe and live where it should be, each known bug caught by the check
 //! meant for it, and the same seed passing without the bug.
 
-mod seeds;
+use crate::seeds;
 use seeds::{failed_checks, first_failure, outcome};
 
 #[test]

@@ -1,7 +1,7 @@
 //! CRDT replicas judged by convergence: healthy ones converge under faults,
 //! each known bug is caught by the convergence checker.
 
-mod seeds;
+use crate::seeds;
 use seeds::*;
 
 #[test]

@@ -2,7 +2,7 @@
 //! healthy and fault scenarios pass over 200 seeds, each known bug is caught
 //! by the check it breaks, and the same seed without the bug passes.
 
-mod seeds;
+use crate::seeds;
 use seeds::*;
 
 const SEEDS: u64 = 200;

@@ -1,7 +1,7 @@
 //! `clustersim gossip-scale`: the convergence study over gossip settings,
 //! and the `convergence_ms` figure it reads from the crdt driver.
 
-mod common;
+use crate::common;
 use common::*;
 
 /// A small study runs each setting, finds every one converging, and draws

@@ -4,7 +4,7 @@
 //! huge `--jobs`, errors in `--set`. Each exits 2 naming what is wrong, or
 //! fails the run, never passes silently or panics.
 
-mod common;
+use crate::common;
 use common::*;
 
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! fencing tokens: healthy through store crashes and loss, and each of its
 //! known bugs caught where the correct client is safe.
 
-mod seeds;
+use crate::seeds;
 use seeds::{failed_checks, first_failure};
 
 #[test]

@@ -4,7 +4,7 @@
 //! it over 200 seeds (PBFT on a lossy network: `pbft_long_runs.rs`), and a
 //! protocol that stays stuck is caught.
 
-mod seeds;
+use crate::seeds;
 use seeds::*;
 
 use scenarios::catalogue;

@@ -2,7 +2,7 @@
 //! lines stamped with virtual time and node, one file per node with
 //! `--node-logs` (the same bytes for the same seed), linked from report.html.
 
-mod common;
+use crate::common;
 use common::*;
 
 use std::path::Path;

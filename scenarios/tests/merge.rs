@@ -4,7 +4,7 @@
 //! byte for byte the unsharded sweep's; shards that do not make one sweep
 //! are refused, naming the directory.
 
-mod common;
+use crate::common;
 use common::*;
 
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! of four, live again after the primary crashes, and every known bug caught
 //! by the check it breaks, with a Byzantine replica doing what the bug lets through.
 
-mod seeds;
+use crate::seeds;
 use seeds::*;
 
 use scenarios::catalogue;

@@ -2,7 +2,7 @@
 //! Byzantine replicas at once nothing breaks, and f+1 colluding ones split
 //! the honest replicas (the bound is tight), for n = 4, 7 and 10.
 
-mod seeds;
+use crate::seeds;
 use seeds::*;
 
 use fault_injection::Fault;

@@ -3,7 +3,7 @@
 //! changes, and a restarted replica fetches the state it lost and counts
 //! again.
 
-mod seeds;
+use crate::seeds;
 use seeds::*;
 
 use scenarios::runner::RunOutcome;

@@ -4,7 +4,7 @@
 //! attack costs view changes in the naive design and none with vouching,
 //! without breaking safety either way.
 
-mod seeds;
+use crate::seeds;
 use seeds::*;
 
 use scenarios::runner::RunOutcome;

@@ -5,7 +5,7 @@
 //!
 //! `RAFT_SEEDS=n` widens the seed loops (default 200).
 
-mod seeds;
+use crate::seeds;
 use seeds::*;
 
 fn seeds() -> u64 {

@@ -3,7 +3,7 @@
 //! Where the lock breaks, its holders' writes may interleave at the guarded
 //! resource too: Redlock has no token the resource could fence them with.
 
-mod seeds;
+use crate::seeds;
 use seeds::{failed_checks, first_failure};
 
 /// The lock history failed, and nothing but it and the resource did.

@@ -1,7 +1,7 @@
 //! The quorum register never stores two values under one timestamp: a
 //! writer whose write timed out on a minority does not reuse its timestamp.
 
-mod seeds;
+use crate::seeds;
 use seeds::*;
 
 #[test]

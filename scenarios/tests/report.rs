@@ -2,7 +2,7 @@
 //! `report DIR` re-renders a run or a sweep, fault intervals are shaded and
 //! labelled, and a failure to write is exit 2.
 
-mod common;
+use crate::common;
 use common::*;
 
 use std::path::Path;

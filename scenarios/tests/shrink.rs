@@ -1,7 +1,7 @@
 //! `clustersim shrink`: a failing run shrunk to the faults that matter,
 //! written as a run that replays; `run --faults` replays a schedule.
 
-mod common;
+use crate::common;
 use common::*;
 
 use serde_json::Value;

@@ -4,7 +4,7 @@
 //! same seed without the bug, and each store is shown to be no stronger
 //! than it promises (the sequential store is not linearizable).
 
-mod seeds;
+use crate::seeds;
 use seeds::*;
 
 const SEEDS: u64 = 200;

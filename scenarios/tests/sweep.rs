@@ -3,7 +3,7 @@
 //! failing seeds listed with the command that replays them, and a panicking
 //! runner recorded as a failure of its seed while the sweep goes on.
 
-mod common;
+use crate::common;
 use common::*;
 
 use std::path::Path;

@@ -143,8 +143,8 @@ fn node_logs_hold_each_nodes_lines_and_are_the_same_bytes_for_the_same_seed() {
 #[test]
 fn a_filter_keeps_what_it_names_and_drops_the_rest() {
     let tmp = std::env::temp_dir().join(format!("sim-core-log-filter-{}", std::process::id()));
-    // The test binary's crate is `logging`: debug passes, trace does not.
-    chatty_run(5, "warn,logging=debug", &tmp);
+    // This module is the nodes' log target: debug passes, trace does not.
+    chatty_run(5, &format!("warn,{}=debug", module_path!()), &tmp);
     let n0 = std::fs::read_to_string(tmp.join("n0.log")).unwrap();
     assert!(n0.contains("tick") && !n0.contains("heard"), "{n0}");
     // The kernel's own lines (target sim_core) are below warn.

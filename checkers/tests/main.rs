@@ -1,0 +1,17 @@
+//! The integration tests of checkers, built as one test binary: one link against
+//! the whole dependency graph instead of one per file. Every `tests/*.rs`
+//! file is a module here (`autotests = false` in Cargo.toml, so a file left
+//! out would not run: `scenarios/tests/test_layout.rs` fails if one is).
+//! Helpers shared between files are modules too, used as `use crate::common;`.
+
+mod common;
+
+mod bad_input;
+mod causal;
+mod convergence;
+mod knossos;
+mod linearizability;
+mod picture;
+mod porcupine;
+mod properties;
+mod sequential;

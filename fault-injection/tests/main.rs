@@ -1,0 +1,12 @@
+//! The integration tests of fault-injection, built as one test binary: one link against
+//! the whole dependency graph instead of one per file. Every `tests/*.rs`
+//! file is a module here (`autotests = false` in Cargo.toml, so a file left
+//! out would not run: `scenarios/tests/test_layout.rs` fails if one is).
+//! Helpers shared between files are modules too, used as `use crate::common;`.
+
+mod common;
+
+mod byzantine;
+mod network_faults;
+mod node_faults;
+mod schedules;
