@@ -5,7 +5,7 @@
 //! by the end; the bugs are caught, and the correct versions pass the
 //! seeds that catch them.
 
-mod seeds;
+use crate::seeds;
 use seeds::*;
 
 const SEEDS: u64 = 200;

@@ -1,7 +1,7 @@
 //! `clustersim lock-compare`: the cells it fills, a scenario not built, the
 //! table's determinism, and the command writing its README block.
 
-mod common;
+use crate::common;
 use common::{clustersim, code, text};
 
 use scenarios::lock_compare::{self, Cell, DESIGNS};

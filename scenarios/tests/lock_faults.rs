@@ -3,7 +3,7 @@
 //! resource show. Unsafe rows are caught within 200 seeds; safe rows pass
 //! 200 seeds (the CLI sweeps of 1,000 are in the README).
 
-mod seeds;
+use crate::seeds;
 use seeds::{failed_checks, first_failure, outcome};
 
 const FENCING_ON: &[&str] = &["options.fencing=true"];
