@@ -55,7 +55,9 @@ pub struct CheckOptions {
     /// Deterministic: the same history gives the same verdict anywhere.
     pub max_steps: Option<u64>,
     /// A wall-clock deadline, checked every few thousand steps. Makes the
-    /// verdict machine-dependent when it triggers; prefer `max_steps`.
+    /// verdict machine-dependent when it triggers; prefer `max_steps`. Only
+    /// `clustersim check --timeout` sets it: a simulated run's checks never
+    /// do, so a run's verdict does not depend on the machine.
     pub deadline: Option<Instant>,
     /// Bytes all searches' tables may hold together (`None`: no limit).
     pub max_memory_bytes: Option<usize>,

@@ -16,10 +16,9 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::coord::{Bugs, ClientConfig, CoordMsg, CoordServer, LockClient, ServerConfig};
-use crate::lease_lock::Resource;
+use crate::lease_lock::{resource_verdict, Resource};
 use crate::progress::{progress_checker, progress_verdict, ProgressChecker};
 use crate::raft::{RaftConfig, SafetyChecker, INVARIANTS};
-use harness::checkers::fenced_writes::check_fenced_writes;
 use harness::{Driver, InputError, Registrar, Scenario, Verdict};
 use serde::Deserialize;
 use sim_core::history::History;
@@ -231,18 +230,12 @@ impl Driver for Coord {
     fn check_end(&mut self, sim: &Sim<CoordMsg>) -> Vec<Verdict> {
         let mut verdicts = progress_verdict(self.progress.as_mut(), sim);
         for (i, &r) in self.client.resources.iter().enumerate() {
-            let writes = sim
-                .process_as::<Resource<CoordMsg>>(r)
-                .map_or(&[][..], |r| &r.accepted[..]);
             let name = if self.client.resources.len() == 1 {
                 "resource".to_string()
             } else {
                 format!("resource-{i}")
             };
-            verdicts.push(match check_fenced_writes(writes) {
-                Ok(()) => Verdict::pass(&name),
-                Err(e) => Verdict::fail(&name, e),
-            });
+            verdicts.push(resource_verdict(sim, r, &name));
         }
         let herd = self
             .servers(sim)
