@@ -90,7 +90,7 @@ impl<A: Absorb> WordHasher<A> {
     #[inline]
     pub fn word(&mut self, w: u64) {
         self.state = A::absorb(self.state, w);
-        self.len += 1;
+        self.len = self.len.wrapping_add(1);
     }
 
     pub fn value(&self) -> u64 {
@@ -105,7 +105,10 @@ impl<A: Absorb> WordHasher<A> {
     }
 }
 
+// The methods taking one number are inlined: a derived `Hash` calls one per
+// field, and a call per word would cost more than the word's mixing.
 impl<A: Absorb> Hasher for WordHasher<A> {
+    #[inline]
     fn finish(&self) -> u64 {
         self.value()
     }
@@ -124,37 +127,48 @@ impl<A: Absorb> Hasher for WordHasher<A> {
         }
     }
 
+    #[inline]
     fn write_u8(&mut self, i: u8) {
         self.word(i as u64);
     }
+    #[inline]
     fn write_u16(&mut self, i: u16) {
         self.word(i as u64);
     }
+    #[inline]
     fn write_u32(&mut self, i: u32) {
         self.word(i as u64);
     }
+    #[inline]
     fn write_u64(&mut self, i: u64) {
         self.word(i);
     }
+    #[inline]
     fn write_u128(&mut self, i: u128) {
         self.word(i as u64);
         self.word((i >> 64) as u64);
     }
+    #[inline]
     fn write_usize(&mut self, i: usize) {
         self.word(i as u64);
     }
+    #[inline]
     fn write_i8(&mut self, i: i8) {
         self.word(i as u64);
     }
+    #[inline]
     fn write_i16(&mut self, i: i16) {
         self.word(i as u64);
     }
+    #[inline]
     fn write_i32(&mut self, i: i32) {
         self.word(i as u64);
     }
+    #[inline]
     fn write_i64(&mut self, i: i64) {
         self.word(i as u64);
     }
+    #[inline]
     fn write_isize(&mut self, i: isize) {
         self.word(i as u64);
     }

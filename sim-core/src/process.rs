@@ -13,6 +13,7 @@ use std::hash::Hash;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::fingerprint::EventHasher;
 use crate::history::{OpId, OpType};
 use crate::kernel::Kernel;
 use crate::rng::SimRng;
@@ -25,8 +26,20 @@ pub type NodeId = u32;
 /// What travels on the simulated network.
 ///
 /// `Hash` feeds the run's fingerprint (so two runs that send different contents
-/// differ), `Serialize` writes the trace.
+/// differ; see [`Message::fingerprint`]), `Serialize` writes the trace.
 pub trait Message: Clone + Debug + Hash + Serialize + 'static {
+    /// Folds this message into the run's fingerprint as it is sent. The
+    /// default hashes its whole content. A message that carries a checksum
+    /// of its content, computed from that content when the message was
+    /// built and never out of step with it (as
+    /// [`Sealed`](crate::integrity::Sealed) keeps it), may fold only the
+    /// checksum: contents that differ have different checksums but for a
+    /// 64-bit collision, the fingerprint's own strength, and the message is
+    /// then hashed once, when it is built, instead of twice.
+    fn fingerprint(&self, h: &mut EventHasher) {
+        self.hash(h);
+    }
+
     /// Alters this message the way a bit flip in flight would, and returns
     /// `true`; a type that cannot be altered meaningfully returns `false`, and the
     /// network then drops the message (as a NIC drops a frame failing its CRC).

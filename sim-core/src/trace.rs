@@ -115,7 +115,7 @@ pub enum TraceEvent<'a, M> {
 impl<M: Message> TraceEvent<'_, M> {
     /// Folds the event into the fingerprint: its kind and node (or sender)
     /// in one word, its time, then its other fields.
-    #[inline]
+    #[inline(always)]
     fn fold(&self, h: &mut EventHasher) {
         match self {
             TraceEvent::Start { t, node } => fold(h, 1, *node, *t, &[]),
@@ -127,7 +127,7 @@ impl<M: Message> TraceEvent<'_, M> {
                 msg,
             } => {
                 fold(h, 2, *from, *t, &[*to as u64, *id]);
-                msg.hash(h);
+                msg.fingerprint(h);
             }
             TraceEvent::Deliver { t, from, to, id } => fold(h, 3, *from, *t, &[*to as u64, *id]),
             TraceEvent::Drop {
@@ -168,8 +168,7 @@ impl<M: Message> TraceEvent<'_, M> {
             } => {
                 fold(h, 13, *node, *t, &[*process]);
                 (op_type, f, key).hash(h);
-                // serde_json::Value has no Hash; its canonical text does.
-                value.to_string().hash(h);
+                fold_json(h, value);
             }
             TraceEvent::Panic { t, node, message } => {
                 fold(h, 14, *node, *t, &[]);
@@ -181,12 +180,57 @@ impl<M: Message> TraceEvent<'_, M> {
 
 /// Kind and node share a word (both fit in 32 bits, so the pair is still
 /// told apart from every other pair): one word fewer per event.
-#[inline]
+#[inline(always)]
 fn fold(h: &mut EventHasher, kind: u64, node: NodeId, t: Nanos, fields: &[u64]) {
     h.word(kind << 32 | u64::from(node));
     h.word(t);
     for &f in fields {
         h.word(f);
+    }
+}
+
+/// Folds a JSON value (which has no `Hash`) by its structure: a tag word
+/// per node, then its content, arrays and objects with their length first.
+/// Two values fold alike only if they are equal: the tags keep the kinds
+/// apart (`1` from `1.0` from `"1"`), the lengths keep nestings apart.
+/// Walking the value costs no allocation, where hashing its text formatted
+/// it into a fresh string for every operation.
+fn fold_json(h: &mut EventHasher, value: &serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Null => h.word(0),
+        Value::Bool(b) => h.word(1 | u64::from(*b) << 8),
+        Value::Number(n) => {
+            if let Some(u) = n.as_u64() {
+                h.word(2);
+                h.word(u);
+            } else if let Some(i) = n.as_i64() {
+                h.word(3);
+                h.word(i as u64);
+            } else {
+                h.word(4);
+                h.word(n.as_f64().unwrap_or(f64::NAN).to_bits());
+            }
+        }
+        Value::String(s) => {
+            h.word(5);
+            s.hash(h);
+        }
+        Value::Array(items) => {
+            h.word(6);
+            h.word(items.len() as u64);
+            for item in items {
+                fold_json(h, item);
+            }
+        }
+        Value::Object(map) => {
+            h.word(7);
+            h.word(map.len() as u64);
+            for (k, v) in map {
+                k.hash(h);
+                fold_json(h, v);
+            }
+        }
     }
 }
 
@@ -219,19 +263,33 @@ impl Recorder {
         self.out = Some(out);
     }
 
-    #[inline]
+    /// Folds `event` into the fingerprint and writes it to the trace, if
+    /// one is open. Always inlined: each caller records one kind of event,
+    /// so only that kind's few words of folding remain at the call site;
+    /// writing the trace line stays out of line.
+    #[inline(always)]
     pub fn record<M: Message>(&mut self, event: TraceEvent<'_, M>) {
         event.fold(&mut self.fingerprint);
         self.events += 1;
-        if let Some(out) = self.out.as_mut() {
-            let result = serde_json::to_writer(&mut *out, &event)
-                .map_err(std::io::Error::from)
-                .and_then(|_| out.write_all(b"\n"));
-            if let Err(e) = result {
-                // A full disk must not change the run: stop writing, remember why.
-                self.error.get_or_insert(e);
-                self.out = None;
-            }
+        if self.out.is_some() {
+            self.write(&event);
+        }
+    }
+
+    /// Writes one trace line.
+    #[cold]
+    #[inline(never)]
+    fn write<M: Message>(&mut self, event: &TraceEvent<'_, M>) {
+        let Some(out) = self.out.as_mut() else {
+            return;
+        };
+        let result = serde_json::to_writer(&mut *out, event)
+            .map_err(std::io::Error::from)
+            .and_then(|_| out.write_all(b"\n"));
+        if let Err(e) = result {
+            // A full disk must not change the run: stop writing, remember why.
+            self.error.get_or_insert(e);
+            self.out = None;
         }
     }
 
@@ -253,5 +311,58 @@ impl Recorder {
             out.flush()?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use super::*;
+
+    fn folded(v: &Value) -> u64 {
+        let mut h = EventHasher::new();
+        fold_json(&mut h, v);
+        h.value()
+    }
+
+    /// Equal values fold alike; values that differ in kind, content or
+    /// nesting fold apart.
+    #[test]
+    fn json_values_fold_apart_unless_equal() {
+        let values = [
+            json!(null),
+            json!(false),
+            json!(true),
+            json!(0),
+            json!(1),
+            json!(-1),
+            json!(1.0),
+            json!(1.5),
+            json!("1"),
+            json!(""),
+            json!("ab"),
+            json!("ab\u{0}"),
+            json!([]),
+            json!([1]),
+            json!([[1]]),
+            json!([1, 2]),
+            json!([[1], 2]),
+            json!([1, [2]]),
+            json!({}),
+            json!({"a": 1}),
+            json!({"a": [1]}),
+            json!({"b": 1}),
+            json!({"a": 1, "b": 2}),
+            json!([null]),
+            json!([null, null]),
+        ];
+        let folds: Vec<u64> = values.iter().map(folded).collect();
+        for (i, a) in folds.iter().enumerate() {
+            assert_eq!(*a, folded(&values[i].clone()), "{}", values[i]);
+            for (j, b) in folds.iter().enumerate().skip(i + 1) {
+                assert_ne!(a, b, "{} and {}", values[i], values[j]);
+            }
+        }
     }
 }
