@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::byzantine::{InterceptCtx, Outgoing, SendInterceptor};
 use crate::history::{History, HistoryEntry, OpId, OpType};
+use crate::link_counts::Link;
 use crate::network::{LinkConfig, Network};
 use crate::process::{Message, NodeId, TimerId};
 use crate::queue::{Entry, EventQueue};
@@ -36,6 +37,8 @@ pub(crate) enum Event<M> {
     Deliver {
         from: NodeId,
         to: NodeId,
+        /// The link's number in the network's counts.
+        link: Link,
         id: u64,
         msg: M,
         /// Altered in flight: counted as `corrupt_delivered` if it arrives, so a
@@ -86,6 +89,8 @@ pub(crate) struct NodeState {
     pub requests: u64,
     /// No event is handled before this true time (a stop-the-world pause).
     pub paused_until: Nanos,
+    /// The history index of this incarnation's open operation, if any.
+    pub open_op: Option<u64>,
     pub clock: NodeClock,
     pub storage: Storage,
     pub rng: SimRng,
@@ -110,8 +115,10 @@ pub struct Kernel<M: Message> {
     net_rng: SimRng,
     next_msg: u64,
     pub(crate) history: History,
-    /// Open operations: client process → index of its invoke entry.
-    open_ops: BTreeMap<u64, u64>,
+    /// Operations left open by incarnations that crashed: history process →
+    /// index of its invoke entry (a running incarnation's is in its node's
+    /// `open_op`, found without a look-up).
+    crashed_open_ops: BTreeMap<u64, u64>,
     pub(crate) recorder: Recorder,
     pub(crate) counters: BTreeMap<&'static str, i64>,
     /// Per node: the Byzantine send interceptor, if the node is Byzantine now.
@@ -137,7 +144,7 @@ impl<M: Message> Kernel<M> {
             net_rng: rng::stream(seed, "network"),
             next_msg: 0,
             history: History::new(),
-            open_ops: BTreeMap::new(),
+            crashed_open_ops: BTreeMap::new(),
             recorder: Recorder::new(),
             counters: BTreeMap::new(),
             interceptors: Vec::new(),
@@ -156,6 +163,7 @@ impl<M: Message> Kernel<M> {
             incarnation: 0,
             requests: 0,
             paused_until: 0,
+            open_op: None,
             clock: NodeClock::new(),
             storage: Storage::new(),
             rng: rng::node_stream(self.seed, id),
@@ -202,6 +210,7 @@ impl<M: Message> Kernel<M> {
 
     // ---- the event queue ----
 
+    #[inline]
     pub(crate) fn schedule(&mut self, at: Nanos, event: Event<M>) -> TimerId {
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -235,6 +244,7 @@ impl<M: Message> Kernel<M> {
     /// sequence number, taken in due order, so that when the pause ends the node
     /// handles what it missed in the order it came due. It keeps its slot, so
     /// its timer id stays valid.
+    #[inline]
     pub(crate) fn peek_time(&mut self) -> Option<Nanos> {
         while let Some(entry) = self.queue.peek() {
             let (t, seq, slot) = (entry.time(), entry.seq(), entry.slot());
@@ -263,6 +273,7 @@ impl<M: Message> Kernel<M> {
     }
 
     /// Removes and returns the next event that can run, with its time.
+    #[inline]
     pub(crate) fn pop(&mut self) -> Option<(Nanos, Event<M>)> {
         let t = self.peek_time()?;
         let slot = self.queue.pop().expect("peeked").slot();
@@ -352,24 +363,25 @@ impl<M: Message> Kernel<M> {
             id,
             msg: &msg,
         });
-        self.network.stats_mut(from, to).sent += 1;
+        let link = self.network.link(from, to);
+        self.network.link_stats_mut(link).sent += 1;
         if self.network.is_cut(from, to) {
-            self.drop_message(from, to, id, DropReason::Cut);
+            self.drop_message(link, from, to, id, DropReason::Cut);
             return;
         }
         let fate = self.network.config(from, to).fate(&mut self.net_rng);
         let Some(delay) = fate.first else {
-            self.drop_message(from, to, id, DropReason::Loss);
+            self.drop_message(link, from, to, id, DropReason::Loss);
             return;
         };
         if fate.reordered {
-            self.network.stats_mut(from, to).reordered += 1;
+            self.network.link_stats_mut(link).reordered += 1;
         }
         if fate.corrupt {
-            self.network.stats_mut(from, to).corrupted += 1;
+            self.network.link_stats_mut(link).corrupted += 1;
             if !msg.corrupt(&mut self.net_rng) {
                 *self.counters.entry("corrupt_dropped").or_insert(0) += 1;
-                self.drop_message(from, to, id, DropReason::Corrupt);
+                self.drop_message(link, from, to, id, DropReason::Corrupt);
                 return;
             }
             self.recorder.record::<M>(TraceEvent::Corrupt {
@@ -380,7 +392,7 @@ impl<M: Message> Kernel<M> {
             });
         }
         if let Some(dup_delay) = fate.duplicate {
-            self.network.stats_mut(from, to).duplicated += 1;
+            self.network.link_stats_mut(link).duplicated += 1;
             self.recorder.record::<M>(TraceEvent::Duplicate {
                 t: now,
                 from,
@@ -393,6 +405,7 @@ impl<M: Message> Kernel<M> {
                 Event::Deliver {
                     from,
                     to,
+                    link,
                     id,
                     msg: copy,
                     corrupted: fate.corrupt,
@@ -404,6 +417,7 @@ impl<M: Message> Kernel<M> {
             Event::Deliver {
                 from,
                 to,
+                link,
                 id,
                 msg,
                 corrupted: fate.corrupt,
@@ -411,8 +425,16 @@ impl<M: Message> Kernel<M> {
         );
     }
 
-    pub(crate) fn drop_message(&mut self, from: NodeId, to: NodeId, id: u64, reason: DropReason) {
-        self.network.stats_mut(from, to).dropped += 1;
+    /// Counts and records a message lost on the link numbered `link` (`from → to`).
+    pub(crate) fn drop_message(
+        &mut self,
+        link: Link,
+        from: NodeId,
+        to: NodeId,
+        id: u64,
+        reason: DropReason,
+    ) {
+        self.network.link_stats_mut(link).dropped += 1;
         let t = self.now;
         self.recorder.record::<M>(TraceEvent::Drop {
             t,
@@ -434,7 +456,7 @@ impl<M: Message> Kernel<M> {
     ) -> OpId {
         let process = self.history_process(node);
         let index = self.history.entries.len() as u64;
-        if self.open_ops.insert(process, index).is_some() {
+        if self.nodes[node as usize].open_op.replace(index).is_some() {
             panic!(
                 "client process {process} (node {node}) invoked {f} while its previous operation is still open"
             );
@@ -443,17 +465,40 @@ impl<M: Message> Kernel<M> {
         OpId(index)
     }
 
+    /// Closes the open operation `index` of history process `process`, if
+    /// it is that process's open one: kept in its node's slot while that
+    /// incarnation runs, among the crashed ones after. False if it is not.
+    fn close_open_op(&mut self, process: u64, index: u64) -> bool {
+        let n = self.nodes.len() as u64;
+        let owner = &mut self.nodes[(process % n) as usize];
+        if u64::from(owner.incarnation) == process / n {
+            owner.open_op.take_if(|&mut open| open == index).is_some()
+        } else if self.crashed_open_ops.get(&process) == Some(&index) {
+            self.crashed_open_ops.remove(&process);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Keeps the open operation of `node`'s current incarnation, which is
+    /// about to crash, among the crashed ones: it stays open for ever
+    /// (indeterminate), as its process's.
+    pub(crate) fn retire_open_op(&mut self, node: NodeId) {
+        if let Some(index) = self.nodes[node as usize].open_op.take() {
+            let process = self.history_process(node);
+            self.crashed_open_ops.insert(process, index);
+        }
+    }
+
     pub(crate) fn complete(&mut self, node: NodeId, op: OpId, outcome: OpType, value: Value) {
         assert!(
             outcome != OpType::Invoke,
             "an operation completes with ok, fail or info"
         );
         let invoked = self.history.entries.get(op.0 as usize);
-        let process = invoked.map(|e| e.process);
-        match process {
-            Some(p) if self.open_ops.get(&p) == Some(&op.0) => {
-                self.open_ops.remove(&p);
-            }
+        match invoked.map(|e| e.process) {
+            Some(p) if self.close_open_op(p, op.0) => {}
             _ => panic!("operation {} completed twice or never invoked", op.0),
         }
         let invoked = &self.history.entries[op.0 as usize];

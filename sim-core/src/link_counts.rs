@@ -4,11 +4,15 @@
 //! Every send and every delivery bumps a count, so this is on the hot path of
 //! every run. A map from `(from, to)` to counts in a B-tree costs a walk down
 //! a tree of nodes on each message, half the kernel's time in a message
-//! flood; this table is one multiply and, almost always, one probe into a
-//! flat array of keys. It is an open-addressing table with linear probing,
-//! never more than three quarters full. Its layout depends only on the links
-//! and the order they first carried something, so it is deterministic, and
-//! it is read back in `(from, to)` order by sorting, never in table order.
+//! flood; here a link is found with one multiply and, almost always, one
+//! probe into a flat open-addressing table (linear probing, never more than
+//! three quarters full), which gives the link's number: its index in a
+//! dense vector of counts, in the order links first carried something. A
+//! number never changes (growing the table moves keys, not counts), so a
+//! message in flight carries its link's number and its delivery is counted
+//! without a second look-up. The layout depends only on the links and the
+//! order they first carried something, so it is deterministic, and counts
+//! are read back in `(from, to)` order by sorting, never in table order.
 
 use crate::network::LinkStats;
 
@@ -16,12 +20,17 @@ use crate::network::LinkStats;
 /// cannot exist.
 const EMPTY: u64 = u64::MAX;
 
+/// A link's number: its index in [`LinkCounts`]' counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Link(u32);
+
 #[derive(Debug, Clone, Default)]
 pub(crate) struct LinkCounts {
-    /// `from << 32 | to` per slot, or [`EMPTY`]; the length is 0 or a power of two.
-    keys: Vec<u64>,
-    counts: Vec<LinkStats>,
-    len: usize,
+    /// Per slot: `from << 32 | to` (or [`EMPTY`]) and that link's number.
+    /// The length is 0 or a power of two.
+    table: Vec<(u64, u32)>,
+    /// Per link number: its key and its counts.
+    links: Vec<(u64, LinkStats)>,
 }
 
 #[inline]
@@ -30,16 +39,16 @@ fn key(from: u32, to: u32) -> u64 {
 }
 
 impl LinkCounts {
-    /// Where `key` is, or the empty slot where it would go.
+    /// Where `key` is in the table, or the empty slot where it would go.
     #[inline]
     fn slot(&self, key: u64) -> usize {
-        let mask = self.keys.len() - 1;
+        let mask = self.table.len() - 1;
         // Fibonacci hashing: the multiply mixes both node ids into the high
         // bits, which pick the slot.
         let mut i = (key.wrapping_mul(0x9e37_79b9_7f4a_7c15)
-            >> (64 - self.keys.len().trailing_zeros())) as usize;
+            >> (64 - self.table.len().trailing_zeros())) as usize;
         loop {
-            let k = self.keys[i];
+            let k = self.table[i].0;
             if k == key || k == EMPTY {
                 return i;
             }
@@ -49,52 +58,60 @@ impl LinkCounts {
 
     /// The counts of `from → to`, if it carried anything.
     pub fn get(&self, from: u32, to: u32) -> Option<&LinkStats> {
-        if self.keys.is_empty() {
+        if self.table.is_empty() {
             return None;
         }
-        let i = self.slot(key(from, to));
-        (self.keys[i] != EMPTY).then(|| &self.counts[i])
+        let (k, link) = self.table[self.slot(key(from, to))];
+        (k != EMPTY).then(|| &self.links[link as usize].1)
     }
 
-    /// The counts of `from → to`, added at zero if the link is new.
+    /// The number of `from → to`, added with zero counts if the link is new.
     #[inline]
-    pub fn get_mut(&mut self, from: u32, to: u32) -> &mut LinkStats {
+    pub fn link(&mut self, from: u32, to: u32) -> Link {
         debug_assert!(from != u32::MAX || to != u32::MAX);
         let k = key(from, to);
-        if (self.len + 1) * 4 > self.keys.len() * 3 {
+        if (self.links.len() + 1) * 4 > self.table.len() * 3 {
             self.grow();
         }
         let i = self.slot(k);
-        if self.keys[i] == EMPTY {
-            self.keys[i] = k;
-            self.len += 1;
+        if self.table[i].0 == EMPTY {
+            let link = u32::try_from(self.links.len()).expect("fewer than 2^32 busy links");
+            self.table[i] = (k, link);
+            self.links.push((k, LinkStats::default()));
         }
-        &mut self.counts[i]
+        Link(self.table[i].1)
+    }
+
+    /// The counts of the link numbered `link`.
+    #[inline]
+    pub fn at_mut(&mut self, link: Link) -> &mut LinkStats {
+        &mut self.links[link.0 as usize].1
+    }
+
+    /// The counts of `from → to`, added at zero if the link is new.
+    #[cfg(test)]
+    pub fn get_mut(&mut self, from: u32, to: u32) -> &mut LinkStats {
+        let link = self.link(from, to);
+        self.at_mut(link)
     }
 
     /// Doubles the table (16 slots at first) and files every link again.
     #[cold]
     fn grow(&mut self) {
-        let size = (self.keys.len() * 2).max(16);
-        let keys = std::mem::replace(&mut self.keys, vec![EMPTY; size]);
-        let counts = std::mem::replace(&mut self.counts, vec![LinkStats::default(); size]);
-        for (k, c) in keys.into_iter().zip(counts) {
-            if k != EMPTY {
-                let i = self.slot(k);
-                self.keys[i] = k;
-                self.counts[i] = c;
-            }
+        let size = (self.table.len() * 2).max(16);
+        self.table = vec![(EMPTY, 0); size];
+        for (link, &(k, _)) in self.links.iter().enumerate() {
+            let i = self.slot(k);
+            self.table[i] = (k, link as u32);
         }
     }
 
     /// Every link that carried anything, as (from, to, counts), in (from, to) order.
     pub fn sorted(&self) -> Vec<(u32, u32, LinkStats)> {
         let mut links: Vec<(u32, u32, LinkStats)> = self
-            .keys
+            .links
             .iter()
-            .zip(&self.counts)
-            .filter(|(&k, _)| k != EMPTY)
-            .map(|(&k, &c)| ((k >> 32) as u32, k as u32, c))
+            .map(|&(k, c)| ((k >> 32) as u32, k as u32, c))
             .collect();
         links.sort_unstable_by_key(|&(from, to, _)| (from, to));
         links
@@ -103,12 +120,7 @@ impl LinkCounts {
     /// The sum over all links (order does not matter to a sum).
     pub fn total(&self) -> LinkStats {
         let mut t = LinkStats::default();
-        for (_, c) in self
-            .keys
-            .iter()
-            .zip(&self.counts)
-            .filter(|(&k, _)| k != EMPTY)
-        {
+        for (_, c) in &self.links {
             t.add(c);
         }
         t
@@ -137,6 +149,15 @@ mod tests {
                 model.entry((to, from)).or_default().delivered += 1;
             }
         }
+        // A link's number stays its own through every growth of the table.
+        let first = table.link(0, 0);
+        for i in 0..5_000u32 {
+            table.get_mut(5_000 + i, i).reordered += 1;
+            model.entry((5_000 + i, i)).or_default().reordered += 1;
+        }
+        assert_eq!(table.link(0, 0), first);
+        table.at_mut(first).duplicated += 1;
+        model.entry((0, 0)).or_default().duplicated += 1;
         let want: Vec<(u32, u32, LinkStats)> =
             model.iter().map(|(&(f, t), &c)| (f, t, c)).collect();
         assert_eq!(table.sorted(), want);

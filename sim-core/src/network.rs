@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
-use crate::link_counts::LinkCounts;
+use crate::link_counts::{Link, LinkCounts};
 use crate::rng::{between, chance, standard_normal, unit};
 use crate::time::{duration as dur, Nanos, MAX_MESSAGE_DELAY};
 
@@ -326,9 +326,22 @@ impl Network {
         self.stats.get(from, to).copied().unwrap_or_default()
     }
 
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn stats_mut(&mut self, from: u32, to: u32) -> &mut LinkStats {
         self.stats.get_mut(from, to)
+    }
+
+    /// The number of the link `from → to`, which a message in flight keeps
+    /// so that its delivery or drop is counted without looking the link up again.
+    #[inline]
+    pub(crate) fn link(&mut self, from: u32, to: u32) -> Link {
+        self.stats.link(from, to)
+    }
+
+    /// The counts of the link numbered `link`.
+    #[inline]
+    pub(crate) fn link_stats_mut(&mut self, link: Link) -> &mut LinkStats {
+        self.stats.at_mut(link)
     }
 
     /// Sum over all links.

@@ -82,6 +82,7 @@ impl EventQueue {
         self.heap.first().copied()
     }
 
+    #[inline]
     pub fn push(&mut self, e: Entry) {
         self.heap.push(e);
         self.sift_up(self.heap.len() - 1);
@@ -94,7 +95,7 @@ impl EventQueue {
         let Some(&top) = self.heap.first() else {
             return Some(last);
         };
-        self.sift_down(0, last);
+        self.refill_root(last);
         Some(top)
     }
 
@@ -113,18 +114,56 @@ impl EventQueue {
         }
     }
 
-    fn sift_up(&mut self, mut i: usize) {
+    fn sift_up(&mut self, i: usize) {
         let e = self.heap[i];
+        Self::place_up(&mut self.heap, i, e);
+    }
+
+    /// Places `e` at the hole `i` or above it, moving greater parents down.
+    #[inline]
+    fn place_up(heap: &mut [Entry], mut i: usize, e: Entry) {
         while i > 0 {
             let parent = (i - 1) / ARITY;
-            let p = self.heap[parent];
+            let p = heap[parent];
             if p <= e {
                 break;
             }
-            self.heap[i] = p;
+            heap[i] = p;
             i = parent;
         }
-        self.heap[i] = e;
+        heap[i] = e;
+    }
+
+    /// Fills the hole a pop left at the root with `last`, the entry taken
+    /// off the end. Bottom-up: the hole sinks along the least children to
+    /// the bottom without comparing them with `last` (the last entry of a
+    /// heap almost always belongs near the bottom again), then `last` rises
+    /// from there, usually by no level or one. A level costs three
+    /// comparisons instead of four and no unpredictable branch.
+    #[inline]
+    fn refill_root(&mut self, last: Entry) {
+        let heap = &mut self.heap[..];
+        let len = heap.len();
+        let mut i = 0;
+        loop {
+            let first = ARITY * i + 1;
+            let Some(c) = heap.get(first..first + ARITY) else {
+                break;
+            };
+            let c: &[Entry; ARITY] = c.try_into().expect("four children");
+            let (a, b) = (usize::from(c[1] < c[0]), 2 + usize::from(c[3] < c[2]));
+            let least = if c[b] < c[a] { b } else { a };
+            heap[i] = c[least];
+            i = first + least;
+        }
+        let first = ARITY * i + 1;
+        if first < len {
+            // The bottom node with fewer than four children.
+            let least = (first..len).min_by_key(|&c| heap[c]).expect("a child");
+            heap[i] = heap[least];
+            i = least;
+        }
+        Self::place_up(heap, i, last);
     }
 
     /// Places `e` at the hole `i`, moving the least child up while it is

@@ -144,17 +144,19 @@ impl<M: Message> Sim<M> {
             Event::Deliver {
                 from,
                 to,
+                link,
                 id,
                 msg,
                 corrupted,
             } => {
                 if self.kernel.nodes[to as usize].status == NodeStatus::Down {
                     self.kernel
-                        .drop_message(from, to, id, DropReason::ReceiverDown);
+                        .drop_message(link, from, to, id, DropReason::ReceiverDown);
                 } else if self.kernel.network.is_cut(from, to) {
-                    self.kernel.drop_message(from, to, id, DropReason::Cut);
+                    self.kernel
+                        .drop_message(link, from, to, id, DropReason::Cut);
                 } else {
-                    self.kernel.network.stats_mut(from, to).delivered += 1;
+                    self.kernel.network.link_stats_mut(link).delivered += 1;
                     if corrupted {
                         *self.kernel.counters.entry("corrupt_delivered").or_insert(0) += 1;
                     }
@@ -224,6 +226,7 @@ impl<M: Message> Sim<M> {
 
     fn take_down(&mut self, node: NodeId) {
         self.conditions += 1;
+        self.kernel.retire_open_op(node);
         let n = &mut self.kernel.nodes[node as usize];
         n.status = NodeStatus::Down;
         n.incarnation += 1;
@@ -502,6 +505,12 @@ impl<M: Message> Sim<M> {
 
     pub fn history(&self) -> &History {
         &self.kernel.history
+    }
+
+    /// Takes the history out of a finished run, leaving an empty one, so
+    /// that whoever keeps it after the run need not copy it.
+    pub fn take_history(&mut self) -> History {
+        std::mem::take(&mut self.kernel.history)
     }
 
     pub fn fingerprint(&self) -> u64 {
