@@ -2,6 +2,7 @@
 //! driver, drives the simulation with its invariants checked after every
 //! event, then judges the history and writes the run directory.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -136,7 +137,7 @@ pub fn run_with<D: Driver>(
         verdicts.push(workload_verdict(sim.history()));
     }
     let (mut counterexample_svg, mut counterexample_json) = (None, None);
-    let history = driver.judged_history(&sim).into_owned();
+    let history = driver.judged_history(&sim);
     if scenario.checks.linearizability {
         if let Some(model) = driver.model() {
             let (verdict, counterexample) =
@@ -153,12 +154,20 @@ pub fn run_with<D: Driver>(
         &verdicts,
         finding.as_ref(),
     );
+    // The history the driver judged is the run's own, unless the driver
+    // added to it: then it is a copy already. The run's own is taken out of
+    // the simulation at the end, never copied (a long run's history is large).
+    let judged: Option<History> = match history {
+        Cow::Owned(history) => Some(history),
+        Cow::Borrowed(_) => None,
+    };
     let mut summary = summarize(scenario, seed, &topology, &mut sim, finding, verdicts);
     summary.consistency = consistency;
     summary.corruption = fault_injection::corruption_summary(&sim);
     summary.fault_mix = schedule.mix.clone();
     summary.faults_applied = applied;
     summary.stats = driver.stats(&sim).into_iter().collect();
+    let history = judged.unwrap_or_else(|| sim.take_history());
     Ok(RunOutcome {
         summary,
         history,
