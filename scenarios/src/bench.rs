@@ -215,8 +215,8 @@ pub fn table_row(row: &Row) -> String {
 /// The kernel line, as Markdown.
 pub fn kernel_line(kernel: f64, heap: f64) -> String {
     format!(
-        "Kernel flood ({} nodes, ~{} events pending): {} events/s; a bare `BinaryHeap` \
-         pop-one-push-one over as many events: {} events/s; the kernel at {:.0} % of the heap.\n",
+        "Kernel flood ({} nodes, ~{} events pending): {} events per CPU second; a bare `BinaryHeap` \
+         pop-one-push-one over as many events: {} events per CPU second; the kernel at {:.0} % of the heap.\n",
         flood::NODES,
         flood::NODES * flood::IN_FLIGHT,
         si(kernel),
