@@ -9,7 +9,7 @@
 //! state, written rarely, stay JSON.
 //!
 //! Decoding never panics: a short or unknown record is an error naming what
-//! was missing, which `persist::load` reports with the key.
+//! was missing, which `persist::load` reports with the record's index.
 
 use super::msg::{Command, Entry};
 use super::state_machine::StateMachine;
@@ -73,9 +73,10 @@ impl<'a> Reader<'a> {
     }
 }
 
-pub fn encode_entry<S: StateMachine>(entry: &Entry<S>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(48);
-    put_u64(&mut out, entry.term);
+/// Appends `entry`'s record to `out` (the log's buffer on disk: no
+/// allocation of its own).
+pub fn encode_entry<S: StateMachine>(entry: &Entry<S>, out: &mut Vec<u8>) {
+    put_u64(out, entry.term);
     match &entry.command {
         Command::Noop => out.push(NOOP),
         Command::Client {
@@ -85,14 +86,14 @@ pub fn encode_entry<S: StateMachine>(entry: &Entry<S>) -> Vec<u8> {
             op,
         } => {
             out.push(CLIENT);
-            put_u32(&mut out, *client);
-            put_u64(&mut out, *session);
-            put_u64(&mut out, *seq);
-            S::encode_op(op, &mut out);
+            put_u32(out, *client);
+            put_u64(out, *session);
+            put_u64(out, *seq);
+            S::encode_op(op, out);
         }
     }
-    out
 }
+
 
 pub fn decode_entry<S: StateMachine>(bytes: &[u8]) -> Result<Entry<S>, String> {
     let mut r = Reader::new(bytes);
@@ -125,6 +126,12 @@ mod tests {
     use crate::raft::kv::KvState;
     use crate::workload::ClientOp;
 
+    fn encoded(entry: &Entry<KvState>) -> Vec<u8> {
+        let mut out = Vec::new();
+        encode_entry(entry, &mut out);
+        out
+    }
+
     fn client(op: ClientOp) -> Entry<KvState> {
         Entry {
             term: 7,
@@ -156,14 +163,14 @@ mod tests {
             }),
         ];
         for e in entries {
-            let bytes = encode_entry(&e);
+            let bytes = encoded(&e);
             assert_eq!(decode_entry::<KvState>(&bytes), Ok(e));
         }
     }
 
     #[test]
     fn short_or_unknown_records_are_errors() {
-        let bytes = encode_entry(&client(ClientOp::Write { key: 1, value: 2 }));
+        let bytes = encoded(&client(ClientOp::Write { key: 1, value: 2 }));
         for cut in 0..bytes.len() {
             let err = decode_entry::<KvState>(&bytes[..cut]).unwrap_err();
             assert!(err.contains("record ends"), "{cut}: {err}");
