@@ -5,7 +5,8 @@
 //! - log `raft/log`: one record per entry, record index = log index, the
 //!   entry in the compact binary form of `codec.rs` (written on every append,
 //!   on every replica, straight into the log's buffer);
-//! - key `raft/snap`: the latest snapshot (state machine + its log position).
+//! - key `raft/snap`: the latest snapshot (its log position + the state
+//!   machine, in the binary form of `codec.rs`).
 //!
 //! Every change is one storage write: an append, a truncation of the log's
 //! tail, the snapshot, the removal of the prefix it covers. They are ordered
@@ -75,7 +76,7 @@ pub fn remove_entries_from(storage: &mut Storage, from: u64) {
 /// the two leaves entries at or below the snapshot point, which loading
 /// skips).
 pub fn save_snapshot<S: StateMachine>(storage: &mut Storage, snapshot: &Snapshot<S>) {
-    storage.write(SNAP, encode(snapshot));
+    storage.write(SNAP, codec::encode_snapshot(snapshot));
     storage.log_discard_through(LOG, snapshot.last_index);
 }
 
@@ -87,7 +88,7 @@ pub fn load<S: StateMachine>(storage: &Storage) -> Result<Durable<S>, String> {
         None => HardState::default(),
     };
     let snapshot: Option<Snapshot<S>> = match storage.read(SNAP) {
-        Some(bytes) => Some(serde_json::from_slice(bytes).map_err(|e| format!("{SNAP}: {e}"))?),
+        Some(bytes) => Some(codec::decode_snapshot(bytes).map_err(|e| format!("{SNAP}: {e}"))?),
         None => None,
     };
     let base = snapshot.as_ref().map_or(0, |s| s.last_index);
@@ -142,7 +143,7 @@ mod tests {
         for i in 1..=5 {
             save_entry(&mut s, i, &e(i));
         }
-        s.write(SNAP, encode(&snap(2))); // as a torn save_snapshot would leave it
+        s.write(SNAP, codec::encode_snapshot(&snap(2))); // as a torn save_snapshot would leave it
         let d: Durable = load(&s).unwrap();
         assert_eq!(d.hard, hard);
         assert_eq!(d.snapshot.as_ref().unwrap().last_index, 2);
@@ -184,7 +185,7 @@ mod tests {
         for i in 1..=3 {
             save_entry(&mut s, i, &e(i));
         }
-        s.write(SNAP, encode(&snap(6)));
+        s.write(SNAP, codec::encode_snapshot(&snap(6)));
         save_entry(&mut s, 7, &e(7));
         let d: Durable = load(&s).unwrap();
         assert_eq!(terms(&d), [7]);
@@ -200,7 +201,7 @@ mod tests {
             save_entry(&mut s, i, &e(i));
         }
         s.log_discard_through(LOG, 3);
-        s.write(SNAP, encode(&snap(2)));
+        s.write(SNAP, codec::encode_snapshot(&snap(2)));
         let d: Durable = load(&s).unwrap();
         assert!(d.entries.is_empty());
     }
@@ -210,6 +211,9 @@ mod tests {
         let mut s = Storage::new();
         s.write(HARD, b"{".to_vec());
         assert!(load::<KvState>(&s).unwrap_err().contains("raft/hard"));
+        let mut s = Storage::new();
+        s.write(SNAP, vec![1, 2]);
+        assert!(load::<KvState>(&s).unwrap_err().contains("raft/snap"));
         let mut s = Storage::new();
         save_entry(&mut s, 1, &e(1));
         s.log_append(LOG, &[1, 2]);
