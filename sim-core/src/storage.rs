@@ -2,8 +2,8 @@
 //!
 //! A node keeps two kinds of things on its disk: keyed byte strings
 //! (`write`, `delete`, `read`, `scan`) and append-only record logs, one per
-//! name (`log_append`, `log_truncate`, `log_discard_through`, `log_get`,
-//! `log_records`), each a contiguous run of records numbered from its first
+//! name (`log_append`, `log_put_with`, `log_truncate`, `log_discard_through`,
+//! `log_get`, `log_records`), each a contiguous run of records numbered from its first
 //! index. A write of either kind is visible to the node at once but becomes
 //! durable only at the next `sync`, as with a page cache and `fsync`. A crash
 //! may lose every write since the last sync, or keep only a prefix of them in
@@ -234,7 +234,9 @@ impl Storage {
     ) -> impl Iterator<Item = (u64, &'a [u8])> + 'a {
         let (first, records) = self
             .log(name)
-            .map_or((FIRST_LOG_INDEX, &NO_RECORDS), |log| (log.first, &log.records));
+            .map_or((FIRST_LOG_INDEX, &NO_RECORDS), |log| {
+                (log.first, &log.records)
+            });
         let skip = usize::try_from(from.saturating_sub(first)).unwrap_or(usize::MAX);
         (skip.min(records.len())..records.len()).map(move |k| (first + k as u64, records.get(k)))
     }
@@ -244,6 +246,51 @@ impl Storage {
     /// only appends). Returns the record's index.
     pub fn log_append_with(&mut self, name: &str, write: impl FnOnce(&mut Vec<u8>)) -> u64 {
         let at = self.log_position(name);
+        self.append_to(at, write)
+    }
+
+    pub fn log_append(&mut self, name: &str, record: &[u8]) -> u64 {
+        self.log_append_with(name, |out| out.extend_from_slice(record))
+    }
+
+    /// Writes record `index` of log `name` as its last, the bytes `write`
+    /// appends: records from `index` on are removed first (a truncation),
+    /// and a log that ends before `index` is emptied to start there (a
+    /// discard), each a write of its own. With `index` the log's end, this
+    /// is `log_append_with`, at the cost of one lookup of the log.
+    pub fn log_put_with(&mut self, name: &str, index: u64, write: impl FnOnce(&mut Vec<u8>)) {
+        let at = self.log_position(name);
+        let end = self.logs[at].end();
+        if index < end {
+            self.truncate(at, index);
+        } else if index > end {
+            self.discard_through(at, index - 1);
+        }
+        self.append_to(at, write);
+    }
+
+    /// Removes log `name`'s records at `from` and after: the log then ends
+    /// at `from` (one that started after `from` is emptied and starts there).
+    /// One write, however many records it removes.
+    pub fn log_truncate(&mut self, name: &str, from: u64) {
+        if from < self.log_end(name) {
+            let at = self.log_position(name);
+            self.truncate(at, from);
+        }
+    }
+
+    /// Removes log `name`'s records up to `through` included: the log then
+    /// starts at `through + 1` (one that ended before is emptied, and its
+    /// next record gets that index). One write, however many records it
+    /// removes; the records kept move to the front of the log's buffer.
+    pub fn log_discard_through(&mut self, name: &str, through: u64) {
+        if through.saturating_add(1) > self.log_first(name) {
+            let at = self.log_position(name);
+            self.discard_through(at, through);
+        }
+    }
+
+    fn append_to(&mut self, at: usize, write: impl FnOnce(&mut Vec<u8>)) -> u64 {
         let log = &mut self.logs[at];
         let index = log.end();
         log.records.push_with(write);
@@ -251,18 +298,8 @@ impl Storage {
         index
     }
 
-    pub fn log_append(&mut self, name: &str, record: &[u8]) -> u64 {
-        self.log_append_with(name, |out| out.extend_from_slice(record))
-    }
-
-    /// Removes log `name`'s records at `from` and after: the log then ends
-    /// at `from` (one that started after `from` is emptied and starts there).
-    /// One write, however many records it removes.
-    pub fn log_truncate(&mut self, name: &str, from: u64) {
-        if from >= self.log_end(name) {
-            return;
-        }
-        let at = self.log_position(name);
+    /// `log_truncate` of the log at `at`, with `from` below its end.
+    fn truncate(&mut self, at: usize, from: u64) {
         let log = &mut self.logs[at];
         let first = log.first;
         let kept = usize::try_from(from.saturating_sub(first)).expect("below the log's end");
@@ -271,19 +308,13 @@ impl Storage {
         self.undo.push(Undo::Truncated(at, first, removed));
     }
 
-    /// Removes log `name`'s records up to `through` included: the log then
-    /// starts at `through + 1` (one that ended before is emptied, and its
-    /// next record gets that index). One write, however many records it
-    /// removes; the records kept move to the front of the log's buffer.
-    pub fn log_discard_through(&mut self, name: &str, through: u64) {
-        let next = through.saturating_add(1);
-        if next <= self.log_first(name) {
-            return;
-        }
-        let at = self.log_position(name);
+    /// `log_discard_through` of the log at `at`, with `through` at or past
+    /// its first index.
+    fn discard_through(&mut self, at: usize, through: u64) {
         let log = &mut self.logs[at];
-        let first = log.first;
-        let dropped = usize::try_from(next - first).map_or(log.records.len(), |n| n.min(log.records.len()));
+        let (first, next) = (log.first, through.saturating_add(1));
+        let held = log.records.len();
+        let dropped = usize::try_from(next - first).map_or(held, |n| n.min(held));
         let removed = log.records.split_front(dropped);
         log.first = next;
         self.undo.push(Undo::Discarded(at, first, removed));
@@ -471,6 +502,23 @@ mod tests {
         assert_eq!(log(&s), [(10, 10)]);
         s.log_discard_through("l", u64::MAX); // a corrupt index does not overflow
         assert_eq!(s.log_end("l"), u64::MAX);
+    }
+
+    #[test]
+    fn a_put_record_becomes_the_last_whatever_the_log_held() {
+        let mut s = Storage::new();
+        s.log_put_with("l", 1, |out| out.push(1));
+        s.log_put_with("l", 2, |out| out.push(2));
+        assert_eq!(s.unsynced(), 2, "at the end: an append and nothing else");
+        s.log_put_with("l", 3, |out| out.push(3));
+        s.log_put_with("l", 2, |out| out.push(4)); // a truncation, then the record
+        assert_eq!(log(&s), [(1, 1), (2, 4)]);
+        assert_eq!(s.unsynced(), 5);
+        s.log_put_with("l", 7, |out| out.push(7)); // a discard, then the record
+        assert_eq!(log(&s), [(7, 7)]);
+        assert_eq!(s.unsynced(), 7);
+        s.crash(6);
+        assert_eq!((s.log_first("l"), s.log_end("l")), (7, 7));
     }
 
     #[test]

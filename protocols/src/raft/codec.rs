@@ -96,7 +96,6 @@ pub fn encode_entry<S: StateMachine>(entry: &Entry<S>, out: &mut Vec<u8>) {
     }
 }
 
-
 pub fn decode_entry<S: StateMachine>(bytes: &[u8]) -> Result<Entry<S>, String> {
     let mut r = Reader::new(bytes);
     let term = r.u64("term")?;
@@ -193,7 +192,10 @@ mod tests {
     fn snapshots_round_trip_and_a_short_one_is_an_error() {
         let mut state = KvState::default();
         for (session, key) in [(1, 3), (u64::MAX, u32::MAX), (7, 0)] {
-            let op = ClientOp::Write { key, value: session };
+            let op = ClientOp::Write {
+                key,
+                value: session,
+            };
             state.apply(0, session, 2, &op, true);
         }
         state.apply(0, 9, 1, &ClientOp::Read { key: 3 }, true);

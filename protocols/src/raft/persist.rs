@@ -55,16 +55,9 @@ pub fn save_hard(storage: &mut Storage, hard: HardState) {
 /// Writes log entry `index`. The node's log and the disk's agree, so
 /// `index` is the disk log's end, save after a torn snapshot left the disk
 /// log ending below the snapshot point: its records are covered and go, so
-/// that the record gets its index. (An `index` below the end would replace
-/// the entries from there on.)
+/// that the record gets its index (see `Storage::log_put_with`).
 pub fn save_entry<S: StateMachine>(storage: &mut Storage, index: u64, entry: &Entry<S>) {
-    let end = storage.log_end(LOG);
-    if index < end {
-        storage.log_truncate(LOG, index);
-    } else if index > end {
-        storage.log_discard_through(LOG, index - 1);
-    }
-    storage.log_append_with(LOG, |out| codec::encode_entry(entry, out));
+    storage.log_put_with(LOG, index, |out| codec::encode_entry(entry, out));
 }
 
 /// Removes the entries from `from` on.
