@@ -2,13 +2,13 @@
 //!
 //! A node keeps two kinds of things on its disk: keyed byte strings
 //! (`write`, `delete`, `read`, `scan`) and append-only record logs, one per
-//! name (`log_append`, `log_put_with`, `log_truncate`, `log_discard_through`,
-//! `log_get`, `log_records`), each a contiguous run of records numbered from its first
-//! index. A write of either kind is visible to the node at once but becomes
-//! durable only at the next `sync`, as with a page cache and `fsync`. A crash
-//! may lose every write since the last sync, or keep only a prefix of them in
-//! the order they were made (a torn flush); a restarted node sees only what
-//! was durable.
+//! name (`log_append`, `log_put_with`, `log_truncate`,
+//! `log_discard_through`, `log_get`, `log_records`), each a contiguous run
+//! of records numbered from its first index. A write of either kind is
+//! visible to the node at once but becomes durable only at the next `sync`,
+//! as with a page cache and `fsync`. A crash may lose every write since the
+//! last sync, or keep only a prefix of them in the order they were made (a
+//! torn flush); a restarted node sees only what was durable.
 //!
 //! Logs exist because a replicated log written one key per entry paid for a
 //! formatted key, an allocation per value and a tree insert on every append,
