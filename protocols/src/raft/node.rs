@@ -341,7 +341,7 @@ impl<S: StateMachine> RaftNode<S> {
 
     fn truncate_from(&mut self, ctx: &mut Ctx<'_, RaftMsg<S>>, from: u64) {
         tracing::info!(from, last = self.log.last_index(), "log truncated");
-        persist::remove_entries(ctx.storage(), from, self.log.last_index());
+        persist::remove_entries_from(ctx.storage(), from);
         for (index, entry) in self.log.iter_from(from) {
             if let Some(key) = request_of(entry) {
                 if self.logged.get(&key) == Some(&index) {
@@ -1005,15 +1005,11 @@ impl<S: StateMachine> RaftNode<S> {
         let keeps_suffix = self.log.term_at(snapshot.last_index) == Some(snapshot.last_term)
             && snapshot.last_index > old_snap;
         if !keeps_suffix {
-            // Remove the entries that do not survive first (highest first),
-            // so no torn write leaves them after the new snapshot point.
-            persist::remove_entries(
-                ctx.storage(),
-                snapshot.last_index + 1,
-                self.log.last_index(),
-            );
+            // Remove the entries that do not survive first, so no torn
+            // write leaves them after the new snapshot point.
+            persist::remove_entries_from(ctx.storage(), snapshot.last_index + 1);
         }
-        persist::save_snapshot(ctx.storage(), &snapshot, old_snap + 1);
+        persist::save_snapshot(ctx.storage(), &snapshot);
         self.log
             .reset_to(snapshot.last_index, snapshot.last_term, snapshot.chain);
         self.logged = self
@@ -1115,7 +1111,7 @@ impl<S: StateMachine> RaftNode<S> {
             chain: self.log.chain_at(index).unwrap_or(0),
             state: self.sm.clone(),
         };
-        persist::save_snapshot(ctx.storage(), &snapshot, base + 1);
+        persist::save_snapshot(ctx.storage(), &snapshot);
         self.log.compact_to(index);
         self.snapshot = Some(snapshot);
         tracing::debug!(index, "snapshot taken");

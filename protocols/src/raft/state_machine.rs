@@ -79,6 +79,18 @@ pub trait StateMachine: Replicated + Default {
         serde_json::from_slice(bytes).map_err(|e| format!("operation: {e}"))
     }
 
+    /// Writes the whole state for a snapshot on disk (see `codec.rs`):
+    /// JSON unless the state machine knows a more compact form, as the
+    /// key-value store does.
+    fn encode_state(&self, out: &mut Vec<u8>) {
+        serde_json::to_writer(out, self).expect("a state is plain data and always serializes");
+    }
+
+    /// Reads back what [`StateMachine::encode_state`] wrote.
+    fn decode_state(bytes: &[u8]) -> Result<Self, String> {
+        serde_json::from_slice(bytes).map_err(|e| format!("state: {e}"))
+    }
+
     /// Messages owed to clients other than the requester by the requests
     /// applied since the last call (watch notifications, say); the leader
     /// sends them, followers drop them. None by default.
