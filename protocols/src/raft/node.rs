@@ -164,6 +164,16 @@ const ELECTION: u64 = 1;
 const HEARTBEAT: u64 = 2;
 const CHECK_QUORUM: u64 = 3;
 
+/// What the pending election timer's firing decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ElectionWait {
+    /// It fires the minimum timeout after it was armed: the timeout is not
+    /// drawn before that much silence.
+    Floor,
+    /// It fires when the timeout drawn for this silence ends.
+    Drawn,
+}
+
 /// How early a timer may fire and still count as due: converting a local
 /// duration to true time and back rounds down by a few nanoseconds.
 const ROUNDING_SLACK: Nanos = 1_000;
@@ -206,13 +216,12 @@ pub struct RaftNode<S: StateMachine = KvState> {
     logged: BTreeMap<(u64, u64), u64>,
     /// Peers heard from since the last check-quorum tick.
     heard: BTreeSet<NodeId>,
-    /// The election timer pending in the kernel, if any. Word from the
-    /// leader only moves `election_deadline` (see `reset_election_timer`).
-    election_timer: Option<TimerId>,
-    /// When the election timeout expires, on the monotonic clock.
-    election_deadline: Nanos,
-    /// This round's randomized election timeout.
-    election_timeout: Nanos,
+    /// The election timer pending in the kernel, if any, and what its
+    /// firing will decide (see `reset_election_timer`).
+    election_timer: Option<(TimerId, ElectionWait)>,
+    /// When the leader (or a vote granted, or a new round) last restarted
+    /// the election timeout, on the monotonic clock.
+    last_heard: Nanos,
     heartbeat_timer: Option<TimerId>,
     quorum_timer: Option<TimerId>,
     outbox: Vec<(NodeId, Rpc<S>)>,
@@ -244,8 +253,7 @@ impl<S: StateMachine> RaftNode<S> {
             logged: BTreeMap::new(),
             heard: BTreeSet::new(),
             election_timer: None,
-            election_deadline: 0,
-            election_timeout: 0,
+            last_heard: 0,
             heartbeat_timer: None,
             quorum_timer: None,
             outbox: Vec::new(),
@@ -387,41 +395,75 @@ impl<S: StateMachine> RaftNode<S> {
     }
 
     /// Word from the leader (or a vote granted): the election timeout
-    /// starts again from now. Only the deadline moves: the timer already
-    /// pending fires at or before it and is then re-armed for the rest
-    /// ([`Self::on_election_timer`]). A follower hears its leader on every
-    /// AppendEntries; a cancelled and re-set kernel timer (and a random
-    /// draw) for each of them cost more than everything else it does for an
-    /// empty heartbeat, where the lazy timer fires about once per timeout.
-    /// The timeout is drawn once per round: when no timer is pending.
+    /// starts again from now. The paper's timer is cancelled and set anew,
+    /// with a fresh random timeout, every time; a follower hears its leader
+    /// on every AppendEntries, and the cancelled timers and draws cost it
+    /// more than everything else it does for an empty heartbeat. The same
+    /// expiry — `last_heard` plus a uniform draw, independent of the past —
+    /// comes from one pending timer: it fires at `last_heard` plus the
+    /// minimum timeout (re-armed for the rest if word came meanwhile), and
+    /// only then, after that much silence, is the timeout drawn and the
+    /// rest waited ([`Self::on_election_timer`]). So only silence costs a
+    /// timer, and a node hearing its leader now and then times out as
+    /// often as it would have.
     fn reset_election_timer(&mut self, ctx: &mut Ctx<'_, RaftMsg<S>>) {
-        if self.election_timer.is_none() {
-            let (lo, hi) = (self.cfg.election_timeout_min, self.cfg.election_timeout_max);
-            self.election_timeout = sim_core::rng::between(ctx.rng(), lo, hi);
-            self.election_timer = Some(ctx.set_timer(self.election_timeout, ELECTION));
+        self.last_heard = ctx.monotonic_now();
+        match self.election_timer {
+            Some((_, ElectionWait::Floor)) => {} // fires no later than the new floor
+            Some((t, ElectionWait::Drawn)) => {
+                ctx.cancel_timer(t);
+                self.arm_election_timer(ctx, self.cfg.election_timeout_min, ElectionWait::Floor);
+            }
+            None => {
+                self.arm_election_timer(ctx, self.cfg.election_timeout_min, ElectionWait::Floor)
+            }
         }
-        self.election_deadline = ctx.monotonic_now() + self.election_timeout;
     }
 
-    /// A new round of election: a fresh random timeout from now.
-    fn new_election_round(&mut self, ctx: &mut Ctx<'_, RaftMsg<S>>) {
-        if let Some(t) = self.election_timer.take() {
+    fn arm_election_timer(
+        &mut self,
+        ctx: &mut Ctx<'_, RaftMsg<S>>,
+        after: Nanos,
+        wait: ElectionWait,
+    ) {
+        self.election_timer = Some((ctx.set_timer(after, ELECTION), wait));
+    }
+
+    fn cancel_election_timer(&mut self, ctx: &mut Ctx<'_, RaftMsg<S>>) {
+        if let Some((t, _)) = self.election_timer.take() {
             ctx.cancel_timer(t);
         }
+    }
+
+    /// A new round of election: the timeout starts again from now.
+    fn new_election_round(&mut self, ctx: &mut Ctx<'_, RaftMsg<S>>) {
+        self.cancel_election_timer(ctx);
         self.reset_election_timer(ctx);
     }
 
-    /// The election timer fired: the timeout expired if its deadline has
-    /// come (within the clock's rounding of a duration), else the leader
-    /// was heard since it was armed and it waits for the rest. The deadline
-    /// is on the monotonic clock, which timers measure too (drift only).
+    /// The election timer fired. At the floor: if word came since it was
+    /// armed, wait for the new floor; else draw this silence's timeout and
+    /// wait for the rest of it (none if it drew the minimum). A drawn wait
+    /// that ends (word would have cancelled it) is the timeout. Both are
+    /// on the monotonic clock, which timers measure too (drift only);
+    /// "due" allows for a duration's rounding between clocks.
     fn on_election_timer(&mut self, ctx: &mut Ctx<'_, RaftMsg<S>>) {
-        self.election_timer = None;
-        let now = ctx.monotonic_now();
-        if now + ROUNDING_SLACK < self.election_deadline {
-            let rest = self.election_deadline - now;
-            self.election_timer = Some(ctx.set_timer(rest, ELECTION));
+        let Some((_, wait)) = self.election_timer.take() else {
             return;
+        };
+        if wait == ElectionWait::Floor {
+            let now = ctx.monotonic_now();
+            let (lo, hi) = (self.cfg.election_timeout_min, self.cfg.election_timeout_max);
+            let floor = self.last_heard + lo;
+            if now + ROUNDING_SLACK < floor {
+                self.arm_election_timer(ctx, floor - now, ElectionWait::Floor);
+                return;
+            }
+            let due = self.last_heard + sim_core::rng::between(ctx.rng(), lo, hi);
+            if now + ROUNDING_SLACK < due {
+                self.arm_election_timer(ctx, due - now, ElectionWait::Drawn);
+                return;
+            }
         }
         self.on_election_timeout(ctx);
     }
@@ -655,9 +697,7 @@ impl<S: StateMachine> RaftNode<S> {
         self.stop_leader_timers(ctx);
         self.role = Role::Leader;
         self.leader = Some(self.id);
-        if let Some(t) = self.election_timer.take() {
-            ctx.cancel_timer(t);
-        }
+        self.cancel_election_timer(ctx);
         self.index_unapplied_requests();
         let last = self.log.last_index();
         self.followers = Followers::new(self.peers(), last);
