@@ -302,3 +302,45 @@ fn a_restarted_replica_recovers_its_term_vote_and_log_from_storage() {
         "commit index is volatile: it restarts at the snapshot"
     );
 }
+
+/// A client cut off from every replica gives each operation up as `info`
+/// after exactly `max_attempts` timeouts, operation after operation: its
+/// lazily armed timeout timer (moved by each attempt, re-armed when it
+/// fires early, left pending between operations) neither fires early nor
+/// gets lost.
+#[test]
+fn a_client_that_hears_nothing_times_out_each_attempt_after_exactly_its_timeout() {
+    let spec = RunSpec::new(5, Faults::None);
+    let mut sim: Sim<RaftMsg> = Sim::new(5, LinkConfig::default());
+    let (rc, cc) = raft::default_configs(3, &spec.workload, spec.bugs);
+    let topo = raft::build_cluster(&mut sim, &rc, &cc).unwrap();
+    sim.network_mut().partition(&topo.replicas, &topo.clients);
+    let per_op = u64::from(cc.max_attempts) * cc.workload.timeout();
+    sim.run_until(5 * per_op);
+    let mut given_up = 0;
+    for process in topo.clients.iter().map(|&c| u64::from(c)) {
+        let ops: Vec<_> = sim
+            .history()
+            .entries
+            .iter()
+            .filter(|e| e.process == process)
+            .collect();
+        for pair in ops.chunks_exact(2) {
+            let (invoke, done) = (pair[0], pair[1]);
+            assert_eq!(
+                (invoke.op_type, done.op_type),
+                (OpType::Invoke, OpType::Info)
+            );
+            let took = done.time - invoke.time;
+            assert!(
+                took.abs_diff(per_op) < MILLIS,
+                "client {process}: given up after {took} ns, not {per_op}"
+            );
+            given_up += 1;
+        }
+    }
+    assert!(
+        given_up >= 4 * topo.clients.len(),
+        "every client gives up operation after operation: {given_up}"
+    );
+}

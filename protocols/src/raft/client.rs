@@ -53,10 +53,15 @@ const TIMEOUT: u64 = 2;
 const RETRY: u64 = 3;
 
 /// A timer tag names its kind and the sequence number it belongs to, so a
-/// timer that outlived its operation is recognised and ignored.
+/// timer that outlived its operation is recognised and ignored: no timer is
+/// ever cancelled.
 fn tag(kind: u64, seq: u64) -> u64 {
     seq << 2 | kind
 }
+
+/// How early a timer may fire and still count as due: converting a local
+/// duration to true time and back rounds down by a few nanoseconds.
+const ROUNDING_SLACK: Nanos = 1_000;
 
 #[derive(Debug, Clone)]
 struct InFlight {
@@ -79,7 +84,18 @@ pub struct RaftClient {
     leader: Option<NodeId>,
     /// Round-robin cursor over the replicas when no leader is known.
     next_target: usize,
-    timer: Option<TimerId>,
+    /// When the attempt out now times out, on the monotonic clock; `None`
+    /// while no attempt waits for an answer.
+    deadline: Option<Nanos>,
+    /// A timeout timer is pending. There is at most one, armed lazily: an
+    /// operation answered in time leaves it pending, the next attempt only
+    /// moves `deadline`, and when it fires before the deadline it is
+    /// re-armed for the rest. A client then sets one timer per operation
+    /// (its think time) where it used to set two and cancel one; the
+    /// timeout timer fires about once per timeout.
+    timeout_armed: bool,
+    /// The back-off before the next attempt, while one is pending.
+    retry_timer: Option<TimerId>,
     /// Operations that completed ok or fail (a definite answer).
     answered: u64,
 }
@@ -95,7 +111,9 @@ impl RaftClient {
             current: None,
             leader: None,
             next_target: 0,
-            timer: None,
+            deadline: None,
+            timeout_armed: false,
+            retry_timer: None,
             answered: 0,
         }
     }
@@ -117,11 +135,45 @@ impl RaftClient {
         self.process
     }
 
-    fn arm(&mut self, ctx: &mut Ctx<'_, RaftMsg>, after: Nanos, kind: u64, seq: u64) {
-        if let Some(t) = self.timer.take() {
+    /// Cancels the back-off before a retry, if one is pending: an attempt
+    /// sent meanwhile (a hint came) makes it moot, and a second back-off
+    /// must not send twice. Rare, unlike the timers of every operation.
+    fn cancel_retry(&mut self, ctx: &mut Ctx<'_, RaftMsg>) {
+        if let Some(t) = self.retry_timer.take() {
             ctx.cancel_timer(t);
         }
-        self.timer = Some(ctx.set_timer(after, tag(kind, seq)));
+    }
+
+    /// The attempt just sent times out after the workload's timeout.
+    fn start_timeout(&mut self, ctx: &mut Ctx<'_, RaftMsg>) {
+        let timeout = self.cfg.workload.timeout();
+        self.deadline = Some(ctx.monotonic_now() + timeout);
+        if !self.timeout_armed {
+            // A pending timer fires no later than this deadline: it was
+            // armed earlier with the same timeout, or for an earlier deadline.
+            ctx.set_timer(timeout, tag(TIMEOUT, 0));
+            self.timeout_armed = true;
+        }
+    }
+
+    /// The timeout timer fired: the attempt out times out if its deadline
+    /// has come; an earlier one is waited out; with none out, it lapses.
+    fn on_timeout_timer(&mut self, ctx: &mut Ctx<'_, RaftMsg>) {
+        self.timeout_armed = false;
+        let Some(deadline) = self.deadline else {
+            return;
+        };
+        let now = ctx.monotonic_now();
+        if now + ROUNDING_SLACK < deadline {
+            ctx.set_timer(deadline - now, tag(TIMEOUT, 0));
+            self.timeout_armed = true;
+            return;
+        }
+        self.deadline = None;
+        // Whoever we asked did not answer in time: forget it as leader.
+        self.leader = None;
+        self.next_target += 1;
+        self.retry(ctx, 0);
     }
 
     fn next_op(&mut self, ctx: &mut Ctx<'_, RaftMsg>) {
@@ -153,6 +205,7 @@ impl RaftClient {
             .unwrap_or(replicas[self.next_target % replicas.len()]);
         cur.attempts += 1;
         let (seq, op) = (cur.seq, cur.op);
+        self.cancel_retry(ctx);
         ctx.send(
             target,
             RaftMsg::seal(Rpc::ClientRequest {
@@ -161,8 +214,7 @@ impl RaftClient {
                 op,
             }),
         );
-        let timeout = self.cfg.workload.timeout();
-        self.arm(ctx, timeout, TIMEOUT, seq);
+        self.start_timeout(ctx);
     }
 
     /// Retries the current operation, or gives it up as `info` once its
@@ -178,7 +230,9 @@ impl RaftClient {
             self.send_attempt(ctx);
         } else {
             let seq = cur.seq;
-            self.arm(ctx, after, RETRY, seq);
+            self.deadline = None; // nothing is out while backing off
+            self.cancel_retry(ctx);
+            self.retry_timer = Some(ctx.set_timer(after, tag(RETRY, seq)));
         }
     }
 
@@ -186,12 +240,13 @@ impl RaftClient {
         let Some(cur) = self.current.take() else {
             return;
         };
+        self.deadline = None;
         ctx.complete(cur.op_id, outcome, value);
         if outcome != OpType::Info {
             self.answered += 1;
         }
         let think = self.cfg.workload.think();
-        self.arm(ctx, think, THINK, cur.seq);
+        ctx.set_timer(think, tag(THINK, cur.seq));
     }
 
     fn on_reply(&mut self, ctx: &mut Ctx<'_, RaftMsg>, from: NodeId, seq: u64, outcome: Outcome) {
@@ -251,7 +306,7 @@ impl Process for RaftClient {
         // do not move in lockstep.
         let think = self.cfg.workload.think().max(1);
         let first = sim_core::rng::between(ctx.rng(), 1, think);
-        self.arm(ctx, first, THINK, 0);
+        ctx.set_timer(first, tag(THINK, 0));
     }
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, RaftMsg>, from: NodeId, msg: RaftMsg) {
@@ -266,17 +321,14 @@ impl Process for RaftClient {
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_, RaftMsg>, tag: u64) {
-        self.timer = None;
         let (kind, seq) = (tag & 3, tag >> 2);
         match kind {
-            THINK if self.current.is_none() => self.next_op(ctx),
-            TIMEOUT if self.current.as_ref().is_some_and(|c| c.seq == seq) => {
-                // Whoever we asked did not answer in time: forget it as leader.
-                self.leader = None;
-                self.next_target += 1;
-                self.retry(ctx, 0);
+            THINK if self.current.is_none() && seq == self.seq => self.next_op(ctx),
+            TIMEOUT => self.on_timeout_timer(ctx),
+            RETRY if self.current.as_ref().is_some_and(|c| c.seq == seq) => {
+                self.retry_timer = None;
+                self.send_attempt(ctx)
             }
-            RETRY if self.current.as_ref().is_some_and(|c| c.seq == seq) => self.send_attempt(ctx),
             _ => {}
         }
     }

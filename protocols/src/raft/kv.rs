@@ -5,6 +5,7 @@
 //! and its outcome; a request with that number again gets the remembered
 //! outcome, an older one is stale and ignored.
 
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -62,18 +63,19 @@ impl StateMachine for KvState {
         op: &ClientOp,
         dedup: bool,
     ) -> Outcome {
-        if dedup {
-            if let Some(&(last, outcome)) = self.sessions.get(&session) {
-                if seq == last {
-                    return outcome;
-                }
-                if seq < last {
-                    return Outcome::Stale;
-                }
+        // One walk of the session tree, not a lookup and then an insert.
+        let session = self.sessions.entry(session);
+        if let (true, Entry::Occupied(remembered)) = (dedup, &session) {
+            let (last, outcome) = *remembered.get();
+            if seq == last {
+                return outcome;
+            }
+            if seq < last {
+                return Outcome::Stale;
             }
         }
-        let outcome = self.execute(op);
-        self.sessions.insert(session, (seq, outcome));
+        let outcome = execute(&mut self.data, op);
+        session.insert_entry((seq, outcome));
         outcome
     }
 
@@ -198,23 +200,21 @@ impl StateMachine for KvState {
     }
 }
 
-impl KvState {
-    fn execute(&mut self, op: &ClientOp) -> Outcome {
-        match *op {
-            ClientOp::Read { key } => Outcome::Read(self.data.get(&key).copied()),
-            ClientOp::Write { key, value } => {
-                self.data.insert(key, value);
-                Outcome::Written
-            }
-            ClientOp::Cas { key, expected, new } => {
-                if self.data.get(&key) == Some(&expected) {
-                    self.data.insert(key, new);
-                    Outcome::CasOk
-                } else {
-                    Outcome::CasFailed
-                }
-            }
+/// Applies `op` to the store, sessions aside.
+fn execute(data: &mut BTreeMap<u32, u64>, op: &ClientOp) -> Outcome {
+    match *op {
+        ClientOp::Read { key } => Outcome::Read(data.get(&key).copied()),
+        ClientOp::Write { key, value } => {
+            data.insert(key, value);
+            Outcome::Written
         }
+        ClientOp::Cas { key, expected, new } => match data.get_mut(&key) {
+            Some(current) if *current == expected => {
+                *current = new;
+                Outcome::CasOk
+            }
+            _ => Outcome::CasFailed,
+        },
     }
 }
 

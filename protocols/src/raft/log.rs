@@ -96,9 +96,10 @@ impl<S: StateMachine> RaftLog<S> {
         self.slot(index).map(|s| &s.entry)
     }
 
-    /// The digest of entry `index` ([`Entry::digest`]), if it is in the log.
-    pub fn digest_at(&self, index: u64) -> Option<u64> {
-        self.slot(index).map(|s| s.digest)
+    /// Entry `index` with its digest and chain hash, if it is in the log
+    /// (what applying it records).
+    pub fn entry_with_hashes(&self, index: u64) -> Option<(&Entry<S>, u64, u64)> {
+        self.slot(index).map(|s| (&s.entry, s.digest, s.chain))
     }
 
     fn slot(&self, index: u64) -> Option<&Slot<S>> {

@@ -25,7 +25,7 @@ use super::kv::KvState;
 use super::log::RaftLog;
 use super::msg::{Command, Entry, RaftMsg, Rpc, Snapshot};
 use super::persist::{self, HardState};
-use super::replication::FollowerProgress;
+use super::replication::{FollowerProgress, Followers};
 use super::state_machine::StateMachine;
 
 /// The tunables of a Raft cluster. Durations are in local nanoseconds.
@@ -164,6 +164,20 @@ const ELECTION: u64 = 1;
 const HEARTBEAT: u64 = 2;
 const CHECK_QUORUM: u64 = 3;
 
+/// What the pending election timer's firing decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ElectionWait {
+    /// It fires the minimum timeout after it was armed: the timeout is not
+    /// drawn before that much silence.
+    Floor,
+    /// It fires when the timeout drawn for this silence ends.
+    Drawn,
+}
+
+/// How early a timer may fire and still count as due: converting a local
+/// duration to true time and back rounds down by a few nanoseconds.
+const ROUNDING_SLACK: Nanos = 1_000;
+
 /// A replica of the state machine `S` (the key-value store unless said).
 pub struct RaftNode<S: StateMachine = KvState> {
     cfg: RaftConfig,
@@ -184,7 +198,7 @@ pub struct RaftNode<S: StateMachine = KvState> {
     snapshot: Option<Snapshot<S>>,
     votes: BTreeSet<NodeId>,
     /// While leading: what each follower holds and what is in flight to it.
-    followers: BTreeMap<NodeId, FollowerProgress>,
+    followers: Followers,
     /// Reused by `advance_commit`, which runs on every acknowledgment.
     held_scratch: Vec<u64>,
     /// While following: batches that came before the batch preceding them,
@@ -193,14 +207,21 @@ pub struct RaftNode<S: StateMachine = KvState> {
     /// holding them changes nothing Raft relies on; it spares the leader a
     /// rejection and a restart of its pipeline for every overtaken batch.
     early: BTreeMap<u64, EarlyAppend<S>>,
-    /// (session, seq) → the index of the log entry carrying that client
-    /// request, for requests not yet applied: a retry finds its request
-    /// in the uncommitted tail without walking it. An entry removed from
-    /// the log may leave its key behind; lookups check the log.
+    /// While leading: (session, seq) → the index of the log entry carrying
+    /// that client request, for requests not yet applied: a retry finds its
+    /// request in the uncommitted tail without walking it. Only a leader
+    /// asks, so only a leader keeps it (built from its tail when elected):
+    /// followers spare a map insert and remove per entry. An entry removed
+    /// from the log may leave its key behind; lookups check the log.
     logged: BTreeMap<(u64, u64), u64>,
     /// Peers heard from since the last check-quorum tick.
     heard: BTreeSet<NodeId>,
-    election_timer: Option<TimerId>,
+    /// The election timer pending in the kernel, if any, and what its
+    /// firing will decide (see `reset_election_timer`).
+    election_timer: Option<(TimerId, ElectionWait)>,
+    /// When the leader (or a vote granted, or a new round) last restarted
+    /// the election timeout, on the monotonic clock.
+    last_heard: Nanos,
     heartbeat_timer: Option<TimerId>,
     quorum_timer: Option<TimerId>,
     outbox: Vec<(NodeId, Rpc<S>)>,
@@ -226,12 +247,13 @@ impl<S: StateMachine> RaftNode<S> {
             sm: S::default(),
             snapshot: None,
             votes: BTreeSet::new(),
-            followers: BTreeMap::new(),
+            followers: Followers::default(),
             held_scratch: Vec::new(),
             early: BTreeMap::new(),
             logged: BTreeMap::new(),
             heard: BTreeSet::new(),
             election_timer: None,
+            last_heard: 0,
             heartbeat_timer: None,
             quorum_timer: None,
             outbox: Vec::new(),
@@ -303,9 +325,13 @@ impl<S: StateMachine> RaftNode<S> {
         if ctx.storage().unsynced() > 0 {
             ctx.storage().sync();
         }
-        for (to, msg) in std::mem::take(&mut self.outbox) {
+        // Drained in place: the outbox keeps its capacity from callback to
+        // callback instead of being allocated anew for every message handled.
+        let mut outbox = std::mem::take(&mut self.outbox);
+        for (to, msg) in outbox.drain(..) {
             ctx.send(to, RaftMsg::seal(msg));
         }
+        self.outbox = outbox;
     }
 
     fn save_hard(&mut self, ctx: &mut Ctx<'_, RaftMsg<S>>) {
@@ -329,9 +355,9 @@ impl<S: StateMachine> RaftNode<S> {
     }
 
     /// Appends to the log in memory only (it is on storage already, or the
-    /// caller writes it), noting a client request's index.
+    /// caller writes it), noting a client request's index while leading.
     fn append_in_memory(&mut self, entry: Entry<S>) -> u64 {
-        let request = request_of(&entry);
+        let request = request_of(&entry).filter(|_| self.role == Role::Leader);
         let index = self.log.append(entry);
         if let Some(key) = request {
             self.logged.insert(key, index);
@@ -339,9 +365,21 @@ impl<S: StateMachine> RaftNode<S> {
         index
     }
 
+    /// The `logged` map of a new leader: the client requests of its
+    /// unapplied tail (once per election, not once per entry).
+    fn index_unapplied_requests(&mut self) {
+        self.logged = self
+            .log
+            .iter_from(self.last_applied + 1)
+            .filter_map(|(index, e)| request_of(e).map(|key| (key, index)))
+            .collect();
+    }
+
     fn truncate_from(&mut self, ctx: &mut Ctx<'_, RaftMsg<S>>, from: u64) {
         tracing::info!(from, last = self.log.last_index(), "log truncated");
         persist::remove_entries_from(ctx.storage(), from);
+        // Only a leader keeps `logged`, and a correct leader never truncates
+        // its own log; a buggy variant might, and must not leave stale keys.
         for (index, entry) in self.log.iter_from(from) {
             if let Some(key) = request_of(entry) {
                 if self.logged.get(&key) == Some(&index) {
@@ -363,13 +401,78 @@ impl<S: StateMachine> RaftNode<S> {
         })
     }
 
+    /// Word from the leader (or a vote granted): the election timeout
+    /// starts again from now. The paper's timer is cancelled and set anew,
+    /// with a fresh random timeout, every time; a follower hears its leader
+    /// on every AppendEntries, and the cancelled timers and draws cost it
+    /// more than everything else it does for an empty heartbeat. The same
+    /// expiry — `last_heard` plus a uniform draw, independent of the past —
+    /// comes from one pending timer: it fires at `last_heard` plus the
+    /// minimum timeout (re-armed for the rest if word came meanwhile), and
+    /// only then, after that much silence, is the timeout drawn and the
+    /// rest waited ([`Self::on_election_timer`]). So only silence costs a
+    /// timer, and a node hearing its leader now and then times out as
+    /// often as it would have.
     fn reset_election_timer(&mut self, ctx: &mut Ctx<'_, RaftMsg<S>>) {
-        if let Some(t) = self.election_timer.take() {
+        self.last_heard = ctx.monotonic_now();
+        match self.election_timer {
+            Some((_, ElectionWait::Floor)) => {} // fires no later than the new floor
+            Some((t, ElectionWait::Drawn)) => {
+                ctx.cancel_timer(t);
+                self.arm_election_timer(ctx, self.cfg.election_timeout_min, ElectionWait::Floor);
+            }
+            None => {
+                self.arm_election_timer(ctx, self.cfg.election_timeout_min, ElectionWait::Floor)
+            }
+        }
+    }
+
+    fn arm_election_timer(
+        &mut self,
+        ctx: &mut Ctx<'_, RaftMsg<S>>,
+        after: Nanos,
+        wait: ElectionWait,
+    ) {
+        self.election_timer = Some((ctx.set_timer(after, ELECTION), wait));
+    }
+
+    fn cancel_election_timer(&mut self, ctx: &mut Ctx<'_, RaftMsg<S>>) {
+        if let Some((t, _)) = self.election_timer.take() {
             ctx.cancel_timer(t);
         }
-        let (lo, hi) = (self.cfg.election_timeout_min, self.cfg.election_timeout_max);
-        let after = sim_core::rng::between(ctx.rng(), lo, hi);
-        self.election_timer = Some(ctx.set_timer(after, ELECTION));
+    }
+
+    /// A new round of election: the timeout starts again from now.
+    fn new_election_round(&mut self, ctx: &mut Ctx<'_, RaftMsg<S>>) {
+        self.cancel_election_timer(ctx);
+        self.reset_election_timer(ctx);
+    }
+
+    /// The election timer fired. At the floor: if word came since it was
+    /// armed, wait for the new floor; else draw this silence's timeout and
+    /// wait for the rest of it (none if it drew the minimum). A drawn wait
+    /// that ends (word would have cancelled it) is the timeout. Both are
+    /// on the monotonic clock, which timers measure too (drift only);
+    /// "due" allows for a duration's rounding between clocks.
+    fn on_election_timer(&mut self, ctx: &mut Ctx<'_, RaftMsg<S>>) {
+        let Some((_, wait)) = self.election_timer.take() else {
+            return;
+        };
+        if wait == ElectionWait::Floor {
+            let now = ctx.monotonic_now();
+            let (lo, hi) = (self.cfg.election_timeout_min, self.cfg.election_timeout_max);
+            let floor = self.last_heard + lo;
+            if now + ROUNDING_SLACK < floor {
+                self.arm_election_timer(ctx, floor - now, ElectionWait::Floor);
+                return;
+            }
+            let due = self.last_heard + sim_core::rng::between(ctx.rng(), lo, hi);
+            if now + ROUNDING_SLACK < due {
+                self.arm_election_timer(ctx, due - now, ElectionWait::Drawn);
+                return;
+            }
+        }
+        self.on_election_timeout(ctx);
     }
 
     fn stop_leader_timers(&mut self, ctx: &mut Ctx<'_, RaftMsg<S>>) {
@@ -404,6 +507,15 @@ impl<S: StateMachine> RaftNode<S> {
         term: u64,
         leader: Option<NodeId>,
     ) {
+        if term == self.term
+            && self.role == Role::Follower
+            && self.leader == leader
+            && self.election_timer.is_some()
+        {
+            // Already so (every AppendEntries of a steady leader): a follower
+            // has no leader timers and no votes, nothing below would change.
+            return;
+        }
         if term > self.term {
             tracing::debug!(term, old_term = self.term, ?leader, "newer term");
             self.term = term;
@@ -414,6 +526,7 @@ impl<S: StateMachine> RaftNode<S> {
         if self.role == Role::Leader {
             tracing::info!(term = self.term, "stepped down");
             ctx.count("raft.step_downs", 1);
+            self.logged.clear();
         }
         self.stop_leader_timers(ctx);
         self.role = Role::Follower;
@@ -448,7 +561,7 @@ impl<S: StateMachine> RaftNode<S> {
                 last_log_term: self.log.last_term(),
             };
             self.broadcast(msg);
-            self.reset_election_timer(ctx);
+            self.new_election_round(ctx);
             ctx.count("raft.pre_votes", 1);
             if self.votes.len() >= self.cfg.quorum() {
                 self.start_election(ctx);
@@ -480,7 +593,7 @@ impl<S: StateMachine> RaftNode<S> {
             last_log_term: self.log.last_term(),
         };
         self.broadcast(msg);
-        self.reset_election_timer(ctx);
+        self.new_election_round(ctx);
         // Unanswered vote requests are retried at the heartbeat pace (the
         // paper's servers retry RPCs that get no timely response).
         self.stop_leader_timers(ctx);
@@ -562,7 +675,7 @@ impl<S: StateMachine> RaftNode<S> {
             tracing::debug!(term, candidate = from, "vote granted");
             self.voted_for = Some(from);
             self.save_hard(ctx);
-            self.reset_election_timer(ctx);
+            self.new_election_round(ctx);
         }
         let t = self.term;
         self.send(from, Rpc::RequestVoteReply { term: t, granted });
@@ -591,14 +704,10 @@ impl<S: StateMachine> RaftNode<S> {
         self.stop_leader_timers(ctx);
         self.role = Role::Leader;
         self.leader = Some(self.id);
-        if let Some(t) = self.election_timer.take() {
-            ctx.cancel_timer(t);
-        }
+        self.cancel_election_timer(ctx);
+        self.index_unapplied_requests();
         let last = self.log.last_index();
-        self.followers = self
-            .peers()
-            .map(|p| (p, FollowerProgress::new(last)))
-            .collect();
+        self.followers = Followers::new(self.peers(), last);
         self.heard.clear();
         tracing::info!(
             term = self.term,
@@ -628,9 +737,13 @@ impl<S: StateMachine> RaftNode<S> {
 
     /// Sends every follower what is new for it (see [`Self::replicate`]).
     fn replicate_all(&mut self, heartbeat: bool) {
-        let peers: Vec<NodeId> = self.peers().collect();
-        for p in peers {
-            self.replicate(p, heartbeat);
+        // By position, not through a collected list of peers: this runs on
+        // every client request.
+        for i in 0..self.cfg.members.len() {
+            let peer = self.cfg.members[i];
+            if peer != self.id {
+                self.replicate(peer, heartbeat);
+            }
         }
     }
 
@@ -645,7 +758,7 @@ impl<S: StateMachine> RaftNode<S> {
         let window = self.cfg.max_inflight;
         let mut sent = false;
         loop {
-            let Some(progress) = self.followers.get(&peer) else {
+            let Some(progress) = self.followers.get(peer) else {
                 return;
             };
             if !progress.has_room(window) {
@@ -686,7 +799,7 @@ impl<S: StateMachine> RaftNode<S> {
 
     fn progress(&mut self, peer: NodeId) -> &mut FollowerProgress {
         self.followers
-            .get_mut(&peer)
+            .get_mut(peer)
             .expect("replication state exists for every follower while leading")
     }
 
@@ -752,7 +865,7 @@ impl<S: StateMachine> RaftNode<S> {
     fn advance_commit(&mut self, ctx: &mut Ctx<'_, RaftMsg<S>>) {
         let mut held = std::mem::take(&mut self.held_scratch);
         held.clear();
-        held.extend(self.followers.values().map(|f| f.matched));
+        held.extend(self.followers.iter().map(|f| f.matched));
         let needed = if self.cfg.bugs.has(Bug::FollowerAckQuorum) {
             // The bug: follower acknowledgments only, against (n + 1) / 2.
             #[allow(clippy::manual_div_ceil)]
@@ -791,7 +904,7 @@ impl<S: StateMachine> RaftNode<S> {
             Role::Leader => {
                 // Batches unanswered for a whole interval are lost: probe again.
                 let mut lost = 0;
-                for progress in self.followers.values_mut() {
+                for progress in self.followers.iter_mut() {
                     lost += i64::from(progress.tick());
                 }
                 if lost > 0 {
@@ -1012,11 +1125,7 @@ impl<S: StateMachine> RaftNode<S> {
         persist::save_snapshot(ctx.storage(), &snapshot);
         self.log
             .reset_to(snapshot.last_index, snapshot.last_term, snapshot.chain);
-        self.logged = self
-            .log
-            .iter()
-            .filter_map(|(index, e)| request_of(e).map(|key| (key, index)))
-            .collect();
+        self.logged.clear(); // a follower installs; a leader indexes its own tail
         self.sm = snapshot.state.clone();
         self.commit_index = self.commit_index.max(snapshot.last_index);
         self.last_applied = snapshot.last_index;
@@ -1051,13 +1160,15 @@ impl<S: StateMachine> RaftNode<S> {
 
     fn apply(&mut self, ctx: &mut Ctx<'_, RaftMsg<S>>) {
         let dedup = !self.cfg.bugs.has(Bug::NoDedup);
+        let leading = self.role == Role::Leader;
+        let mut commands = 0;
         while self.last_applied < self.commit_index {
             let index = self.last_applied + 1;
-            let Some(entry) = self.log.get(index).cloned() else {
+            // Borrowed from the log, not cloned: the fields used below are
+            // disjoint from it.
+            let Some((entry, digest, chain)) = self.log.entry_with_hashes(index) else {
                 break; // unreachable: committed entries above the snapshot are in the log
             };
-            let chain = self.log.chain_at(index).unwrap_or(0);
-            let digest = self.log.digest_at(index).unwrap_or(0);
             self.last_applied = index;
             self.applied.push(Applied {
                 index,
@@ -1066,31 +1177,33 @@ impl<S: StateMachine> RaftNode<S> {
                 chain,
                 snapshot: false,
             });
-            if let Some(key) = request_of(&entry) {
-                if self.logged.get(&key) == Some(&index) {
-                    self.logged.remove(&key);
-                }
-            }
             if let Command::Client {
                 client,
                 session,
                 seq,
-                op,
+                ref op,
             } = entry.command
             {
-                let outcome = self.sm.apply(client, session, seq, &op, dedup);
-                ctx.count("raft.applied_commands", 1);
-                let leading = self.role == Role::Leader;
+                if leading && self.logged.get(&(session, seq)) == Some(&index) {
+                    self.logged.remove(&(session, seq));
+                }
+                let outcome = self.sm.apply(client, session, seq, op, dedup);
+                commands += 1;
                 if leading && S::answers(&outcome) {
-                    self.send(client, Rpc::ClientReply { seq, outcome });
+                    self.outbox
+                        .push((client, Rpc::ClientReply { seq, outcome }));
                 }
                 // Every replica applies, only the leader speaks for the service.
                 for (to, note) in self.sm.take_notices() {
                     if leading {
-                        self.send(to, Rpc::Notify { note });
+                        self.outbox.push((to, Rpc::Notify { note }));
                     }
                 }
             }
+        }
+        if commands > 0 {
+            // Counted once per batch: a counter is a map lookup by name.
+            ctx.count("raft.applied_commands", commands);
         }
         self.maybe_snapshot(ctx);
     }
@@ -1312,7 +1425,7 @@ impl<S: StateMachine> Process for RaftNode<S> {
             return;
         }
         match tag {
-            ELECTION => self.on_election_timeout(ctx),
+            ELECTION => self.on_election_timer(ctx),
             HEARTBEAT => self.on_heartbeat(ctx),
             CHECK_QUORUM => self.on_check_quorum(ctx),
             _ => {}

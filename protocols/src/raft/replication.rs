@@ -22,6 +22,8 @@
 
 use std::collections::VecDeque;
 
+use sim_core::NodeId;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FollowerProgress {
     /// The next index to send.
@@ -164,6 +166,45 @@ impl FollowerProgress {
     }
 }
 
+/// A leader's [`FollowerProgress`] for each follower, indexed by node id
+/// (replicas have the lowest ids): found by an index on every
+/// acknowledgment, not by a walk down a tree, and visited in id order.
+#[derive(Debug, Clone, Default)]
+pub struct Followers {
+    by_id: Vec<Option<FollowerProgress>>,
+}
+
+impl Followers {
+    /// Every one of `peers` probed after `last_index` (a new leader's view).
+    pub fn new(peers: impl Iterator<Item = NodeId>, last_index: u64) -> Self {
+        let mut by_id = Vec::new();
+        for peer in peers {
+            let i = peer as usize;
+            if by_id.len() <= i {
+                by_id.resize(i + 1, None);
+            }
+            by_id[i] = Some(FollowerProgress::new(last_index));
+        }
+        Self { by_id }
+    }
+
+    pub fn get(&self, peer: NodeId) -> Option<&FollowerProgress> {
+        self.by_id.get(peer as usize)?.as_ref()
+    }
+
+    pub fn get_mut(&mut self, peer: NodeId) -> Option<&mut FollowerProgress> {
+        self.by_id.get_mut(peer as usize)?.as_mut()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &FollowerProgress> {
+        self.by_id.iter().flatten()
+    }
+
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut FollowerProgress> {
+        self.by_id.iter_mut().flatten()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,6 +317,18 @@ mod tests {
         assert_eq!((p.next, p.in_flight()), (4, 0));
         assert!(p.is_probing());
         assert!(!p.tick(), "nothing in flight: nothing lost");
+    }
+
+    #[test]
+    fn followers_are_found_by_id_and_visited_in_id_order() {
+        let mut f = Followers::new([4, 1, 2].into_iter(), 9);
+        assert!(f.get(0).is_none() && f.get(3).is_none() && f.get(99).is_none());
+        f.get_mut(2).unwrap().matched = 7;
+        f.get_mut(4).unwrap().matched = 5;
+        let matched: Vec<u64> = f.iter().map(|p| p.matched).collect();
+        assert_eq!(matched, [0, 7, 5]);
+        assert_eq!(f.iter_mut().count(), 3);
+        assert_eq!(f.get(1).unwrap().next, 10);
     }
 
     #[test]
