@@ -249,6 +249,7 @@ impl SafetyChecker {
     /// changed — or at every replica when the conditions changed (a crash,
     /// a restart, a process changed from outside). A replica that shows
     /// what it showed at the last look costs one comparison.
+    #[inline]
     pub fn check<P: RaftReplica>(&mut self, sim: &Sim<P::Msg>) -> Option<Finding> {
         if self.exhaustive || self.version != Some(sim.conditions_version()) {
             return self.look_at_everyone::<P>(sim);
@@ -274,8 +275,10 @@ impl SafetyChecker {
             let Some(node) = sim.process_as::<P>(id).map(P::raft) else {
                 continue;
             };
-            let now = Glance::of(node);
-            if let Some(found) = self.check_changes(i, node, now) {
+            if !self.exhaustive && self.seen[i].is_some_and(|g| g.still(node)) {
+                continue;
+            }
+            if let Some(found) = self.check_changes(i, node, Glance::of(node)) {
                 return Some(Self::finding(sim, id, found));
             }
         }
@@ -327,9 +330,10 @@ impl SafetyChecker {
         }
     }
 
-    /// Every check on replica `replicas[i]`, seen as `now`, that what
-    /// changed since the last look calls for, in order (all of them when
-    /// exhaustive).
+    /// Every check on replica `replicas[i]`, seen as `now` (otherwise than
+    /// at its last look), that what changed calls for, in order (all of
+    /// them when exhaustive).
+    #[inline]
     fn check_changes<S: StateMachine>(
         &mut self,
         i: usize,
@@ -342,7 +346,6 @@ impl SafetyChecker {
         // applied trace were checked up to there.
         let same_boot = last.filter(|b| b.boot == now.boot);
         let (role_changed, log_changed) = match last.filter(|_| !self.exhaustive) {
-            Some(b) if b == now => return None,
             Some(b) => (!b.same_role(&now), !b.same_log(&now)),
             None => (true, true),
         };

@@ -306,6 +306,7 @@ impl LivenessChecker {
     /// event costs a look at that node alone: its term for churn, the
     /// majorities it belongs to while no leader is seen. After a change of
     /// conditions everything is looked at again.
+    #[inline]
     pub fn check(&mut self, sim: &Sim<RaftMsg>) -> Option<Finding> {
         let ordinary = !self.exhaustive && self.version == Some(sim.conditions_version());
         if !(ordinary && self.leader_seen && self.clients_seen) {

@@ -139,6 +139,7 @@ impl Checks {
         }
     }
 
+    #[inline]
     pub fn check(&mut self, sim: &Sim<RaftMsg>) -> Option<Finding> {
         self.safety
             .check::<RaftNode>(sim)
