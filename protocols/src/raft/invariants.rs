@@ -163,7 +163,7 @@ const NOT_A_REPLICA: u32 = u32::MAX;
 pub struct SafetyChecker {
     replicas: Vec<NodeId>,
     /// Node id → its place in `replicas` (or [`NOT_A_REPLICA`]): finds the
-    /// event's replica, and its [`Watch`], in one lookup.
+    /// event's replica, and its glance, in one lookup.
     position: Vec<u32>,
     /// Per replica, in `replicas` order: how it looked at the last look
     /// that found nothing wrong. Also the cursors of the commit index and
