@@ -7,3 +7,4 @@
 mod raft_support;
 
 mod raft;
+mod raft_checks;

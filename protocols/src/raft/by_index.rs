@@ -43,6 +43,9 @@ impl<T> ByIndex<T> {
         }
         if index >= len {
             self.dense.resize_with(index as usize + 1, || None);
+            if self.sparse.is_empty() {
+                return self.dense[index as usize].get_or_insert_with(make);
+            }
             // Values kept in the tree while their index was far out now
             // belong to the vector.
             let moved = self

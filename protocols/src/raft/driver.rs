@@ -105,6 +105,8 @@ impl Driver for Raft {
         topology
     }
 
+    /// Inlined into the runner's observer: it runs after every event.
+    #[inline]
     fn check_step(&mut self, sim: &Sim<RaftMsg>) -> Option<Finding> {
         self.checks.as_mut()?.check(sim)
     }

@@ -64,6 +64,11 @@ pub struct LivenessChecker {
     version: Option<u64>,
     /// The connected majority and the clients connected to it, if any.
     group: Option<(Vec<NodeId>, Vec<NodeId>)>,
+    /// Every majority of live, mutually connected replicas (the group is
+    /// the first largest), kept with the group.
+    cliques: Vec<Vec<NodeId>>,
+    /// Node id → whether it is one of the group's replicas.
+    in_group: Vec<bool>,
     since: Nanos,
     leader_bound: Bound,
     clients_bound: Bound,
@@ -90,6 +95,8 @@ pub struct LivenessChecker {
     fresh_answer: BTreeMap<NodeId, Nanos>,
     /// Longest time from an interval's start to its leader, for reports.
     leader_delays: Vec<Nanos>,
+    /// Look at every node after every event ([`LivenessChecker::exhaustive`]).
+    exhaustive: bool,
 }
 
 impl LivenessChecker {
@@ -114,6 +121,8 @@ impl LivenessChecker {
             signature: Vec::new(),
             version: None,
             group: None,
+            cliques: Vec::new(),
+            in_group: Vec::new(),
             since: 0,
             leader_bound: Bound::Within(leader_within),
             clients_bound: Bound::Within(clients_within),
@@ -128,7 +137,17 @@ impl LivenessChecker {
             invoked: BTreeMap::new(),
             fresh_answer: BTreeMap::new(),
             leader_delays: Vec::new(),
+            exhaustive: false,
         }
+    }
+
+    /// The same checker recomputing everything after every event (who is
+    /// connected, every majority's leader, the group's highest term), as
+    /// if the conditions had changed: what the incremental one must agree
+    /// with event by event. Not for runs.
+    pub fn exhaustive(mut self) -> Self {
+        self.exhaustive = true;
+        self
     }
 
     /// For each interval in which a leader appeared: the time it took.
@@ -221,38 +240,20 @@ impl LivenessChecker {
         out
     }
 
-    /// The largest set of live, mutually connected replicas, if it is a
-    /// majority (first in id order among equals), with its connected clients.
-    fn find_group(&self, sim: &Sim<RaftMsg>) -> Option<(Vec<NodeId>, Vec<NodeId>)> {
-        let live: Vec<NodeId> = self
-            .replicas
-            .iter()
-            .copied()
-            .filter(|&n| Self::live(sim, n))
-            .collect();
-        let majority = self.replicas.len() / 2 + 1;
-        if live.len() < majority || live.len() > 16 {
-            return None; // beyond 16 replicas the subset search is not worth it
-        }
-        let mut best: Option<Vec<NodeId>> = None;
-        for mask in 1u32..(1 << live.len()) {
-            let size = mask.count_ones() as usize;
-            if size < majority || best.as_ref().is_some_and(|b| b.len() >= size) {
-                continue;
-            }
-            let members: Vec<NodeId> = (0..live.len())
-                .filter(|i| mask & (1 << i) != 0)
-                .map(|i| live[i])
-                .collect();
-            let clique = members
-                .iter()
-                .enumerate()
-                .all(|(i, &a)| members[i + 1..].iter().all(|&b| Self::linked(sim, a, b)));
-            if clique {
-                best = Some(members);
+    /// The largest of `cliques` (the first among equals), with the clients
+    /// that are live and connected to all of it.
+    fn find_group(
+        &self,
+        sim: &Sim<RaftMsg>,
+        cliques: &[Vec<NodeId>],
+    ) -> Option<(Vec<NodeId>, Vec<NodeId>)> {
+        let mut best: Option<&Vec<NodeId>> = None;
+        for clique in cliques {
+            if best.is_none_or(|b| clique.len() > b.len()) {
+                best = Some(clique);
             }
         }
-        let group = best?;
+        let group = best?.clone();
         let clients = self
             .clients
             .iter()
@@ -260,6 +261,19 @@ impl LivenessChecker {
             .filter(|&c| Self::live(sim, c) && group.iter().all(|&r| Self::linked(sim, c, r)))
             .collect();
         Some((group, clients))
+    }
+
+    /// Whether some replica of `clique` leads with the highest term in it.
+    fn leads(sim: &Sim<RaftMsg>, clique: &[NodeId]) -> bool {
+        let replica = |n: NodeId| sim.process_as::<RaftNode>(n);
+        let max_term = clique
+            .iter()
+            .map(|&n| replica(n).map_or(0, RaftNode::term))
+            .max()
+            .unwrap_or(0);
+        clique
+            .iter()
+            .any(|&n| replica(n).is_some_and(|r| r.role() == Role::Leader && r.term() == max_term))
     }
 
     /// Reads the history entries recorded since the last look.
@@ -287,27 +301,76 @@ impl LivenessChecker {
         self.history_cursor = entries.len();
     }
 
+    /// Runs after every event. Between two changes of the simulation's
+    /// conditions only the event's node can have changed, so an ordinary
+    /// event costs a look at that node alone: its term for churn, the
+    /// majorities it belongs to while no leader is seen. After a change of
+    /// conditions everything is looked at again.
+    #[inline]
     pub fn check(&mut self, sim: &Sim<RaftMsg>) -> Option<Finding> {
+        let ordinary = !self.exhaustive && self.version == Some(sim.conditions_version());
+        if !(ordinary && self.leader_seen && self.clients_seen) {
+            return self.look(sim);
+        }
+        // The interval's leader and answers are seen, and nothing but the
+        // event's node changed: only churn is left to watch, through it.
+        let node = sim
+            .last_event_node()
+            .filter(|&n| self.in_group.get(n as usize) == Some(&true))?;
+        let term = sim.process_as::<RaftNode>(node)?.term();
+        if term <= self.leader_term {
+            return None;
+        }
+        self.check_churn(sim.now(), term)
+    }
+
+    /// [`LivenessChecker::check`] while an interval still waits for its
+    /// leader or its first answer, or after a change of conditions.
+    #[inline(never)]
+    fn look(&mut self, sim: &Sim<RaftMsg>) -> Option<Finding> {
         let now = sim.now();
         // Liveness, links and boots change only with the simulation's
         // conditions: the signature is recomputed only then, so an ordinary
         // event costs no walk over the nodes.
         let version = sim.conditions_version();
-        if self.version != Some(version) {
+        let fresh = self.exhaustive || self.version != Some(version);
+        if fresh {
             self.version = Some(version);
             let sig = self.compute_signature(sim);
             if sig != self.signature {
                 // Any change restarts the interval: the group, its clients, or
                 // the timing of a link (a delay fault begins or ends).
                 self.signature = sig;
-                self.group = self.find_group(sim);
+                self.cliques = self.majority_cliques(sim);
+                self.group = self.find_group(sim, &self.cliques);
+                self.in_group.clear();
+                for &r in self.group.iter().flat_map(|(g, _)| g) {
+                    let r = r as usize;
+                    if r >= self.in_group.len() {
+                        self.in_group.resize(r + 1, false);
+                    }
+                    self.in_group[r] = true;
+                }
                 self.start_interval(sim, now);
             }
         }
+        // The node whose state the event may have changed, if it is one of
+        // the group's replicas (`None`: look at all of them).
+        let event_node = sim.last_event_node();
         let group = &self.group.as_ref()?.0;
         if self.leader_seen {
-            let term = Self::highest_term(sim, group);
-            if let Some(f) = self.check_churn(now, term) {
+            // The group's highest term can only have risen above the one
+            // last counted through the event's node: every other member
+            // is as it was, at or below `leader_term`.
+            let term = if fresh {
+                Some(Self::highest_term(sim, group))
+            } else {
+                event_node
+                    .filter(|n| group.contains(n))
+                    .and_then(|n| sim.process_as::<RaftNode>(n))
+                    .map(RaftNode::term)
+            };
+            if let Some(f) = term.and_then(|term| self.check_churn(now, term)) {
                 return Some(f);
             }
         }
@@ -317,20 +380,16 @@ impl LivenessChecker {
         };
         if !self.leader_seen {
             // Connected majorities may overlap (a bridge node): a leader
-            // whose term is the highest of any one of them will do.
-            let term = |n: NodeId| sim.process_as::<RaftNode>(n).map_or(0, RaftNode::term);
-            let group = &self.group.as_ref()?.0;
-            let leader = self.majority_cliques(sim).iter().any(|clique| {
-                let max_term = clique.iter().map(|&n| term(n)).max().unwrap_or(0);
-                clique.iter().any(|&n| {
-                    sim.process_as::<RaftNode>(n)
-                        .is_some_and(|r| r.role() == Role::Leader && r.term() == max_term)
-                })
+            // whose term is the highest of any one of them will do. Only a
+            // majority holding the event's node can have come to have one.
+            let leader = self.cliques.iter().any(|clique| {
+                (fresh || event_node.is_some_and(|n| clique.contains(&n)))
+                    && Self::leads(sim, clique)
             });
             if leader {
                 self.leader_seen = true;
                 self.leader_delays.push(now - self.since);
-                self.leader_term = Self::highest_term(sim, group);
+                self.leader_term = Self::highest_term(sim, &self.group.as_ref()?.0);
             } else if now - self.since > leader_within {
                 return Some(self.violation(
                     now,
@@ -343,20 +402,23 @@ impl LivenessChecker {
         };
         if !self.clients_seen {
             self.read_history(sim);
-            let clients = &self.group.as_ref()?.1;
-            let active: Vec<NodeId> = clients
-                .iter()
-                .copied()
-                .filter(|&c| {
-                    sim.process_as::<RaftClient>(c)
-                        .is_some_and(|p| !p.finished())
-                })
-                .collect();
             let since = self.since;
-            let progressed = active
-                .iter()
-                .any(|c| self.fresh_answer.get(c).is_some_and(|&at| at >= since));
-            if progressed || active.is_empty() {
+            // Whether some client that still works got an answer invoked
+            // since the interval began, and whether any still works.
+            let (mut active, mut progressed) = (false, false);
+            for c in &self.group.as_ref()?.1 {
+                if sim
+                    .process_as::<RaftClient>(*c)
+                    .is_some_and(|p| !p.finished())
+                {
+                    active = true;
+                    if self.fresh_answer.get(c).is_some_and(|&at| at >= since) {
+                        progressed = true;
+                        break;
+                    }
+                }
+            }
+            if progressed || !active {
                 self.clients_seen = progressed;
             } else if now - self.since > clients_within {
                 return Some(self.violation(

@@ -129,6 +129,17 @@ impl Checks {
         }
     }
 
+    /// Both checkers looking at everything after every event
+    /// ([`SafetyChecker::exhaustive`], [`LivenessChecker::exhaustive`]):
+    /// the reference the incremental checks are tested against.
+    pub fn exhaustive(self) -> Self {
+        Self {
+            safety: self.safety.exhaustive(),
+            liveness: self.liveness.exhaustive(),
+        }
+    }
+
+    #[inline]
     pub fn check(&mut self, sim: &Sim<RaftMsg>) -> Option<Finding> {
         self.safety
             .check::<RaftNode>(sim)

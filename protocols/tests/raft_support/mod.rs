@@ -56,6 +56,9 @@ pub struct RunSpec {
     pub fault_gap: (Nanos, Nanos),
     /// Adjusts the replicas' configuration (timeouts, pre-vote, ...).
     pub tweak: fn(&mut RaftConfig),
+    /// Also runs the exhaustive checks ([`Checks::exhaustive`]) after every
+    /// event and asserts that the incremental ones said the same.
+    pub compare_exhaustive: bool,
 }
 
 impl RunSpec {
@@ -80,6 +83,7 @@ impl RunSpec {
             settle: 2 * SECONDS,
             fault_gap: (100 * MILLIS, 400 * MILLIS),
             tweak: |_| {},
+            compare_exhaustive: false,
         }
     }
 
@@ -148,6 +152,22 @@ pub fn run_with(
 ) -> RunResult {
     let topology = raft::build_cluster(sim, &raft_cfg, &client_cfg).expect("valid cluster");
     let mut checks = Checks::new(&topology, &raft_cfg, &client_cfg);
+    let mut reference = spec
+        .compare_exhaustive
+        .then(|| Checks::new(&topology, &raft_cfg, &client_cfg).exhaustive());
+    let mut check = |s: &Sim<RaftMsg>| {
+        let found = checks.check(s);
+        if let Some(reference) = reference.as_mut() {
+            assert_eq!(
+                found,
+                reference.check(s),
+                "seed {}: the incremental and the exhaustive checks disagree at {} ns",
+                spec.seed,
+                s.now()
+            );
+        }
+        found
+    };
     let mut nemesis = Nemesis {
         rng: stream(spec.seed, "test-nemesis"),
         faults: spec.faults,
@@ -162,7 +182,7 @@ pub fn run_with(
     let mut ok = true;
     while ok && t < spec.chaos {
         t = (t + between(&mut nemesis.rng, spec.fault_gap.0, spec.fault_gap.1)).min(spec.chaos);
-        ok = sim.run_until_checked(t, |s| checks.check(s));
+        ok = sim.run_until_checked(t, &mut check);
         if ok && t < spec.chaos {
             nemesis.act(sim);
         }
@@ -175,7 +195,7 @@ pub fn run_with(
                 sim.restart(r, false);
             }
         }
-        sim.run_until_checked(spec.chaos + spec.settle, |s| checks.check(s));
+        sim.run_until_checked(spec.chaos + spec.settle, &mut check);
     }
     let non_linearizable = if sim.finding().is_none() {
         linearizability(sim.history())
