@@ -77,19 +77,11 @@ pub fn crashed_holders<M: Message>(
     };
     // Per crashed process: its last acquire's invocation, while it may hold.
     let mut holding = BTreeMap::new();
-    let mut last_f = BTreeMap::new();
     for e in &sim.history().entries {
         if !crashed(e.process) {
             continue;
         }
-        let f = match e.op_type {
-            OpType::Invoke => {
-                last_f.insert(e.process, e.f.as_str());
-                e.f.as_str()
-            }
-            _ => last_f.get(&e.process).copied().unwrap_or_default(),
-        };
-        match (f, e.op_type) {
+        match (e.f.as_str(), e.op_type) {
             ("acquire", OpType::Invoke) => {
                 holding.insert(e.process, e.time);
             }

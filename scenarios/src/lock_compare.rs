@@ -178,17 +178,9 @@ impl RunFigures {
 /// acquire that succeeded. Each history process is one client incarnation.
 pub fn lock_waits(history: &History) -> Vec<Nanos> {
     let mut waiting_since = std::collections::BTreeMap::new();
-    let mut last_f = std::collections::BTreeMap::new();
     let mut waits = Vec::new();
     for e in &history.entries {
-        let f = match e.op_type {
-            OpType::Invoke => {
-                last_f.insert(e.process, e.f.as_str());
-                e.f.as_str()
-            }
-            _ => last_f.get(&e.process).copied().unwrap_or_default(),
-        };
-        match (f, e.op_type) {
+        match (e.f.as_str(), e.op_type) {
             ("acquire", OpType::Invoke) => {
                 waiting_since.entry(e.process).or_insert(e.time);
             }
