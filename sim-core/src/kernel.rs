@@ -62,9 +62,9 @@ impl<M> Event<M> {
     }
 }
 
-/// A slab slot: the payload of one queued event. The heap holds only
-/// (time, seq, slot), which keeps heap operations as cheap as a bare heap's; a
-/// heap entry whose seq no longer matches its slot's is stale (a cancelled timer).
+/// A slab slot: the payload of one queued event. The queue holds only
+/// (time, seq, slot), which keeps its moves as cheap as a bare heap's; a
+/// queue entry whose seq no longer matches its slot's is stale (a cancelled timer).
 struct Slot<M> {
     seq: u64,
     /// Bumped each time the slot takes a new event; a timer id names (slot, gen),
@@ -103,7 +103,7 @@ pub struct Kernel<M: Message> {
     queue: EventQueue,
     slab: Vec<Slot<M>>,
     free: Vec<u32>,
-    /// Heap entries known to be stale, so the heap can be compacted when they pile up.
+    /// Queue entries known to be stale, so the queue can be compacted when they pile up.
     stale: usize,
     /// No node is paused at or after this time (the latest pause end ever
     /// set): before it, a popped event's node must be checked for a pause;
@@ -238,7 +238,7 @@ impl<M: Message> Kernel<M> {
         }
     }
 
-    /// Brings the next event that can run now to the top of the heap and
+    /// Brings the next event that can run now to the front of the queue and
     /// returns its time: stale entries (cancelled timers) are discarded, and an
     /// event for a paused node is pushed back to the pause's end with a new
     /// sequence number, taken in due order, so that when the pause ends the node
@@ -308,7 +308,7 @@ impl<M: Message> Kernel<M> {
             s.event = None;
             self.free.push(timer.slot);
             self.stale += 1;
-            // Cancelled timers must not pile up in the heap (protocols reset
+            // Cancelled timers must not pile up in the queue (protocols reset
             // their election timers on every heartbeat): compact when half is dead.
             if self.stale > 64 && self.stale * 4 > self.queue.len() {
                 let slab = &self.slab;

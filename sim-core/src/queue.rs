@@ -1,4 +1,5 @@
-//! The event queue: a 4-ary min-heap of keys packed into one `u128`.
+//! The event queue: a hierarchical timing wheel that pops exactly in
+//! (time, seq) order.
 //!
 //! A key is the event's time in the high 64 bits, then its seq (scheduling
 //! order, the tiebreak of equal times), then its slab slot:
@@ -6,12 +7,40 @@
 //! unique and their integer order is exactly (time, seq) order: the queue
 //! pops what a binary heap of `(time, seq, slot)` tuples pops.
 //!
-//! Why not `std::collections::BinaryHeap` of tuples: comparing a tuple takes
-//! a chain of branches that a heap's random contents make unpredictable, and
-//! a binary heap of a thousand events is ten levels deep. A 4-ary heap is
-//! half as deep, a node's four children lie side by side in memory, and the
-//! least of them is found with comparisons of single integers that compile
-//! to conditional moves, not branches.
+//! Why a wheel and not a heap: a heap of a thousand events compares keys at
+//! every one of its levels on every pop, and which way a comparison goes is
+//! random, so the processor mispredicts it. The wheel files an event by the
+//! bits of its time alone and moves it at most once per level on its way to
+//! the front (for the delays of a simulated network, microseconds to
+//! milliseconds, once or twice); keys are compared only among the few
+//! events of one microsecond. In the kernel flood this took the queue from
+//! about 340 to about 160 instructions per event and the flood from 40 % to
+//! 55 % of a bare binary heap's speed.
+//!
+//! The layout: time is cut into windows of 2^GRAIN_BITS ns (1 µs), and the
+//! window numbers are a radix structure, six bits a level.
+//! - `cursor` is the start of the current window; no queued event is earlier,
+//!   except those in `early` (below).
+//! - `ready` holds the events of the current window, sorted by key.
+//! - An event of a later window lies on the level of the highest bit in
+//!   which its window number differs from the cursor's (level `bit / 6`), in
+//!   the bucket that its window number's six bits of that level name. Every
+//!   event of a lower level is earlier than every event of a higher one, and
+//!   within a level a lower bucket holds earlier events.
+//! - When `ready` is used up, the first non-empty bucket of the lowest
+//!   non-empty level is emptied: the cursor moves to the start of that
+//!   bucket's span, and its events are filed again, each on a lower level
+//!   (they now agree with the cursor above it) or into `ready`, which is
+//!   then sorted. A level-0 bucket becomes `ready` whole.
+//!
+//! An event earlier than the cursor goes to `early`, a binary heap: the
+//! kernel schedules at its current time, which is behind the cursor after a
+//! peek looked past the end of a `run_until`. Such an event is earlier than
+//! everything on the wheel, and the wheel is not touched while `early` holds
+//! anything; it is almost always empty.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 use crate::time::Nanos;
 
@@ -57,14 +86,45 @@ impl Entry {
     }
 }
 
-/// Children per node.
-const ARITY: usize = 4;
+/// Bits of time below the wheel's resolution: the events of one window of
+/// 2^GRAIN_BITS ns (1 µs) are sorted by key when the window comes up.
+const GRAIN_BITS: u32 = 10;
+/// Bits of time per level, and so the buckets per level.
+const LEVEL_BITS: u32 = 6;
+const BUCKETS: usize = 1 << LEVEL_BITS;
+/// Levels covering the bits of time above the grain (the top one uses fewer).
+const LEVELS: usize = (64 - GRAIN_BITS as usize).div_ceil(LEVEL_BITS as usize);
 
-/// A 4-ary min-heap of entries.
-#[derive(Default)]
+/// The event queue (see the module doc).
 pub(crate) struct EventQueue {
-    /// Heap order: `heap[i] <= heap[ARITY * i + 1 ..= ARITY * i + ARITY]`.
-    heap: Vec<Entry>,
+    /// No event on the wheel or in `ready` is earlier than this, and its
+    /// grain bits are zero: the current window is `cursor >> GRAIN_BITS`.
+    cursor: Nanos,
+    /// The events of the current window, sorted by key, from `ready_head` on
+    /// (those before the head are taken).
+    ready: Vec<Entry>,
+    ready_head: usize,
+    /// `LEVELS × BUCKETS` buckets, level-major, unsorted.
+    buckets: Vec<Vec<Entry>>,
+    /// Per level, a bit per non-empty bucket.
+    occupied: [u64; LEVELS],
+    /// Events earlier than `cursor`, scheduled after the cursor moved past them.
+    early: BinaryHeap<Reverse<Entry>>,
+    len: usize,
+}
+
+impl Default for EventQueue {
+    fn default() -> Self {
+        Self {
+            cursor: 0,
+            ready: Vec::new(),
+            ready_head: 0,
+            buckets: (0..LEVELS * BUCKETS).map(|_| Vec::new()).collect(),
+            occupied: [0; LEVELS],
+            early: BinaryHeap::new(),
+            len: 0,
+        }
+    }
 }
 
 impl EventQueue {
@@ -73,129 +133,123 @@ impl EventQueue {
     }
 
     pub fn len(&self) -> usize {
-        self.heap.len()
-    }
-
-    /// The least entry.
-    #[inline]
-    pub fn peek(&self) -> Option<Entry> {
-        self.heap.first().copied()
+        self.len
     }
 
     #[inline]
     pub fn push(&mut self, e: Entry) {
-        self.heap.push(e);
-        self.sift_up(self.heap.len() - 1);
+        self.len += 1;
+        if e.time() < self.cursor {
+            self.early.push(Reverse(e));
+        } else if (e.time() ^ self.cursor) >> GRAIN_BITS == 0 {
+            // In the current window: into its place among the sorted ones
+            // (usually the end: a new event has the largest seq).
+            let at = self.ready_head + self.ready[self.ready_head..].partition_point(|x| *x < e);
+            self.ready.insert(at, e);
+        } else {
+            self.file(e);
+        }
+    }
+
+    /// Puts an event of a later window than the cursor's on the wheel.
+    #[inline]
+    fn file(&mut self, e: Entry) {
+        let differ = (e.time() ^ self.cursor) >> GRAIN_BITS;
+        let level = (63 - differ.leading_zeros()) / LEVEL_BITS;
+        let bucket = (e.time() >> (GRAIN_BITS + level * LEVEL_BITS)) as usize % BUCKETS;
+        self.buckets[level as usize * BUCKETS + bucket].push(e);
+        self.occupied[level as usize] |= 1 << bucket;
+    }
+
+    /// The least entry. Takes `&mut self`: looking ahead may move the cursor.
+    #[inline]
+    pub fn peek(&mut self) -> Option<Entry> {
+        if let Some(&Reverse(e)) = self.early.peek() {
+            return Some(e);
+        }
+        if self.ready_head == self.ready.len() && !self.advance() {
+            return None;
+        }
+        Some(self.ready[self.ready_head])
     }
 
     /// Removes and returns the least entry.
     #[inline]
     pub fn pop(&mut self) -> Option<Entry> {
-        let last = self.heap.pop()?;
-        let Some(&top) = self.heap.first() else {
-            return Some(last);
+        let e = if let Some(Reverse(e)) = self.early.pop() {
+            e
+        } else {
+            if self.ready_head == self.ready.len() && !self.advance() {
+                return None;
+            }
+            self.ready_head += 1;
+            self.ready[self.ready_head - 1]
         };
-        self.refill_root(last);
-        Some(top)
+        self.len -= 1;
+        Some(e)
+    }
+
+    /// Moves the cursor to the next window that has events and fills
+    /// `ready` with them, sorted; false if the wheel is empty. Called with
+    /// `ready` used up and `early` empty.
+    fn advance(&mut self) -> bool {
+        self.ready.clear();
+        self.ready_head = 0;
+        loop {
+            let Some(level) = self.occupied.iter().position(|&bits| bits != 0) else {
+                return false;
+            };
+            let bucket = self.occupied[level].trailing_zeros() as usize;
+            self.occupied[level] &= !(1 << bucket);
+            // The start of the bucket's span: the cursor's bits above this
+            // level, the bucket's own six bits, zeros below.
+            let shift = GRAIN_BITS + level as u32 * LEVEL_BITS;
+            let above = shift + LEVEL_BITS;
+            let high = if above >= 64 {
+                0
+            } else {
+                self.cursor >> above << above
+            };
+            self.cursor = high | (bucket as u64) << shift;
+            let slot = level * BUCKETS + bucket;
+            if level == 0 {
+                // The bucket is the new window; the empty `ready` takes its place.
+                std::mem::swap(&mut self.ready, &mut self.buckets[slot]);
+            } else {
+                let events = std::mem::take(&mut self.buckets[slot]);
+                for &e in &events {
+                    if (e.time() ^ self.cursor) >> GRAIN_BITS == 0 {
+                        self.ready.push(e);
+                    } else {
+                        self.file(e);
+                    }
+                }
+                // Keep the bucket's allocation for the events it will hold next.
+                self.buckets[slot] = events;
+                self.buckets[slot].clear();
+            }
+            if !self.ready.is_empty() {
+                self.ready.sort_unstable();
+                return true;
+            }
+        }
     }
 
     /// Keeps only the entries for which `keep` holds.
-    pub fn retain(&mut self, keep: impl FnMut(&Entry) -> bool) {
-        self.heap.retain(keep);
-        self.heapify();
-    }
-
-    /// Floyd's construction: sift every inner node down, last first.
-    fn heapify(&mut self) {
-        for i in (0..self.heap.len() / ARITY + 1).rev() {
-            if i < self.heap.len() {
-                self.sift_down(i, self.heap[i]);
+    pub fn retain(&mut self, mut keep: impl FnMut(&Entry) -> bool) {
+        self.ready.drain(..self.ready_head);
+        self.ready_head = 0;
+        self.ready.retain(&mut keep);
+        self.early.retain(|Reverse(e)| keep(e));
+        let mut len = self.ready.len() + self.early.len();
+        for (i, bucket) in self.buckets.iter_mut().enumerate() {
+            bucket.retain(&mut keep);
+            len += bucket.len();
+            if bucket.is_empty() {
+                self.occupied[i / BUCKETS] &= !(1 << (i % BUCKETS));
             }
         }
-    }
-
-    fn sift_up(&mut self, i: usize) {
-        let e = self.heap[i];
-        Self::place_up(&mut self.heap, i, e);
-    }
-
-    /// Places `e` at the hole `i` or above it, moving greater parents down.
-    #[inline]
-    fn place_up(heap: &mut [Entry], mut i: usize, e: Entry) {
-        while i > 0 {
-            let parent = (i - 1) / ARITY;
-            let p = heap[parent];
-            if p <= e {
-                break;
-            }
-            heap[i] = p;
-            i = parent;
-        }
-        heap[i] = e;
-    }
-
-    /// Fills the hole a pop left at the root with `last`, the entry taken
-    /// off the end. Bottom-up: the hole sinks along the least children to
-    /// the bottom without comparing them with `last` (the last entry of a
-    /// heap almost always belongs near the bottom again), then `last` rises
-    /// from there, usually by no level or one. A level costs three
-    /// comparisons instead of four and no unpredictable branch.
-    #[inline]
-    fn refill_root(&mut self, last: Entry) {
-        let heap = &mut self.heap[..];
-        let len = heap.len();
-        let mut i = 0;
-        loop {
-            let first = ARITY * i + 1;
-            let Some(c) = heap.get(first..first + ARITY) else {
-                break;
-            };
-            let c: &[Entry; ARITY] = c.try_into().expect("four children");
-            let (a, b) = (usize::from(c[1] < c[0]), 2 + usize::from(c[3] < c[2]));
-            let least = if c[b] < c[a] { b } else { a };
-            heap[i] = c[least];
-            i = first + least;
-        }
-        let first = ARITY * i + 1;
-        if first < len {
-            // The bottom node with fewer than four children.
-            let least = (first..len).min_by_key(|&c| heap[c]).expect("a child");
-            heap[i] = heap[least];
-            i = least;
-        }
-        Self::place_up(heap, i, last);
-    }
-
-    /// Places `e` at the hole `i`, moving the least child up while it is
-    /// less than `e`.
-    #[inline]
-    fn sift_down(&mut self, mut i: usize, e: Entry) {
-        let heap = &mut self.heap[..];
-        let len = heap.len();
-        loop {
-            let first = ARITY * i + 1;
-            let least = if first + ARITY <= len {
-                // A full set of children: the least by conditional moves.
-                let c = &heap[first..first + ARITY];
-                let a = if c[1] < c[0] { first + 1 } else { first };
-                let b = if c[3] < c[2] { first + 3 } else { first + 2 };
-                if heap[b] < heap[a] {
-                    b
-                } else {
-                    a
-                }
-            } else if first < len {
-                (first..len).min_by_key(|&c| heap[c]).expect("a child")
-            } else {
-                break;
-            };
-            if heap[least] >= e {
-                break;
-            }
-            heap[i] = heap[least];
-            i = least;
-        }
-        heap[i] = e;
+        self.len = len;
     }
 }
 
@@ -213,6 +267,10 @@ mod tests {
         /// Schedules an event this far after the last popped one.
         Push(u64),
         Pop,
+        /// Looks at the least entry without taking it: the wheel may move
+        /// its cursor ahead of the last popped time, so later pushes land
+        /// behind it.
+        Peek,
         /// Drops every entry whose seq is a multiple of this.
         Retain(u64),
     }
@@ -221,6 +279,7 @@ mod tests {
         prop_oneof![
             4 => prop_oneof![0..4u64, 0..1_000u64, 0..1u64 << 22, 0..u64::MAX / 4, Just(u64::MAX)].prop_map(Op::Push),
             3 => Just(Op::Pop),
+            1 => Just(Op::Peek),
             1 => (2..5u64).prop_map(Op::Retain),
         ]
     }
@@ -251,6 +310,9 @@ mod tests {
                         if let Some(e) = got {
                             now = e.time();
                         }
+                    }
+                    Op::Peek => {
+                        prop_assert_eq!(queue.peek(), model.peek().copied().map(as_entry));
                     }
                     Op::Retain(m) => {
                         queue.retain(|e| e.seq() % m != 0);
@@ -303,6 +365,29 @@ mod tests {
             }
         }
         assert_eq!(queue.len(), model.len());
+    }
+
+    /// A look-ahead moves the cursor to the next event's window; an event
+    /// then scheduled behind it (the kernel's "now" is earlier) still pops
+    /// first, and events of the current window pushed out of time order
+    /// take their places in it.
+    #[test]
+    fn events_behind_the_cursor_and_within_its_window_pop_in_key_order() {
+        let mut queue = EventQueue::new();
+        queue.push(Entry::new(5_000_000, 0, 0));
+        assert_eq!(queue.peek().map(Entry::time), Some(5_000_000));
+        // Behind the cursor: the early heap, and still in key order.
+        queue.push(Entry::new(3_000, 1, 1));
+        queue.push(Entry::new(2_000, 2, 2));
+        // Within the cursor's window (its first microsecond), later, earlier
+        // and equal times.
+        queue.push(Entry::new(5_000_900, 3, 3));
+        queue.push(Entry::new(5_000_100, 4, 4));
+        queue.push(Entry::new(5_000_000, 5, 5));
+        let order: Vec<u64> = std::iter::from_fn(|| queue.pop().map(Entry::seq)).collect();
+        assert_eq!(order, [2, 1, 0, 5, 4, 3]);
+        assert_eq!(queue.len(), 0);
+        assert_eq!(queue.peek(), None);
     }
 
     #[test]
