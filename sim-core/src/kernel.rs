@@ -369,7 +369,7 @@ impl<M: Message> Kernel<M> {
             self.drop_message(link, from, to, id, DropReason::Cut);
             return;
         }
-        let fate = self.network.config(from, to).fate(&mut self.net_rng);
+        let fate = self.network.fate(from, to, &mut self.net_rng);
         let Some(delay) = fate.first else {
             self.drop_message(link, from, to, id, DropReason::Loss);
             return;
