@@ -396,6 +396,23 @@ pub(crate) struct Fate {
     pub corrupt: bool,
 }
 
+impl Fate {
+    /// The delay of a message delivered once and unaltered, neither lost nor
+    /// touched by any fault; `None` for any other fate.
+    #[inline]
+    pub(crate) fn untouched(&self) -> Option<Nanos> {
+        match *self {
+            Fate {
+                first: Some(delay),
+                duplicate: None,
+                reordered: false,
+                corrupt: false,
+            } => Some(delay),
+            _ => None,
+        }
+    }
+}
+
 impl Network {
     /// Draws the fate of one message sent `from → to`, as its link's
     /// [`LinkConfig::fate`] does, with the same draws: on a network whose
