@@ -48,7 +48,9 @@ impl LinkCounts {
         let mask = self.table.len() - 1;
         // Fibonacci hashing: the multiply mixes both node ids into the high
         // bits, which pick the slot.
-        let mut i = (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift) as usize;
+        let mut i = key
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .wrapping_shr(self.shift) as usize;
         loop {
             let k = self.table[i].0;
             if k == key || k == EMPTY {
