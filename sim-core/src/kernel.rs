@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::byzantine::{InterceptCtx, Outgoing, SendInterceptor};
 use crate::history::{History, HistoryEntry, OpId, OpType};
 use crate::link_counts::Link;
-use crate::network::{LinkConfig, Network};
+use crate::network::{Fate, LinkConfig, Network};
 use crate::process::{Message, NodeId, TimerId};
 use crate::queue::{Entry, EventQueue};
 use crate::rng::{self, SimRng};
@@ -324,16 +324,25 @@ impl<M: Message> Kernel<M> {
     // ---- the network ----
 
     /// A message leaves `from`: through its Byzantine interceptor, if any, then
-    /// onto the network.
+    /// onto the network. Inlined into the sender's `Ctx::send`: an honest
+    /// sender costs one check on the way to the network.
+    #[inline]
     pub(crate) fn send(&mut self, from: NodeId, to: NodeId, msg: M) {
-        let Some(mut interceptor) = self
-            .interceptors
-            .get_mut(from as usize)
-            .and_then(Option::take)
-        else {
+        if matches!(self.interceptors.get(from as usize), Some(Some(_))) {
+            self.send_intercepted(from, to, msg);
+        } else {
             self.transmit(from, to, msg, 0);
-            return;
-        };
+        }
+    }
+
+    /// A Byzantine sender's message: what its interceptor makes of it goes
+    /// onto the network.
+    #[cold]
+    #[inline(never)]
+    fn send_intercepted(&mut self, from: NodeId, to: NodeId, msg: M) {
+        let mut interceptor = self.interceptors[from as usize]
+            .take()
+            .expect("an interceptor is installed");
         let mut out = std::mem::take(&mut self.intercepted);
         let mut ctx = InterceptCtx {
             from,
@@ -352,7 +361,7 @@ impl<M: Message> Kernel<M> {
     }
 
     /// Puts a message on the network, `hold` later than its link alone would.
-    fn transmit(&mut self, from: NodeId, to: NodeId, mut msg: M, hold: Nanos) {
+    fn transmit(&mut self, from: NodeId, to: NodeId, msg: M, hold: Nanos) {
         let id = self.next_msg;
         self.next_msg += 1;
         let now = self.now;
@@ -369,7 +378,33 @@ impl<M: Message> Kernel<M> {
             self.drop_message(link, from, to, id, DropReason::Cut);
             return;
         }
-        let fate = self.network.config(from, to).fate(&mut self.net_rng);
+        let fate = self.network.fate(from, to, &mut self.net_rng);
+        // The common case (nothing lost, nothing touched by a fault) is
+        // kept small; the rest is out of line.
+        match fate.untouched() {
+            Some(delay) => {
+                self.deliver_at(arrival(now, hold, delay), from, to, link, id, msg, false)
+            }
+            None => self.transmit_faulted(from, to, link, id, msg, hold, fate),
+        }
+    }
+
+    /// The rest of [`Kernel::transmit`] for a message its link's faults
+    /// touched: lost, reordered, corrupted or duplicated.
+    #[allow(clippy::too_many_arguments)]
+    #[cold]
+    #[inline(never)]
+    fn transmit_faulted(
+        &mut self,
+        from: NodeId,
+        to: NodeId,
+        link: Link,
+        id: u64,
+        mut msg: M,
+        hold: Nanos,
+        fate: Fate,
+    ) {
+        let now = self.now;
         let Some(delay) = fate.first else {
             self.drop_message(link, from, to, id, DropReason::Loss);
             return;
@@ -400,27 +435,50 @@ impl<M: Message> Kernel<M> {
                 id,
             });
             let copy = msg.clone();
-            self.schedule(
+            self.deliver_at(
                 arrival(now, hold, dup_delay),
-                Event::Deliver {
-                    from,
-                    to,
-                    link,
-                    id,
-                    msg: copy,
-                    corrupted: fate.corrupt,
-                },
+                from,
+                to,
+                link,
+                id,
+                copy,
+                fate.corrupt,
             );
         }
-        self.schedule(
+        self.deliver_at(
             arrival(now, hold, delay),
+            from,
+            to,
+            link,
+            id,
+            msg,
+            fate.corrupt,
+        );
+    }
+
+    /// Schedules the delivery of message `id` (`from → to`, on the link
+    /// numbered `link`) at `at`.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn deliver_at(
+        &mut self,
+        at: Nanos,
+        from: NodeId,
+        to: NodeId,
+        link: Link,
+        id: u64,
+        msg: M,
+        corrupted: bool,
+    ) {
+        self.schedule(
+            at,
             Event::Deliver {
                 from,
                 to,
                 link,
                 id,
                 msg,
-                corrupted: fate.corrupt,
+                corrupted,
             },
         );
     }

@@ -31,6 +31,9 @@ pub(crate) struct LinkCounts {
     table: Vec<(u64, u32)>,
     /// Per link number: its key and its counts.
     links: Vec<(u64, LinkStats)>,
+    /// `64 - log2(table length)`: a key's hash shifted right by this is its
+    /// home slot (kept, not recomputed from the length on every look-up).
+    shift: u32,
 }
 
 #[inline]
@@ -45,8 +48,9 @@ impl LinkCounts {
         let mask = self.table.len() - 1;
         // Fibonacci hashing: the multiply mixes both node ids into the high
         // bits, which pick the slot.
-        let mut i = (key.wrapping_mul(0x9e37_79b9_7f4a_7c15)
-            >> (64 - self.table.len().trailing_zeros())) as usize;
+        let mut i = key
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .wrapping_shr(self.shift) as usize;
         loop {
             let k = self.table[i].0;
             if k == key || k == EMPTY {
@@ -66,10 +70,27 @@ impl LinkCounts {
     }
 
     /// The number of `from → to`, added with zero counts if the link is new.
+    /// A link that carried something before (almost every call) is found
+    /// with one multiply and one probe; a new one takes the out-of-line path.
     #[inline]
     pub fn link(&mut self, from: u32, to: u32) -> Link {
         debug_assert!(from != u32::MAX || to != u32::MAX);
         let k = key(from, to);
+        if !self.table.is_empty() {
+            let (slot_key, link) = self.table[self.slot(k)];
+            if slot_key == k {
+                return Link(link);
+            }
+        }
+        self.add(k)
+    }
+
+    /// The number of the link keyed `k`, added with zero counts if it is
+    /// new; the table grows first if the new link would fill it past three
+    /// quarters.
+    #[cold]
+    #[inline(never)]
+    fn add(&mut self, k: u64) -> Link {
         if (self.links.len() + 1) * 4 > self.table.len() * 3 {
             self.grow();
         }
@@ -100,6 +121,7 @@ impl LinkCounts {
     fn grow(&mut self) {
         let size = (self.table.len() * 2).max(16);
         self.table = vec![(EMPTY, 0); size];
+        self.shift = 64 - size.trailing_zeros();
         for (link, &(k, _)) in self.links.iter().enumerate() {
             let i = self.slot(k);
             self.table[i] = (k, link as u32);

@@ -33,10 +33,14 @@ thread_local! {
     static CAPTURE: RefCell<Option<NodeLogs>> = const { RefCell::new(None) };
 }
 
+// Inlined: the simulator sets and clears the context around every process
+// callback, and out of line each is a call to reach the thread-local.
+#[inline]
 pub(crate) fn set_current(t: Nanos, node: u32) {
     CURRENT.with(|c| c.set((t, node)));
 }
 
+#[inline]
 pub(crate) fn clear_current() {
     CURRENT.with(|c| c.set((c.get().0, HARNESS)));
 }

@@ -74,6 +74,7 @@ impl Latency {
         10 * crate::time::SECONDS
     }
 
+    #[inline]
     pub fn sample(&self, rng: &mut impl RngCore) -> Nanos {
         match *self {
             Latency::Constant { ns } => ns,
@@ -149,6 +150,17 @@ impl Default for LinkConfig {
 }
 
 impl LinkConfig {
+    /// No fault at all (no loss, reorder, duplication, corruption, extra
+    /// delay): a message's fate is its latency draw and nothing else, and
+    /// [`LinkConfig::fate`] would draw nothing more.
+    fn is_quiet(&self) -> bool {
+        self.loss <= 0.0
+            && self.duplicate <= 0.0
+            && self.reorder <= 0.0
+            && self.corrupt <= 0.0
+            && self.extra_delay == 0
+    }
+
     pub fn validate(&self) -> Result<(), String> {
         self.latency.validate()?;
         for (name, p) in [
@@ -202,17 +214,28 @@ pub struct Network {
     cut: BTreeSet<(u32, u32)>,
     /// The counts of each link that carried a message.
     stats: LinkCounts,
+    /// Every link is set as the default and the default is quiet
+    /// ([`LinkConfig::is_quiet`]): a message's fate is one latency draw,
+    /// with no look-up and no fault checks. Kept by every method that
+    /// changes `default` or `overrides`.
+    all_quiet: bool,
 }
 
 impl Network {
     pub fn new(n: usize, config: LinkConfig) -> Self {
         Self {
             n,
+            all_quiet: config.is_quiet(),
             default: config,
             overrides: BTreeMap::new(),
             cut: BTreeSet::new(),
             stats: LinkCounts::default(),
         }
+    }
+
+    /// Recomputes [`Network::all_quiet`] after `default` or `overrides` changed.
+    fn settings_changed(&mut self) {
+        self.all_quiet = self.overrides.is_empty() && self.default.is_quiet();
     }
 
     pub fn len(&self) -> usize {
@@ -239,6 +262,8 @@ impl Network {
     /// The configuration of `from → to`, to change; the link keeps its own
     /// copy from then on.
     pub fn config_mut(&mut self, from: u32, to: u32) -> &mut LinkConfig {
+        // The link gets its own entry: no longer are all links the default.
+        self.all_quiet = false;
         let default = &self.default;
         self.overrides
             .entry((from, to))
@@ -265,6 +290,7 @@ impl Network {
         overrides.retain(|_, c| *c != default);
         self.default = default;
         self.overrides = overrides;
+        self.settings_changed();
     }
 
     /// Applies `f` to every link's configuration (visits all n² links).
@@ -280,6 +306,7 @@ impl Network {
                 }
             }
         }
+        self.settings_changed();
     }
 
     /// Cuts the link `from → to` (one-way): `to` stops hearing `from`.
@@ -367,6 +394,43 @@ pub(crate) struct Fate {
     pub duplicate: Option<Nanos>,
     pub reordered: bool,
     pub corrupt: bool,
+}
+
+impl Fate {
+    /// The delay of a message delivered once and unaltered, neither lost nor
+    /// touched by any fault; `None` for any other fate.
+    #[inline]
+    pub(crate) fn untouched(&self) -> Option<Nanos> {
+        match *self {
+            Fate {
+                first: Some(delay),
+                duplicate: None,
+                reordered: false,
+                corrupt: false,
+            } => Some(delay),
+            _ => None,
+        }
+    }
+}
+
+impl Network {
+    /// Draws the fate of one message sent `from → to`, as its link's
+    /// [`LinkConfig::fate`] does, with the same draws: on a network whose
+    /// links are all the quiet default, that is one latency draw, taken
+    /// here without looking the link up or checking each fault's rate.
+    #[inline]
+    pub(crate) fn fate(&self, from: u32, to: u32, rng: &mut impl RngCore) -> Fate {
+        if self.all_quiet {
+            let delay = self.default.latency.sample(rng).min(MAX_MESSAGE_DELAY);
+            return Fate {
+                first: Some(delay),
+                duplicate: None,
+                reordered: false,
+                corrupt: false,
+            };
+        }
+        self.config(from, to).fate(rng)
+    }
 }
 
 impl LinkConfig {
@@ -490,6 +554,70 @@ mod tests {
         let busy: Vec<(u32, u32)> = net.busy_links().iter().map(|l| (l.0, l.1)).collect();
         assert_eq!(busy, vec![(2, 3), (2, 9), (5, 1)]);
         assert_eq!(net.totals().sent, 4);
+    }
+
+    /// The network's fate of a message is its link's `LinkConfig::fate`,
+    /// draw for draw, whether every link is the quiet default (one latency
+    /// draw, taken without a look-up) or not, and however the settings got
+    /// there.
+    #[test]
+    fn the_networks_fate_is_the_links_fate() {
+        fn same_fates(net: &Network, from: u32, to: u32) {
+            let (mut a, mut b) = (stream(5, "fate"), stream(5, "fate"));
+            for _ in 0..200 {
+                assert_eq!(
+                    net.fate(from, to, &mut a),
+                    net.config(from, to).fate(&mut b)
+                );
+            }
+            assert_eq!(a.next_u64(), b.next_u64(), "as many draws");
+        }
+        let quiet = LinkConfig::default();
+        let lossy = LinkConfig {
+            loss: 1.0,
+            ..LinkConfig::default()
+        };
+        let mut net = Network::new(4, quiet.clone());
+        assert!(net.all_quiet);
+        same_fates(&net, 0, 1);
+        net.config_mut(0, 1).loss = 1.0;
+        assert!(!net.all_quiet);
+        same_fates(&net, 0, 1);
+        same_fates(&net, 1, 0);
+        assert_eq!(net.fate(0, 1, &mut stream(5, "x")).first, None, "lost");
+        net.set_links(quiet.clone(), BTreeMap::new());
+        assert!(net.all_quiet, "back to the quiet default");
+        net.set_links(lossy.clone(), BTreeMap::new());
+        assert!(!net.all_quiet);
+        same_fates(&net, 2, 3);
+        net.configure_all(|_, _, c| c.loss = 0.0);
+        assert!(!net.all_quiet, "every link set otherwise than the default");
+        same_fates(&net, 2, 3);
+        net.set_links(quiet.clone(), BTreeMap::new());
+        net.configure_all(|_, _, c| c.extra_delay = 0);
+        assert!(net.all_quiet, "configure_all that changes nothing");
+        for delayed in [
+            LinkConfig {
+                extra_delay: 1,
+                ..quiet.clone()
+            },
+            LinkConfig {
+                reorder: 0.5,
+                ..quiet.clone()
+            },
+            LinkConfig {
+                duplicate: 0.5,
+                ..quiet.clone()
+            },
+            LinkConfig {
+                corrupt: 0.5,
+                ..quiet.clone()
+            },
+        ] {
+            net.set_links(delayed, BTreeMap::new());
+            assert!(!net.all_quiet);
+            same_fates(&net, 1, 2);
+        }
     }
 
     #[test]

@@ -35,6 +35,14 @@ pub fn install_hook() {
 /// its message with the location it was raised at.
 pub fn catch<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     install_hook();
+    catch_hooked(f)
+}
+
+/// [`catch`], once [`install_hook`] has run (a [`crate::Sim`] installs it
+/// when it is made): the simulator catches every process callback, so
+/// this is inlined there, without checking for the hook each time.
+#[inline]
+pub(crate) fn catch_hooked<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     let was = INSIDE.with(|i| i.replace(true));
     let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
     INSIDE.with(|i| i.set(was));

@@ -8,7 +8,7 @@
 //! computed here with `libm` (a pure-Rust libm) rather than the platform's, so
 //! a draw is the same bits on every machine.
 
-use rand::{Rng, RngCore, SeedableRng};
+use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::fingerprint::StableHasher;
@@ -53,13 +53,39 @@ pub fn chance(rng: &mut impl RngCore, p: f64) -> bool {
 }
 
 /// A uniform integer in `[lo, hi]` (inclusive).
-#[inline]
+///
+/// The same draws and the same values as `rng.random_range(lo..=hi)` of
+/// rand 0.9 (which every recorded run was made with, see `draws_are_pinned`
+/// and `between_is_random_range`), computed in place: Canon's method, as
+/// rand documents it. The draw `x` scaled to the range is the high word of
+/// `x × range`; when the low word is close enough to 2^64 that a carry from
+/// the bits below could still change the high word, one more draw supplies
+/// those bits and the carry, if any, is added. One draw almost always, at
+/// most two. Inlined, it costs a fraction of the generic call (the network
+/// draws one per message).
+#[inline(always)]
 pub fn between(rng: &mut impl RngCore, lo: u64, hi: u64) -> u64 {
     if hi <= lo {
-        lo
-    } else {
-        rng.random_range(lo..=hi)
+        return lo;
     }
+    let range = (hi - lo).wrapping_add(1);
+    if range == 0 {
+        // [0, u64::MAX]: every draw is in range.
+        return rng.next_u64();
+    }
+    let (mut scaled, low) = wide_mul(rng.next_u64(), range);
+    if low > range.wrapping_neg() {
+        let (carry_in, _) = wide_mul(rng.next_u64(), range);
+        scaled += u64::from(low.checked_add(carry_in).is_none());
+    }
+    lo + scaled
+}
+
+/// The high and low words of the 128-bit product `a × b`.
+#[inline(always)]
+fn wide_mul(a: u64, b: u64) -> (u64, u64) {
+    let p = u128::from(a) * u128::from(b);
+    ((p >> 64) as u64, p as u64)
 }
 
 /// A standard normal draw (Box–Muller).
@@ -72,6 +98,8 @@ pub fn standard_normal(rng: &mut impl RngCore) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    use rand::Rng;
+
     use super::*;
 
     /// Snapshots a few draws: an upgrade of rand/rand_chacha that changes them
@@ -92,6 +120,46 @@ mod tests {
     }
 
     const PINNED_RANGE: [u64; 4] = [19, 17, 18, 11];
+
+    /// `between` draws what rand's `random_range` draws, value for value and
+    /// draw for draw, over small, large and awkward ranges (those just above
+    /// a power of two and those near 2^64, where the second draw is common).
+    #[test]
+    fn between_is_random_range() {
+        let mut bounds: Vec<(u64, u64)> = vec![
+            (0, 1),
+            (10, 20),
+            (0, 15),
+            (50_000, 500_000),
+            (1, 10_000_000),
+            (0, u64::MAX),
+            (1, u64::MAX),
+            (0, u64::MAX - 1),
+            (u64::MAX - 1, u64::MAX),
+            (0, u64::MAX / 2),
+            (0, u64::MAX / 2 + 1),
+            (7, u64::MAX / 3 * 2),
+            (0, (1 << 63) + 12_345),
+        ];
+        let mut pick = stream(11, "bounds");
+        for _ in 0..200 {
+            let (a, b) = (pick.next_u64() >> (pick.next_u64() % 64), pick.next_u64());
+            bounds.push((a.min(b), a.max(b)));
+        }
+        for (i, &(lo, hi)) in bounds.iter().enumerate() {
+            let name = format!("range {i}");
+            let mut ours = stream(i as u64, &name);
+            let mut theirs = stream(i as u64, &name);
+            for _ in 0..500 {
+                assert_eq!(
+                    between(&mut ours, lo, hi),
+                    theirs.random_range(lo..=hi),
+                    "[{lo}, {hi}]"
+                );
+            }
+            assert_eq!(ours.next_u64(), theirs.next_u64(), "[{lo}, {hi}]: draws");
+        }
+    }
 
     #[test]
     fn streams_are_independent() {

@@ -192,9 +192,11 @@ impl<M: Message> Sim<M> {
     }
 
     /// Runs one process callback; a panic inside it becomes a finding and
-    /// takes the node down, never the simulator.
+    /// takes the node down, never the simulator. The process is borrowed in
+    /// place (it and the kernel are separate fields), not moved out and back.
+    #[inline]
     fn call(&mut self, node: NodeId, f: impl FnOnce(&mut dyn Process<Msg = M>, &mut Ctx<'_, M>)) {
-        let Some(mut process) = self.processes[node as usize].take() else {
+        let Some(process) = self.processes[node as usize].as_deref_mut() else {
             return;
         };
         crate::logging::set_current(self.kernel.now, node);
@@ -202,26 +204,31 @@ impl<M: Message> Sim<M> {
             kernel: &mut self.kernel,
             node,
         };
-        let result = panics::catch(|| f(process.as_mut(), &mut ctx));
+        let result = panics::catch_hooked(|| f(process, &mut ctx));
         crate::logging::clear_current();
-        match result {
-            Ok(()) => self.processes[node as usize] = Some(process),
-            Err(message) => {
-                let t = self.kernel.now;
-                self.kernel.recorder.record::<M>(TraceEvent::Panic {
-                    t,
-                    node,
-                    message: &message,
-                });
-                self.take_down(node);
-                self.stop(Finding {
-                    kind: "panic".into(),
-                    time: t,
-                    node: Some(node),
-                    message,
-                });
-            }
+        if let Err(message) = result {
+            self.panicked(node, message);
         }
+    }
+
+    /// A process callback on `node` panicked with `message`: recorded, the
+    /// node taken down (its process dropped), the run stopped.
+    #[cold]
+    #[inline(never)]
+    fn panicked(&mut self, node: NodeId, message: String) {
+        let t = self.kernel.now;
+        self.kernel.recorder.record::<M>(TraceEvent::Panic {
+            t,
+            node,
+            message: &message,
+        });
+        self.take_down(node);
+        self.stop(Finding {
+            kind: "panic".into(),
+            time: t,
+            node: Some(node),
+            message,
+        });
     }
 
     fn take_down(&mut self, node: NodeId) {

@@ -272,18 +272,20 @@ impl Recorder {
         event.fold(&mut self.fingerprint);
         self.events += 1;
         if self.out.is_some() {
-            self.write(&event);
+            self.write(event);
         }
     }
 
-    /// Writes one trace line.
+    /// Writes one trace line. Takes the event by value, so that a caller
+    /// lays it out in memory only on this path: without a trace the fields
+    /// stay in registers, folded and gone.
     #[cold]
     #[inline(never)]
-    fn write<M: Message>(&mut self, event: &TraceEvent<'_, M>) {
+    fn write<M: Message>(&mut self, event: TraceEvent<'_, M>) {
         let Some(out) = self.out.as_mut() else {
             return;
         };
-        let result = serde_json::to_writer(&mut *out, event)
+        let result = serde_json::to_writer(&mut *out, &event)
             .map_err(std::io::Error::from)
             .and_then(|_| out.write_all(b"\n"));
         if let Err(e) = result {
