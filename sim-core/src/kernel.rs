@@ -110,6 +110,8 @@ pub struct Kernel<M: Message> {
     /// after it, never.
     pub(crate) pauses_end: Nanos,
     pub(crate) nodes: Vec<NodeState>,
+    /// True time at which the workload ends (see `Ctx::workload_over`).
+    pub(crate) workload_end: Nanos,
     pub(crate) network: Network,
     pub(crate) default_link: LinkConfig,
     net_rng: SimRng,
@@ -139,6 +141,7 @@ impl<M: Message> Kernel<M> {
             stale: 0,
             pauses_end: 0,
             nodes: Vec::new(),
+            workload_end: Nanos::MAX,
             network: Network::new(0, default_link.clone()),
             default_link,
             net_rng: rng::stream(seed, "network"),

@@ -172,6 +172,16 @@ impl<M: Message> Ctx<'_, M> {
         self.kernel.monotonic_time(self.node)
     }
 
+    /// Whether the test's workload has ended: true from the true time the
+    /// harness set with [`crate::Sim::end_workload_at`] on. For clients,
+    /// which are the test's workload generators, not the system under test:
+    /// they stop invoking operations when it turns true, on the harness's
+    /// clock, whatever their own clocks say (Jepsen's generator runs on the
+    /// control node's clock the same way). A replica must never read it.
+    pub fn workload_over(&self) -> bool {
+        self.kernel.now >= self.kernel.workload_end
+    }
+
     /// How many times this node has crashed before this incarnation.
     pub fn incarnation(&self) -> u32 {
         self.kernel.nodes[self.node as usize].incarnation

@@ -308,6 +308,12 @@ impl<M: Message> Sim<M> {
 
     // ---- faults: node lifecycle ----
 
+    /// Ends the test's workload at true time `t`: from then on
+    /// [`Ctx::workload_over`] is true for every node, restarted ones too.
+    pub fn end_workload_at(&mut self, t: Nanos) {
+        self.kernel.workload_end = t;
+    }
+
     pub fn status(&self, node: NodeId) -> NodeStatus {
         self.kernel.nodes[node as usize].status
     }

@@ -199,6 +199,54 @@ fn timers_are_set_in_local_durations() {
     );
 }
 
+/// The workload ends on the harness's (true) clock: nodes whose own clocks
+/// are seconds ahead or behind, or run at half speed, all see it end at the
+/// same true instant, and so does a node restarted after it.
+#[test]
+fn the_workload_ends_at_one_true_time_whatever_a_node_clock_says() {
+    let log: Log = Rc::new(RefCell::new(Vec::new()));
+    let seen: Rc<RefCell<Vec<(NodeId, bool)>>> = Rc::new(RefCell::new(Vec::new()));
+    let mut sim = Sim::new(1, LinkConfig::default());
+    let nodes: Vec<NodeId> = (0..3)
+        .map(|_| {
+            let seen = seen.clone();
+            sim.add_node(probe(
+                &log,
+                |ctx| {
+                    ctx.set_timer(MILLIS, 0);
+                },
+                move |ctx, _| {
+                    seen.borrow_mut().push((ctx.id(), ctx.workload_over()));
+                    ctx.set_timer(MILLIS, 0);
+                },
+            ))
+        })
+        .collect();
+    sim.adjust_clock(nodes[0], |c, now| c.set_offset(now, 5 * SECONDS as i64));
+    sim.adjust_clock(nodes[1], |c, now| c.set_offset(now, -(5 * SECONDS as i64)));
+    sim.adjust_clock(nodes[2], |c, now| c.set_drift(now, 1_000_000));
+    sim.end_workload_at(40 * MILLIS);
+    sim.run_until(40 * MILLIS - 1);
+    assert!(!seen.borrow().is_empty());
+    assert!(
+        seen.borrow().iter().all(|&(_, over)| !over),
+        "not over before 40 ms of true time"
+    );
+    seen.borrow_mut().clear();
+    sim.crash(nodes[1], CrashMode::KeepUnsynced);
+    sim.run_until(45 * MILLIS);
+    sim.restart(nodes[1], false);
+    sim.run_until(60 * MILLIS);
+    let seen = seen.borrow();
+    assert!(seen.iter().all(|&(_, over)| over), "over from 40 ms on");
+    for n in nodes {
+        assert!(
+            seen.iter().any(|&(m, _)| m == n),
+            "node {n} ran after 40 ms"
+        );
+    }
+}
+
 /// Sends `count` pings from node 1 to node 0 at start, over `link`.
 fn flood(seed: u64, link: LinkConfig, count: u64) -> (Sim<Ping>, Log) {
     let log = Log::default();
