@@ -14,6 +14,7 @@ pub mod crdt_types;
 pub mod eventual_store;
 pub mod lease_lock;
 pub mod lock_expiry;
+pub mod lock_run;
 pub mod network_timing;
 pub mod pbft;
 pub mod progress;
