@@ -20,8 +20,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
+use sim_core::history::HistoryError;
 
-use crate::import::{self, Format};
+use crate::import::{self, Format, LoadedHistory};
 use crate::ladder::{self, LadderInput, Rung, Standing};
 use crate::linearizability::{CheckOptions, CheckReport, Consistency, Verdict};
 use crate::named::{check_history_named_for, is_model_name, NamedCheckError, MODEL_NAMES};
@@ -142,6 +143,41 @@ pub fn check_command(args: &CheckArgs) -> i32 {
     )
 }
 
+/// Writes `message` as an error and gives the bad-input exit code. Output
+/// errors (a closed pipe) cannot change the verdict: they are ignored.
+fn bad_input(err: &mut dyn Write, message: String) -> i32 {
+    let _ = writeln!(err, "error: {message}");
+    EXIT_BAD_INPUT
+}
+
+/// The history in `file` (in `format`, or the detected one) for a check by
+/// `model`: an unknown model or format, or a file that does not load, is
+/// the message to refuse it with.
+fn load_for(file: &Path, model: &str, format: Option<&str>) -> Result<LoadedHistory, String> {
+    if !is_model_name(model) {
+        return Err(format!(
+            "unknown model `{model}` (expected one of: {})",
+            MODEL_NAMES.join(", ")
+        ));
+    }
+    let format = match format {
+        None => None,
+        Some(name) => Some(Format::from_name(name).ok_or_else(|| {
+            format!(
+                "unknown format `{name}` (expected one of: {})",
+                Format::NAMES.join(", ")
+            )
+        })?),
+    };
+    import::load(file, format)
+}
+
+/// A history entry that makes no operation, named by its line in `file`.
+fn malformed_at(file: &Path, loaded: &LoadedHistory, e: &HistoryError) -> String {
+    let line = loaded.line_of(e.index).unwrap_or(0);
+    format!("{}:{line}: {}", file.display(), e.message)
+}
+
 /// `check --ladder`: the consistency ladder of a saved history, with
 /// `model` for the linearizable rung. A saved history has no replica
 /// states, so eventual convergence is not judged. Exit 0 when every rung
@@ -156,39 +192,12 @@ pub fn ladder_command(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> i32 {
-    let fail = |err: &mut dyn Write, message: String| {
-        let _ = writeln!(err, "error: {message}");
-        EXIT_BAD_INPUT
-    };
-    if !is_model_name(model) {
-        return fail(
-            err,
-            format!(
-                "unknown model `{model}` (expected one of: {})",
-                MODEL_NAMES.join(", ")
-            ),
-        );
-    }
-    let format = match format.map(|name| (name, Format::from_name(name))) {
-        None => None,
-        Some((_, Some(f))) => Some(f),
-        Some((name, None)) => {
-            return fail(
-                err,
-                format!(
-                    "unknown format `{name}` (expected one of: {})",
-                    Format::NAMES.join(", ")
-                ),
-            )
-        }
-    };
-    let loaded = match import::load(file, format) {
+    let loaded = match load_for(file, model, format) {
         Ok(l) => l,
-        Err(message) => return fail(err, message),
+        Err(message) => return bad_input(err, message),
     };
     if let Err(e) = loaded.history.operations() {
-        let line = loaded.line_of(e.index).unwrap_or(0);
-        return fail(err, format!("{}:{line}: {}", file.display(), e.message));
+        return bad_input(err, malformed_at(file, &loaded, &e));
     }
     let input = LadderInput {
         history: &loaded.history,
@@ -286,38 +295,9 @@ pub fn run_check(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> i32 {
-    // Output errors (a closed pipe) cannot change the verdict: ignore them.
-    let fail = |err: &mut dyn Write, message: String| {
-        let _ = writeln!(err, "error: {message}");
-        EXIT_BAD_INPUT
-    };
-    if !is_model_name(model) {
-        return fail(
-            err,
-            format!(
-                "unknown model `{model}` (expected one of: {})",
-                MODEL_NAMES.join(", ")
-            ),
-        );
-    }
-    let format = match format {
-        None => None,
-        Some(name) => match Format::from_name(name) {
-            Some(f) => Some(f),
-            None => {
-                return fail(
-                    err,
-                    format!(
-                        "unknown format `{name}` (expected one of: {})",
-                        Format::NAMES.join(", ")
-                    ),
-                )
-            }
-        },
-    };
-    let loaded = match import::load(file, format) {
+    let loaded = match load_for(file, model, format) {
         Ok(l) => l,
-        Err(message) => return fail(err, message),
+        Err(message) => return bad_input(err, message),
     };
     // A Knossos file's registers start at 0 (ours at nil).
     let initial = loaded
@@ -333,10 +313,9 @@ pub fn run_check(
     let mut report = match checked {
         Ok(r) => r,
         Err(NamedCheckError::BadHistory(e)) => {
-            let line = loaded.line_of(e.index).unwrap_or(0);
-            return fail(err, format!("{}:{line}: {}", file.display(), e.message));
+            return bad_input(err, malformed_at(file, &loaded, &e))
         }
-        Err(e) => return fail(err, e.to_string()),
+        Err(e) => return bad_input(err, e.to_string()),
     };
     report.set_lines(&|entry| loaded.line_of(entry));
 
@@ -368,7 +347,7 @@ pub fn run_check(
             ),
         };
         if let Err(e) = std::fs::write(path, page) {
-            return fail(err, format!("{}: cannot write: {e}", path.display()));
+            return bad_input(err, format!("{}: cannot write: {e}", path.display()));
         }
     }
     if report.verdict == Verdict::Unknown {

@@ -581,8 +581,24 @@ pub fn check_history<M: HistoryModel>(
     history: &History,
     options: &CheckOptions,
 ) -> Result<CheckReport, HistoryError> {
+    check_history_for(model, history, options, Consistency::Linearizable)
+}
+
+/// Decodes a recorded history for `model` and checks it for
+/// `consistency`: the one place a recorded history meets the check of
+/// either model (sequential consistency joins the keys first, see
+/// `crate::sequential::check_ops`).
+pub fn check_history_for<M: HistoryModel>(
+    model: &M,
+    history: &History,
+    options: &CheckOptions,
+    consistency: Consistency,
+) -> Result<CheckReport, HistoryError> {
     let ops = prepare_ops(model, history)?;
-    Ok(check_ops(model, &ops, options))
+    Ok(match consistency {
+        Consistency::Linearizable => check_ops(model, &ops, options),
+        Consistency::Sequential => crate::sequential::check_ops(model, &ops, options),
+    })
 }
 
 fn op_report<M: Model>(model: &M, op: &Op<M::Input, M::Output>) -> OpReport {

@@ -4,10 +4,9 @@ use std::fmt;
 
 use sim_core::history::{History, HistoryError};
 
-use crate::linearizability::{check_ops, CheckOptions, CheckReport, Consistency};
+use crate::linearizability::{check_history_for, CheckOptions, CheckReport, Consistency};
 use crate::model::HistoryModel;
 use crate::models::{Counter, Kv, Lock, Register, Set, StartingAt};
-use crate::prepare::prepare_ops;
 use crate::value::Scalar;
 
 /// Every model name accepted by [`check_history_named`].
@@ -140,10 +139,6 @@ struct Check<'h> {
 
 impl Check<'_> {
     fn with<M: HistoryModel>(&self, model: &M) -> Result<CheckReport, HistoryError> {
-        let ops = prepare_ops(model, self.history)?;
-        Ok(match self.consistency {
-            Consistency::Linearizable => check_ops(model, &ops, self.options),
-            Consistency::Sequential => crate::sequential::check_ops(model, &ops, self.options),
-        })
+        check_history_for(model, self.history, self.options, self.consistency)
     }
 }

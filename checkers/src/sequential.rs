@@ -19,10 +19,11 @@
 
 use sim_core::history::{History, HistoryError};
 
-use crate::linearizability::{check_ops_for, CheckOptions, CheckReport, Consistency};
+use crate::linearizability::{
+    check_history_for, check_ops_for, CheckOptions, CheckReport, Consistency,
+};
 use crate::model::{HistoryModel, Model, Op, OpsOf, Partition};
 use crate::named::{check_history_named_for, NamedCheckError};
-use crate::prepare::prepare_ops;
 
 /// Checks a recorded history for sequential consistency against `model`.
 /// The report's verdict [`crate::Verdict::Linearizable`] reads
@@ -32,8 +33,7 @@ pub fn check_history<M: HistoryModel>(
     history: &History,
     options: &CheckOptions,
 ) -> Result<CheckReport, HistoryError> {
-    let ops = prepare_ops(model, history)?;
-    Ok(check_ops(model, &ops, options))
+    check_history_for(model, history, options, Consistency::Sequential)
 }
 
 /// The same, with the model by name (`register`, `kv`, ..., see

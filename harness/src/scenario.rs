@@ -591,6 +591,18 @@ loss = 0.1
 latency = { kind = "constant", ns = "1ms" }
 "#;
 
+    /// Parses `text`, which must be refused at `line` naming `field`; the
+    /// error, for what else a test asserts of it.
+    fn refused_at(text: &str, line: usize, field: &str) -> InputError {
+        let e = Scenario::parse(text, "f.toml", &[]).unwrap_err();
+        assert_eq!(
+            (e.line, e.field.as_deref()),
+            (Some(line), Some(field)),
+            "{e}"
+        );
+        e
+    }
+
     #[test]
     fn a_good_scenario_parses_with_defaults() {
         let s = Scenario::parse(GOOD, "x/good.toml", &[]).unwrap();
@@ -603,32 +615,20 @@ latency = { kind = "constant", ns = "1ms" }
     #[test]
     fn unknown_keys_name_line_and_field() {
         let text = GOOD.replace("loss = 0.1", "loss = 0.1\nlosss = 0.2");
-        let e = Scenario::parse(&text, "f.toml", &[]).unwrap_err();
-        assert_eq!(e.line, Some(7), "{e}");
-        assert_eq!(e.field.as_deref(), Some("network.losss"), "{e}");
+        let e = refused_at(&text, 7, "network.losss");
         assert!(e.message.contains("unknown field"), "{e}");
     }
 
     #[test]
     fn wrong_types_name_line_and_field() {
         let text = GOOD.replace("loss = 0.1", "loss = \"lots\"");
-        let e = Scenario::parse(&text, "f.toml", &[]).unwrap_err();
-        assert_eq!(
-            (e.line, e.field.as_deref()),
-            (Some(6), Some("network.loss")),
-            "{e}"
-        );
+        refused_at(&text, 6, "network.loss");
     }
 
     #[test]
     fn out_of_range_values_name_line_and_field() {
         let text = GOOD.replace("loss = 0.1", "loss = 1.5");
-        let e = Scenario::parse(&text, "f.toml", &[]).unwrap_err();
-        assert_eq!(
-            (e.line, e.field.as_deref()),
-            (Some(6), Some("network.loss")),
-            "{e}"
-        );
+        refused_at(&text, 6, "network.loss");
     }
 
     #[test]
@@ -654,9 +654,7 @@ latency = { kind = "constant", ns = "1ms" }
         let text = format!(
             "{GOOD}\n[faults]\nschedule = [\n  {{ at_ms = 100, duration_ms = 50, kind = \"pause\", node = 1 }},\n  {{ at_ms = 200, kind = \"crash\", node = 9 }},\n]\n"
         );
-        let e = Scenario::parse(&text, "f.toml", &[]).unwrap_err();
-        assert_eq!(e.field.as_deref(), Some("faults.schedule[1].node"), "{e}");
-        assert_eq!(e.line, Some(12), "{e}");
+        refused_at(&text, 12, "faults.schedule[1].node");
         let unknown = text.replace("\"crash\"", "\"meteor\"");
         let e = Scenario::parse(&unknown, "f.toml", &[]).unwrap_err();
         assert_eq!(e.line, Some(12), "{e}");
@@ -664,13 +662,7 @@ latency = { kind = "constant", ns = "1ms" }
         let negative = text
             .replace("duration_ms = 50", "duration_ms = -50")
             .replace("node = 9", "node = 2");
-        let e = Scenario::parse(&negative, "f.toml", &[]).unwrap_err();
-        assert_eq!(
-            e.field.as_deref(),
-            Some("faults.schedule[0].duration_ms"),
-            "{e}"
-        );
-        assert_eq!(e.line, Some(11), "{e}");
+        refused_at(&negative, 11, "faults.schedule[0].duration_ms");
     }
 
     /// The TOML example of this module's documentation.
@@ -699,12 +691,7 @@ latency = { kind = "constant", ns = "1ms" }
     #[test]
     fn durations_without_a_unit_are_refused_on_their_line() {
         let text = GOOD.replace("duration = \"2s\"", "duration = 5");
-        let e = Scenario::parse(&text, "f.toml", &[]).unwrap_err();
-        assert_eq!(
-            (e.line, e.field.as_deref()),
-            (Some(3), Some("duration")),
-            "{e}"
-        );
+        let e = refused_at(&text, 3, "duration");
         assert!(e.message.contains("no unit"), "{e}");
         let nested = GOOD.replace("ns = \"1ms\"", "ns = 1000");
         let e = Scenario::parse(&nested, "f.toml", &[]).unwrap_err();
@@ -715,9 +702,7 @@ latency = { kind = "constant", ns = "1ms" }
     #[test]
     fn a_run_without_clients_is_refused() {
         let text = format!("{GOOD}\n[workload]\nclients = 0\n");
-        let e = Scenario::parse(&text, "f.toml", &[]).unwrap_err();
-        assert_eq!(e.field.as_deref(), Some("workload.clients"), "{e}");
-        assert_eq!(e.line, Some(10), "{e}");
+        refused_at(&text, 10, "workload.clients");
     }
 
     #[test]
@@ -748,9 +733,7 @@ latency = { kind = "constant", ns = "1ms" }
         let text = format!(
             "{GOOD}\n[faults]\nschedule = [\n  {{ at_ms = 100, kind = \"crash\", node = 1 }},\n  {{ at_ms = 2000, kind = \"restart\", node = 1 }},\n]\n"
         );
-        let e = Scenario::parse(&text, "f.toml", &[]).unwrap_err();
-        assert_eq!(e.field.as_deref(), Some("faults.schedule[1].at_ms"), "{e}");
-        assert_eq!(e.line, Some(12), "{e}");
+        refused_at(&text, 12, "faults.schedule[1].at_ms");
         let inside = text.replace("at_ms = 2000", "at_ms = 1999");
         Scenario::parse(&inside, "f.toml", &[]).unwrap();
     }

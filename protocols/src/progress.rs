@@ -264,6 +264,20 @@ pub fn progress_checker(
     ProgressChecker::new(nodes, scenario.checks.liveness_within, timeout, fail_counts)
 }
 
+/// The topology of `replicas` and `clients` and the progress check over it,
+/// for clients that give up after the workload's timeout and for which a
+/// definite fail counts (the registers and the stores): one function, so
+/// that they all judge liveness alike.
+pub fn topology_and_progress(
+    scenario: &harness::Scenario,
+    replicas: Vec<NodeId>,
+    clients: Vec<NodeId>,
+) -> (sim_core::Topology, ProgressChecker) {
+    let topology = sim_core::Topology { replicas, clients };
+    let progress = progress_checker(scenario, &topology, scenario.workload.timeout(), true);
+    (topology, progress)
+}
+
 /// The verdict of a progress check at the end of a run that it did not stop.
 /// The last interval is judged at the run's end too: clients stuck for good
 /// make no events, so no event-time check would see their bound go by.

@@ -13,14 +13,21 @@
 //! carries (a context, dependencies, the last position seen) and what the
 //! client learns from the answer.
 
-use serde_json::Value;
-use sim_core::{Ctx, Message, Nanos, NodeId, OpId, OpType, Process, TimerId};
+use harness::{InputError, Scenario, Verdict};
+use serde::Serialize;
+use serde_json::{json, Value};
+use sim_core::{
+    Ctx, Finding, Message, Nanos, NodeId, OpId, OpType, Process, Sim, TimerId, Topology,
+};
 
-use crate::progress::{progress_checker, ProgressChecker};
+use crate::progress::{progress_verdict, topology_and_progress, ProgressChecker};
+use crate::replica_agreement::{convergence, group_live, Groups};
 use crate::workload::{ClientOp, WorkloadSpec};
 
-/// An operation the client is about to run: a read or a write of a fresh value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// An operation the client is about to run: a read or a write of a fresh
+/// value. Also the body of a request where a store sends it as it is (the
+/// causal and the sequential store).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum StoreOp {
     Read { key: u32 },
     Write { key: u32, value: u64 },
@@ -35,6 +42,55 @@ impl StoreOp {
 
     pub fn is_read(&self) -> bool {
         matches!(self, StoreOp::Read { .. })
+    }
+}
+
+impl<M> Planned<M> {
+    /// The request `msg` to `to` that runs `op` as it is.
+    pub fn op(op: StoreOp, to: NodeId, msg: M) -> Self {
+        let (f, invoked) = match op {
+            StoreOp::Read { .. } => ("read", Value::Null),
+            StoreOp::Write { value, .. } => ("write", json!(value)),
+        };
+        Planned {
+            f,
+            key: op.key(),
+            invoked,
+            to,
+            msg,
+        }
+    }
+}
+
+/// The request a session awaits the answer to: its id, key, and whether it
+/// is a read, which is what a timeout makes of it.
+#[derive(Debug, Default)]
+pub struct Awaited(Option<(u64, u32, bool)>);
+
+impl Awaited {
+    pub fn open(&mut self, req: u64, key: u32, read: bool) {
+        self.0 = Some((req, key, read));
+    }
+
+    /// If `answered` (the id a reply carries) is `req` and awaited: closes
+    /// it, and says its key and whether it was a read.
+    pub fn answered(&mut self, req: u64, answered: u64) -> Option<(u32, bool)> {
+        match self.0 {
+            Some((open, key, read)) if open == req && answered == req => {
+                self.0 = None;
+                Some((key, read))
+            }
+            _ => None,
+        }
+    }
+
+    /// The awaited request went unanswered: a read surely changed nothing
+    /// (`Fail`), a write may have happened (`Info`).
+    pub fn timed_out(&mut self) -> OpType {
+        match self.0.take() {
+            Some((_, _, true)) => OpType::Fail,
+            _ => OpType::Info,
+        }
     }
 }
 
@@ -154,60 +210,77 @@ impl<S: StoreSession> Process for StoreClient<S> {
     }
 }
 
-/// What every store's driver checks of a scenario: no compare-and-set in
-/// the workload (no store has one) and a quiet period shorter than the run.
-pub fn check_scenario(
-    scenario: &harness::Scenario,
-    quiesce: Nanos,
-) -> Result<(), harness::InputError> {
-    if scenario.workload.cas_fraction > 0.0 {
-        return Err(scenario.error(
-            "workload.cas_fraction",
-            format!(
-                "{} has no compare-and-set: set workload.cas_fraction = 0",
-                scenario.protocol
-            ),
-        ));
-    }
+/// What every store's driver checks of a scenario: reads and writes only
+/// (no store has a compare-and-set) and a quiet period shorter than the run.
+pub fn check_scenario(scenario: &Scenario, quiesce: Nanos) -> Result<(), InputError> {
+    crate::reads_and_writes::check_scenario(scenario)?;
     if quiesce >= scenario.duration {
         return Err(scenario.error("options.quiesce", "quiesce must be shorter than the run"));
     }
     Ok(())
 }
 
-/// The stores' default for a workload that does not say: no
-/// compare-and-set (the shared default mixes some in).
-pub fn fill_defaults(scenario: &mut harness::Scenario, given: &dyn Fn(&str) -> bool) {
-    if !given("workload.cas_fraction") {
-        scenario.workload.cas_fraction = 0.0;
-    }
-}
-
-/// Adds the scenario's clients, each with the session `session(i)` makes
-/// for client `i`, stopping `quiesce` before the run ends.
-pub fn add_clients<S: StoreSession>(
-    sim: &mut sim_core::Sim<S::Msg>,
-    scenario: &harness::Scenario,
-    quiesce: Nanos,
-    session: impl Fn(u32) -> S + Clone + 'static,
-) -> Vec<NodeId> {
-    let stop_at = scenario.duration - quiesce;
-    (0..scenario.workload.clients)
-        .map(|i| {
-            let (spec, session) = (scenario.workload.clone(), session.clone());
-            sim.add_node(move || StoreClient::new(spec.clone(), stop_at, session(i)))
-        })
-        .collect()
-}
-
-/// A store's topology and the liveness check over it: a store's client
-/// awaits one replica's answer within its timeout, as every store's does.
-pub fn topology_and_progress(
-    scenario: &harness::Scenario,
+/// What every store's driver keeps of its run: the replicas, and the
+/// liveness check over the cluster. The stores build and judge their
+/// clusters alike; what each adds is its replica, its session and its own
+/// consistency verdict.
+#[derive(Default)]
+pub struct StoreRun {
     replicas: Vec<NodeId>,
-    clients: Vec<NodeId>,
-) -> (sim_core::Topology, ProgressChecker) {
-    let topology = sim_core::Topology { replicas, clients };
-    let progress = progress_checker(scenario, &topology, scenario.workload.timeout(), true);
-    (topology, progress)
+    progress: Option<ProgressChecker>,
+}
+
+impl StoreRun {
+    /// Adds the scenario's replicas, each made by `replica(peers)` (`peers`:
+    /// every replica), then its clients, client `i` with the session
+    /// `session(i, peers)`, stopping `quiesce` before the run ends.
+    pub fn build<P, S>(
+        &mut self,
+        scenario: &Scenario,
+        sim: &mut Sim<S::Msg>,
+        quiesce: Nanos,
+        replica: impl Fn(&[NodeId]) -> P + Clone + 'static,
+        session: impl Fn(u32, &[NodeId]) -> S + Clone + 'static,
+    ) -> Topology
+    where
+        P: Process<Msg = S::Msg>,
+        S: StoreSession,
+    {
+        let peers: Vec<NodeId> = (0..scenario.replicas).collect();
+        for _ in &peers {
+            let (peers, replica) = (peers.clone(), replica.clone());
+            sim.add_node(move || replica(&peers));
+        }
+        let stop_at = scenario.duration - quiesce;
+        let clients = (0..scenario.workload.clients)
+            .map(|i| {
+                let (spec, peers) = (scenario.workload.clone(), peers.clone());
+                let session = session.clone();
+                sim.add_node(move || StoreClient::new(spec.clone(), stop_at, session(i, &peers)))
+            })
+            .collect();
+        self.replicas = peers.clone();
+        let (topology, progress) = topology_and_progress(scenario, peers, clients);
+        self.progress = Some(progress);
+        topology
+    }
+
+    /// The liveness check after an event.
+    pub fn check_step<M: Message>(&mut self, sim: &Sim<M>) -> Option<Finding> {
+        self.progress.as_mut()?.check(sim)
+    }
+
+    /// The liveness verdict and `convergence` of the live replicas of type
+    /// `P` by what `held` says they hold; with the groups, for a store's
+    /// own checks of what they hold.
+    pub fn liveness_and_convergence<M: Message, P: Process<Msg = M> + 'static>(
+        &mut self,
+        sim: &Sim<M>,
+        held: impl Fn(&P) -> Value,
+    ) -> (Vec<Verdict>, Groups) {
+        let mut verdicts = progress_verdict(self.progress.as_mut(), sim);
+        let groups = group_live(sim, &self.replicas, held);
+        verdicts.push(convergence(&groups));
+        (verdicts, groups)
+    }
 }

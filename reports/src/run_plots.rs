@@ -2,12 +2,14 @@
 //! the fault intervals shaded and labelled; throughput over time; and the
 //! latency CDF.
 
+use plotters::coord::ranged1d::Ranged;
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use sim_core::{Nanos, OpType};
 
 use crate::axis::{
-    duration, linear_axis, log_axis, log_span, log_time_label, tick_label, TimeAxis,
+    duration, linear_axis, log_axis, log_span, log_time_label, tick_label, Ticked, TimeAxis,
 };
 use crate::fault_band::{draw_key, draw_violation, Band};
 use crate::figure::{draw_legend, short_number, text, Drawn, Figure, FAIL, INFO, OK};
@@ -96,6 +98,44 @@ fn mark_times<DB: DrawingBackend, X: Ranged<ValueType = f64>, Y: Ranged<ValueTyp
     )
 }
 
+/// A chart over `run`'s virtual time (x, on `axis`) and `y` in `area`, the
+/// titled part of `root`: the fault captions' band above the plotting
+/// area, room for the key under it, the mesh with the axis descriptions
+/// `descs` (x, y) and `y_label` for the y ticks, then what happened when
+/// over `y_span` (see [`mark_times`]). One frame for every plot over time,
+/// so that their time axes and fault marks line up.
+fn time_chart<'a, DB: DrawingBackend, R: Ranged<ValueType = f64>>(
+    (root, area): (&DrawingArea<DB, Shift>, &'a DrawingArea<DB, Shift>),
+    run: &RunData,
+    axis: TimeAxis,
+    (y, y_span): (Ticked<R>, (f64, f64)),
+    (x_desc, y_desc): (&str, &str),
+    y_label: &dyn Fn(&f64) -> String,
+) -> Result<TimeChart<'a, DB, R>, DrawingAreaErrorKind<DB::ErrorType>> {
+    let band = fault_band(root, run)?;
+    let mut chart = ChartBuilder::on(area)
+        .margin(MARGIN)
+        .margin_top(band.height())
+        .margin_bottom(key_room(run))
+        .x_label_area_size(X_LABEL_AREA)
+        .y_label_area_size(Y_LABEL_AREA)
+        .build_cartesian_2d(axis.coord(), y)?;
+    chart
+        .configure_mesh()
+        .x_desc(axis.desc(x_desc))
+        .y_desc(y_desc)
+        .label_style(text(13))
+        .axis_desc_style(text(14))
+        .x_label_formatter(&|x| tick_label(*x))
+        .y_label_formatter(y_label)
+        .draw()?;
+    mark_times(root, &chart, &band, run, axis, y_span)?;
+    Ok(chart)
+}
+
+/// A chart [`time_chart`] made.
+type TimeChart<'a, DB, R> = ChartContext<'a, DB, Cartesian2d<Ticked<RangedCoordf64>, Ticked<R>>>;
+
 /// `latency`: one dot per operation at (invocation time, latency), by outcome.
 pub(crate) struct LatencyPlot<'a>(pub &'a RunData);
 
@@ -112,24 +152,14 @@ impl Figure for LatencyPlot<'_> {
         let axis = TimeAxis::new(run.end);
         // The title first, then the fault captions' band, then the chart.
         let area = root.titled("Latency of every operation", text(20))?;
-        let band = fault_band(root, run)?;
-        let mut chart = ChartBuilder::on(&area)
-            .margin(MARGIN)
-            .margin_top(band.height())
-            .margin_bottom(key_room(run))
-            .x_label_area_size(X_LABEL_AREA)
-            .y_label_area_size(Y_LABEL_AREA)
-            .build_cartesian_2d(axis.coord(), log_axis(lo, hi))?;
-        chart
-            .configure_mesh()
-            .x_desc(axis.desc("virtual time of invocation"))
-            .y_desc("latency (log scale)")
-            .label_style(text(13))
-            .axis_desc_style(text(14))
-            .x_label_formatter(&|x| tick_label(*x))
-            .y_label_formatter(&|y| log_time_label(*y))
-            .draw()?;
-        mark_times(root, &chart, &band, run, axis, (lo, hi))?;
+        let mut chart = time_chart(
+            (root, &area),
+            run,
+            axis,
+            (log_axis(lo, hi), (lo, hi)),
+            ("virtual time of invocation", "latency (log scale)"),
+            &|y| log_time_label(*y),
+        )?;
         for (outcome, colour, name) in OUTCOMES {
             let points: Vec<(f64, f64)> = run
                 .ops
@@ -214,24 +244,14 @@ impl Figure for ThroughputPlot<'_> {
             * 1.4;
         // The title first, then the fault captions' band, then the chart.
         let area = root.titled("Throughput over time", text(20))?;
-        let band = fault_band(root, run)?;
-        let mut chart = ChartBuilder::on(&area)
-            .margin(MARGIN)
-            .margin_top(band.height())
-            .margin_bottom(key_room(run))
-            .x_label_area_size(X_LABEL_AREA)
-            .y_label_area_size(Y_LABEL_AREA)
-            .build_cartesian_2d(axis.coord(), linear_axis(0.0, top))?;
-        chart
-            .configure_mesh()
-            .x_desc(axis.desc("virtual time"))
-            .y_desc("completions per virtual second")
-            .label_style(text(13))
-            .axis_desc_style(text(14))
-            .x_label_formatter(&|x| tick_label(*x))
-            .y_label_formatter(&|y| short_number(*y))
-            .draw()?;
-        mark_times(root, &chart, &band, run, axis, (0.0, top))?;
+        let mut chart = time_chart(
+            (root, &area),
+            run,
+            axis,
+            (linear_axis(0.0, top), (0.0, top)),
+            ("virtual time", "completions per virtual second"),
+            &|y| short_number(*y),
+        )?;
         // (name, colour, whether the line counts ok operations)
         for (name, colour, ok) in [("ok", OK, true), ("fail + info", FAIL, false)] {
             let value = |&(_, oks, others): &Bucket| if ok { oks } else { others };

@@ -104,6 +104,25 @@ const MAX_BACKOFF: u64 = 8;
 /// Signed messages per sender and (round, value) of the current instance.
 type Tally = BTreeMap<(u64, u64), BTreeMap<NodeId, AgreementMsg>>;
 
+/// Counts `msg` (a vote or a commit for `value` in `round`) in `tally`, once
+/// per sender: the certificate of the first `quorum` senders once there
+/// are that many. Votes make a lock, commits a decision.
+fn certify(
+    tally: &mut Tally,
+    quorum: usize,
+    msg: AgreementMsg,
+    round: u64,
+    value: u64,
+) -> Option<Cert> {
+    let signers = tally.entry((round, value)).or_default();
+    signers.entry(msg.from).or_insert(msg);
+    (signers.len() >= quorum).then(|| Cert {
+        round,
+        value,
+        signed: signers.values().take(quorum).cloned().collect(),
+    })
+}
+
 pub struct Replica {
     cfg: Config,
     id: NodeId,
@@ -399,16 +418,8 @@ impl Replica {
         round: u64,
         value: u64,
     ) {
-        let q = self.cfg.quorum();
-        let voters = self.votes.entry((round, value)).or_default();
-        voters.entry(msg.from).or_insert(msg);
-        if voters.len() < q {
+        let Some(cert) = certify(&mut self.votes, self.cfg.quorum(), msg, round, value) else {
             return;
-        }
-        let cert = Cert {
-            round,
-            value,
-            signed: voters.values().take(q).cloned().collect(),
         };
         if self.lock.as_ref().is_none_or(|l| l.round < round) {
             self.lock = Some(cert.clone());
@@ -441,15 +452,9 @@ impl Replica {
         round: u64,
         value: u64,
     ) {
-        let q = self.cfg.quorum();
-        let committers = self.commits.entry((round, value)).or_default();
-        committers.entry(msg.from).or_insert(msg);
-        if committers.len() >= q && !self.cfg.bugs.one_phase {
-            let proof = Cert {
-                round,
-                value,
-                signed: committers.values().take(q).cloned().collect(),
-            };
+        let proof = certify(&mut self.commits, self.cfg.quorum(), msg, round, value);
+        // With `one-phase` a decision was made on votes alone.
+        if let Some(proof) = proof.filter(|_| !self.cfg.bugs.one_phase) {
             self.decide(ctx, proof);
         }
     }

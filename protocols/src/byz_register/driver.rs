@@ -8,8 +8,9 @@
 use harness::{Driver, InputError, Registrar, Scenario, Verdict};
 use sim_core::{Finding, Sim, Topology};
 
-use super::{Bugs, Client, Cluster, RegisterMsg, Replica};
-use crate::progress::{progress_checker, progress_verdict, ProgressChecker};
+use super::{Bugs, Cluster, RegisterMsg, Replica};
+use crate::progress::{progress_verdict, ProgressChecker};
+use crate::{quorum_client, reads_and_writes};
 
 pub struct ByzRegister {
     cluster: Cluster,
@@ -19,16 +20,7 @@ pub struct ByzRegister {
 impl ByzRegister {
     pub fn new(scenario: &Scenario) -> Result<Self, InputError> {
         let bugs = Bugs::parse(&scenario.bugs).map_err(|m| scenario.error("bugs", m))?;
-        if scenario.workload.cas_fraction > 0.0 {
-            return Err(scenario.error(
-                "workload.cas_fraction",
-                "byz-register has no compare-and-set: set workload.cas_fraction = 0",
-            ));
-        }
-        if let Some(key) = scenario.options.keys().next() {
-            let field = format!("options.{key}");
-            return Err(scenario.error(&field, "byz-register takes no options"));
-        }
+        quorum_client::check_scenario(scenario)?;
         if scenario.replicas < 4 {
             return Err(scenario.error(
                 "replicas",
@@ -61,9 +53,7 @@ impl Driver for ByzRegister {
         if !given("replicas") {
             scenario.replicas = 4;
         }
-        if !given("workload.cas_fraction") {
-            scenario.workload.cas_fraction = 0.0;
-        }
+        reads_and_writes::fill_defaults(scenario, given);
         let f = f_of(scenario.replicas) as u32;
         if let Some(generator) = scenario.faults.generator.as_mut() {
             if !given("faults.generator.max_faulty") {
@@ -81,19 +71,9 @@ impl Driver for ByzRegister {
                 sim.add_node(move || Replica::new(cluster.clone()))
             })
             .collect();
-        let clients = (0..scenario.workload.clients)
-            .map(|_| {
-                let (cluster, spec) = (self.cluster.clone(), scenario.workload.clone());
-                sim.add_node(move || Client::new(cluster.clone(), spec.clone()))
-            })
-            .collect();
-        let topology = Topology { replicas, clients };
-        self.progress = Some(progress_checker(
-            scenario,
-            &topology,
-            scenario.workload.timeout(),
-            true,
-        ));
+        let (topology, progress) =
+            quorum_client::add_clients(sim, scenario, replicas, &self.cluster);
+        self.progress = Some(progress);
         topology
     }
 

@@ -117,8 +117,7 @@ impl Cluster {
     }
 }
 
-/// (counter, writer, the write's request id): totally ordered, unique per write.
-pub type Timestamp = (u64, NodeId, u64);
+pub use crate::quorum_client::Timestamp;
 
 /// A value with its timestamp, signed by its writer over (key, ts, value).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

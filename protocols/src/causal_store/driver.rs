@@ -5,13 +5,11 @@
 use serde::Deserialize;
 use serde_json::json;
 use sim_core::time::duration as dur;
-use sim_core::{Finding, Nanos, NodeId, Sim, Topology, MILLIS, SECONDS};
+use sim_core::{Finding, Nanos, Sim, Topology, MILLIS, SECONDS};
 
 use super::replica::{Msg, Replica};
 use super::session::CausalSession;
-use crate::progress::{progress_verdict, ProgressChecker};
-use crate::replica_agreement::{convergence, group_live};
-use crate::store_client;
+use crate::store_client::{self, StoreRun};
 use checkers::causal::{check_causal, CausalVerdict};
 use harness::{Driver, InputError, Registrar, Scenario, Verdict};
 
@@ -44,8 +42,7 @@ impl Default for Options {
 pub struct CausalStore {
     options: Options,
     visible_early: bool,
-    replicas: Vec<NodeId>,
-    progress: Option<ProgressChecker>,
+    run: StoreRun,
 }
 
 impl CausalStore {
@@ -67,8 +64,7 @@ impl CausalStore {
         Ok(Self {
             options: o,
             visible_early,
-            replicas: Vec::new(),
-            progress: None,
+            run: StoreRun::default(),
         })
     }
 }
@@ -92,34 +88,32 @@ impl Driver for CausalStore {
     type Msg = Msg;
 
     fn fill_defaults(scenario: &mut Scenario, given: &dyn Fn(&str) -> bool) {
-        store_client::fill_defaults(scenario, given);
+        crate::reads_and_writes::fill_defaults(scenario, given);
     }
 
     fn build(&mut self, scenario: &Scenario, sim: &mut Sim<Msg>) -> Topology {
-        let peers: Vec<NodeId> = (0..scenario.replicas).collect();
-        for _ in &peers {
-            let (peers, gossip, early) = (peers.clone(), self.options.gossip, self.visible_early);
-            sim.add_node(move || Replica::new(peers.clone(), gossip, early));
-        }
-        let (replicas, switch) = (peers.clone(), self.options.switch);
-        let clients = store_client::add_clients(sim, scenario, self.options.quiesce, move |i| {
-            let home = replicas[i as usize % replicas.len()];
-            CausalSession::new(replicas.clone(), home, switch)
-        });
-        self.replicas = peers.clone();
-        let (topology, progress) = store_client::topology_and_progress(scenario, peers, clients);
-        self.progress = Some(progress);
-        topology
+        let (gossip, early, switch) =
+            (self.options.gossip, self.visible_early, self.options.switch);
+        self.run.build(
+            scenario,
+            sim,
+            self.options.quiesce,
+            move |peers| Replica::new(peers.to_vec(), gossip, early),
+            move |i, peers| {
+                let home = peers[i as usize % peers.len()];
+                CausalSession::new(peers.to_vec(), home, switch)
+            },
+        )
     }
 
     fn check_step(&mut self, sim: &Sim<Msg>) -> Option<Finding> {
-        self.progress.as_mut()?.check(sim)
+        self.run.check_step(sim)
     }
 
     fn check_end(&mut self, sim: &Sim<Msg>) -> Vec<Verdict> {
-        let mut verdicts = progress_verdict(self.progress.as_mut(), sim);
-        let groups = group_live(sim, &self.replicas, |r: &Replica| json!(r.values()));
-        verdicts.push(convergence(&groups));
+        let (mut verdicts, _) = self
+            .run
+            .liveness_and_convergence(sim, |r: &Replica| json!(r.values()));
         verdicts.push(causal_verdict(sim.history()));
         verdicts
     }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use sim_core::{Ctx, Message, Nanos, NodeId, Process};
 
 use crate::crdt::vclock::VClock;
+use crate::store_client::StoreOp;
 
 /// A write as it travels between replicas.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -48,19 +49,13 @@ impl Write {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-pub enum Request {
-    Read { key: u32 },
-    Write { key: u32, value: u64 },
-}
-
 #[derive(Debug, Clone, Hash, Serialize)]
 pub enum Msg {
     /// Client → replica: served once `deps` are applied.
     Request {
         req: u64,
         deps: VClock,
-        body: Request,
+        body: StoreOp,
     },
     /// Replica → client: the value read (`None`: never written) and the
     /// dot of the write it came from, or of the write made.
@@ -93,7 +88,7 @@ pub struct Replica {
     /// Writes received before their dependencies.
     buffer: Vec<Write>,
     /// Requests waiting for their dependencies: (client, req, deps, body).
-    waiting: Vec<(NodeId, u64, VClock, Request)>,
+    waiting: Vec<(NodeId, u64, VClock, StoreOp)>,
     /// Each client's last write request here (rebuilt from the log).
     last_write: BTreeMap<NodeId, u64>,
 }
@@ -172,9 +167,9 @@ impl Replica {
         }
     }
 
-    fn serve(&mut self, ctx: &mut Ctx<'_, Msg>, client: NodeId, req: u64, body: Request) {
+    fn serve(&mut self, ctx: &mut Ctx<'_, Msg>, client: NodeId, req: u64, body: StoreOp) {
         let reply = match body {
-            Request::Read { key } => match self.data.get(&key) {
+            StoreOp::Read { key } => match self.data.get(&key) {
                 Some(w) => Msg::Reply {
                     req,
                     value: Some(w.value),
@@ -186,7 +181,7 @@ impl Replica {
                     clock: VClock::new(),
                 },
             },
-            Request::Write { key, value } => {
+            StoreOp::Write { key, value } => {
                 let me = ctx.id();
                 if self
                     .last_write

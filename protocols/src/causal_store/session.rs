@@ -1,12 +1,12 @@
 //! The causal store's client session: its dependencies and its home replica.
 
 use rand::Rng;
-use serde_json::{json, Value};
+use serde_json::Value;
 use sim_core::{Ctx, NodeId, OpType};
 
-use super::replica::{Msg, Request};
+use super::replica::Msg;
 use crate::crdt::vclock::VClock;
-use crate::store_client::{Planned, StoreOp, StoreSession};
+use crate::store_client::{Awaited, Planned, StoreOp, StoreSession};
 
 pub struct CausalSession {
     replicas: Vec<NodeId>,
@@ -15,8 +15,7 @@ pub struct CausalSession {
     switch: f64,
     /// Everything the session has seen: what its requests depend on.
     deps: VClock,
-    /// The open request: (req, is a read).
-    open: Option<(u64, bool)>,
+    awaited: Awaited,
 }
 
 impl CausalSession {
@@ -26,7 +25,7 @@ impl CausalSession {
             home,
             switch,
             deps: VClock::new(),
-            open: None,
+            awaited: Awaited::default(),
         }
     }
 
@@ -50,22 +49,13 @@ impl StoreSession for CausalSession {
         if self.switch > 0.0 && ctx.rng().random_bool(self.switch) {
             self.move_home(ctx);
         }
-        let (f, invoked, body) = match op {
-            StoreOp::Read { key } => ("read", Value::Null, Request::Read { key }),
-            StoreOp::Write { key, value } => ("write", json!(value), Request::Write { key, value }),
+        self.awaited.open(req, op.key(), op.is_read());
+        let msg = Msg::Request {
+            req,
+            deps: self.deps.clone(),
+            body: op,
         };
-        self.open = Some((req, op.is_read()));
-        Planned {
-            f,
-            key: op.key(),
-            invoked,
-            to: self.home,
-            msg: Msg::Request {
-                req,
-                deps: self.deps.clone(),
-                body,
-            },
-        }
+        Planned::op(op, self.home, msg)
     }
 
     fn answer(&mut self, req: u64, msg: &Msg) -> Option<Value> {
@@ -77,19 +67,13 @@ impl StoreSession for CausalSession {
         else {
             return None;
         };
-        if *r != req || self.open.map(|(o, _)| o) != Some(req) {
-            return None;
-        }
-        self.open = None;
+        self.awaited.answered(req, *r)?;
         self.deps.merge(clock);
         Some(value.map_or(Value::Null, Value::from))
     }
 
     fn timed_out(&mut self, ctx: &mut Ctx<'_, Msg>, _: u64) -> OpType {
         self.move_home(ctx);
-        match self.open.take() {
-            Some((_, true)) => OpType::Fail,
-            _ => OpType::Info,
-        }
+        self.awaited.timed_out()
     }
 }

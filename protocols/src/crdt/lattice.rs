@@ -10,8 +10,14 @@ pub trait Lattice: Clone + PartialEq + Debug {
     /// Joins `other` into `self` (least upper bound).
     fn join(&mut self, other: &Self);
 
-    /// `self ≤ other` in the lattice's order.
-    fn leq(&self, other: &Self) -> bool;
+    /// `self ≤ other` in the lattice's order. By default: joining `self`
+    /// into `other` leaves it as it was (the definition, at the cost of a
+    /// copy; the registers use it, the larger states compare directly).
+    fn leq(&self, other: &Self) -> bool {
+        let mut joined = other.clone();
+        joined.join(self);
+        joined == *other
+    }
 }
 
 /// Checks the merge laws on three states with the given `merge` and order

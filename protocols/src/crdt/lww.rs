@@ -51,12 +51,6 @@ impl Lattice for LwwRegister {
     fn join(&mut self, other: &Self) {
         self.merge_with(other, false);
     }
-
-    fn leq(&self, other: &Self) -> bool {
-        let mut joined = other.clone();
-        joined.join(self);
-        joined == *other
-    }
 }
 
 #[cfg(test)]

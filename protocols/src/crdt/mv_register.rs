@@ -112,12 +112,6 @@ impl Lattice for MvRegister {
         self.siblings
             .retain(|s| !contexts.iter().any(|c| s.covered_by(c)));
     }
-
-    fn leq(&self, other: &Self) -> bool {
-        let mut joined = other.clone();
-        joined.join(self);
-        joined == *other
-    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,6 @@
 //! log, state mode's tombstones with `compaction`), a `compaction` verdict
 //! says whether they forgot everything by the end, and the most they held.
 
-use std::collections::BTreeMap;
 use std::marker::PhantomData;
 
 use serde::Deserialize;
@@ -18,6 +17,7 @@ use super::replica::{Gossip, Msg, Replica};
 use super::{Config, Mode, ReplicatedType, NO_DEDUP};
 use crate::crdt::timestamp::ClockKind;
 use crate::progress::{progress_checker, progress_verdict, ProgressChecker};
+use crate::replica_agreement::{convergence, group_live};
 use harness::{Driver, InputError, Registrar, Scenario, Verdict};
 
 /// The `[options]` of a scenario of the family.
@@ -190,35 +190,10 @@ impl<T: ReplicatedType> Driver for TypeDriver<T> {
                 "not judged: options.liveness = false",
             ));
         }
-        // Live replicas grouped by the value they hold (as JSON text, so the
-        // order is deterministic).
-        let mut held: BTreeMap<String, (serde_json::Value, Vec<String>)> = BTreeMap::new();
-        for &r in &self.replicas {
-            if sim.status(r) != NodeStatus::Up {
-                continue;
-            }
-            if let Some(p) = sim.process_as::<Replica<T>>(r) {
-                let v = p.state().final_value();
-                held.entry(v.to_string())
-                    .or_insert_with(|| (v, Vec::new()))
-                    .1
-                    .push(format!("n{r}"));
-            }
-        }
-        verdicts.push(match held.len() {
-            0 => Verdict::fail("convergence", "no live replica"),
-            1 => Verdict::pass("convergence"),
-            n => Verdict::fail(
-                "convergence",
-                format!(
-                    "live replicas hold {n} different values: {}",
-                    held.iter()
-                        .map(|(text, (_, who))| format!("{} hold {text}", who.join(", ")))
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                ),
-            ),
+        let held = group_live(sim, &self.replicas, |p: &Replica<T>| {
+            p.state().final_value()
         });
+        verdicts.push(convergence(&held));
         let name = format!("final read ({})", T::NAME);
         let mut problems = Vec::new();
         for (text, (value, _)) in &held {

@@ -5,13 +5,11 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use sim_core::history::History;
 use sim_core::time::duration as dur;
-use sim_core::{Finding, Nanos, NodeId, Sim, Topology, MILLIS, SECONDS};
+use sim_core::{Finding, Nanos, Sim, Topology, MILLIS, SECONDS};
 
 use super::replica::{Msg, Replica, Settings};
 use super::session::{EventualSession, Resolver};
-use crate::progress::{progress_verdict, ProgressChecker};
-use crate::replica_agreement::{convergence, group_live};
-use crate::store_client;
+use crate::store_client::{self, StoreRun};
 use harness::{Driver, InputError, Registrar, Scenario, Verdict};
 
 pub const BUGS: [&str; 1] = ["resolve-by-own-component"];
@@ -58,8 +56,7 @@ pub struct EventualStore {
     options: Options,
     settings: Settings,
     keys: u32,
-    replicas: Vec<NodeId>,
-    progress: Option<ProgressChecker>,
+    run: StoreRun,
 }
 
 impl EventualStore {
@@ -101,8 +98,7 @@ impl EventualStore {
             options: o,
             settings,
             keys: scenario.workload.keys,
-            replicas: Vec::new(),
-            progress: None,
+            run: StoreRun::default(),
         })
     }
 }
@@ -137,33 +133,26 @@ impl Driver for EventualStore {
     type Msg = Msg;
 
     fn fill_defaults(scenario: &mut Scenario, given: &dyn Fn(&str) -> bool) {
-        store_client::fill_defaults(scenario, given);
+        crate::reads_and_writes::fill_defaults(scenario, given);
     }
 
     fn build(&mut self, scenario: &Scenario, sim: &mut Sim<Msg>) -> Topology {
-        let peers: Vec<NodeId> = (0..scenario.replicas).collect();
-        for _ in &peers {
-            let (peers, settings) = (peers.clone(), self.settings);
-            sim.add_node(move || Replica::new(peers.clone(), settings));
-        }
-        let (replicas, resolver) = (peers.clone(), self.options.resolver);
-        let clients = store_client::add_clients(sim, scenario, self.options.quiesce, move |_| {
-            EventualSession::new(replicas.clone(), resolver)
-        });
-        self.replicas = peers.clone();
-        let (topology, progress) = store_client::topology_and_progress(scenario, peers, clients);
-        self.progress = Some(progress);
-        topology
+        let (settings, resolver) = (self.settings, self.options.resolver);
+        self.run.build(
+            scenario,
+            sim,
+            self.options.quiesce,
+            move |peers| Replica::new(peers.to_vec(), settings),
+            move |_, peers| EventualSession::new(peers.to_vec(), resolver),
+        )
     }
 
     fn check_step(&mut self, sim: &Sim<Msg>) -> Option<Finding> {
-        self.progress.as_mut()?.check(sim)
+        self.run.check_step(sim)
     }
 
     fn check_end(&mut self, sim: &Sim<Msg>) -> Vec<Verdict> {
-        let mut verdicts = progress_verdict(self.progress.as_mut(), sim);
-        let groups = group_live(sim, &self.replicas, held);
-        verdicts.push(convergence(&groups));
+        let (mut verdicts, groups) = self.run.liveness_and_convergence(sim, held);
         let name = "final read (eventual-store)";
         let mut problems = Vec::new();
         for (text, (value, _)) in &groups {

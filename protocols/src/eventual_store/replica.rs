@@ -90,6 +90,21 @@ struct Pending {
     merged: Option<MvRegister>,
 }
 
+impl Pending {
+    /// Client `client`'s request `req` about `key`, just taken on by the
+    /// coordinator `me`, which counts as its first answer; `merged` as above.
+    fn new(client: NodeId, req: u64, key: u32, me: NodeId, merged: Option<MvRegister>) -> Self {
+        Self {
+            client,
+            req,
+            key,
+            answered: BTreeSet::from([me]),
+            widened: false,
+            merged,
+        }
+    }
+}
+
 pub struct Replica {
     peers: Vec<NodeId>,
     settings: Settings,
@@ -247,28 +262,15 @@ impl Replica {
             .write("issued", self.issued.to_le_bytes().to_vec());
         ctx.storage().sync();
         let op = ctx.request_id();
-        let pending = Pending {
-            client,
-            req,
-            key,
-            answered: BTreeSet::from([me]),
-            widened: false,
-            merged: None,
-        };
+        let pending = Pending::new(client, req, key, me, None);
         self.coordinate(ctx, pending, Msg::Store { op, key, register }, op);
     }
 
     fn on_get(&mut self, ctx: &mut Ctx<'_, Msg>, client: NodeId, req: u64, key: u32) {
         let me = ctx.id();
         let op = ctx.request_id();
-        let pending = Pending {
-            client,
-            req,
-            key,
-            answered: BTreeSet::from([me]),
-            widened: false,
-            merged: Some(self.store.get(&key).cloned().unwrap_or_default()),
-        };
+        let merged = self.store.get(&key).cloned().unwrap_or_default();
+        let pending = Pending::new(client, req, key, me, Some(merged));
         self.coordinate(ctx, pending, Msg::Fetch { op, key }, op);
     }
 

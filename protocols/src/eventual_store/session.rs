@@ -11,7 +11,7 @@ use sim_core::{Ctx, NodeId, OpType};
 
 use super::replica::{Msg, Seen};
 use crate::crdt::vclock::VClock;
-use crate::store_client::{Planned, StoreOp, StoreSession};
+use crate::store_client::{Awaited, Planned, StoreOp, StoreSession};
 
 /// How a client turns siblings into the one value it writes back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -41,8 +41,7 @@ pub struct EventualSession {
     /// A key whose last read returned siblings: the next operation writes
     /// the resolved value back.
     unresolved: Option<u32>,
-    /// The open request: (req, key, is a read).
-    open: Option<(u64, u32, bool)>,
+    awaited: Awaited,
 }
 
 impl EventualSession {
@@ -52,7 +51,7 @@ impl EventualSession {
             resolver,
             seen: BTreeMap::new(),
             unresolved: None,
-            open: None,
+            awaited: Awaited::default(),
         }
     }
 
@@ -96,7 +95,7 @@ impl StoreSession for EventualSession {
                 ("write", key, invoked, msg)
             }
         };
-        self.open = Some((req, key, f == "read"));
+        self.awaited.open(req, key, f == "read");
         Planned {
             f,
             key,
@@ -110,11 +109,7 @@ impl StoreSession for EventualSession {
         let Msg::Reply { req: r, siblings } = msg else {
             return None;
         };
-        let (open, key, read) = self.open?;
-        if *r != req || open != req {
-            return None;
-        }
-        self.open = None;
+        let (key, read) = self.awaited.answered(req, *r)?;
         if read && siblings.len() > 1 {
             self.unresolved = Some(key);
         }
@@ -126,9 +121,6 @@ impl StoreSession for EventualSession {
     }
 
     fn timed_out(&mut self, _: &mut Ctx<'_, Msg>, _req: u64) -> OpType {
-        match self.open.take() {
-            Some((_, _, true)) => OpType::Fail,
-            _ => OpType::Info,
-        }
+        self.awaited.timed_out()
     }
 }

@@ -61,6 +61,16 @@ enum Phase {
     },
 }
 
+/// A holder's times (monotonic clock).
+struct Deadlines {
+    /// Work is done (and the lock released) at this time.
+    work_until: Nanos,
+    /// The lease ends here unless extended.
+    valid_until: Nanos,
+    /// The next extend is due here; `None` while one is in flight.
+    extend_at: Option<Nanos>,
+}
+
 /// Timer tags: these two, or the id of a request whose answer timed out.
 const TIMER_NEXT: u64 = u64::MAX;
 const TIMER_TICK: u64 = u64::MAX - 1;
@@ -181,12 +191,9 @@ impl Client {
             .saturating_sub(self.cfg.drift)
     }
 
-    /// While holding: stop when the lease runs out or the work is done,
-    /// extend every third of the lease.
-    fn on_tick(&mut self, ctx: &mut Ctx<'_, LeaseMsg>) {
-        let now = ctx.monotonic_now();
-        let extend_every = self.cfg.lease / 3;
-        let bug = self.cfg.bugs.extend_after_expiry;
+    /// While holding, what [`Self::on_tick`] acts on and
+    /// [`Self::schedule_tick`] waits for.
+    fn deadlines(&self) -> Option<Deadlines> {
         let Phase::Holding {
             work_until,
             valid_until,
@@ -195,19 +202,33 @@ impl Client {
             ..
         } = &self.phase
         else {
+            return None;
+        };
+        Some(Deadlines {
+            work_until: *work_until,
+            valid_until: *valid_until,
+            extend_at: extend
+                .is_none()
+                .then(|| granted_sent.saturating_add(self.cfg.lease / 3)),
+        })
+    }
+
+    /// While holding: stop when the lease runs out or the work is done,
+    /// extend every third of the lease.
+    fn on_tick(&mut self, ctx: &mut Ctx<'_, LeaseMsg>) {
+        let now = ctx.monotonic_now();
+        let bug = self.cfg.bugs.extend_after_expiry;
+        let Some(d) = self.deadlines() else {
             return;
         };
-        let (work_until, valid_until, extend_due) = (
-            *work_until,
-            *valid_until,
-            extend.is_none() && now >= granted_sent.saturating_add(extend_every),
-        );
-        let expired = now >= valid_until;
-        if now >= work_until || (expired && !bug) {
+        let expired = now >= d.valid_until;
+        if now >= d.work_until || (expired && !bug) {
             self.release(ctx);
             return;
         }
-        if extend_due || (expired && extend.is_none()) {
+        // An extend is due every third of the lease, and at once on expiry
+        // (with the bug), unless one is in flight.
+        if d.extend_at.is_some_and(|at| now >= at || expired) {
             let req = self.send(ctx, Write::Extend);
             if let Phase::Holding { extend, .. } = &mut self.phase {
                 *extend = Some(req);
@@ -218,24 +239,17 @@ impl Client {
 
     /// The next time [`Self::on_tick`] has something to do.
     fn schedule_tick(&mut self, ctx: &mut Ctx<'_, LeaseMsg>) {
-        let Phase::Holding {
-            work_until,
-            valid_until,
-            granted_sent,
-            extend,
-            ..
-        } = &self.phase
-        else {
+        let Some(d) = self.deadlines() else {
             return;
         };
         let now = ctx.monotonic_now();
         // The lease end only while it is ahead (a buggy client holds past it).
-        let mut next = *work_until;
-        if *valid_until > now {
-            next = next.min(*valid_until);
+        let mut next = d.work_until;
+        if d.valid_until > now {
+            next = next.min(d.valid_until);
         }
-        if extend.is_none() {
-            next = next.min(granted_sent.saturating_add(self.cfg.lease / 3));
+        if let Some(at) = d.extend_at {
+            next = next.min(at);
         }
         if let Some(t) = self.tick.take() {
             ctx.cancel_timer(t);

@@ -3,13 +3,13 @@
 
 use std::borrow::Cow;
 
-use crate::lease_lock::{resource_verdict, Bugs, Client, ClientConfig, LeaseMsg, Resource, Store};
-use crate::progress::{progress_checker, progress_verdict, ProgressChecker};
+use crate::lease_lock::{Bugs, Client, ClientConfig, LeaseMsg, Store};
+use crate::lock_run::{add_clients_and_resource, LockRun};
 use harness::{Driver, InputError, Registrar, Scenario, Verdict};
 use serde::Deserialize;
 use sim_core::history::History;
 use sim_core::time::duration as dur;
-use sim_core::{Finding, Nanos, NodeId, Sim, Topology, MILLIS};
+use sim_core::{Finding, Nanos, Sim, Topology, MILLIS};
 
 /// The `[options]` of a lease-lock scenario.
 #[derive(Debug, Clone, Deserialize)]
@@ -48,8 +48,7 @@ impl Default for Options {
 
 pub struct LeaseLock {
     cfg: ClientConfig,
-    clients: Vec<NodeId>,
-    progress: Option<ProgressChecker>,
+    run: Option<LockRun>,
     fencing: bool,
 }
 
@@ -79,7 +78,6 @@ impl LeaseLock {
             o.drift
         };
         Ok(Self {
-            clients: Vec::new(),
             cfg: ClientConfig {
                 store: 0,
                 // After the store and the clients.
@@ -92,7 +90,7 @@ impl LeaseLock {
                 max_backoff: o.max_backoff,
                 bugs,
             },
-            progress: None,
+            run: None,
             fencing: o.fencing,
         })
     }
@@ -109,36 +107,26 @@ impl Driver for LeaseLock {
 
     fn build(&mut self, scenario: &Scenario, sim: &mut Sim<LeaseMsg>) -> Topology {
         let store = sim.add_node(Store::default);
-        let clients = (0..scenario.workload.clients)
-            .map(|_| {
-                let cfg = self.cfg.clone();
-                sim.add_node(move || Client::new(cfg.clone()))
-            })
-            .collect();
-        let fencing = self.fencing;
-        let resource = sim.add_node(move || Resource::new(fencing));
+        let cfg = self.cfg.clone();
+        let client = move || Client::new(cfg.clone());
+        let (clients, resource) = add_clients_and_resource(sim, scenario, client, self.fencing);
         debug_assert_eq!(resource, self.cfg.resource);
         let replicas = vec![store, resource];
         let topology = Topology { replicas, clients };
-        self.clients = topology.clients.clone();
-        // Once the faults heal, a lock is granted again (a refusal is no progress).
-        self.progress = Some(progress_checker(
-            scenario,
-            &topology,
-            self.cfg.timeout,
-            false,
-        ));
+        let lease = self.cfg.lease.saturating_sub(self.cfg.drift);
+        let run = LockRun::new(scenario, &topology, resource, self.cfg.timeout, lease);
+        self.run = Some(run);
         topology
     }
 
     fn check_step(&mut self, sim: &Sim<LeaseMsg>) -> Option<Finding> {
-        self.progress.as_mut()?.check(sim)
+        self.run.as_mut()?.check_step(sim)
     }
 
     fn check_end(&mut self, sim: &Sim<LeaseMsg>) -> Vec<Verdict> {
-        let mut verdicts = progress_verdict(self.progress.as_mut(), sim);
-        verdicts.push(resource_verdict(sim, self.cfg.resource, "resource"));
-        verdicts
+        self.run
+            .as_mut()
+            .map_or_else(Vec::new, |r| r.check_end(sim))
     }
 
     fn model(&self) -> Option<&'static str> {
@@ -148,8 +136,10 @@ impl Driver for LeaseLock {
     /// The clients' history with the lease expiry of every holder that
     /// crashed (see `crate::lock_expiry`).
     fn judged_history<'s>(&self, sim: &'s Sim<LeaseMsg>) -> Cow<'s, History> {
-        let lease = self.cfg.lease.saturating_sub(self.cfg.drift);
-        crate::lock_expiry::judged_history(sim, &self.clients, lease)
+        match &self.run {
+            Some(run) => run.judged_history(sim),
+            None => Cow::Borrowed(sim.history()),
+        }
     }
 }
 

@@ -1,14 +1,12 @@
 //! Driver of the quorum-replicated register (`protocols::quorum_register`).
 
-use crate::quorum_register::{Bugs, Client, RegisterMsg, Replica};
-
-use crate::progress::ProgressChecker;
-use harness::Driver;
-use harness::{InputError, Registrar, Scenario};
+use harness::{Driver, InputError, Registrar, Scenario, Verdict};
 use sim_core::{Finding, Sim, Topology};
 
-use crate::progress::{progress_checker, progress_verdict};
-use harness::Verdict;
+use crate::progress::{progress_verdict, ProgressChecker};
+use crate::quorum_client;
+use crate::quorum_register::{Bugs, Majority, RegisterMsg, Replica};
+use crate::reads_and_writes;
 
 pub struct QuorumRegister {
     bugs: Bugs,
@@ -18,16 +16,7 @@ pub struct QuorumRegister {
 impl QuorumRegister {
     pub fn new(scenario: &Scenario) -> Result<Self, InputError> {
         let bugs = Bugs::parse(&scenario.bugs).map_err(|m| scenario.error("bugs", m))?;
-        if scenario.workload.cas_fraction > 0.0 {
-            return Err(scenario.error(
-                "workload.cas_fraction",
-                "quorum-register has no compare-and-set: set workload.cas_fraction = 0",
-            ));
-        }
-        if let Some(key) = scenario.options.keys().next() {
-            let field = format!("options.{key}");
-            return Err(scenario.error(&field, "quorum-register takes no options"));
-        }
+        quorum_client::check_scenario(scenario)?;
         Ok(Self {
             bugs,
             progress: None,
@@ -38,9 +27,7 @@ impl QuorumRegister {
 impl Driver for QuorumRegister {
     /// The register has no compare-and-set; the shared default mixes some in.
     fn fill_defaults(scenario: &mut Scenario, given: &dyn Fn(&str) -> bool) {
-        if !given("workload.cas_fraction") {
-            scenario.workload.cas_fraction = 0.0;
-        }
+        reads_and_writes::fill_defaults(scenario, given);
     }
 
     type Msg = RegisterMsg;
@@ -50,20 +37,9 @@ impl Driver for QuorumRegister {
         let replicas: Vec<u32> = (0..scenario.replicas)
             .map(|_| sim.add_node(move || Replica::new(bugs)))
             .collect();
-        let clients = (0..scenario.workload.clients)
-            .map(|_| {
-                let (replicas, spec) = (replicas.clone(), scenario.workload.clone());
-                sim.add_node(move || Client::new(replicas.clone(), spec.clone(), bugs))
-            })
-            .collect();
-        let topology = Topology { replicas, clients };
-        // An operation that times out is indeterminate, not an answer.
-        self.progress = Some(progress_checker(
-            scenario,
-            &topology,
-            scenario.workload.timeout(),
-            true,
-        ));
+        let majority = Majority::new(replicas.clone(), bugs);
+        let (topology, progress) = quorum_client::add_clients(sim, scenario, replicas, &majority);
+        self.progress = Some(progress);
         topology
     }
 

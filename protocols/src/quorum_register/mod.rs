@@ -13,6 +13,9 @@
 //!   writes it back to a majority before returning it, so that no later read
 //!   can see an older value.
 //!
+//! Clients are the shared quorum client (`crate::quorum_client`) with
+//! majorities.
+//!
 //! Replicas persist and sync before acknowledging a store, so a crashed and
 //! restarted replica still holds everything it acknowledged.
 //!
@@ -35,10 +38,10 @@ pub use driver::register;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
-use sim_core::{Ctx, Message, NodeId, OpId, OpType, Process, TimerId};
+use sim_core::{Ctx, Message, NodeId, Process};
 
-use crate::workload::{ClientOp, WorkloadSpec};
+pub use crate::quorum_client::Timestamp;
+use crate::quorum_client::{QuorumClient, QuorumRegister, Reply};
 
 /// The bug variants this protocol knows.
 pub const BUGS: [&str; 5] = [
@@ -48,9 +51,6 @@ pub const BUGS: [&str; 5] = [
     "reuse-timestamp",
     "no-client-timeout",
 ];
-
-/// (counter, writer, the write's request id): totally ordered, unique per write.
-pub type Timestamp = (u64, u32, u64);
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum RegisterMsg {
@@ -187,191 +187,80 @@ impl Process for Replica {
 
 // ---------------------------------------------------------------- client
 
-/// Where a client's current operation stands.
-enum Phase {
-    /// Thinking before the next operation.
-    Idle,
-    /// Collecting timestamps (and values) from a majority.
-    Query {
-        replies: BTreeMap<NodeId, (Timestamp, Option<u64>)>,
-    },
-    /// Storing at a majority; `result` is what the operation returns when done.
-    Store { acks: Vec<NodeId>, result: Value },
+/// ABD's side of the shared quorum client: majorities, every answer
+/// believed, and the client bugs.
+#[derive(Debug, Clone)]
+pub struct Majority {
+    replicas: Vec<NodeId>,
+    bugs: Bugs,
+}
+
+impl Majority {
+    pub fn new(replicas: Vec<NodeId>, bugs: Bugs) -> Self {
+        Self { replicas, bugs }
+    }
 }
 
 /// A client that runs one operation at a time against all replicas.
-pub struct Client {
-    replicas: Vec<NodeId>,
-    spec: WorkloadSpec,
-    bugs: Bugs,
-    /// The current phase's request id (from the kernel: never reused, not
-    /// even by a restarted client); replies to other requests are ignored.
-    req: u64,
-    current: Option<(OpId, ClientOp)>,
-    phase: Phase,
-    timeout: Option<TimerId>,
-    issued: u64,
-}
+pub type Client = QuorumClient<Majority>;
 
-const TIMER_NEXT_OP: u64 = 0;
-const TIMER_TIMEOUT: u64 = 1;
+impl QuorumRegister for Majority {
+    type Msg = RegisterMsg;
+    type Held = (Timestamp, Option<u64>);
 
-impl Client {
-    pub fn new(replicas: Vec<NodeId>, spec: WorkloadSpec, bugs: Bugs) -> Self {
-        Self {
-            replicas,
-            spec,
-            bugs,
-            req: 0,
-            current: None,
-            phase: Phase::Idle,
-            timeout: None,
-            issued: 0,
-        }
+    fn replicas(&self) -> &[NodeId] {
+        &self.replicas
     }
 
-    fn majority(&self) -> usize {
+    fn quorum(&self) -> usize {
         self.replicas.len() / 2 + 1
     }
 
-    fn start_op(&mut self, ctx: &mut Ctx<'_, RegisterMsg>) {
-        if self.spec.max_ops > 0 && self.issued >= self.spec.max_ops {
-            return;
-        }
-        self.issued += 1;
-        let op = self.spec.next_op(ctx.rng());
-        let id = ctx.invoke(op.f(), self.spec.history_key(&op), op.invoke_value());
-        self.current = Some((id, op));
-        self.req = ctx.request_id();
-        self.phase = Phase::Query {
-            replies: BTreeMap::new(),
-        };
-        let query = RegisterMsg::Query {
-            req: self.req,
-            key: op.key(),
-        };
-        ctx.send_all(self.replicas.clone(), &query);
-        if !self.bugs.no_client_timeout {
-            self.timeout = Some(ctx.set_timer(self.spec.timeout(), TIMER_TIMEOUT));
-        }
+    fn query(req: u64, key: u32) -> RegisterMsg {
+        RegisterMsg::Query { req, key }
     }
 
-    fn finish(&mut self, ctx: &mut Ctx<'_, RegisterMsg>, outcome: OpType, value: Value) {
-        if let Some((id, _)) = self.current.take() {
-            ctx.complete(id, outcome, value);
-        }
-        if let Some(t) = self.timeout.take() {
-            ctx.cancel_timer(t);
-        }
-        self.phase = Phase::Idle;
-        ctx.set_timer(self.spec.think(), TIMER_NEXT_OP);
-    }
-
-    fn on_query_reply(
-        &mut self,
-        ctx: &mut Ctx<'_, RegisterMsg>,
-        from: NodeId,
-        ts: Timestamp,
-        value: Option<u64>,
-    ) {
-        let majority = self.majority();
-        let Phase::Query { replies } = &mut self.phase else {
-            return;
-        };
-        replies.insert(from, (ts, value));
-        if replies.len() < majority {
-            return;
-        }
-        let newest = replies
-            .values()
-            .max_by_key(|(ts, _)| *ts)
-            .copied()
-            .expect("a majority replied");
-        let Some((_, op)) = self.current else { return };
-        tracing::debug!(key = op.key(), ts = ?newest.0, value = ?newest.1, "quorum read");
-        let (ts, value, result) = match op {
-            ClientOp::Read { .. } => {
-                let result = newest.1.map_or(Value::Null, Value::from);
-                if self.bugs.no_write_back {
-                    return self.finish(ctx, OpType::Ok, result);
-                }
-                (newest.0, newest.1, result)
-            }
-            ClientOp::Write { value, .. } => {
-                let unique = if self.bugs.reuse_timestamp {
-                    0
-                } else {
-                    self.req
-                };
-                let ts = (newest.0 .0 + 1, ctx.id(), unique);
-                (ts, Some(value), json!(value))
-            }
-            ClientOp::Cas { .. } => unreachable!("validated: quorum-register runs no cas"),
-        };
-        self.req = ctx.request_id();
-        self.phase = Phase::Store {
-            acks: Vec::new(),
-            result,
-        };
-        let store = RegisterMsg::Store {
-            req: self.req,
-            key: op.key(),
+    fn store(req: u64, key: u32, (ts, value): Self::Held) -> RegisterMsg {
+        RegisterMsg::Store {
+            req,
+            key,
             ts,
             value,
-        };
-        ctx.send_all(self.replicas.clone(), &store);
-    }
-
-    fn on_store_ack(&mut self, ctx: &mut Ctx<'_, RegisterMsg>, from: NodeId) {
-        let majority = self.majority();
-        let Phase::Store { acks, result } = &mut self.phase else {
-            return;
-        };
-        if !acks.contains(&from) {
-            acks.push(from);
-        }
-        if acks.len() >= majority {
-            tracing::debug!(acks = acks.len(), "quorum write");
-            let result = result.clone();
-            self.finish(ctx, OpType::Ok, result);
         }
     }
-}
 
-impl Process for Client {
-    type Msg = RegisterMsg;
-
-    fn on_start(&mut self, ctx: &mut Ctx<'_, RegisterMsg>) {
-        // A restarted client has lost its open operation; the history keeps it
-        // open, which the checker reads as indeterminate.
-        ctx.set_timer(self.spec.think(), TIMER_NEXT_OP);
-    }
-
-    fn on_message(&mut self, ctx: &mut Ctx<'_, RegisterMsg>, from: NodeId, msg: RegisterMsg) {
+    fn reply(msg: RegisterMsg) -> Option<Reply<Self::Held>> {
         match msg {
-            RegisterMsg::QueryReply { req, ts, value } if req == self.req => {
-                self.on_query_reply(ctx, from, ts, value)
-            }
-            RegisterMsg::StoreAck { req } if req == self.req => self.on_store_ack(ctx, from),
-            _ => {}
+            RegisterMsg::QueryReply { req, ts, value } => Some(Reply::Held {
+                req,
+                key: None,
+                held: (ts, value),
+            }),
+            RegisterMsg::StoreAck { req } => Some(Reply::Stored { req }),
+            RegisterMsg::Query { .. } | RegisterMsg::Store { .. } => None,
         }
     }
 
-    fn on_timer(&mut self, ctx: &mut Ctx<'_, RegisterMsg>, tag: u64) {
-        match tag {
-            TIMER_NEXT_OP if self.current.is_none() => self.start_op(ctx),
-            TIMER_TIMEOUT => {
-                self.timeout = None;
-                // A read changes nothing a reader could later see (its
-                // write-back stores a value already written), so an unanswered
-                // read certainly failed; a write may have reached some replicas.
-                let outcome = match self.current {
-                    Some((_, ClientOp::Read { .. })) => OpType::Fail,
-                    _ => OpType::Info,
-                };
-                self.finish(ctx, outcome, Value::Null);
-            }
-            _ => {}
-        }
+    fn timestamp(&(ts, _): &Self::Held) -> Timestamp {
+        ts
+    }
+
+    fn value(&(_, value): &Self::Held) -> Option<u64> {
+        value
+    }
+
+    /// With `reuse-timestamp` the write's request id is left out.
+    fn written(&self, _key: u32, ts: Timestamp, value: u64) -> Self::Held {
+        let (counter, writer, req) = ts;
+        let unique = if self.bugs.reuse_timestamp { 0 } else { req };
+        ((counter, writer, unique), Some(value))
+    }
+
+    fn writes_back(&self) -> bool {
+        !self.bugs.no_write_back
+    }
+
+    fn times_out(&self) -> bool {
+        !self.bugs.no_client_timeout
     }
 }

@@ -2,15 +2,13 @@
 
 use std::borrow::Cow;
 
-use crate::lease_lock::{resource_verdict, Resource};
-use crate::progress::ProgressChecker;
+use crate::lock_run::{add_clients_and_resource, LockRun};
 use crate::redlock::{Bugs, Client, ClientConfig, LockMsg, Server};
 use serde::Deserialize;
 use sim_core::history::History;
 use sim_core::time::duration as dur;
-use sim_core::{Finding, Nanos, NodeId, Sim, Topology, MILLIS};
+use sim_core::{Finding, Nanos, Sim, Topology, MILLIS};
 
-use crate::progress::{progress_checker, progress_verdict};
 use harness::Driver;
 use harness::Verdict;
 use harness::{InputError, Registrar, Scenario};
@@ -53,8 +51,7 @@ impl Default for Options {
 pub struct Redlock {
     cfg: ClientConfig,
     fencing: bool,
-    clients: Vec<NodeId>,
-    progress: Option<ProgressChecker>,
+    run: Option<LockRun>,
 }
 
 impl Redlock {
@@ -83,8 +80,7 @@ impl Redlock {
                 bugs,
             },
             fencing: o.fencing,
-            clients: Vec::new(),
-            progress: None,
+            run: None,
         })
     }
 }
@@ -96,37 +92,26 @@ impl Driver for Redlock {
         let replicas = (0..scenario.replicas)
             .map(|_| sim.add_node(Server::default))
             .collect();
-        let clients = (0..scenario.workload.clients)
-            .map(|_| {
-                let cfg = self.cfg.clone();
-                sim.add_node(move || Client::new(cfg.clone()))
-            })
-            .collect();
-        let fencing = self.fencing;
-        let resource = sim.add_node(move || Resource::<LockMsg>::new(fencing));
+        let cfg = self.cfg.clone();
+        let client = move || Client::new(cfg.clone());
+        let (clients, resource) = add_clients_and_resource(sim, scenario, client, self.fencing);
         debug_assert_eq!(resource, self.cfg.resource);
         // The resource is no lock server: faults aimed at replicas leave it be.
         let topology = Topology { replicas, clients };
-        self.clients = topology.clients.clone();
-        // Liveness of a lock: once the faults heal, a lock is granted again
-        // (a refusal is no progress).
-        self.progress = Some(progress_checker(
-            scenario,
-            &topology,
-            self.cfg.timeout,
-            false,
-        ));
+        let lease = self.cfg.ttl.saturating_sub(self.cfg.drift);
+        let run = LockRun::new(scenario, &topology, resource, self.cfg.timeout, lease);
+        self.run = Some(run);
         topology
     }
 
     fn check_step(&mut self, sim: &Sim<LockMsg>) -> Option<Finding> {
-        self.progress.as_mut()?.check(sim)
+        self.run.as_mut()?.check_step(sim)
     }
 
     fn check_end(&mut self, sim: &Sim<LockMsg>) -> Vec<Verdict> {
-        let mut verdicts = progress_verdict(self.progress.as_mut(), sim);
-        verdicts.push(resource_verdict(sim, self.cfg.resource, "resource"));
-        verdicts
+        self.run
+            .as_mut()
+            .map_or_else(Vec::new, |r| r.check_end(sim))
     }
 
     fn model(&self) -> Option<&'static str> {
@@ -136,8 +121,10 @@ impl Driver for Redlock {
     /// The clients' history with the lease expiry of every holder that
     /// crashed, as an `expire` operation of [`EXPIRY_PROCESS`] at that time.
     fn judged_history<'s>(&self, sim: &'s Sim<LockMsg>) -> Cow<'s, History> {
-        let lease = self.cfg.ttl.saturating_sub(self.cfg.drift);
-        crate::lock_expiry::judged_history(sim, &self.clients, lease)
+        match &self.run {
+            Some(run) => run.judged_history(sim),
+            None => Cow::Borrowed(sim.history()),
+        }
     }
 }
 

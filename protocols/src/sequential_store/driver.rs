@@ -4,13 +4,11 @@
 use serde::Deserialize;
 use serde_json::json;
 use sim_core::time::duration as dur;
-use sim_core::{Finding, Nanos, NodeId, Sim, Topology, MILLIS, SECONDS};
+use sim_core::{Finding, Nanos, Sim, Topology, MILLIS, SECONDS};
 
 use super::replica::{Msg, Replica};
 use super::session::SequentialSession;
-use crate::progress::{progress_verdict, ProgressChecker};
-use crate::replica_agreement::{convergence, group_live};
-use crate::store_client;
+use crate::store_client::{self, StoreRun};
 use checkers::{sequential, CheckOptions};
 use harness::{Driver, InputError, Registrar, Scenario, Verdict};
 use sim_core::history::History;
@@ -44,8 +42,7 @@ pub struct SequentialStore {
     /// Search steps the sequential-consistency check may take.
     budget: u64,
     wall_clock_order: bool,
-    replicas: Vec<NodeId>,
-    progress: Option<ProgressChecker>,
+    run: StoreRun,
 }
 
 impl SequentialStore {
@@ -63,8 +60,7 @@ impl SequentialStore {
             options: o,
             budget: scenario.checks.linearizability_budget,
             wall_clock_order,
-            replicas: Vec::new(),
-            progress: None,
+            run: StoreRun::default(),
         })
     }
 }
@@ -97,33 +93,28 @@ impl Driver for SequentialStore {
     type Msg = Msg;
 
     fn fill_defaults(scenario: &mut Scenario, given: &dyn Fn(&str) -> bool) {
-        store_client::fill_defaults(scenario, given);
+        crate::reads_and_writes::fill_defaults(scenario, given);
     }
 
     fn build(&mut self, scenario: &Scenario, sim: &mut Sim<Msg>) -> Topology {
-        let peers: Vec<NodeId> = (0..scenario.replicas).collect();
-        for _ in &peers {
-            let (peers, retry, bug) = (peers.clone(), self.options.retry, self.wall_clock_order);
-            sim.add_node(move || Replica::new(peers.clone(), retry, bug));
-        }
-        let replicas = peers.clone();
-        let clients = store_client::add_clients(sim, scenario, self.options.quiesce, move |i| {
-            SequentialSession::new(replicas[i as usize % replicas.len()])
-        });
-        self.replicas = peers.clone();
-        let (topology, progress) = store_client::topology_and_progress(scenario, peers, clients);
-        self.progress = Some(progress);
-        topology
+        let (retry, bug) = (self.options.retry, self.wall_clock_order);
+        self.run.build(
+            scenario,
+            sim,
+            self.options.quiesce,
+            move |peers| Replica::new(peers.to_vec(), retry, bug),
+            |i, peers| SequentialSession::new(peers[i as usize % peers.len()]),
+        )
     }
 
     fn check_step(&mut self, sim: &Sim<Msg>) -> Option<Finding> {
-        self.progress.as_mut()?.check(sim)
+        self.run.check_step(sim)
     }
 
     fn check_end(&mut self, sim: &Sim<Msg>) -> Vec<Verdict> {
-        let mut verdicts = progress_verdict(self.progress.as_mut(), sim);
-        let groups = group_live(sim, &self.replicas, |r: &Replica| json!(r.values()));
-        verdicts.push(convergence(&groups));
+        let (mut verdicts, _) = self
+            .run
+            .liveness_and_convergence(sim, |r: &Replica| json!(r.values()));
         verdicts.push(sequential_verdict(sim.history(), self.budget));
         verdicts
     }

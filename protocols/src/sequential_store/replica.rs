@@ -5,6 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use sim_core::{Ctx, Message, Nanos, NodeId, Process};
 
+use crate::store_client::StoreOp;
+
 /// A write in the log.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Entry {
@@ -20,16 +22,10 @@ pub struct Entry {
     pub stamp: Nanos,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-pub enum Request {
-    Read { key: u32 },
-    Write { key: u32, value: u64 },
-}
-
 #[derive(Debug, Clone, Hash, Serialize)]
 pub enum Msg {
     /// Client → its local replica: served once the replica applied `seen` entries.
-    Request { req: u64, seen: u64, body: Request },
+    Request { req: u64, seen: u64, body: StoreOp },
     /// Replica → client: the value (a read's, or the write's own) and the
     /// log position it was taken at.
     Reply {
@@ -215,9 +211,9 @@ impl Process for Replica {
     fn on_message(&mut self, ctx: &mut Ctx<'_, Msg>, from: NodeId, msg: Msg) {
         match msg {
             Msg::Request { req, seen, body } => match body {
-                Request::Read { key } if seen <= self.applied => self.read(ctx, from, req, key),
-                Request::Read { key } => self.waiting.push((from, req, seen, key)),
-                Request::Write { key, value } => {
+                StoreOp::Read { key } if seen <= self.applied => self.read(ctx, from, req, key),
+                StoreOp::Read { key } => self.waiting.push((from, req, seen, key)),
+                StoreOp::Write { key, value } => {
                     let entry = Entry {
                         origin: ctx.id(),
                         client: from,

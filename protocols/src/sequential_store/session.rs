@@ -1,19 +1,18 @@
 //! The sequential store's client session: its local replica and the last
 //! log position it saw.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use sim_core::{Ctx, NodeId, OpType};
 
-use super::replica::{Msg, Request};
-use crate::store_client::{Planned, StoreOp, StoreSession};
+use super::replica::Msg;
+use crate::store_client::{Awaited, Planned, StoreOp, StoreSession};
 
 pub struct SequentialSession {
     local: NodeId,
     /// The largest log position an answer carried: no later answer may come
     /// from an earlier state.
     seen: u64,
-    /// The open request: (req, is a read).
-    open: Option<(u64, bool)>,
+    awaited: Awaited,
 }
 
 impl SequentialSession {
@@ -21,7 +20,7 @@ impl SequentialSession {
         Self {
             local,
             seen: 0,
-            open: None,
+            awaited: Awaited::default(),
         }
     }
 }
@@ -30,22 +29,13 @@ impl StoreSession for SequentialSession {
     type Msg = Msg;
 
     fn plan(&mut self, _: &mut Ctx<'_, Msg>, op: StoreOp, req: u64, _: u64) -> Planned<Msg> {
-        let (f, invoked, body) = match op {
-            StoreOp::Read { key } => ("read", Value::Null, Request::Read { key }),
-            StoreOp::Write { key, value } => ("write", json!(value), Request::Write { key, value }),
+        self.awaited.open(req, op.key(), op.is_read());
+        let msg = Msg::Request {
+            req,
+            seen: self.seen,
+            body: op,
         };
-        self.open = Some((req, op.is_read()));
-        Planned {
-            f,
-            key: op.key(),
-            invoked,
-            to: self.local,
-            msg: Msg::Request {
-                req,
-                seen: self.seen,
-                body,
-            },
-        }
+        Planned::op(op, self.local, msg)
     }
 
     fn answer(&mut self, req: u64, msg: &Msg) -> Option<Value> {
@@ -57,18 +47,12 @@ impl StoreSession for SequentialSession {
         else {
             return None;
         };
-        if *r != req || self.open.map(|(o, _)| o) != Some(req) {
-            return None;
-        }
-        self.open = None;
+        self.awaited.answered(req, *r)?;
         self.seen = self.seen.max(*position);
         Some(value.map_or(Value::Null, Value::from))
     }
 
     fn timed_out(&mut self, _: &mut Ctx<'_, Msg>, _: u64) -> OpType {
-        match self.open.take() {
-            Some((_, true)) => OpType::Fail,
-            _ => OpType::Info,
-        }
+        self.awaited.timed_out()
     }
 }
