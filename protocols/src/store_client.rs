@@ -2,8 +2,8 @@
 //! `sequential-store`) share: one operation at a time, drawn from the
 //! scenario's workload (reads and writes on `0..keys`), sent as the store's
 //! own request, completed by its answer or given up after the timeout,
-//! until `stop_at` (local time) so that replication can quiesce before the
-//! run ends.
+//! until the workload is over (on the harness's clock, `Ctx::workload_over`)
+//! so that replication can quiesce before the run ends.
 //!
 //! Every write writes a value no other write in the run writes (the node's
 //! history process and a count), so that a read names the one write it saw:
@@ -132,7 +132,6 @@ pub trait StoreSession: 'static {
 
 pub struct StoreClient<S: StoreSession> {
     spec: WorkloadSpec,
-    stop_at: Nanos,
     session: S,
     open: Option<(u64, OpId, TimerId)>,
     ops: u64,
@@ -142,10 +141,9 @@ const TIMER_NEXT: u64 = 0;
 const TIMER_TIMEOUT: u64 = 1;
 
 impl<S: StoreSession> StoreClient<S> {
-    pub fn new(spec: WorkloadSpec, stop_at: Nanos, session: S) -> Self {
+    pub fn new(spec: WorkloadSpec, session: S) -> Self {
         Self {
             spec,
-            stop_at,
             session,
             open: None,
             ops: 0,
@@ -153,7 +151,7 @@ impl<S: StoreSession> StoreClient<S> {
     }
 
     fn start_op(&mut self, ctx: &mut Ctx<'_, S::Msg>) {
-        if ctx.now() >= self.stop_at {
+        if ctx.workload_over() {
             return;
         }
         // Unique in the run: history processes are unique per incarnation,
@@ -251,12 +249,12 @@ impl StoreRun {
             let (peers, replica) = (peers.clone(), replica.clone());
             sim.add_node(move || replica(&peers));
         }
-        let stop_at = scenario.duration - quiesce;
+        sim.end_workload_at(scenario.duration - quiesce);
         let clients = (0..scenario.workload.clients)
             .map(|i| {
                 let (spec, peers) = (scenario.workload.clone(), peers.clone());
                 let session = session.clone();
-                sim.add_node(move || StoreClient::new(spec.clone(), stop_at, session(i, &peers)))
+                sim.add_node(move || StoreClient::new(spec.clone(), session(i, &peers)))
             })
             .collect();
         self.replicas = peers.clone();

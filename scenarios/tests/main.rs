@@ -10,6 +10,7 @@ mod seeds;
 mod byz_agreement;
 mod byz_register;
 mod cli;
+mod client_clocks;
 mod client_restarts;
 mod consistency;
 mod coord;

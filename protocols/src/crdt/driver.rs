@@ -182,10 +182,11 @@ impl Driver for Crdt {
         }
         let stop_at = scenario.duration - self.options.quiesce;
         self.agreement.clients_stop = stop_at;
+        sim.end_workload_at(stop_at);
         let clients = (0..scenario.workload.clients)
             .map(|_| {
                 let (replicas, spec) = (peers.clone(), scenario.workload.clone());
-                sim.add_node(move || Client::new(replicas.clone(), spec.clone(), stop_at, bugs))
+                sim.add_node(move || Client::new(replicas.clone(), spec.clone(), bugs))
             })
             .collect();
         self.replicas = peers.clone();

@@ -44,7 +44,7 @@ use std::sync::Arc;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use sim_core::{Ctx, Message, Nanos, NodeId, OpId, OpType, Process, TimerId};
+use sim_core::{Ctx, Message, NodeId, OpId, OpType, Process, TimerId};
 
 use crate::request_ids::RequestIds;
 use crate::workload::WorkloadSpec;
@@ -332,12 +332,12 @@ impl Process for Replica {
     }
 }
 
-/// A client: one update at a time to a random replica, until `stop_at`
-/// (local time), so that gossip can quiesce before the run ends.
+/// A client: one update at a time to a random replica, until the workload
+/// is over (on the harness's clock, `Ctx::workload_over`), so that gossip
+/// can quiesce before the run ends.
 pub struct Client {
     replicas: Vec<NodeId>,
     spec: WorkloadSpec,
-    stop_at: Nanos,
     ids: RequestIds,
     open: Option<(u64, OpId, TimerId)>,
     next_element: u64,
@@ -347,11 +347,10 @@ const TIMER_NEXT: u64 = 0;
 const TIMER_TIMEOUT: u64 = 1;
 
 impl Client {
-    pub fn new(replicas: Vec<NodeId>, spec: WorkloadSpec, stop_at: Nanos, bugs: Bugs) -> Self {
+    pub fn new(replicas: Vec<NodeId>, spec: WorkloadSpec, bugs: Bugs) -> Self {
         Self {
             replicas,
             spec,
-            stop_at,
             ids: RequestIds::new(bugs.reuse_request_ids),
             open: None,
             next_element: 0,
@@ -359,7 +358,7 @@ impl Client {
     }
 
     fn start_op(&mut self, ctx: &mut Ctx<'_, CrdtMsg>) {
-        if ctx.now() >= self.stop_at {
+        if ctx.workload_over() {
             return;
         }
         // Half adds of fresh elements (unique per client incarnation), half increments.

@@ -1,9 +1,10 @@
 //! The generic client: one request at a time to a random replica, what to
-//! ask decided by the type's [`Session`], until `stop_at` (local time) so
-//! that gossip can quiesce before the run ends.
+//! ask decided by the type's [`Session`], until the workload is over (on the
+//! harness's clock, `Ctx::workload_over`) so that gossip can quiesce before
+//! the run ends.
 
 use rand::Rng;
-use sim_core::{Ctx, Nanos, NodeId, OpId, OpType, Process, TimerId};
+use sim_core::{Ctx, NodeId, OpId, OpType, Process, TimerId};
 
 use super::replica::Msg;
 use super::{ReplicatedType, Session};
@@ -12,7 +13,6 @@ use crate::workload::WorkloadSpec;
 pub struct Client<T: ReplicatedType> {
     replicas: Vec<NodeId>,
     spec: WorkloadSpec,
-    stop_at: Nanos,
     session: T::Session,
     open: Option<Open<T>>,
     fresh: u64,
@@ -29,11 +29,10 @@ const TIMER_NEXT: u64 = 0;
 const TIMER_TIMEOUT: u64 = 1;
 
 impl<T: ReplicatedType> Client<T> {
-    pub fn new(replicas: Vec<NodeId>, spec: WorkloadSpec, stop_at: Nanos) -> Self {
+    pub fn new(replicas: Vec<NodeId>, spec: WorkloadSpec) -> Self {
         Self {
             replicas,
             spec,
-            stop_at,
             session: T::Session::default(),
             open: None,
             fresh: 0,
@@ -41,7 +40,7 @@ impl<T: ReplicatedType> Client<T> {
     }
 
     fn start_op(&mut self, ctx: &mut Ctx<'_, Msg<T>>) {
-        if ctx.now() >= self.stop_at {
+        if ctx.workload_over() {
             return;
         }
         // Unique in the run: history processes are unique per incarnation.

@@ -158,11 +158,11 @@ impl<T: ReplicatedType> Driver for TypeDriver<T> {
             let (peers, config) = (shared.clone(), self.config.clone());
             sim.add_node(move || Replica::<T>::new(peers.clone(), gossip, config.clone()));
         }
-        let stop_at = scenario.duration - self.options.quiesce;
+        sim.end_workload_at(scenario.duration - self.options.quiesce);
         let clients = (0..scenario.workload.clients)
             .map(|_| {
                 let (replicas, spec) = (peers.clone(), scenario.workload.clone());
-                sim.add_node(move || Client::<T>::new(replicas.clone(), spec.clone(), stop_at))
+                sim.add_node(move || Client::<T>::new(replicas.clone(), spec.clone()))
             })
             .collect();
         self.replicas = peers.clone();
