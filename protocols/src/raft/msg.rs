@@ -99,9 +99,11 @@ pub enum Rpc<S: StateMachine = KvState> {
         conflict_term: Option<u64>,
         conflict_index: u64,
     },
+    /// The snapshot is boxed: inline, the state machine's size (a hash
+    /// table's, say) would be every message's, copied at each move.
     InstallSnapshot {
         term: u64,
-        snapshot: Snapshot<S>,
+        snapshot: Box<Snapshot<S>>,
     },
     InstallSnapshotReply {
         term: u64,
