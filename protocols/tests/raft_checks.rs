@@ -105,13 +105,10 @@ impl Process for Rewriter {
         };
         let old = self.node.log().get(index).expect("the entry is in the log");
         assert!(
-            matches!(old.command, Command::Client { .. }),
+            matches!(old.command(), Command::Client { .. }),
             "index {index} holds a client request"
         );
-        let changed: Entry = Entry {
-            term: old.term,
-            command: Command::Noop,
-        };
+        let changed: Entry = Entry::new(old.term(), Command::Noop);
         persist::save_entry(ctx.storage(), index, &changed);
         ctx.storage().sync();
         self.node = RaftNode::new(self.cfg.clone());

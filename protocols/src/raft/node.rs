@@ -711,13 +711,7 @@ impl<S: StateMachine> RaftNode<S> {
         ctx.count("raft.leaders_elected", 1);
         if !self.cfg.bugs.has(Bug::Figure8) {
             let term = self.term;
-            self.append(
-                ctx,
-                Entry {
-                    term,
-                    command: Command::Noop,
-                },
-            );
+            self.append(ctx, Entry::new(term, Command::Noop));
         }
         self.replicate_all(false);
         self.heartbeat_timer = Some(ctx.set_timer(self.cfg.heartbeat_interval, HEARTBEAT));
@@ -1051,7 +1045,7 @@ impl<S: StateMachine> RaftNode<S> {
             match self.log.term_at(index) {
                 // Already there (a duplicate or an overtaken message): an
                 // entry that matches is never removed.
-                Some(t) if t == entry.term => continue,
+                Some(t) if t == entry.term() => continue,
                 Some(_) => {
                     self.truncate_from(ctx, index);
                     self.append(ctx, entry);
@@ -1166,7 +1160,7 @@ impl<S: StateMachine> RaftNode<S> {
             self.last_applied = index;
             self.applied.push(Applied {
                 index,
-                term: entry.term,
+                term: entry.term(),
                 digest,
                 chain,
                 snapshot: false,
@@ -1176,7 +1170,7 @@ impl<S: StateMachine> RaftNode<S> {
                 session,
                 seq,
                 ref op,
-            } = entry.command
+            } = *entry.command()
             {
                 if leading && self.logged.get(&(session, seq)) == Some(&index) {
                     self.logged.remove(&(session, seq));
@@ -1254,18 +1248,13 @@ impl<S: StateMachine> RaftNode<S> {
             }
         }
         let term = self.term;
-        self.append(
-            ctx,
-            Entry {
-                term,
-                command: Command::Client {
-                    client,
-                    session,
-                    seq,
-                    op,
-                },
-            },
-        );
+        let request = Command::Client {
+            client,
+            session,
+            seq,
+            op,
+        };
+        self.append(ctx, Entry::new(term, request));
         self.replicate_all(false);
         self.advance_commit(ctx);
     }
@@ -1273,7 +1262,7 @@ impl<S: StateMachine> RaftNode<S> {
 
 /// The (session, seq) of a client request's entry.
 fn request_of<S: StateMachine>(entry: &Entry<S>) -> Option<(u64, u64)> {
-    match entry.command {
+    match *entry.command() {
         Command::Client { session, seq, .. } => Some((session, seq)),
         Command::Noop => None,
     }
