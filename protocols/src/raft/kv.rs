@@ -5,6 +5,7 @@
 //! and its outcome; a request with that number again gets the remembered
 //! outcome, an older one is stale and ignored.
 
+use std::collections::hash_map::Entry;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -65,7 +66,10 @@ impl StateMachine for KvState {
         op: &ClientOp,
         dedup: bool,
     ) -> Outcome {
-        if let (true, Some(&(last, outcome))) = (dedup, self.sessions.get(&session)) {
+        // One probe of the session table, not a lookup and then an insert.
+        let session = self.sessions.entry(session);
+        if let (true, Entry::Occupied(remembered)) = (dedup, &session) {
+            let (last, outcome) = *remembered.get();
             if seq == last {
                 return outcome;
             }
@@ -74,7 +78,7 @@ impl StateMachine for KvState {
             }
         }
         let outcome = execute(&mut self.data, op);
-        self.sessions.insert(session, (seq, outcome));
+        session.insert_entry((seq, outcome));
         outcome
     }
 

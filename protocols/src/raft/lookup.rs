@@ -10,6 +10,7 @@
 //! [`Lookup::sorted`], in key order, and sees the same on every run. The
 //! hasher is the simulator's stable one, seeded by nothing random.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 
@@ -39,6 +40,12 @@ impl<K: Hash + Eq + Ord, V> Lookup<K, V> {
     #[inline]
     pub fn insert(&mut self, key: K, value: V) -> Option<V> {
         self.map.insert(key, value)
+    }
+
+    /// The slot of `key`, to read and then fill in one probe.
+    #[inline]
+    pub fn entry(&mut self, key: K) -> Entry<'_, K, V> {
+        self.map.entry(key)
     }
 
     #[inline]
