@@ -78,8 +78,8 @@ impl<'a> Reader<'a> {
 /// Appends `entry`'s record to `out` (the log's buffer on disk: no
 /// allocation of its own).
 pub fn encode_entry<S: StateMachine>(entry: &Entry<S>, out: &mut Vec<u8>) {
-    put_u64(out, entry.term);
-    match &entry.command {
+    put_u64(out, entry.term());
+    match entry.command() {
         Command::Noop => out.push(NOOP),
         Command::Client {
             client,
@@ -118,7 +118,7 @@ pub fn decode_entry<S: StateMachine>(bytes: &[u8]) -> Result<Entry<S>, String> {
         }
         tag => return Err(format!("command: unknown tag {tag}")),
     };
-    Ok(Entry { term, command })
+    Ok(Entry::new(term, command))
 }
 
 pub fn encode_snapshot<S: StateMachine>(snapshot: &Snapshot<S>) -> Vec<u8> {
@@ -153,24 +153,21 @@ mod tests {
     }
 
     fn client(op: ClientOp) -> Entry<KvState> {
-        Entry {
-            term: 7,
-            command: Command::Client {
+        Entry::new(
+            7,
+            Command::Client {
                 client: 12,
                 session: u64::MAX - 3,
                 seq: 41,
                 op,
             },
-        }
+        )
     }
 
     #[test]
     fn every_kind_of_entry_round_trips() {
         let entries = [
-            Entry {
-                term: 3,
-                command: Command::Noop,
-            },
+            Entry::new(3, Command::Noop),
             client(ClientOp::Read { key: 9 }),
             client(ClientOp::Write {
                 key: u32::MAX,

@@ -537,7 +537,14 @@ impl SafetyChecker {
         from: usize,
     ) -> Option<(&'static str, String)> {
         let trace = node.applied_trace();
-        for a in &trace[from.min(trace.len())..] {
+        let Some(new) = trace.since(from) else {
+            panic!(
+                "node {id}'s applied entries from {from} on were forgotten before this \
+                 checker read them: every safety checker of a replica must look after \
+                 every event"
+            );
+        };
+        for a in new {
             match self.applied.get(a.index) {
                 Some(known) if a.snapshot => {
                     if known.chain != a.chain {
@@ -573,6 +580,8 @@ impl SafetyChecker {
                 }
             }
         }
+        // Read and found consistent: the replica may let these go.
+        trace.mark_read(trace.len());
         None
     }
 

@@ -5,7 +5,7 @@
 //! and its outcome; a request with that number again gets the remembered
 //! outcome, an older one is stale and ignored.
 
-use std::collections::btree_map::Entry;
+use std::collections::hash_map::Entry;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use sim_core::NodeId;
 
 use super::codec::{put_u32, put_u64, Reader};
+use super::lookup::Lookup;
 use super::state_machine::StateMachine;
 use crate::workload::ClientOp;
 
@@ -47,8 +48,10 @@ pub enum Outcome {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct KvState {
     pub data: BTreeMap<u32, u64>,
-    /// session → (highest seq applied, its outcome).
-    pub sessions: BTreeMap<u64, (u64, Outcome)>,
+    /// session → (highest seq applied, its outcome). Looked up on every
+    /// apply on every replica, by a random session number: a hash table
+    /// (see `lookup.rs`), written out in session order.
+    pub sessions: Lookup<u64, (u64, Outcome)>,
 }
 
 impl StateMachine for KvState {
@@ -63,7 +66,7 @@ impl StateMachine for KvState {
         op: &ClientOp,
         dedup: bool,
     ) -> Outcome {
-        // One walk of the session tree, not a lookup and then an insert.
+        // One probe of the session table, not a lookup and then an insert.
         let session = self.sessions.entry(session);
         if let (true, Entry::Occupied(remembered)) = (dedup, &session) {
             let (last, outcome) = *remembered.get();
@@ -149,7 +152,7 @@ impl StateMachine for KvState {
             put_u64(out, value);
         }
         put_u64(out, self.sessions.len() as u64);
-        for (&session, &(seq, outcome)) in &self.sessions {
+        for (&session, &(seq, outcome)) in self.sessions.sorted() {
             put_u64(out, session);
             put_u64(out, seq);
             match outcome {

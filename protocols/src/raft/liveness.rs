@@ -69,6 +69,19 @@ pub struct LivenessChecker {
     cliques: Vec<Vec<NodeId>>,
     /// Node id → whether it is one of the group's replicas.
     in_group: Vec<bool>,
+    /// Node id → whether it is one of the group's clients.
+    client_in_group: Vec<bool>,
+    /// The conditions version at which the group's clients were last all
+    /// looked at for an answer; until it changes, only the clients answered
+    /// since are (see [`LivenessChecker::clients_progressed`]).
+    clients_version: Option<u64>,
+    /// Clients whose answer, to an operation invoked in this interval, was
+    /// read from the history since the last look at the clients.
+    newly_answered: Vec<NodeId>,
+    /// The first of the group's clients that had not finished at the last
+    /// look: those before it have finished, and a client that finished
+    /// stays so in its incarnation (a restart changes the conditions).
+    first_working: usize,
     since: Nanos,
     leader_bound: Bound,
     clients_bound: Bound,
@@ -123,6 +136,10 @@ impl LivenessChecker {
             group: None,
             cliques: Vec::new(),
             in_group: Vec::new(),
+            client_in_group: Vec::new(),
+            clients_version: None,
+            newly_answered: Vec::new(),
+            first_working: 0,
             since: 0,
             leader_bound: Bound::Within(leader_within),
             clients_bound: Bound::Within(clients_within),
@@ -291,6 +308,9 @@ impl LivenessChecker {
                         let node = (e.process % nodes) as NodeId;
                         let latest = self.fresh_answer.entry(node).or_insert(0);
                         *latest = (*latest).max(at);
+                        if at >= self.since {
+                            self.newly_answered.push(node);
+                        }
                     }
                 }
                 OpType::Info => {
@@ -344,13 +364,12 @@ impl LivenessChecker {
                 self.cliques = self.majority_cliques(sim);
                 self.group = self.find_group(sim, &self.cliques);
                 self.in_group.clear();
-                for &r in self.group.iter().flat_map(|(g, _)| g) {
-                    let r = r as usize;
-                    if r >= self.in_group.len() {
-                        self.in_group.resize(r + 1, false);
-                    }
-                    self.in_group[r] = true;
-                }
+                let (replicas, clients) = self
+                    .group
+                    .as_ref()
+                    .map_or((&[][..], &[][..]), |(r, c)| (&r[..], &c[..]));
+                self.in_group = membership(replicas);
+                self.client_in_group = membership(clients);
                 self.start_interval(sim, now);
             }
         }
@@ -402,22 +421,7 @@ impl LivenessChecker {
         };
         if !self.clients_seen {
             self.read_history(sim);
-            let since = self.since;
-            // Whether some client that still works got an answer invoked
-            // since the interval began, and whether any still works.
-            let (mut active, mut progressed) = (false, false);
-            for c in &self.group.as_ref()?.1 {
-                if sim
-                    .process_as::<RaftClient>(*c)
-                    .is_some_and(|p| !p.finished())
-                {
-                    active = true;
-                    if self.fresh_answer.get(c).is_some_and(|&at| at >= since) {
-                        progressed = true;
-                        break;
-                    }
-                }
-            }
+            let (active, progressed) = self.clients_progressed(sim, version)?;
             if progressed || !active {
                 self.clients_seen = progressed;
             } else if now - self.since > clients_within {
@@ -431,6 +435,44 @@ impl LivenessChecker {
             }
         }
         None
+    }
+
+    /// Whether some of the group's clients still works, and whether one
+    /// that does got an answer to an operation invoked since the interval
+    /// began. The first look at a version of the conditions walks all the
+    /// group's clients; later looks (every event, until an answer comes)
+    /// only the clients answered since, and the first working client found
+    /// last time: a client's answers and whether it finished change only
+    /// through its own history and events, and a restart changes the
+    /// conditions. So the wait for the first answer costs O(1) per event
+    /// however many clients there are, where it cost a walk over all of
+    /// them (at 5,000 clients nine tenths of a short run).
+    fn clients_progressed(&mut self, sim: &Sim<RaftMsg>, version: u64) -> Option<(bool, bool)> {
+        let clients = &self.group.as_ref()?.1;
+        let works = |c: NodeId| {
+            sim.process_as::<RaftClient>(c)
+                .is_some_and(|p| !p.finished())
+        };
+        let answered = std::mem::take(&mut self.newly_answered);
+        let progressed = if self.exhaustive || self.clients_version != Some(version) {
+            self.clients_version = Some(version);
+            self.first_working = 0;
+            let since = self.since;
+            clients
+                .iter()
+                .any(|&c| works(c) && self.fresh_answer.get(&c).is_some_and(|&at| at >= since))
+        } else {
+            answered
+                .iter()
+                .any(|&c| self.client_in_group.get(c as usize) == Some(&true) && works(c))
+        };
+        while clients.get(self.first_working).is_some_and(|&c| !works(c)) {
+            self.first_working += 1;
+        }
+        let active = self.first_working < clients.len();
+        self.newly_answered = answered;
+        self.newly_answered.clear();
+        Some((active, progressed))
     }
 
     /// A new interval from `now`: its bounds against its network, and the
@@ -530,4 +572,13 @@ impl LivenessChecker {
             ),
         }
     }
+}
+
+/// Node id → whether it is one of `nodes`.
+fn membership(nodes: &[NodeId]) -> Vec<bool> {
+    let mut of = vec![false; nodes.iter().map(|&n| n as usize + 1).max().unwrap_or(0)];
+    for &n in nodes {
+        of[n as usize] = true;
+    }
+    of
 }

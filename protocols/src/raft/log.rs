@@ -18,8 +18,6 @@ use super::state_machine::StateMachine;
 #[derive(Debug, Clone)]
 struct Slot<S: StateMachine> {
     entry: Entry<S>,
-    /// The entry's digest, computed once: the chain and every apply need it.
-    digest: u64,
     chain: u64,
 }
 
@@ -70,7 +68,7 @@ impl<S: StateMachine> RaftLog<S> {
     }
 
     pub fn last_term(&self) -> u64 {
-        self.slots.last().map_or(self.snap_term, |s| s.entry.term)
+        self.slots.last().map_or(self.snap_term, |s| s.entry.term())
     }
 
     /// The term of entry `index`, if the log knows it (compacted entries
@@ -79,7 +77,7 @@ impl<S: StateMachine> RaftLog<S> {
         if index == self.snap_index {
             Some(self.snap_term)
         } else {
-            self.slot(index).map(|s| s.entry.term)
+            self.slot(index).map(|s| s.entry.term())
         }
     }
 
@@ -99,7 +97,8 @@ impl<S: StateMachine> RaftLog<S> {
     /// Entry `index` with its digest and chain hash, if it is in the log
     /// (what applying it records).
     pub fn entry_with_hashes(&self, index: u64) -> Option<(&Entry<S>, u64, u64)> {
-        self.slot(index).map(|s| (&s.entry, s.digest, s.chain))
+        self.slot(index)
+            .map(|s| (&s.entry, s.entry.digest(), s.chain))
     }
 
     fn slot(&self, index: u64) -> Option<&Slot<S>> {
@@ -112,13 +111,8 @@ impl<S: StateMachine> RaftLog<S> {
     /// Appends an entry and returns its index.
     pub fn append(&mut self, entry: Entry<S>) -> u64 {
         let prev = self.chain_at(self.last_index()).unwrap_or(0);
-        let digest = entry.digest();
-        let chain = chain_next(prev, entry.term, digest);
-        self.slots.push(Slot {
-            entry,
-            digest,
-            chain,
-        });
+        let chain = chain_next(prev, entry.term(), entry.digest());
+        self.slots.push(Slot { entry, chain });
         self.last_index()
     }
 
@@ -201,7 +195,7 @@ impl<S: StateMachine> RaftLog<S> {
 
     /// The last index holding an entry of `term`, if any.
     pub fn last_index_of_term(&self, term: u64) -> Option<u64> {
-        match self.slots.iter().rposition(|s| s.entry.term == term) {
+        match self.slots.iter().rposition(|s| s.entry.term() == term) {
             Some(i) => Some(self.snap_index + 1 + i as u64),
             None => (self.snap_index > 0 && self.snap_term == term).then_some(self.snap_index),
         }
@@ -221,10 +215,7 @@ mod tests {
     use crate::raft::msg::Command;
 
     fn e(term: u64) -> Entry<KvState> {
-        Entry {
-            term,
-            command: Command::Noop,
-        }
+        Entry::new(term, Command::Noop)
     }
 
     #[test]
@@ -244,7 +235,7 @@ mod tests {
         log.compact_to(2);
         assert_eq!(log.term_at(2), Some(1));
         assert_eq!(log.term_at(1), None);
-        assert_eq!(log.get(3).unwrap().term, 2);
+        assert_eq!(log.get(3).unwrap().term(), 2);
         assert_eq!(log.entries_from(3, 10).len(), 2);
         assert_eq!(log.chain_at(3), Some(chain3));
         // A snapshot matching entry 3 keeps entry 4.
@@ -263,7 +254,7 @@ mod tests {
         }
         let from = |log: &RaftLog, i| {
             log.iter_from(i)
-                .map(|(i, e)| (i, e.term))
+                .map(|(i, e)| (i, e.term()))
                 .collect::<Vec<_>>()
         };
         assert_eq!(from(&log, 4), vec![(4, 2), (5, 3)]);

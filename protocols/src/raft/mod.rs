@@ -7,11 +7,13 @@
 //! | [`client`] | the client process ([`RaftClient`]) |
 //! | [`msg`] | messages, log entries, snapshots |
 //! | [`log`] | the log with its compacted prefix and verification hash chain |
+//! | [`lookup`] | hash tables for lookups by client session, walked only in key order |
 //! | [`persist`] | the durable layout and recovery |
 //! | [`codec`] | the compact binary form of log entries on disk |
 //! | [`replication`] | a leader's view of one follower: next and matched index, batches in flight |
 //! | [`state_machine`] | what Raft replicates: the [`StateMachine`] trait |
 //! | [`kv`] | the replicated key-value store with client sessions (one state machine) |
+//! | [`applied`] | each replica's trace of what it applied (a ghost the safety checker reads and lets go) |
 //! | [`by_index`] | a map from log index to what a checker remembers there |
 //! | [`invariants`] | Election Safety, Log Matching, Leader Completeness, State Machine Safety |
 //! | [`liveness`] | a connected majority elects a leader and answers clients |
@@ -23,6 +25,7 @@
 mod driver;
 pub use driver::register;
 
+pub mod applied;
 pub mod bugs;
 pub mod by_index;
 pub mod client;
@@ -31,6 +34,7 @@ pub mod invariants;
 pub mod kv;
 pub mod liveness;
 pub mod log;
+pub mod lookup;
 pub mod msg;
 pub mod node;
 pub mod persist;

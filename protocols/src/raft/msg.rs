@@ -1,5 +1,7 @@
 //! What Raft nodes and their clients say to each other, and what the log holds.
 
+use std::hash::{Hash, Hasher};
+
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sim_core::fingerprint::{EventHasher, StableHasher};
@@ -28,17 +30,91 @@ pub enum Command<S: StateMachine = KvState> {
 }
 
 /// One log entry.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(bound = "")]
+///
+/// It carries its digest (a stable hash of term and command, the entry's
+/// identity for the safety checker and the hash chain of `log.rs`),
+/// computed once, when the entry is made or read back, instead of by every
+/// replica that appends it and every message that carries it: a leader
+/// hashed each client request once for its log and once more per
+/// follower for each AppendEntries checksum, and each follower again for
+/// its own log. The fields are private so that nothing changes the content
+/// without the digest; the one exception is a bit flip in flight
+/// ([`Message::corrupt`]), which marks the message untrusted, and
+/// [`RaftMsg::open`] derives the digests of an untrusted message's entries
+/// again from what they hold. So a follower's digest is the hash of what it
+/// appends, as before, and a corrupted entry is caught as before.
+///
+/// `Hash` feeds only the digest: a message's checksum covers each entry
+/// through it, one word per entry.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(bound = "", from = "EntryContent<S>")]
 pub struct Entry<S: StateMachine = KvState> {
-    pub term: u64,
-    pub command: Command<S>,
+    term: u64,
+    command: Command<S>,
+    #[serde(skip_serializing)]
+    digest: u64,
+}
+
+/// What an entry is made of; its digest is derived from it.
+#[derive(Deserialize)]
+#[serde(bound = "")]
+struct EntryContent<S: StateMachine> {
+    term: u64,
+    command: Command<S>,
+}
+
+impl<S: StateMachine> From<EntryContent<S>> for Entry<S> {
+    fn from(content: EntryContent<S>) -> Self {
+        Self::new(content.term, content.command)
+    }
 }
 
 impl<S: StateMachine> Entry<S> {
-    /// A stable digest of the entry, for the invariant checker.
+    pub fn new(term: u64, command: Command<S>) -> Self {
+        let mut entry = Self {
+            term,
+            command,
+            digest: 0,
+        };
+        entry.derive_digest();
+        entry
+    }
+
+    pub fn term(&self) -> u64 {
+        self.term
+    }
+
+    pub fn command(&self) -> &Command<S> {
+        &self.command
+    }
+
+    /// A stable digest of the entry (its term and command), for the
+    /// invariant checker and the log's hash chain.
     pub fn digest(&self) -> u64 {
-        StableHasher::hash_of(self)
+        self.digest
+    }
+
+    /// The digest as the term and command now are: the words a derived
+    /// `Hash` of the two fields would feed.
+    fn derive_digest(&mut self) {
+        let mut h = StableHasher::new();
+        self.term.hash(&mut h);
+        self.command.hash(&mut h);
+        self.digest = h.value();
+    }
+}
+
+impl<S: StateMachine> PartialEq for Entry<S> {
+    fn eq(&self, other: &Self) -> bool {
+        (self.term, &self.command) == (other.term, &other.command)
+    }
+}
+
+impl<S: StateMachine> Eq for Entry<S> {}
+
+impl<S: StateMachine> Hash for Entry<S> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.digest);
     }
 }
 
@@ -99,9 +175,11 @@ pub enum Rpc<S: StateMachine = KvState> {
         conflict_term: Option<u64>,
         conflict_index: u64,
     },
+    /// The snapshot is boxed: inline, the state machine's size (a hash
+    /// table's, say) would be every message's, copied at each move.
     InstallSnapshot {
         term: u64,
-        snapshot: Snapshot<S>,
+        snapshot: Box<Snapshot<S>>,
     },
     InstallSnapshotReply {
         term: u64,
@@ -130,6 +208,14 @@ pub enum Rpc<S: StateMachine = KvState> {
 }
 
 impl<S: StateMachine> Rpc<S> {
+    /// Derives the digests of the entries carried again from what they
+    /// hold (after a bit flip in flight, or a read from bytes).
+    fn derive_digests(&mut self) {
+        if let Rpc::AppendEntries { entries, .. } = self {
+            entries.iter_mut().for_each(Entry::derive_digest);
+        }
+    }
+
     /// The numbers a bit flip can hit: terms, indices, sequence numbers, the
     /// terms of carried entries and the values clients write.
     fn numbers(&mut self) -> Vec<&mut u64> {
@@ -212,10 +298,26 @@ impl<S: StateMachine> RaftMsg<S> {
 
     /// The RPC if its checksum holds (or if `verify` is off); a corrupted one
     /// is counted and dropped.
+    /// An untrusted message (altered in flight, or read from bytes) has its
+    /// entries' digests derived again from their content first: the
+    /// receiver's log then hashes what it holds, and the checksum is
+    /// checked against that.
     pub fn open(self, ctx: &mut Ctx<'_, RaftMsg<S>>, verify: bool) -> Option<Rpc<S>> {
-        if verify && !self.trusted && checksum(&self.rpc) != self.sum {
+        let rpc = self.unsealed(verify);
+        if rpc.is_none() {
             ctx.count(CORRUPT_DETECTED, 1);
-            return None;
+        }
+        rpc
+    }
+
+    /// [`RaftMsg::open`] but for the count: the RPC, `None` if `verify`
+    /// and its checksum fails.
+    fn unsealed(mut self, verify: bool) -> Option<Rpc<S>> {
+        if !self.trusted {
+            self.rpc.derive_digests();
+            if verify && checksum(&self.rpc) != self.sum {
+                return None;
+            }
         }
         Some(self.rpc)
     }
@@ -236,5 +338,84 @@ impl<S: StateMachine> Message for RaftMsg<S> {
             None => flip_random_bit(&mut self.sum, rng),
         }
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::ClientOp;
+
+    fn write(term: u64, seq: u64) -> Entry {
+        let op = ClientOp::Write { key: 1, value: 9 };
+        Entry::new(
+            term,
+            Command::Client {
+                client: 4,
+                session: 77,
+                seq,
+                op,
+            },
+        )
+    }
+
+    fn append(entries: Vec<Entry>) -> RaftMsg {
+        RaftMsg::seal(Rpc::AppendEntries {
+            term: 3,
+            prev_log_index: 10,
+            prev_log_term: 2,
+            entries,
+            leader_commit: 9,
+        })
+    }
+
+    fn carried(rpc: &Rpc) -> Vec<(u64, u64)> {
+        match rpc {
+            Rpc::AppendEntries { entries, .. } => {
+                entries.iter().map(|e| (e.term(), e.digest())).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_digest_is_the_stable_hash_of_term_and_command() {
+        let e = write(5, 1);
+        assert_eq!(e.digest(), StableHasher::hash_of(&(5u64, e.command())));
+        assert_ne!(e.digest(), write(6, 1).digest());
+        assert_ne!(e.digest(), write(5, 2).digest());
+        // Read back from JSON, the digest is derived again.
+        let json = serde_json::to_string(&e).unwrap();
+        assert!(!json.contains("digest"), "{json}");
+        let back: Entry = serde_json::from_str(&json).unwrap();
+        assert_eq!((back.digest(), &back), (e.digest(), &e));
+    }
+
+    /// A term flipped in flight is hashed as it arrived: the checksum
+    /// catches it, and with checks off (the `no-checksum` bug) the entry
+    /// believed carries the digest of what it now holds, so the safety
+    /// checker sees two different entries.
+    #[test]
+    fn entries_altered_in_flight_get_the_digest_of_what_they_hold() {
+        let sent = vec![write(3, 1), write(3, 2)];
+        let trusted = append(sent.clone());
+        assert_eq!(
+            carried(&trusted.clone().unsealed(true).unwrap()),
+            carried(&trusted.rpc)
+        );
+        let mut flipped_terms = 0;
+        for seed in 0..200 {
+            let mut msg = append(sent.clone());
+            let mut rng = sim_core::rng::stream(seed, "corrupt");
+            assert!(msg.corrupt(&mut rng));
+            assert!(msg.clone().unsealed(true).is_none(), "seed {seed}: caught");
+            let believed = msg.unsealed(false).expect("not checked");
+            for ((term, digest), original) in carried(&believed).into_iter().zip(&sent) {
+                let fresh = Entry::new(term, original.command().clone()).digest();
+                assert_eq!(digest, fresh, "seed {seed}");
+                flipped_terms += usize::from(term != original.term());
+            }
+        }
+        assert!(flipped_terms > 10, "{flipped_terms} entry terms flipped");
     }
 }

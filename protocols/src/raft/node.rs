@@ -20,9 +20,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use rand::RngCore;
 use sim_core::{Ctx, Nanos, NodeId, Process, TimerId, MILLIS};
 
+use super::applied::{Applied, AppliedTrace};
 use super::bugs::{Bug, Bugs};
 use super::kv::KvState;
 use super::log::RaftLog;
+use super::lookup::Lookup;
 use super::msg::{Command, Entry, RaftMsg, Rpc, Snapshot};
 use super::persist::{self, HardState};
 use super::replication::{FollowerProgress, Followers};
@@ -147,19 +149,6 @@ struct EarlyAppend<S: StateMachine> {
     leader_commit: u64,
 }
 
-/// Verification ghost: one entry (or snapshot) a node applied.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Applied {
-    pub index: u64,
-    pub term: u64,
-    /// Digest of the entry; 0 for a snapshot.
-    pub digest: u64,
-    /// The log's chain hash at `index`.
-    pub chain: u64,
-    /// The state machine jumped here by installing a snapshot.
-    pub snapshot: bool,
-}
-
 const ELECTION: u64 = 1;
 const HEARTBEAT: u64 = 2;
 const CHECK_QUORUM: u64 = 3;
@@ -195,7 +184,9 @@ pub struct RaftNode<S: StateMachine = KvState> {
     commit_index: u64,
     last_applied: u64,
     sm: S,
-    snapshot: Option<Snapshot<S>>,
+    /// Boxed, as in the message that carries it: a state inline would make
+    /// every Raft message as large as the largest state machine's.
+    snapshot: Option<Box<Snapshot<S>>>,
     votes: BTreeSet<NodeId>,
     /// While leading: what each follower holds and what is in flight to it.
     followers: Followers,
@@ -212,8 +203,10 @@ pub struct RaftNode<S: StateMachine = KvState> {
     /// request in the uncommitted tail without walking it. Only a leader
     /// asks, so only a leader keeps it (built from its tail when elected):
     /// followers spare a map insert and remove per entry. An entry removed
-    /// from the log may leave its key behind; lookups check the log.
-    logged: BTreeMap<(u64, u64), u64>,
+    /// from the log may leave its key behind; lookups check the log. A
+    /// hash table: a tree keyed by random sessions cost a path of
+    /// comparisons per request that grew with the number of clients.
+    logged: Lookup<(u64, u64), u64>,
     /// Peers heard from since the last check-quorum tick.
     heard: BTreeSet<NodeId>,
     /// The election timer pending in the kernel, if any, and what its
@@ -229,7 +222,7 @@ pub struct RaftNode<S: StateMachine = KvState> {
     broken: Option<String>,
     // Verification ghosts, read by the invariant checker only.
     boot: u64,
-    applied: Vec<Applied>,
+    applied: AppliedTrace,
 }
 
 impl<S: StateMachine> RaftNode<S> {
@@ -250,7 +243,7 @@ impl<S: StateMachine> RaftNode<S> {
             followers: Followers::default(),
             held_scratch: Vec::new(),
             early: BTreeMap::new(),
-            logged: BTreeMap::new(),
+            logged: Lookup::default(),
             heard: BTreeSet::new(),
             election_timer: None,
             last_heard: 0,
@@ -259,7 +252,7 @@ impl<S: StateMachine> RaftNode<S> {
             outbox: Vec::new(),
             broken: None,
             boot: 0,
-            applied: Vec::new(),
+            applied: AppliedTrace::default(),
         }
     }
 
@@ -304,8 +297,9 @@ impl<S: StateMachine> RaftNode<S> {
     pub fn boot(&self) -> u64 {
         self.boot
     }
-    /// Everything applied since this incarnation started, in order.
-    pub fn applied_trace(&self) -> &[Applied] {
+    /// What this incarnation applied, in order, as far as the safety
+    /// checker has not read and forgotten it (see `applied.rs`).
+    pub fn applied_trace(&self) -> &AppliedTrace {
         &self.applied
     }
 
@@ -717,13 +711,7 @@ impl<S: StateMachine> RaftNode<S> {
         ctx.count("raft.leaders_elected", 1);
         if !self.cfg.bugs.has(Bug::Figure8) {
             let term = self.term;
-            self.append(
-                ctx,
-                Entry {
-                    term,
-                    command: Command::Noop,
-                },
-            );
+            self.append(ctx, Entry::new(term, Command::Noop));
         }
         self.replicate_all(false);
         self.heartbeat_timer = Some(ctx.set_timer(self.cfg.heartbeat_interval, HEARTBEAT));
@@ -1057,7 +1045,7 @@ impl<S: StateMachine> RaftNode<S> {
             match self.log.term_at(index) {
                 // Already there (a duplicate or an overtaken message): an
                 // entry that matches is never removed.
-                Some(t) if t == entry.term => continue,
+                Some(t) if t == entry.term() => continue,
                 Some(_) => {
                     self.truncate_from(ctx, index);
                     self.append(ctx, entry);
@@ -1082,7 +1070,7 @@ impl<S: StateMachine> RaftNode<S> {
         ctx: &mut Ctx<'_, RaftMsg<S>>,
         from: NodeId,
         term: u64,
-        snapshot: Snapshot<S>,
+        snapshot: Box<Snapshot<S>>,
     ) {
         if term < self.term {
             let t = self.term;
@@ -1113,7 +1101,7 @@ impl<S: StateMachine> RaftNode<S> {
         );
     }
 
-    fn install(&mut self, ctx: &mut Ctx<'_, RaftMsg<S>>, snapshot: Snapshot<S>) {
+    fn install(&mut self, ctx: &mut Ctx<'_, RaftMsg<S>>, snapshot: Box<Snapshot<S>>) {
         let old_snap = self.log.snapshot_index();
         let keeps_suffix = self.log.term_at(snapshot.last_index) == Some(snapshot.last_term)
             && snapshot.last_index > old_snap;
@@ -1172,7 +1160,7 @@ impl<S: StateMachine> RaftNode<S> {
             self.last_applied = index;
             self.applied.push(Applied {
                 index,
-                term: entry.term,
+                term: entry.term(),
                 digest,
                 chain,
                 snapshot: false,
@@ -1182,7 +1170,7 @@ impl<S: StateMachine> RaftNode<S> {
                 session,
                 seq,
                 ref op,
-            } = entry.command
+            } = *entry.command()
             {
                 if leading && self.logged.get(&(session, seq)) == Some(&index) {
                     self.logged.remove(&(session, seq));
@@ -1218,12 +1206,12 @@ impl<S: StateMachine> RaftNode<S> {
             return;
         }
         let index = self.last_applied;
-        let snapshot = Snapshot {
+        let snapshot = Box::new(Snapshot {
             last_index: index,
             last_term: self.log.term_at(index).unwrap_or(0),
             chain: self.log.chain_at(index).unwrap_or(0),
             state: self.sm.clone(),
-        };
+        });
         persist::save_snapshot(ctx.storage(), &snapshot);
         self.log.compact_to(index);
         self.snapshot = Some(snapshot);
@@ -1260,18 +1248,13 @@ impl<S: StateMachine> RaftNode<S> {
             }
         }
         let term = self.term;
-        self.append(
-            ctx,
-            Entry {
-                term,
-                command: Command::Client {
-                    client,
-                    session,
-                    seq,
-                    op,
-                },
-            },
-        );
+        let request = Command::Client {
+            client,
+            session,
+            seq,
+            op,
+        };
+        self.append(ctx, Entry::new(term, request));
         self.replicate_all(false);
         self.advance_commit(ctx);
     }
@@ -1279,7 +1262,7 @@ impl<S: StateMachine> RaftNode<S> {
 
 /// The (session, seq) of a client request's entry.
 fn request_of<S: StateMachine>(entry: &Entry<S>) -> Option<(u64, u64)> {
-    match entry.command {
+    match *entry.command() {
         Command::Client { session, seq, .. } => Some((session, seq)),
         Command::Noop => None,
     }
@@ -1335,7 +1318,7 @@ impl<S: StateMachine> Process for RaftNode<S> {
             self.sm = snap.state.clone();
             self.commit_index = snap.last_index;
             self.last_applied = snap.last_index;
-            self.snapshot = Some(snap);
+            self.snapshot = Some(Box::new(snap));
         }
         for entry in durable.entries {
             self.append_in_memory(entry);

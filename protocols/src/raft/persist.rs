@@ -106,10 +106,7 @@ mod tests {
     use crate::raft::msg::Command;
 
     fn e(term: u64) -> Entry<KvState> {
-        Entry {
-            term,
-            command: Command::Noop,
-        }
+        Entry::new(term, Command::Noop)
     }
 
     fn snap(last_index: u64) -> Snapshot<KvState> {
@@ -122,7 +119,7 @@ mod tests {
     }
 
     fn terms(d: &Durable) -> Vec<u64> {
-        d.entries.iter().map(|e| e.term).collect()
+        d.entries.iter().map(Entry::term).collect()
     }
 
     #[test]
