@@ -253,14 +253,19 @@ fn linearizability(
     });
     let verdict = match report.verdict {
         checkers::Verdict::Linearizable => Verdict::pass(CHECK),
-        checkers::Verdict::Unknown => Verdict::unknown(
-            CHECK,
-            format!(
-                "{}; undecided keys: {}",
-                report.unknown_reason.unwrap_or_default(),
-                report.unknown_partitions.join(", ")
-            ),
-        ),
+        checkers::Verdict::Unknown => {
+            // Named as `check` names them: a single-key history's partition
+            // has no label, and a bare list of labels would read empty.
+            let undecided: Vec<String> = report
+                .partition_reports
+                .iter()
+                .filter(|p| p.status.is_undecided())
+                .map(|p| format!("{} ({})", p.name(), p.progress()))
+                .collect();
+            let reason = report.unknown_reason.unwrap_or_default();
+            let detail = format!("{reason}; undecided: {}", undecided.join(", "));
+            Verdict::unknown(CHECK, detail)
+        }
         checkers::Verdict::NotLinearizable => {
             let first = report.counterexamples.first();
             let detail = first
