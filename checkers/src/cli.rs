@@ -401,7 +401,7 @@ pub fn render_report(name: &str, report: &CheckReport) -> String {
         report.steps
     );
     for c in &report.counterexamples {
-        text.push_str(&c.render());
+        text.push_str(&c.render_as(report.verdict_text()));
     }
     if report.verdict == Verdict::Unknown {
         text.push_str(&format!(

@@ -108,10 +108,13 @@ impl Shard {
                 .map_err(|_| bad(format!("`{s}` in `{text}` is not a number")))
         };
         let (index, count) = (number(k)?, number(n)?);
-        if count == 0 || index >= count {
+        if count == 0 {
+            return Err(bad(format!("`{text}`: N must be at least 1 shard")));
+        }
+        if index >= count {
             return Err(bad(format!(
-                "`{text}`: K must be below N (shards 0/N to {}/N)",
-                count.max(1) - 1
+                "`{text}`: K must be below N (shards 0/{count} to {}/{count})",
+                count - 1
             )));
         }
         Ok(Self { index, count })
@@ -774,8 +777,13 @@ mod tests {
 
     #[test]
     fn shards_parse_and_partition_the_seeds() {
-        assert!(Shard::parse("3/2").is_err());
-        assert!(Shard::parse("0/0").is_err());
+        let e = Shard::parse("3/2").unwrap_err().to_string();
+        assert!(
+            e.contains("`3/2`: K must be below N (shards 0/2 to 1/2)"),
+            "{e}"
+        );
+        let e = Shard::parse("0/0").unwrap_err().to_string();
+        assert!(e.contains("`0/0`: N must be at least 1 shard"), "{e}");
         assert!(Shard::parse("1").is_err());
         let shards: Vec<Shard> = (0..3)
             .map(|k| Shard::parse(&format!("{k}/3")).unwrap())
