@@ -380,7 +380,7 @@ pub fn render_report(name: &str, report: &CheckReport) -> String {
         report.steps
     );
     for c in &report.counterexamples {
-        text.push_str(&c.render());
+        text.push_str(&c.render_as(report.verdict_text()));
     }
     if report.verdict == Verdict::Unknown {
         text.push_str(&format!(
@@ -397,19 +397,15 @@ pub fn render_report(name: &str, report: &CheckReport) -> String {
 pub fn render_partitions(report: &CheckReport) -> String {
     let mut text = String::new();
     for p in &report.partition_reports {
-        let name = match &p.label {
-            Some(key) => format!("key {key:?}"),
-            None => "(no key)".to_string(),
-        };
         text.push_str(&format!(
-            "  {name}: {} ({} operations, {} steps",
-            p.status, p.operations, p.steps
+            "  {}: {} ({} operations, {} steps",
+            p.name(),
+            p.status,
+            p.operations,
+            p.steps
         ));
         if p.status.is_undecided() {
-            text.push_str(&format!(
-                ", longest linearizable prefix {} of {} completed operations",
-                p.longest_prefix, p.completed
-            ));
+            text.push_str(&format!(", {}", p.progress()));
         }
         text.push_str(")\n");
     }

@@ -101,10 +101,16 @@ impl Counterexample {
 
     /// Plain-text explanation, a few lines long.
     pub fn render(&self) -> String {
+        self.render_as("not linearizable")
+    }
+
+    /// [`Counterexample::render`] headed by `verdict` (a search without
+    /// real-time order finds a history "not sequentially consistent").
+    pub fn render_as(&self, verdict: &str) -> String {
         let mut out = String::new();
         match &self.partition {
-            Some(p) => out.push_str(&format!("not linearizable: key {p:?}\n")),
-            None => out.push_str("not linearizable\n"),
+            Some(p) => out.push_str(&format!("{verdict}: key {p:?}\n")),
+            None => out.push_str(&format!("{verdict}\n")),
         }
         out.push_str(&format!(
             "  longest linearizable prefix: {} operation(s), from initial state {}\n",

@@ -102,7 +102,9 @@ impl Rung {
                 report
                     .counterexamples
                     .first()
-                    .map_or(format!("not {model}"), |c| c.render()),
+                    .map_or(format!("not {model}"), |c| {
+                        c.render_as(report.verdict_text())
+                    }),
             ),
             Verdict::Unknown => Rung::new(
                 model,
@@ -394,6 +396,13 @@ mod tests {
         // Two readers see the writes in opposite orders: no one order of
         // all operations explains both, so not sequential either.
         assert_eq!(ladder.rungs[1].result, Standing::Fails);
+        // Each rung's counterexample is headed by its own model.
+        let sequential = &ladder.rungs[1].detail;
+        assert!(
+            sequential.starts_with("not sequentially consistent"),
+            "{sequential}"
+        );
+        assert!(ladder.rungs[0].detail.starts_with("not linearizable"));
         assert_eq!(ladder.rungs[2].result, Standing::Holds);
         assert_eq!(ladder.strongest.as_deref(), Some(CAUSAL));
         let text = ladder.render();

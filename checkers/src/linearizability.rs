@@ -193,6 +193,24 @@ pub struct PartitionReport {
     pub completed: usize,
 }
 
+impl PartitionReport {
+    /// `key "k"`, or `(no key)` for the operations without one.
+    pub fn name(&self) -> String {
+        match &self.label {
+            Some(key) => format!("key {key:?}"),
+            None => "(no key)".to_string(),
+        }
+    }
+
+    /// How far an undecided search got.
+    pub fn progress(&self) -> String {
+        format!(
+            "longest linearizable prefix {} of {} completed operations",
+            self.longest_prefix, self.completed
+        )
+    }
+}
+
 /// The result of a check, ready to print or serialise.
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckReport {

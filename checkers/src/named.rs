@@ -127,7 +127,14 @@ pub fn check_history_named_for(
         ("counter", _) => check.with(&Counter),
         (other, _) => return Err(NamedCheckError::UnknownModel(other.to_string())),
     };
-    result.map_err(NamedCheckError::BadHistory)
+    // Named as asked: `cas-register` is the register model under another
+    // name, and a report reading "model register" would seem to ignore it.
+    result
+        .map(|report| CheckReport {
+            model: model.to_string(),
+            ..report
+        })
+        .map_err(NamedCheckError::BadHistory)
 }
 
 /// One check waiting for its model.

@@ -345,3 +345,17 @@ fn the_command_line_checks_either() {
     assert_eq!(check_command(&args(Some("sequential"))), 0);
     assert_eq!(check_command(&args(Some("causal"))), EXIT_BAD_INPUT);
 }
+
+/// A report names the model as it was asked for: `cas-register` is the
+/// register model under another name, not "register".
+#[test]
+fn a_report_names_the_model_it_was_asked_for() {
+    let h = Builder::new()
+        .invoke(10, 1, "write", json!(1))
+        .ok(20, 1, "write", json!(1))
+        .build();
+    for model in ["cas-register", "register"] {
+        let report = checkers::check_history_named(model, &h, &CheckOptions::default()).unwrap();
+        assert_eq!(report.model, model);
+    }
+}

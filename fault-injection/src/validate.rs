@@ -13,6 +13,11 @@ use crate::byzantine::Behavior;
 use crate::error::FaultError;
 use crate::schedule::{Fault, FaultAction};
 
+/// Drifts a clock may have: above -1e6 ppm (at -1e6 it stops) and at most
+/// 999e6 ppm (1000 times true speed). Faster clocks only overflow the
+/// protocols' time arithmetic or schedule timers without end.
+pub const DRIFT_PPM: std::ops::RangeInclusive<i64> = -999_999..=999_000_000;
+
 /// The cluster's node ids, for existence checks and the error's hint.
 fn describe_nodes(topology: &Topology) -> String {
     match topology.node_count() {
@@ -232,12 +237,13 @@ pub(crate) fn action(i: usize, a: &FaultAction, topology: &Topology) -> Result<(
         }
         Fault::ClockSkew { offset_ms, .. } => check_finite(i, "offset_ms", *offset_ms)?,
         Fault::ClockJump { delta_ms, .. } => check_finite(i, "delta_ms", *delta_ms)?,
-        Fault::ClockDrift { ppm, .. } if *ppm <= -1_000_000 => {
+        Fault::ClockDrift { ppm, .. } if !DRIFT_PPM.contains(ppm) => {
             return Err(FaultError::action(
                 i,
                 "ppm",
                 format!(
-                    "a drift of {ppm} ppm would stop or reverse the clock (must be > -1000000)"
+                    "a drift of {ppm} ppm would stop or reverse the clock, or run it more than \
+                     1000 times as fast as true time (must be > -1000000 and <= 999000000)"
                 ),
             ));
         }

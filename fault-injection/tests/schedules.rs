@@ -454,7 +454,8 @@ fn other_bad_values_are_named() {
         ("{ at_ms = 1, kind = \"loss\", rate = 1.5 }", "faults.schedule[0].rate: must be a probability in [0, 1], got 1.5"),
         ("{ at_ms = 1, kind = \"partition\", groups = [[0, 1], [1, 2]] }", "faults.schedule[0].groups: node 1 is named twice"),
         ("{ at_ms = 1, kind = \"partition\", groups = [[0, 1]] }", "faults.schedule[0].groups: a partition needs at least two groups"),
-        ("{ at_ms = 1, kind = \"clock_drift\", node = 0, ppm = -1000000 }", "faults.schedule[0].ppm: a drift of -1000000 ppm would stop or reverse the clock (must be > -1000000)"),
+        ("{ at_ms = 1, kind = \"clock_drift\", node = 0, ppm = -1000000 }", "faults.schedule[0].ppm: a drift of -1000000 ppm would stop or reverse the clock, or run it more than 1000 times as fast as true time (must be > -1000000 and <= 999000000)"),
+        ("{ at_ms = 1, kind = \"clock_drift\", node = 0, ppm = 999000001 }", "faults.schedule[0].ppm: a drift of 999000001 ppm would stop or reverse the clock, or run it more than 1000 times as fast as true time (must be > -1000000 and <= 999000000)"),
         ("{ at_ms = 1, kind = \"byzantine\", node = 0, behavior = { kind = \"forge\", rate = 2 } }", "faults.schedule[0].behavior.rate: must be a probability in [0, 1], got 2"),
     ];
     for (action, expected) in cases {

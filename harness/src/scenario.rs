@@ -85,7 +85,8 @@ pub struct Checks {
     pub linearizability_budget: u64,
     /// Events a run may handle: a protocol that livelocks (messages bouncing
     /// at one instant, timers re-armed at zero delay) is stopped with an
-    /// `event-budget` finding instead of running for ever.
+    /// `event-budget` finding instead of running for ever. A tenth of it
+    /// may be pending at once (events scheduled faster than handled).
     pub max_events: u64,
     /// Liveness of the protocols without a leader check of their own: once
     /// every fault has healed, a client operation must complete within this
@@ -343,10 +344,18 @@ impl Scenario {
 
     /// The `[options]` table read as a protocol's options type (which should
     /// deny unknown fields, so that a misspelt option is an error).
+    /// The error names the option at fault: the options type has defaults,
+    /// so the first key that fails alone is the one (the parser then points
+    /// at its line or `--set`).
     pub fn protocol_options<T: serde::de::DeserializeOwned>(&self) -> Result<T, InputError> {
-        toml::Value::Table(self.options.clone())
-            .try_into()
-            .map_err(|e: toml::de::Error| self.error("options", e.message().trim()))
+        let read = |table: toml::Table| toml::Value::Table(table).try_into::<T>();
+        read(self.options.clone()).map_err(|e| {
+            let culprit = self.options.iter().find(|&(key, value)| {
+                read(toml::Table::from_iter([(key.clone(), value.clone())])).is_err()
+            });
+            let field = culprit.map_or("options".into(), |(key, _)| format!("options.{key}"));
+            self.error(&field, e.message().trim())
+        })
     }
 
     /// The node ids a driver gives this scenario's cluster: replicas first,
@@ -523,10 +532,18 @@ struct Locator<'a> {
 
 impl Locator<'_> {
     fn error(&self, field: &str, message: impl Into<String>) -> InputError {
+        // The set at fault: one at or above the field, or one below a field
+        // the file does not have (`--set nosuch.x=1` made `nosuch`).
+        let made_by_set = |path: &str| {
+            path.starts_with(&format!("{field}."))
+                && !field.is_empty()
+                && line_of_field(self.text, field).is_none()
+        };
         let overridden = self.sets.iter().rev().find(|(path, _)| {
             field == path
                 || field.starts_with(&format!("{path}."))
                 || field.starts_with(&format!("{path}["))
+                || made_by_set(path)
         });
         if let Some((_, set)) = overridden {
             let err = InputError::new(format!("--set {set}"), message);

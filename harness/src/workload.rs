@@ -120,8 +120,13 @@ impl WorkloadSpec {
         if self.values == 0 {
             return Err("values must be at least 1".into());
         }
+        // Both are added to event times: a day at most keeps that far from
+        // overflowing.
         if self.timeout_ms == 0 {
             return Err("timeout_ms must be at least 1".into());
+        }
+        for (name, ms) in [("timeout_ms", self.timeout_ms), ("think_ms", self.think_ms)] {
+            sim_core::time::setting::from_millis(ms, 0).map_err(|m| format!("{name}: {m}"))?;
         }
         if let Some(c) = self.idle_clients.iter().find(|&&c| c >= self.clients) {
             return Err(format!(

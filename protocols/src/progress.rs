@@ -11,8 +11,11 @@
 //! counts (ok, and for most protocols also a definite fail) within the bound.
 //!
 //! The bound is judged against the interval's network as Raft's is
-//! ([`crate::network_timing`]): the stated bound plus a few of its slowest
-//! round trips plus how late messages of the previous interval may arrive;
+//! ([`crate::network_timing`]): the stated bound, plus one client wait (a
+//! request lost to a crashed replica is given up or retried only after the
+//! client's timeout, and the next one follows a think time later), plus a
+//! few of its slowest round trips plus how late messages of the previous
+//! interval may arrive;
 //! an interval whose round trip does not fit twice into the protocol's
 //! timeout (once, for clients that await a single replica) is not judged.
 //! Other checks bound to the same healed intervals (CRDT convergence) read
@@ -261,7 +264,22 @@ pub fn progress_checker(
         .chain(&topology.clients)
         .copied()
         .collect();
-    ProgressChecker::new(nodes, scenario.checks.liveness_within, timeout, fail_counts)
+    let within = scenario
+        .checks
+        .liveness_within
+        .saturating_add(client_wait(&scenario.workload, timeout));
+    ProgressChecker::new(nodes, within, timeout, fail_counts)
+}
+
+/// How long a correct client may leave a lost request before its next one
+/// can be answered: one timeout (the workload's, or the protocol's own client
+/// timeout where that is longer), then a think time. A bound without it
+/// cries wolf whenever the timeout is longer than `liveness_within`.
+pub fn client_wait(workload: &harness::workload::WorkloadSpec, timeout: Nanos) -> Nanos {
+    workload
+        .timeout()
+        .max(timeout)
+        .saturating_add(workload.think())
 }
 
 /// The topology of `replicas` and `clients` and the progress check over it,

@@ -261,12 +261,16 @@ fn merge_lines(
         }
         let s = &r.shard.summary;
         let lines = r.line_no as u64;
-        if (lines, r.passed) != (s.total, s.passed) {
+        // A line's `passed` is its run's: true for an unknown seed too.
+        if (lines, r.passed) != (s.total, s.passed + s.unknown) {
             return Err(refuse(
                 &r.shard.dir,
                 format!(
-                    "sweep-summary.json says {} seeds, {} passed; sweep.jsonl has {lines}, {} passed",
-                    s.total, s.passed, r.passed
+                    "sweep-summary.json says {} seeds, {} passed or unknown; sweep.jsonl has \
+                     {lines}, {} passed",
+                    s.total,
+                    s.passed + s.unknown,
+                    r.passed
                 ),
             ));
         }
@@ -285,16 +289,22 @@ fn merged_summary(shards: &[&ShardDir]) -> SweepSummary {
         total: 0,
         passed: 0,
         failed: 0,
+        unknown: 0,
         failing: Vec::new(),
         failing_unlisted: 0,
         violations_by_check: BTreeMap::new(),
+        unknown_by_check: BTreeMap::new(),
     };
     for s in shards.iter().map(|s| &s.summary) {
         merged.total += s.total;
         merged.passed += s.passed;
         merged.failed += s.failed;
+        merged.unknown += s.unknown;
         for (check, n) in &s.violations_by_check {
             *merged.violations_by_check.entry(check.clone()).or_default() += n;
+        }
+        for (check, n) in &s.unknown_by_check {
+            *merged.unknown_by_check.entry(check.clone()).or_default() += n;
         }
         // A shard lists its first failing seeds; the sweep's first ones are
         // among them, since each is among the first of its own shard.

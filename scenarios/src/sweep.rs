@@ -108,10 +108,13 @@ impl Shard {
                 .map_err(|_| bad(format!("`{s}` in `{text}` is not a number")))
         };
         let (index, count) = (number(k)?, number(n)?);
-        if count == 0 || index >= count {
+        if count == 0 {
+            return Err(bad(format!("`{text}`: N must be at least 1 shard")));
+        }
+        if index >= count {
             return Err(bad(format!(
-                "`{text}`: K must be below N (shards 0/N to {}/N)",
-                count.max(1) - 1
+                "`{text}`: K must be below N (shards 0/{count} to {}/{count})",
+                count - 1
             )));
         }
         Ok(Self { index, count })
@@ -333,6 +336,20 @@ impl SeedResult {
         }
     }
 
+    /// The checks that could not judge a run that passed otherwise (a
+    /// search budget ran out, the network was too slow): such a seed is
+    /// counted `unknown`, not passed. Empty for a failed run.
+    pub fn unknowns(&self) -> Vec<String> {
+        if !self.passed {
+            return Vec::new();
+        }
+        self.verdicts
+            .iter()
+            .filter(|v| v.result == "unknown")
+            .map(|v| v.check.clone())
+            .collect()
+    }
+
     /// The first line of what went wrong, for the summary.
     pub fn first_message(&self) -> String {
         let text = match &self.finding {
@@ -361,14 +378,18 @@ fn fault_kinds(summary: &crate::summary::Summary) -> Vec<String> {
 /// `sweep.jsonl`).
 #[derive(Debug, Clone)]
 pub struct SweepOutcome {
-    /// Seeds run.
+    /// Seeds run: passed, failed or unknown (no check failed, one could
+    /// not judge), each seed counted once.
     pub total: u64,
     pub passed: u64,
     pub failed: u64,
+    pub unknown: u64,
     /// The first [`MAX_LISTED_FAILURES`] failing seeds' results, by seed.
     pub failing: Vec<SeedResult>,
     /// Failing seeds per failed check (or finding kind).
     pub violations_by_check: BTreeMap<String, u64>,
+    /// Unknown seeds per check that could not judge.
+    pub unknown_by_check: BTreeMap<String, u64>,
     pub wall: Duration,
     /// Threads the sweep ran on.
     pub jobs: usize,
@@ -380,8 +401,10 @@ impl SweepOutcome {
             total: 0,
             passed: 0,
             failed: 0,
+            unknown: 0,
             failing: Vec::new(),
             violations_by_check: BTreeMap::new(),
+            unknown_by_check: BTreeMap::new(),
             wall: Duration::ZERO,
             jobs,
         }
@@ -391,7 +414,15 @@ impl SweepOutcome {
     fn add(&mut self, result: SeedResult) {
         self.total += 1;
         if result.passed {
-            self.passed += 1;
+            let unknowns = result.unknowns();
+            if unknowns.is_empty() {
+                self.passed += 1;
+            } else {
+                self.unknown += 1;
+            }
+            for check in unknowns {
+                *self.unknown_by_check.entry(check).or_default() += 1;
+            }
             return;
         }
         self.failed += 1;
@@ -568,6 +599,10 @@ pub struct SweepSummary {
     pub total: u64,
     pub passed: u64,
     pub failed: u64,
+    /// Seeds in which no check failed but one could not judge (absent from
+    /// summaries written before it was counted: read as 0).
+    #[serde(default)]
+    pub unknown: u64,
     /// The failing seeds, with the command that replays each: the first
     /// [`MAX_LISTED_FAILURES`] (`sweep.jsonl` has them all).
     pub failing: Vec<FailingSeed>,
@@ -576,6 +611,9 @@ pub struct SweepSummary {
     pub failing_unlisted: u64,
     /// Failing seeds per failed check (or finding kind).
     pub violations_by_check: BTreeMap<String, u64>,
+    /// Unknown seeds per check that could not judge.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unknown_by_check: BTreeMap<String, u64>,
 }
 
 /// `sweep-timing.json`: what the sweep cost on this machine, kept apart from
@@ -646,9 +684,11 @@ impl SweepSummary {
             total: outcome.total,
             passed: outcome.passed,
             failed: outcome.failed,
+            unknown: outcome.unknown,
             failing_unlisted: outcome.failed - failing.len() as u64,
             failing,
             violations_by_check: outcome.violations_by_check.clone(),
+            unknown_by_check: outcome.unknown_by_check.clone(),
         }
     }
 
@@ -683,11 +723,14 @@ impl SweepSummary {
             self.scenario, self.seeds
         ));
         out.push_str(&format!(
-            "seeds        {} run: {} passed, {} failed\n",
-            self.total, self.passed, self.failed
+            "seeds        {} run: {} passed, {} failed, {} unknown\n",
+            self.total, self.passed, self.failed, self.unknown
         ));
         for (check, n) in &self.violations_by_check {
             out.push_str(&format!("violations   {n} x {check}\n"));
+        }
+        for (check, n) in &self.unknown_by_check {
+            out.push_str(&format!("unknown      {n} x {check}\n"));
         }
         for f in &self.failing {
             out.push_str(&format!(
@@ -734,8 +777,13 @@ mod tests {
 
     #[test]
     fn shards_parse_and_partition_the_seeds() {
-        assert!(Shard::parse("3/2").is_err());
-        assert!(Shard::parse("0/0").is_err());
+        let e = Shard::parse("3/2").unwrap_err().to_string();
+        assert!(
+            e.contains("`3/2`: K must be below N (shards 0/2 to 1/2)"),
+            "{e}"
+        );
+        let e = Shard::parse("0/0").unwrap_err().to_string();
+        assert!(e.contains("`0/0`: N must be at least 1 shard"), "{e}");
         assert!(Shard::parse("1").is_err());
         let shards: Vec<Shard> = (0..3)
             .map(|k| Shard::parse(&format!("{k}/3")).unwrap())

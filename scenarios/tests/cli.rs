@@ -477,6 +477,35 @@ fn a_run_past_its_event_budget_is_stopped_with_a_finding() {
     assert!(s["events"]["handled"].as_u64().unwrap() <= 5001);
 }
 
+/// Events scheduled faster than they are handled fill memory before the
+/// handled count reaches the budget: a tenth of the budget may be pending.
+/// A hundred clients each send to three replicas at once: far more pending
+/// than handled.
+#[test]
+fn a_run_whose_pending_events_outgrow_its_budget_is_stopped_with_a_finding() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().to_str().unwrap();
+    let out = clustersim(&[
+        "run",
+        "register-healthy",
+        "--set",
+        "checks.max_events=2000",
+        "--set",
+        "workload.clients=100",
+        "--out",
+        d,
+    ]);
+    assert_eq!(code(&out), 1, "{}", text(&out.stdout));
+    let s = summary(tmp.path());
+    assert_eq!(s["finding"]["kind"], "event-budget");
+    let message = s["finding"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("more than 200 events pending"),
+        "{message}"
+    );
+    assert!(s["events"]["handled"].as_u64().unwrap() < 2000);
+}
+
 /// `--help` lists the exit codes, `check`'s 3 included, and describes
 /// every argument and option of every command.
 #[test]

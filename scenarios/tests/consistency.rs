@@ -219,3 +219,24 @@ fn check_ladder_prints_the_ladder_of_a_saved_history() {
         text(&out.stderr)
     );
 }
+
+/// A run's `unknown` linearizability verdict names the undecided keys as
+/// `check` does (a single-key history's partition has no label: it used to
+/// read "undecided keys: " with nothing after it), with how far each got.
+#[test]
+fn an_unknown_linearizability_verdict_names_what_was_left_undecided() {
+    let o = outcome("register-healthy", 0, &["checks.linearizability_budget=1"]);
+    let v = verdict(&o, "linearizability").expect("a linearizability verdict");
+    assert_eq!(v.result, "unknown", "{v:?}");
+    let undecided = v.detail.split("undecided: ").nth(1).unwrap_or_default();
+    assert!(
+        undecided.starts_with("key ") || undecided.starts_with("(no key)"),
+        "{}",
+        v.detail
+    );
+    assert!(
+        undecided.contains("longest linearizable prefix"),
+        "{}",
+        v.detail
+    );
+}

@@ -184,7 +184,12 @@ fn replay_of_a_hand_edited_summary_is_validated_as_a_scenario() {
 #[test]
 fn errors_in_a_set_name_the_set_not_a_line() {
     let tmp = tempfile::tempdir().unwrap();
-    for set in ["network.loss=7", "duration=5", "workload.clients=zero"] {
+    for set in [
+        "network.loss=7",
+        "duration=5",
+        "workload.clients=zero",
+        "nosuch.field=1",
+    ] {
         let out = clustersim(&[
             "run",
             "register-healthy",
@@ -344,5 +349,103 @@ fn a_sweep_with_far_more_jobs_than_seeds_runs_on_as_many_threads_as_seeds() {
             read("sweep-summary.json")["total"].as_u64()
         ),
         (Some(4), Some(4))
+    );
+}
+
+/// Settings that used to overflow, run out of memory or loop without end
+/// (a timer of 1 ns, a heartbeat of 2^63 ms, a clock a trillion times
+/// fast) are refused up front: exit 2 naming the key and its line.
+#[test]
+fn absurd_settings_exit_2_naming_the_key_and_line() {
+    let drift = |protocol: &str, ppm: &str| {
+        format!(
+            "protocol = \"{protocol}\"\n[faults]\n\
+             schedule = [ {{ at_ms = 5, kind = \"clock_drift\", node = 1, ppm = {ppm} }} ]\n"
+        )
+    };
+    let cases = [
+        (
+            "protocol = \"raft\"\n[options]\nheartbeat_ms = 9223372036854775807\n".to_string(),
+            "options.heartbeat_ms",
+        ),
+        (
+            "protocol = \"raft\"\n[options]\nelection_timeout_max_ms = 18446744073709\n".into(),
+            "options.election_timeout_max_ms",
+        ),
+        // Within range, but not below the election timeout.
+        (
+            "protocol = \"raft\"\n[options]\nheartbeat_ms = 500\n".into(),
+            "options.heartbeat_ms",
+        ),
+        (
+            drift("raft", "9223372036854775807"),
+            "faults.schedule[0].ppm",
+        ),
+        (drift("pbft", "1000000000000"), "faults.schedule[0].ppm"),
+        (
+            "protocol = \"coord\"\n[options]\nrequest_timeout = \"1ns\"\n".into(),
+            "options.request_timeout",
+        ),
+        (
+            "protocol = \"lease-lock\"\n[options]\nlease = \"1ns\"\n".into(),
+            "options.lease",
+        ),
+        (
+            "protocol = \"pbft\"\n[options]\nview_change_timeout = \"100000s\"\n".into(),
+            "options.view_change_timeout",
+        ),
+        (
+            "protocol = \"quorum-register\"\n[workload]\ntimeout_ms = 9223372036854775807\n".into(),
+            "workload.timeout_ms",
+        ),
+    ];
+    for (content, field) in cases {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = run_file(tmp.path(), &content, &[]);
+        assert_bad_input(&out, field, Some("scenario.toml:3:"));
+    }
+}
+
+/// Redlock whose drift allowance reaches the ttl never grants a lock: refused,
+/// naming both keys.
+#[test]
+fn a_redlock_drift_at_or_above_the_ttl_exits_2_naming_both() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run_file(
+        tmp.path(),
+        "protocol = \"redlock\"\n[options]\nttl = \"50ms\"\ndrift = \"50ms\"\n",
+        &[],
+    );
+    assert_bad_input(&out, "options.drift", Some("scenario.toml:4:"));
+    assert!(
+        text(&out.stderr).contains("options.ttl"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// The eventual store's preference list defaults to the cluster's size when
+/// the cluster is smaller than 3: `replicas = 1` or `2` alone is a scenario.
+#[test]
+fn a_small_eventual_store_runs_with_default_options() {
+    for replicas in [1, 2] {
+        let tmp = tempfile::tempdir().unwrap();
+        let content = format!("protocol = \"eventual-store\"\nreplicas = {replicas}\n");
+        let out = run_file(tmp.path(), &content, &[]);
+        assert_eq!(
+            code(&out),
+            0,
+            "{replicas}: {}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+    }
+    // What the user sets is still checked against the cluster.
+    let tmp = tempfile::tempdir().unwrap();
+    let content = "protocol = \"eventual-store\"\nreplicas = 2\n[options]\nn = 3\n";
+    assert_bad_input(
+        &run_file(tmp.path(), content, &[]),
+        "options.n",
+        Some("scenario.toml:4:"),
     );
 }

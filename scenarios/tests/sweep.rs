@@ -357,3 +357,42 @@ fn no_seed_starts_more_than_the_reorder_window_past_the_last_written() {
     let seeds: Vec<u64> = written.lines().map(seed_of).collect();
     assert_eq!(seeds, (0..20).collect::<Vec<_>>());
 }
+
+/// A seed in which no check failed but one could not judge is counted
+/// `unknown`, not passed: in the printed line, per check, and in
+/// `sweep-summary.json`. As with `run`, unknown alone exits 0. The shards of
+/// such a sweep still merge (a line's `passed` counts an unknown seed).
+#[test]
+fn unknown_seeds_are_counted_apart_from_passed_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let budget = ["--set", "checks.linearizability_budget=1"];
+    let out = sweep_to(tmp.path(), "register-healthy", "0..4", &budget);
+    let stdout = text(&out.stdout);
+    assert_eq!(code(&out), 0, "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("4 run: 0 passed, 0 failed, 4 unknown"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("unknown      4 x linearizability"),
+        "{stdout}"
+    );
+    let summary = sweep_summary(tmp.path());
+    assert_eq!(summary["unknown"], 4, "{summary}");
+    assert_eq!(summary["passed"], 0, "{summary}");
+    assert_eq!(summary["unknown_by_check"]["linearizability"], 4);
+
+    let shard = |k: &str| {
+        let dir = tmp.path().join(format!("shard{k}"));
+        let mut extra = vec!["--shard", k];
+        extra.extend_from_slice(&budget);
+        let out = sweep_to(&dir, "register-healthy", "0..4", &extra);
+        assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+        dir.to_str().unwrap().to_string()
+    };
+    let (a, b) = (shard("0/2"), shard("1/2"));
+    let merged = tmp.path().join("merged");
+    let out = clustersim(&["merge", &a, &b, "--out", merged.to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert_eq!(sweep_summary(&merged)["unknown"], 4);
+}

@@ -268,3 +268,93 @@ pub mod duration {
         }
     }
 }
+
+/// The longest protocol setting (a timeout, an interval, a hold) a scenario
+/// may give: a day, as long as a run may last. Longer ones could only
+/// overflow the arithmetic that adds them up.
+pub const MAX_SETTING: Nanos = 86_400 * SECONDS;
+
+/// The shortest timeout or interval a protocol may re-arm: a timer shorter
+/// than a microsecond schedules events faster than any network answers
+/// them, and a run with one only piles up events.
+pub const MIN_TIMER: Nanos = MICROS;
+
+/// A protocol's duration setting, `0s ..= MAX_SETTING` (think times, drifts,
+/// back-offs): [`duration`]'s format with a range. For
+/// `#[serde(with = "sim_core::time::setting")]`.
+pub mod setting {
+    use serde::{Deserializer, Serializer};
+
+    use super::{duration, Nanos, MAX_SETTING};
+
+    /// `ns` if it lies in `min ..= MAX_SETTING`, else what is wrong with it.
+    pub fn check(ns: Nanos, min: Nanos) -> Result<Nanos, String> {
+        if ns < min {
+            return Err(format!(
+                "{} is shorter than the {} a timer may last",
+                duration::format(ns),
+                duration::format(min)
+            ));
+        }
+        if ns > MAX_SETTING {
+            return Err(format!(
+                "{} is longer than the {} a setting may last",
+                duration::format(ns),
+                duration::format(MAX_SETTING)
+            ));
+        }
+        Ok(ns)
+    }
+
+    /// A whole number of milliseconds (the older `*_ms` options) as a setting.
+    pub fn from_millis(ms: u64, min: Nanos) -> Result<Nanos, String> {
+        match ms.checked_mul(super::MILLIS) {
+            Some(ns) if ns <= MAX_SETTING => check(ns, min),
+            _ => Err(format!(
+                "{ms}ms is longer than the {} a setting may last",
+                duration::format(MAX_SETTING)
+            )),
+        }
+    }
+
+    pub fn serialize<S: Serializer>(ns: &Nanos, s: S) -> Result<S::Ok, S::Error> {
+        duration::serialize(ns, s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Nanos, D::Error> {
+        check(duration::deserialize(d)?, 0).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A protocol's timeout or interval, `MIN_TIMER ..= MAX_SETTING`. For
+/// `#[serde(with = "sim_core::time::timer")]`.
+pub mod timer {
+    use serde::{Deserializer, Serializer};
+
+    use super::{duration, setting, Nanos, MIN_TIMER};
+
+    pub fn serialize<S: Serializer>(ns: &Nanos, s: S) -> Result<S::Ok, S::Error> {
+        duration::serialize(ns, s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Nanos, D::Error> {
+        setting::check(duration::deserialize(d)?, MIN_TIMER).map_err(serde::de::Error::custom)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::super::{setting, MAX_SETTING, MILLIS, MIN_TIMER};
+
+        #[test]
+        fn settings_and_timers_have_a_range() {
+            assert_eq!(setting::check(0, 0), Ok(0));
+            assert_eq!(setting::check(MAX_SETTING, MIN_TIMER), Ok(MAX_SETTING));
+            let short = setting::check(1, MIN_TIMER).unwrap_err();
+            assert!(short.contains("1ns is shorter than the 1us"), "{short}");
+            let long = setting::check(MAX_SETTING + 1, 0).unwrap_err();
+            assert!(long.contains("longer than the 86400s"), "{long}");
+            assert_eq!(setting::from_millis(5, MIN_TIMER), Ok(5 * MILLIS));
+            assert!(setting::from_millis(u64::MAX, 0).is_err());
+        }
+    }
+}

@@ -12,7 +12,6 @@ use std::collections::BTreeMap;
 
 use harness::{Driver, InputError, Registrar, Scenario, Verdict};
 use serde::Deserialize;
-use sim_core::time::duration as dur;
 use sim_core::{Finding, Nanos, NodeId, Sim, Topology, MILLIS};
 
 use super::client::Learner;
@@ -26,10 +25,10 @@ const VALIDITY: &str = "validity";
 #[serde(default, deny_unknown_fields)]
 struct Options {
     /// A round's first timeout (doubling with each round change, capped).
-    #[serde(with = "dur")]
+    #[serde(with = "sim_core::time::timer")]
     round_timeout: Nanos,
     /// Between a decision and the next instance.
-    #[serde(with = "dur")]
+    #[serde(with = "sim_core::time::setting")]
     pause: Nanos,
 }
 

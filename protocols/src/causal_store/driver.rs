@@ -4,7 +4,6 @@
 
 use serde::Deserialize;
 use serde_json::json;
-use sim_core::time::duration as dur;
 use sim_core::{Finding, Nanos, Sim, Topology, MILLIS, SECONDS};
 
 use super::replica::{Msg, Replica};
@@ -20,12 +19,12 @@ pub const BUGS: [&str; 1] = ["visible-before-deps"];
 #[serde(default, deny_unknown_fields)]
 struct Options {
     /// Anti-entropy interval.
-    #[serde(with = "dur")]
+    #[serde(with = "sim_core::time::timer")]
     gossip: Nanos,
     /// Probability that a client moves to another replica before an operation.
     switch: f64,
     /// Clients stop this long before the end, so replication can quiesce.
-    #[serde(with = "dur")]
+    #[serde(with = "sim_core::time::setting")]
     quiesce: Nanos,
 }
 

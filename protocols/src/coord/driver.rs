@@ -22,20 +22,19 @@ use crate::raft::{RaftConfig, SafetyChecker, INVARIANTS};
 use harness::{Driver, InputError, Registrar, Scenario, Verdict};
 use serde::Deserialize;
 use sim_core::history::History;
-use sim_core::time::duration as dur;
 use sim_core::{Finding, Nanos, NodeId, Sim, Topology, MILLIS};
 
 /// The `[options]` of a coordination-service scenario.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 struct Options {
-    #[serde(with = "dur")]
+    #[serde(with = "sim_core::time::timer")]
     session_timeout: Nanos,
-    #[serde(with = "dur")]
+    #[serde(with = "sim_core::time::timer")]
     hold: Nanos,
-    #[serde(with = "dur")]
+    #[serde(with = "sim_core::time::setting")]
     think: Nanos,
-    #[serde(with = "dur")]
+    #[serde(with = "sim_core::time::timer")]
     request_timeout: Nanos,
     /// Number of locks (each with its resource).
     locks: usize,

@@ -12,7 +12,6 @@ use checkers::convergence::{
 };
 use serde::Deserialize;
 use serde_json::Value;
-use sim_core::time::duration as dur;
 use sim_core::{Finding, History, Nanos, NodeId, NodeStatus, Sim, Topology, MILLIS, SECONDS};
 
 use crate::progress::{progress_checker, progress_verdict};
@@ -25,18 +24,18 @@ use harness::{InputError, Registrar, Scenario};
 #[serde(default, deny_unknown_fields)]
 struct Options {
     /// Gossip interval: each replica sends its deltas this often.
-    #[serde(with = "dur")]
+    #[serde(with = "sim_core::time::timer")]
     gossip: Nanos,
     /// Peers each round's deltas go to.
     fanout: usize,
     /// Every this many rounds the whole state goes to one peer.
     full_every: u64,
     /// Clients stop this long before the end, so gossip can quiesce.
-    #[serde(with = "dur")]
+    #[serde(with = "sim_core::time::setting")]
     quiesce: Nanos,
     /// Once the faults heal, replicas include what any of them knew within
     /// this long (on a fast network; scaled to a slower one).
-    #[serde(with = "dur")]
+    #[serde(with = "sim_core::time::setting")]
     converge_within: Nanos,
 }
 

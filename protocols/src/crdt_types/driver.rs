@@ -9,7 +9,6 @@
 use std::marker::PhantomData;
 
 use serde::Deserialize;
-use sim_core::time::duration as dur;
 use sim_core::{Finding, Nanos, NodeId, NodeStatus, Sim, Topology, MILLIS, SECONDS};
 
 use super::client::Client;
@@ -29,19 +28,19 @@ struct Options {
     /// State mode: drop tombstones once causally stable.
     compaction: bool,
     /// Gossip interval (op mode: the anti-entropy and stability interval).
-    #[serde(with = "dur")]
+    #[serde(with = "sim_core::time::timer")]
     gossip: Nanos,
     /// Peers each round's deltas go to.
     fanout: usize,
     /// Every this many rounds, the whole state goes to one peer.
     full_every: u64,
     /// Clients stop this long before the end, so gossip can quiesce.
-    #[serde(with = "dur")]
+    #[serde(with = "sim_core::time::setting")]
     quiesce: Nanos,
     /// LWW timestamps: `wall`, `lamport` or `hlc`.
     clock: ClockKind,
     /// `early-compaction`: tombstones dropped this long after they are learned.
-    #[serde(with = "dur")]
+    #[serde(with = "sim_core::time::setting")]
     compact_after: Nanos,
     /// `compressed-vclock`: entries a write's context keeps.
     vclock_entries: usize,

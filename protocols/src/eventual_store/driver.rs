@@ -4,7 +4,6 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sim_core::history::History;
-use sim_core::time::duration as dur;
 use sim_core::{Finding, Nanos, Sim, Topology, MILLIS, SECONDS};
 
 use super::replica::{Msg, Replica, Settings};
@@ -18,21 +17,23 @@ pub const BUGS: [&str; 1] = ["resolve-by-own-component"];
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 struct Options {
-    /// Replicas in a key's preference list.
-    n: usize,
-    /// Replicas a read merges.
-    r: usize,
-    /// Replicas that acknowledge a write before it is answered.
-    w: usize,
+    /// Replicas in a key's preference list (default: 3, or every replica
+    /// of a smaller cluster).
+    n: Option<usize>,
+    /// Replicas a read merges (default: a majority of `n`).
+    r: Option<usize>,
+    /// Replicas that acknowledge a write before it is answered (default: a
+    /// majority of `n`).
+    w: Option<usize>,
     /// How long a coordinator waits for its quorum before asking the
     /// replicas past the preference list.
-    #[serde(with = "dur")]
+    #[serde(with = "sim_core::time::setting")]
     sloppy_after: Nanos,
     /// Anti-entropy interval.
-    #[serde(with = "dur")]
+    #[serde(with = "sim_core::time::timer")]
     gossip: Nanos,
     /// Clients stop this long before the end, so anti-entropy can quiesce.
-    #[serde(with = "dur")]
+    #[serde(with = "sim_core::time::setting")]
     quiesce: Nanos,
     /// How a client resolves siblings: `max` or `min`.
     resolver: Resolver,
@@ -41,9 +42,9 @@ struct Options {
 impl Default for Options {
     fn default() -> Self {
         Self {
-            n: 3,
-            r: 2,
-            w: 2,
+            n: None,
+            r: None,
+            w: None,
             sloppy_after: 20 * MILLIS,
             gossip: 20 * MILLIS,
             quiesce: SECONDS,
@@ -67,15 +68,19 @@ impl EventualStore {
         let o: Options = scenario.protocol_options()?;
         store_client::check_scenario(scenario, o.quiesce)?;
         let replicas = scenario.replicas as usize;
-        if o.n == 0 || o.n > replicas {
+        // Defaults follow the cluster, so that `replicas = 1` alone is a
+        // scenario: only what the user set can be out of range.
+        let n = o.n.unwrap_or(replicas.min(3));
+        if n == 0 || n > replicas {
             return Err(err(
                 "options.n",
                 format!("n must be between 1 and the {replicas} replicas"),
             ));
         }
-        for (field, q) in [("options.r", o.r), ("options.w", o.w)] {
-            if q == 0 || q > o.n {
-                return Err(err(field, format!("must be between 1 and n = {}", o.n)));
+        let (r, w) = (o.r.unwrap_or(n / 2 + 1), o.w.unwrap_or(n / 2 + 1));
+        for (field, q) in [("options.r", r), ("options.w", w)] {
+            if q == 0 || q > n {
+                return Err(err(field, format!("must be between 1 and n = {n}")));
             }
         }
         for (field, t) in [
@@ -87,9 +92,9 @@ impl EventualStore {
             }
         }
         let settings = Settings {
-            n: o.n,
-            r: o.r,
-            w: o.w,
+            n,
+            r,
+            w,
             sloppy_after: o.sloppy_after,
             gossip: o.gossip,
             own_component,

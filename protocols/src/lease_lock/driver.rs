@@ -8,25 +8,24 @@ use crate::lock_run::{add_clients_and_resource, LockRun};
 use harness::{Driver, InputError, Registrar, Scenario, Verdict};
 use serde::Deserialize;
 use sim_core::history::History;
-use sim_core::time::duration as dur;
 use sim_core::{Finding, Nanos, Sim, Topology, MILLIS};
 
 /// The `[options]` of a lease-lock scenario.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 struct Options {
-    #[serde(with = "dur")]
+    #[serde(with = "sim_core::time::timer")]
     lease: Nanos,
-    #[serde(with = "dur")]
+    #[serde(with = "sim_core::time::timer")]
     hold: Nanos,
     /// Clock-drift allowance; by default 1% of the lease plus 2 ms.
-    #[serde(with = "dur")]
+    #[serde(with = "sim_core::time::setting")]
     drift: Nanos,
-    #[serde(with = "dur")]
+    #[serde(with = "sim_core::time::timer")]
     timeout: Nanos,
-    #[serde(with = "dur")]
+    #[serde(with = "sim_core::time::setting")]
     backoff: Nanos,
-    #[serde(with = "dur")]
+    #[serde(with = "sim_core::time::setting")]
     max_backoff: Nanos,
     /// The resource rejects writes with a token below one it accepted.
     fencing: bool,

@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use crate::pbft::{AuthMode, Bugs, Client, ClientConfig, PbftMsg, Replica, ReplicaConfig};
 use crate::progress::ProgressChecker;
 use serde::Deserialize;
-use sim_core::time::duration as dur;
 use sim_core::{Finding, Nanos, NodeId, Sim, Topology, MILLIS, SECONDS};
 
 use crate::progress::{progress_checker, progress_verdict};
@@ -26,7 +25,7 @@ const AGREEMENT: &str = "agreement";
 struct Options {
     /// How long a replica waits for a request to execute before asking for a
     /// new view (doubling with each view change that does not complete).
-    #[serde(with = "dur")]
+    #[serde(with = "sim_core::time::timer")]
     view_change_timeout: Nanos,
     /// Retries of a request (broadcast to all replicas) before a client gives up.
     retries: u32,

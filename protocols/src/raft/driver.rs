@@ -10,7 +10,8 @@ use crate::network_timing::liveness_verdict;
 use crate::raft::{
     self, Bugs, Checks, ClientConfig, RaftConfig, RaftMsg, INVARIANTS, LIVENESS, TERM_CHURN,
 };
-use sim_core::{Finding, NodeId, Sim, Topology, MILLIS};
+use sim_core::time::{setting, MIN_TIMER};
+use sim_core::{Finding, NodeId, Sim, Topology};
 
 use harness::{Driver, Verdict};
 use harness::{InputError, Registrar, Scenario};
@@ -24,6 +25,24 @@ pub struct Raft {
 
 fn option_error(scenario: &Scenario, key: &str, message: impl Into<String>) -> InputError {
     scenario.error(&format!("options.{key}"), message)
+}
+
+/// The option a message of `RaftConfig::validate` is about (it names the
+/// configuration's field first: `raft: heartbeat_interval (..) must ..`), so
+/// that the error points at that option's line.
+fn option_named_by(message: &str) -> &'static str {
+    const OPTIONS: [(&str, &str); 5] = [
+        ("election_timeout_min", "options.election_timeout_min_ms"),
+        ("heartbeat_interval", "options.heartbeat_ms"),
+        ("max_batch", "options.max_batch"),
+        ("max_inflight", "options.max_inflight"),
+        ("snapshot_threshold", "options.snapshot_threshold"),
+    ];
+    let field = message.strip_prefix("raft: ").unwrap_or(message);
+    OPTIONS
+        .iter()
+        .find(|(config, _)| field.starts_with(config))
+        .map_or("options", |&(_, option)| option)
 }
 
 impl Raft {
@@ -47,6 +66,10 @@ impl Raft {
                         )
                     })
             };
+            // A duration in whole milliseconds, within a setting's range
+            // (a timer's, for `min` = `MIN_TIMER`).
+            let millis =
+                |min| setting::from_millis(int()?, min).map_err(|m| option_error(scenario, key, m));
             let boolean = || {
                 value.as_bool().ok_or_else(|| {
                     option_error(
@@ -57,16 +80,16 @@ impl Raft {
                 })
             };
             match key.as_str() {
-                "election_timeout_min_ms" => raft.election_timeout_min = int()? * MILLIS,
-                "election_timeout_max_ms" => raft.election_timeout_max = int()? * MILLIS,
-                "heartbeat_ms" => raft.heartbeat_interval = int()? * MILLIS,
+                "election_timeout_min_ms" => raft.election_timeout_min = millis(MIN_TIMER)?,
+                "election_timeout_max_ms" => raft.election_timeout_max = millis(MIN_TIMER)?,
+                "heartbeat_ms" => raft.heartbeat_interval = millis(MIN_TIMER)?,
                 "snapshot_threshold" => raft.snapshot_threshold = int()?,
                 "max_batch" => raft.max_batch = int()? as usize,
                 "max_inflight" => raft.max_inflight = int()? as usize,
                 "pre_vote" => raft.pre_vote = boolean()?,
                 "check_quorum" => raft.check_quorum = boolean()?,
                 "max_attempts" => client.max_attempts = int()?.min(u32::MAX as u64) as u32,
-                "retry_backoff_ms" => client.retry_backoff = int()? * MILLIS,
+                "retry_backoff_ms" => client.retry_backoff = millis(0)?,
                 other => {
                     return Err(option_error(
                         scenario,
@@ -80,7 +103,8 @@ impl Raft {
                 }
             }
         }
-        raft.validate().map_err(|m| scenario.error("options", m))?;
+        raft.validate()
+            .map_err(|m| scenario.error(option_named_by(&m), m))?;
         client
             .validate()
             .map_err(|m| scenario.error("workload", m))?;

@@ -6,7 +6,6 @@ use crate::lock_run::{add_clients_and_resource, LockRun};
 use crate::redlock::{Bugs, Client, ClientConfig, LockMsg, Server};
 use serde::Deserialize;
 use sim_core::history::History;
-use sim_core::time::duration as dur;
 use sim_core::{Finding, Nanos, Sim, Topology, MILLIS};
 
 use harness::Driver;
@@ -17,16 +16,16 @@ use harness::{InputError, Registrar, Scenario};
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 struct Options {
-    #[serde(with = "dur")]
+    #[serde(with = "sim_core::time::timer")]
     ttl: Nanos,
-    #[serde(with = "dur")]
+    #[serde(with = "sim_core::time::timer")]
     hold: Nanos,
     /// Clock-drift allowance; by default 1% of the ttl plus 2 ms.
-    #[serde(default, with = "dur")]
+    #[serde(default, with = "sim_core::time::setting")]
     drift: Nanos,
-    #[serde(with = "dur")]
+    #[serde(with = "sim_core::time::timer")]
     timeout: Nanos,
-    #[serde(with = "dur")]
+    #[serde(with = "sim_core::time::setting")]
     backoff: Nanos,
     /// Whether the guarded resource fences: it rejects a write whose token
     /// is below one it accepted. Redlock's writes carry no token, so this
@@ -67,6 +66,24 @@ impl Redlock {
         } else {
             o.drift
         };
+        // A lock is valid for ttl - elapsed - drift: with drift >= ttl it
+        // never is, no lock is ever granted and the run only fails liveness.
+        if drift >= o.ttl {
+            let (field, given) = if o.drift == 0 {
+                ("options.ttl", "the default drift, ttl / 100 + 2ms")
+            } else {
+                ("options.drift", "drift")
+            };
+            return Err(err(
+                field,
+                format!(
+                    "{given} ({}) must be below ttl ({}): options.drift at or above \
+                     options.ttl leaves no lock valid",
+                    sim_core::time::duration::format(drift),
+                    sim_core::time::duration::format(o.ttl)
+                ),
+            ));
+        }
         Ok(Self {
             cfg: ClientConfig {
                 servers: (0..scenario.replicas).collect(),

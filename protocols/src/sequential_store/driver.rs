@@ -3,7 +3,6 @@
 
 use serde::Deserialize;
 use serde_json::json;
-use sim_core::time::duration as dur;
 use sim_core::{Finding, Nanos, Sim, Topology, MILLIS, SECONDS};
 
 use super::replica::{Msg, Replica};
@@ -21,10 +20,10 @@ pub const BUGS: [&str; 1] = ["wall-clock-order"];
 struct Options {
     /// How often a replica submits again what the log does not show yet,
     /// and asks the sequencer for the log past its prefix.
-    #[serde(with = "dur")]
+    #[serde(with = "sim_core::time::timer")]
     retry: Nanos,
     /// Clients stop this long before the end, so replicas can catch up.
-    #[serde(with = "dur")]
+    #[serde(with = "sim_core::time::setting")]
     quiesce: Nanos,
 }
 
