@@ -299,28 +299,27 @@ fn expired_holds<'e>(
     expiries: impl Iterator<Item = &'e (Nanos, Expiry)>,
 ) -> Vec<(Nanos, u64)> {
     expiries
-        .filter(|(at, e)| {
-            granted_token(history, e.process, *at).is_some_and(|t| e.tokens.contains(&t))
-        })
+        .filter(|(at, e)| granted_one_of(history, e.process, *at, &e.tokens))
         .map(|(at, e)| (*at, e.process))
         .collect()
 }
 
-/// The token granted to the last acquire `process` invoked by `at`, if it was
-/// granted (whenever its answer came).
-fn granted_token(history: &[HistoryEntry], process: u64, at: Nanos) -> Option<u64> {
-    let mut token = None;
+/// Whether an acquire `process` invoked by `at` was granted one of `tokens`
+/// (whenever its answer came). The tokens are the nodes the session still
+/// owned when it expired: such a hold was never given back to the service,
+/// though the client may have stopped counting on it and asked again.
+fn granted_one_of(history: &[HistoryEntry], process: u64, at: Nanos, tokens: &[u64]) -> bool {
     for e in history
         .iter()
         .filter(|e| e.process == process && e.f == "acquire")
     {
         match e.op_type {
-            OpType::Invoke if e.time > at => break,
-            OpType::Ok => token = e.value.as_u64(),
-            _ => token = None,
+            OpType::Invoke if e.time > at => return false,
+            OpType::Ok if e.value.as_u64().is_some_and(|t| tokens.contains(&t)) => return true,
+            _ => {}
         }
     }
-    token
+    false
 }
 
 /// Makes `coord` known to `registrar`.
@@ -376,5 +375,11 @@ mod tests {
         // An acquire answered after the expiry was still granted under it.
         let between = (350, expiry(vec![14]));
         assert_eq!(expired_holds(&history, [&between].into_iter()), [(350, 3)]);
+        // Told (by a stale answer) that its session expired while holding
+        // 14, the client asks again: the hold still ends with the session.
+        let mut asked_again = history.to_vec();
+        asked_again.push(entry(3, OpType::Invoke, Value::Null, 600));
+        let late = (700, expiry(vec![14]));
+        assert_eq!(expired_holds(&asked_again, [&late].into_iter()), [(700, 3)]);
     }
 }
