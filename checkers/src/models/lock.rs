@@ -12,7 +12,9 @@
 //!   still holds the lock, and does nothing otherwise. No client invokes it:
 //!   a driver adds one where a holder's process ended by a crash, at the
 //!   latest time its lease can have been valid (see the redlock driver), so
-//!   that a crashed holder does not hold the lock forever.
+//!   that a crashed holder does not hold the lock forever, or where the
+//!   service itself ended a live client's hold (a coordination service
+//!   expiring the session it was granted under).
 //! * Fencing tokens strictly increase from grant to grant. A grant whose token
 //!   is unknown (indeterminate acquire, or `null`) still used up a token, so the
 //!   state keeps a lower bound for the next token rather than the last one:
@@ -31,7 +33,8 @@ pub enum LockInput {
     Release {
         client: u64,
     },
-    /// The lease of `client` runs out (it never released: it crashed).
+    /// The lease of `client` runs out (it never released: it crashed, or
+    /// the service expired it).
     Expire {
         client: u64,
     },
@@ -133,7 +136,7 @@ impl Model for Lock {
             (LockInput::Acquire { client }, None) => format!("acquire by {client} (indeterminate)"),
             (LockInput::Release { client }, Some(_)) => format!("release by {client}"),
             (LockInput::Release { client }, None) => format!("release by {client} (indeterminate)"),
-            (LockInput::Expire { client }, _) => format!("lease of crashed {client} expires"),
+            (LockInput::Expire { client }, _) => format!("lease of {client} expires"),
         }
     }
 

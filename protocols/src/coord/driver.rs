@@ -7,22 +7,25 @@
 //! (no deleted lock node woke more than `max_notices_per_delete` watchers),
 //! and, with a single lock, the client history judged as a mutex with
 //! fencing tokens (`lock`). A hold ends by a release, or when the service
-//! expires the holder's session (the first moment a replica applied the
-//! expiry, watched after every event), or, for a crashed holder, a session
-//! timeout after its acquire began (see `crate::lock_expiry`): the lock
-//! check judges the service, the resource check what holders did with it.
+//! expires the session it was granted under (the first moment a replica
+//! applied the expiry, watched after every event), or, for a crashed holder,
+//! a session timeout after its acquire began (see `crate::lock_expiry`): the
+//! lock check judges the service, the resource check what holders did with
+//! it. A client outlives its sessions: the expiry of one it gave up on ends
+//! none of the holds it took under a later one (see [`expired_holds`]).
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use crate::coord::tree::Expiry;
 use crate::coord::{Bugs, ClientConfig, CoordMsg, CoordServer, LockClient, ServerConfig};
 use crate::lease_lock::{resource_verdict, Resource};
 use crate::progress::{progress_checker, progress_verdict, ProgressChecker};
 use crate::raft::{RaftConfig, SafetyChecker, INVARIANTS};
 use harness::{Driver, InputError, Registrar, Scenario, Verdict};
 use serde::Deserialize;
-use sim_core::history::History;
-use sim_core::{Finding, Nanos, NodeId, Sim, Topology, MILLIS};
+use sim_core::history::{History, HistoryEntry};
+use sim_core::{Finding, Nanos, NodeId, OpType, Sim, Topology, MILLIS};
 
 /// The `[options]` of a coordination-service scenario.
 #[derive(Debug, Clone, Deserialize)]
@@ -70,9 +73,9 @@ pub struct Coord {
     clients: Vec<NodeId>,
     progress: Option<ProgressChecker>,
     safety: SafetyChecker,
-    /// Session → (true time a replica first applied its expiry, its client's
-    /// history process).
-    expiries: BTreeMap<u64, (Nanos, u64)>,
+    /// Session → the true time a replica first applied its expiry, and the
+    /// expiry.
+    expiries: BTreeMap<u64, (Nanos, Expiry)>,
     /// Per replica, how many expiries of its tree were already seen.
     expiries_seen: Vec<usize>,
 }
@@ -161,8 +164,10 @@ impl Coord {
             let expired = &server.tree().expired;
             // A restarted replica replays from the start.
             let seen = self.expiries_seen[i].min(expired.len());
-            for &(session, process) in &expired[seen..] {
-                self.expiries.entry(session).or_insert((sim.now(), process));
+            for e in &expired[seen..] {
+                self.expiries
+                    .entry(e.session)
+                    .or_insert_with(|| (sim.now(), e.clone()));
             }
             self.expiries_seen[i] = expired.len();
         }
@@ -267,14 +272,53 @@ impl Driver for Coord {
         (self.client.resources.len() == 1).then_some("lock")
     }
 
-    /// The clients' history with the end of every expired session's hold.
+    /// The clients' history with the end of every hold an expired session
+    /// took with it.
     fn judged_history<'s>(&self, sim: &'s Sim<CoordMsg>) -> Cow<'s, History> {
         let mut expiries =
             crate::lock_expiry::crashed_holders(sim, &self.clients, self.server.session_timeout);
-        expiries.extend(self.expiries.values().copied());
+        expiries.extend(expired_holds(
+            &sim.history().entries,
+            self.expiries.values(),
+        ));
         expiries.sort_unstable();
         crate::lock_expiry::with_expiries(sim, expiries)
     }
+}
+
+/// (time, history process) of each hold ended by a session expiry in
+/// `expiries` (each with the true time it was first applied): the expiry of
+/// a session ends its client's hold only if that hold was granted under it,
+/// which the hold's token tells (the zxid of a node the expiry deleted). A
+/// client told its session expired opens another and may hold the lock under
+/// it by the time the service expires the first one (a session it stopped
+/// pinging still lives a session timeout on the leader).
+fn expired_holds<'e>(
+    history: &[HistoryEntry],
+    expiries: impl Iterator<Item = &'e (Nanos, Expiry)>,
+) -> Vec<(Nanos, u64)> {
+    expiries
+        .filter(|(at, e)| granted_one_of(history, e.process, *at, &e.tokens))
+        .map(|(at, e)| (*at, e.process))
+        .collect()
+}
+
+/// Whether an acquire `process` invoked by `at` was granted one of `tokens`
+/// (whenever its answer came). The tokens are the nodes the session still
+/// owned when it expired: such a hold was never given back to the service,
+/// though the client may have stopped counting on it and asked again.
+fn granted_one_of(history: &[HistoryEntry], process: u64, at: Nanos, tokens: &[u64]) -> bool {
+    for e in history
+        .iter()
+        .filter(|e| e.process == process && e.f == "acquire")
+    {
+        match e.op_type {
+            OpType::Invoke if e.time > at => return false,
+            OpType::Ok if e.value.as_u64().is_some_and(|t| tokens.contains(&t)) => return true,
+            _ => {}
+        }
+    }
+    false
 }
 
 /// Makes `coord` known to `registrar`.
@@ -284,4 +328,57 @@ pub fn register(registrar: &mut impl Registrar) {
         "ZooKeeper-style coordination service on Raft: sessions, ephemeral sequential nodes, watches, the lock recipe, zxids as fencing tokens",
         Coord::new,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn entry(process: u64, op_type: OpType, value: Value, time: Nanos) -> HistoryEntry {
+        HistoryEntry {
+            process,
+            op_type,
+            f: "acquire".into(),
+            key: None,
+            value,
+            time,
+        }
+    }
+
+    fn expiry(tokens: Vec<u64>) -> Expiry {
+        Expiry {
+            session: 7,
+            process: 3,
+            tokens,
+        }
+    }
+
+    #[test]
+    fn an_expiry_ends_only_the_hold_granted_under_its_session() {
+        // Process 3's acquire under its first session fails (it was told the
+        // session expired, its node lingering); under its second it holds 14.
+        let history = [
+            entry(3, OpType::Invoke, Value::Null, 100),
+            entry(3, OpType::Fail, Value::Null, 200),
+            entry(3, OpType::Invoke, Value::Null, 300),
+            entry(3, OpType::Ok, Value::from(14), 400),
+        ];
+        let first = (500, expiry(vec![9]));
+        assert!(expired_holds(&history, [&first].into_iter()).is_empty());
+        let second = (500, expiry(vec![14]));
+        assert_eq!(expired_holds(&history, [&second].into_iter()), [(500, 3)]);
+        // Expired before its acquire began, the session ended no hold of it.
+        let early = (250, expiry(vec![14]));
+        assert!(expired_holds(&history, [&early].into_iter()).is_empty());
+        // An acquire answered after the expiry was still granted under it.
+        let between = (350, expiry(vec![14]));
+        assert_eq!(expired_holds(&history, [&between].into_iter()), [(350, 3)]);
+        // Told (by a stale answer) that its session expired while holding
+        // 14, the client asks again: the hold still ends with the session.
+        let mut asked_again = history.to_vec();
+        asked_again.push(entry(3, OpType::Invoke, Value::Null, 600));
+        let late = (700, expiry(vec![14]));
+        assert_eq!(expired_holds(&asked_again, [&late].into_iter()), [(700, 3)]);
+    }
 }

@@ -34,7 +34,7 @@ pub use server::{CoordServer, ServerConfig};
 pub use tree::CoordTree;
 
 use serde::{Deserialize, Serialize};
-use sim_core::Nanos;
+use sim_core::{Ctx, Nanos};
 
 use crate::lease_lock::GuardedWriteMsg;
 use crate::raft::{RaftMsg, Rpc};
@@ -197,15 +197,18 @@ pub enum CoordReply {
     Internal,
 }
 
+/// A write reaches the resource sealed like every message of the service:
+/// its checksum is verified as a replica verifies one ([`RaftMsg::open`]),
+/// and a corrupted write is counted as detected and dropped, never applied.
 impl GuardedWriteMsg for CoordMsg {
-    fn guarded_write(&self) -> Option<FencedWrite> {
-        match &self.rpc {
+    fn guarded_write(self, ctx: &mut Ctx<'_, Self>) -> Option<FencedWrite> {
+        match self.open(ctx, true)? {
             Rpc::ClientRequest {
                 op: CoordOp::GuardedWrite { token, holder },
                 ..
             } => Some(FencedWrite {
-                token: Some(*token),
-                holder: *holder,
+                token: Some(token),
+                holder,
             }),
             _ => None,
         }

@@ -10,6 +10,15 @@
 //! as heard at the moment it took over (as ZooKeeper's new leader does):
 //! a failover never expires a session that kept pinging.
 //!
+//! A new leader answers pings only once its tree is up to date: once it has
+//! applied an entry of its own term (the no-op Raft's leader appends on
+//! taking over, §8 of the Raft paper; ZooKeeper's leader likewise serves
+//! only once synced with a quorum). Before then its tree may lack entries
+//! committed under an earlier leader: a session opened there would look
+//! expired, and a live client be told so. Pings that arrive meanwhile wait,
+//! and are answered then (or dropped if it loses the lead: the client pings
+//! again).
+//!
 //! A replica that is not the leader hands a ping to Raft, which answers
 //! "not leader" with its hint.
 
@@ -39,6 +48,9 @@ pub struct CoordServer {
     /// The term this node last found itself leading in: a new term of
     /// leadership starts every session's clock afresh.
     leading_term: Option<u64>,
+    /// Pings received while leading before the tree was up to date:
+    /// (from, session, seq, sent). Volatile.
+    waiting_pings: Vec<(NodeId, u64, u64, Nanos)>,
 }
 
 impl CoordServer {
@@ -49,6 +61,7 @@ impl CoordServer {
             raft,
             heard: BTreeMap::new(),
             leading_term: None,
+            waiting_pings: Vec::new(),
         }
     }
 
@@ -64,9 +77,28 @@ impl CoordServer {
         if !leading {
             self.leading_term = None;
             self.heard.clear();
+            self.waiting_pings.clear();
         } else if self.leading_term != Some(term) {
             self.leading_term = Some(term);
             self.heard = self.tree().sessions.keys().map(|&s| (s, now)).collect();
+        }
+    }
+
+    /// Whether this node, leading, has applied an entry of its own term:
+    /// then its tree holds every entry committed before it took over.
+    fn up_to_date(&self) -> bool {
+        self.raft.log().term_at(self.raft.last_applied()) == Some(self.raft.term())
+    }
+
+    /// After Raft handled an event: notes a change of leadership, and answers
+    /// the pings that waited for the tree to be up to date.
+    fn after_raft(&mut self, ctx: &mut Ctx<'_, CoordMsg>) {
+        self.track_leadership(ctx.monotonic_now());
+        if self.waiting_pings.is_empty() || !self.up_to_date() {
+            return;
+        }
+        for (from, session, seq, sent) in std::mem::take(&mut self.waiting_pings) {
+            self.on_ping(ctx, from, session, seq, sent);
         }
     }
 
@@ -151,18 +183,23 @@ impl Process for CoordServer {
                 op: CoordOp::Ping { sent },
             }) = msg.open(ctx, verify)
             {
-                self.on_ping(ctx, from, session, seq, sent);
+                if self.up_to_date() {
+                    self.on_ping(ctx, from, session, seq, sent);
+                } else {
+                    ctx.count("coord.pings_held_until_up_to_date", 1);
+                    self.waiting_pings.push((from, session, seq, sent));
+                }
             }
             return;
         }
         self.raft.on_message(ctx, from, msg);
-        self.track_leadership(ctx.monotonic_now());
+        self.after_raft(ctx);
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_, CoordMsg>, tag: u64) {
         if tag != EXPIRY_CHECK {
             self.raft.on_timer(ctx, tag);
-            self.track_leadership(ctx.monotonic_now());
+            self.after_raft(ctx);
             return;
         }
         self.track_leadership(ctx.monotonic_now());

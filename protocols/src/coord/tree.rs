@@ -41,6 +41,19 @@ pub struct Znode {
     pub next_seq: u64,
 }
 
+/// Verification ghost: a session the service expired, and the lock holds it
+/// ended.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Expiry {
+    pub session: u64,
+    /// Its client's history process.
+    pub process: u64,
+    /// The creation zxids of the ephemeral nodes that went with it: the
+    /// fencing tokens of the holds it ended (a client's later session holds
+    /// under other tokens, which the expiry leaves alone).
+    pub tokens: Vec<u64>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct CoordTree {
     /// Every node but the root, by path.
@@ -60,9 +73,9 @@ pub struct CoordTree {
     /// Verification ghost: the most watch notifications one deleted node
     /// caused (the herd check reads it; no decision does).
     pub max_notices_per_delete: u64,
-    /// Verification ghost: (session, history process) of every session the
-    /// service expired, in log order (the lock check ends their holds).
-    pub expired: Vec<(u64, u64)>,
+    /// Verification ghost: every session the service expired, in log order
+    /// (the lock check ends the holds it took with it).
+    pub expired: Vec<Expiry>,
     #[serde(skip)]
     notices: Vec<(NodeId, CoordReply)>,
 }
@@ -254,17 +267,22 @@ impl CoordTree {
 
     /// Ends `session`: its ephemeral nodes are deleted (one write), its
     /// watches dropped.
-    fn end_session(&mut self, session: u64) -> Option<(NodeId, u64)> {
-        let ended = self.sessions.remove(&session)?;
+    /// Ends `session` if live: deletes its ephemeral nodes and forgets its
+    /// watches. Returns its client's history process and the creation zxids
+    /// of the nodes deleted.
+    fn end_session(&mut self, session: u64) -> Option<(u64, Vec<u64>)> {
+        let (_, process) = self.sessions.remove(&session)?;
         self.next_zxid();
-        let owned: Vec<String> = self
+        let owned: Vec<(String, u64)> = self
             .nodes
             .iter()
             .filter(|(_, n)| n.owner == Some(session))
-            .map(|(p, _)| p.clone())
+            .map(|(p, n)| (p.clone(), n.czxid))
             .collect();
-        for path in owned {
+        let mut tokens = Vec::with_capacity(owned.len());
+        for (path, czxid) in owned {
             self.remove(&path);
+            tokens.push(czxid);
         }
         for table in [&mut self.exists_watches, &mut self.child_watches] {
             for watchers in table.values_mut() {
@@ -273,7 +291,7 @@ impl CoordTree {
             table.retain(|_, w| !w.is_empty());
         }
         self.replies.remove(&session);
-        Some(ended)
+        Some((process, tokens))
     }
 
     fn watch(&mut self, exists: bool, path: &str, session: u64, client: NodeId) {
@@ -299,8 +317,12 @@ impl CoordTree {
                 return CoordReply::SessionOpened;
             }
             CoordOp::ExpireSession { session } => {
-                if let Some((_, process)) = self.end_session(*session) {
-                    self.expired.push((*session, process));
+                if let Some((process, tokens)) = self.end_session(*session) {
+                    self.expired.push(Expiry {
+                        session: *session,
+                        process,
+                        tokens,
+                    });
                 }
                 return CoordReply::Internal;
             }
@@ -487,7 +509,15 @@ mod tests {
         assert_eq!(t.children("/l"), vec!["n-0000000000", "n-0000000001"]);
         run(&mut t, 0, CoordOp::ExpireSession { session: 1 });
         assert_eq!(t.children("/l"), vec!["n-0000000001"]);
-        assert_eq!(t.expired, vec![(1, 11)]);
+        assert_eq!(
+            t.expired,
+            vec![Expiry {
+                session: 1,
+                process: 11,
+                tokens: vec![za]
+            }],
+            "the expiry names the hold it ended by its token"
+        );
         assert!(
             t.exists("/l"),
             "a persistent node outlives its creator's session"

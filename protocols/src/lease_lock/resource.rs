@@ -16,13 +16,17 @@ use super::LeaseMsg;
 
 /// A message type that can carry a write to the guarded resource.
 pub trait GuardedWriteMsg: Message {
-    /// The write this message makes (its token and holder), if it is one.
-    fn guarded_write(&self) -> Option<FencedWrite>;
+    /// The write this message makes (its token and holder), if it is one
+    /// and arrived intact: a design whose messages carry a checksum verifies
+    /// it here, counting a mismatch as detected corruption (`ctx`), so that
+    /// the resource never applies a write the network altered.
+    fn guarded_write(self, ctx: &mut Ctx<'_, Self>) -> Option<FencedWrite>;
 }
 
 impl GuardedWriteMsg for LeaseMsg {
-    fn guarded_write(&self) -> Option<FencedWrite> {
-        match *self {
+    /// The network cannot alter a `LeaseMsg` (it drops a corrupted one).
+    fn guarded_write(self, _: &mut Ctx<'_, Self>) -> Option<FencedWrite> {
+        match self {
             LeaseMsg::Write { token, holder } => Some(FencedWrite {
                 token: Some(token),
                 holder,
@@ -58,7 +62,7 @@ impl<M: GuardedWriteMsg> Process for Resource<M> {
     fn on_start(&mut self, _: &mut Ctx<'_, M>) {}
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, M>, _from: NodeId, msg: M) {
-        let Some(write) = msg.guarded_write() else {
+        let Some(write) = msg.guarded_write(ctx) else {
             return;
         };
         // A write without a token is never below anything.

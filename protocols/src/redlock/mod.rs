@@ -102,8 +102,9 @@ pub enum LockMsg {
 impl Message for LockMsg {}
 
 impl GuardedWriteMsg for LockMsg {
-    fn guarded_write(&self) -> Option<FencedWrite> {
-        match *self {
+    /// The network cannot alter a `LockMsg` (it drops a corrupted one).
+    fn guarded_write(self, _: &mut Ctx<'_, Self>) -> Option<FencedWrite> {
+        match self {
             LockMsg::Write { owner } => Some(FencedWrite {
                 token: None,
                 holder: owner,
